@@ -1,0 +1,887 @@
+/* One backup run. The order of durable steps is what keeps earlier backups
+ * safe: the archive is written under a temporary name and renamed into place
+ * before the metadata that names it is replaced, and a run that fails removes
+ * what it wrote. */
+#include "backup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exclude.h"
+#include "fsutil.h"
+#include "hash.h"
+#include "lock.h"
+#include "metadata.h"
+#include "scan.h"
+#include "tarball.h"
+#include "tree.h"
+
+/* Files up to this size are read into memory once, so they can be hashed
+ * before we decide whether to store them (deduplication, touch-only
+ * changes) and re-read if they change under us. */
+#define SMALL_FILE_LIMIT ((size_t)8 << 20)
+#define STREAM_CHUNK ((size_t)1 << 20)
+/* A file modified this close to the run's start may change again within
+ * the filesystem's timestamp granularity without its mtime moving (FAT has
+ * 2 s); such a file is hashed again next run (git's "racily clean"). */
+#define RACY_WINDOW_SEC 2
+
+struct run {
+	const struct backup_options *opts;
+	struct backup_stats *stats;
+	struct error *err;
+	struct metadata md;
+	struct scan_result scan;
+	struct tree next;            /* the tree this run records */
+	struct strlist deleted;
+	struct tarball_writer *writer;
+	struct nstime now;
+	char id[BACKUP_ID_SIZE];
+	int rootfd;
+	struct hash *hash;
+	struct buf small;
+	char *chunk;
+	bool metadata_dirty;         /* records refreshed without a change */
+};
+
+char *backup_archive_name(const char *name, const char *id)
+{
+	return str_fmt("%s_backup_%s.tar.zst", name, id);
+}
+
+static void warn(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void warn(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = str_vfmt(fmt, ap);
+	va_end(ap);
+	r->stats->warnings++;
+	if (r->opts->report.warning)
+		r->opts->report.warning(r->opts->report.ctx, msg);
+	free(msg);
+}
+
+static void notice(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void notice(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = str_vfmt(fmt, ap);
+	va_end(ap);
+	if (r->opts->report.notice)
+		r->opts->report.notice(r->opts->report.ctx, msg);
+	free(msg);
+}
+
+/* ---- choosing the backup id ---- */
+
+/* Ids are the start second in UTC and must be unique and increasing: wait
+ * out a second that the last backup already used, refuse a clock that went
+ * backwards rather than misorder the history. */
+static int choose_id(struct run *r)
+{
+	const struct history_entry *last = metadata_last_backup(&r->md);
+	const struct backup_clock *clock = &r->opts->clock;
+
+	format_backup_id(r->now.sec, r->id);
+	if (!last || strcmp(r->id, last->backup_id) > 0)
+		return 0;
+	if (strcmp(r->id, last->backup_id) == 0) {
+		clock->wait_until(clock->ctx, r->now.sec + 1);
+		r->now = clock->now(clock->ctx);
+		format_backup_id(r->now.sec, r->id);
+		if (strcmp(r->id, last->backup_id) > 0)
+			return 0;
+	}
+	return error_set(r->err, "the clock went backwards: it is %s but the "
+			 "last backup is %s; refusing to write an older "
+			 "backup after a newer one", r->id, last->backup_id);
+}
+
+static int ensure_writer(struct run *r)
+{
+	char *name;
+	int rc;
+
+	if (r->writer)
+		return 0;
+	if (choose_id(r) < 0)
+		return -1;
+	name = backup_archive_name(r->opts->name, r->id);
+	rc = tarball_writer_open(r->opts->dest, name,
+				 r->opts->compression_level, r->opts->threads,
+				 &r->writer, r->err);
+	free(name);
+	return rc;
+}
+
+/* ---- reading and storing one file ---- */
+
+static int open_source(struct run *r, const char *path)
+{
+	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+	int fd = openat(r->rootfd, path, flags | O_NOATIME);
+
+	/* O_NOATIME is only allowed on files we own (or as root). */
+	if (fd < 0 && errno == EPERM)
+		fd = openat(r->rootfd, path, flags);
+	return fd;
+}
+
+static void entry_take_stat(struct tree_entry *e, const struct stat *st)
+{
+	e->mode = st->st_mode & 07777;
+	e->uid = st->st_uid;
+	e->gid = st->st_gid;
+	e->size = (uint64_t)st->st_size;
+	e->ino = st->st_ino;
+	e->mtime.sec = st->st_mtim.tv_sec;
+	e->mtime.nsec = (int32_t)st->st_mtim.tv_nsec;
+	e->ctime.sec = st->st_ctim.tv_sec;
+	e->ctime.nsec = (int32_t)st->st_ctim.tv_nsec;
+}
+
+static bool stat_unchanged(const struct tree_entry *e, const struct stat *st)
+{
+	return (uint64_t)st->st_size == e->size &&
+	       st->st_mtim.tv_sec == e->mtime.sec &&
+	       st->st_mtim.tv_nsec == e->mtime.nsec;
+}
+
+static void drop_from_cache(int fd)
+{
+	/* Keep the user's working set in the page cache, not our reads. */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+}
+
+static bool same_owner_and_mode(const struct tree_entry *a,
+				const struct tree_entry *b)
+{
+	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid;
+}
+
+static void count_change(struct run *r, const struct tree_entry *e,
+			 const struct tree_entry *old)
+{
+	if (!old || (old->type == ENTRY_DIR) != (e->type == ENTRY_DIR)) {
+		if (e->type == ENTRY_DIR)
+			r->stats->dirs_changed++;
+		else
+			r->stats->files_added++;
+		if (old && old->type == ENTRY_DIR)
+			r->stats->dirs_changed++;
+		else if (old)
+			r->stats->files_deleted++;
+	} else if (e->type == ENTRY_DIR) {
+		r->stats->dirs_changed++;
+	} else {
+		r->stats->files_modified++;
+	}
+}
+
+/* Records that this run's archive holds e's content. */
+static void add_content(struct run *r, const struct tree_entry *e)
+{
+	content_insert(&r->md.contents, e->checksum, e->size, r->id, e->path,
+		       r->id);
+	r->stats->files_stored++;
+}
+
+/* e has its checksum. Decides whether anything changed and whether its
+ * bytes must be stored; returns true if they must. */
+static bool content_needs_storing(struct run *r, const struct tree_entry *e,
+				  const struct tree_entry *old)
+{
+	bool same = old && old->type == ENTRY_FILE &&
+		    memcmp(old->checksum, e->checksum, HASH_SIZE) == 0;
+
+	if (!same)
+		count_change(r, e, old);
+	else if (!same_owner_and_mode(e, old))
+		r->stats->files_modified++;
+	else
+		r->metadata_dirty = true;
+	return content_find(&r->md.contents, e->checksum) == NULL;
+}
+
+/* Content this very archive already holds under another name goes in as a
+ * hard link to it: stored once, and a plain `tar -x` still gives every file
+ * of the run. Content held by an earlier archive is not repeated at all. */
+static int link_duplicate(struct run *r, const struct tree_entry *e,
+			  const struct tree_entry *old)
+{
+	const struct content *c = content_find(&r->md.contents, e->checksum);
+
+	if (!c || strcmp(c->holder, r->id) || !strcmp(c->member, e->path))
+		return 0;
+	if (old && old->type == ENTRY_FILE &&
+	    !memcmp(old->checksum, e->checksum, HASH_SIZE))
+		return 0;
+	return tarball_write_hardlink(r->writer, e->path, c->member, e,
+				      r->err);
+}
+
+static int store_buffer(struct run *r, struct tree_entry *e)
+{
+	if (ensure_writer(r) < 0 ||
+	    tarball_write_header(r->writer, e->path, e, r->err) < 0 ||
+	    tarball_write_data(r->writer, r->small.data, r->small.len,
+			       r->err) < 0)
+		return -1;
+	add_content(r, e);
+	return 0;
+}
+
+static int read_small(struct run *r, int fd, struct tree_entry *e)
+{
+	struct stat after;
+	bool stable = false;
+
+	for (int attempt = 0; attempt < 2 && !stable; attempt++) {
+		r->small.len = 0;
+		if (lseek(fd, 0, SEEK_SET) < 0 ||
+		    fs_read_fd(fd, &r->small, 2 * SMALL_FILE_LIMIT) < 0 ||
+		    fstat(fd, &after) < 0) {
+			warn(r, "cannot read '%s': %s", e->path,
+			     strerror(errno));
+			return 1;
+		}
+		r->stats->bytes_read += r->small.len;
+		stable = stat_unchanged(e, &after) &&
+			 (uint64_t)r->small.len == e->size;
+		if (!stable)
+			entry_take_stat(e, &after);
+	}
+	if (!stable) {
+		warn(r, "'%s' changed while it was read; stored as read, and "
+		     "the next run reads it again", e->path);
+		e->recheck = true;
+	}
+	e->size = r->small.len;
+	return 0;
+}
+
+static int process_small(struct run *r, int fd, struct tree_entry *e,
+			 const struct tree_entry *old)
+{
+	int rc = read_small(r, fd, e);
+
+	if (rc)
+		return rc;
+	if (hash_buffer(r->small.data ? r->small.data : "", r->small.len,
+			e->checksum) < 0)
+		return error_set(r->err, "SHA-256 is not available");
+	if (!content_needs_storing(r, e, old))
+		return link_duplicate(r, e, old);
+	return store_buffer(r, e);
+}
+
+/* Reads fd to the end, hashing; 0, or 1 after a warning. */
+static int hash_stream(struct run *r, int fd, struct tree_entry *e)
+{
+	ssize_t n;
+
+	hash_reset(r->hash);
+	while ((n = read(fd, r->chunk, STREAM_CHUNK)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			warn(r, "cannot read '%s': %s", e->path,
+			     strerror(errno));
+			return 1;
+		}
+		r->stats->bytes_read += (uint64_t)n;
+		hash_update(r->hash, r->chunk, (size_t)n);
+		if (incbak_interrupted)
+			return error_set(r->err, "interrupted");
+	}
+	hash_final(r->hash, e->checksum);
+	return 0;
+}
+
+/* Copies exactly e->size bytes of fd into a new member, hashing what is
+ * stored (zeros pad a file that shrank, so the recorded checksum is always
+ * that of the stored bytes). 0, 1 after a warning (member is junk), -1. */
+static int copy_stream(struct run *r, int fd, struct tree_entry *e)
+{
+	uint64_t done = 0;
+	int rc = 0;
+
+	if (ensure_writer(r) < 0 ||
+	    tarball_write_header(r->writer, e->path, e, r->err) < 0)
+		return -1;
+	hash_reset(r->hash);
+	while (done < e->size && rc == 0) {
+		size_t want = e->size - done < STREAM_CHUNK ?
+			      (size_t)(e->size - done) : STREAM_CHUNK;
+		ssize_t n = read(fd, r->chunk, want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			warn(r, "cannot read '%s': %s", e->path,
+			     strerror(errno));
+			rc = 1;
+		} else if (n == 0) {
+			break;
+		} else if (tarball_write_data(r->writer, r->chunk, (size_t)n,
+					      r->err) < 0) {
+			return -1;
+		} else {
+			hash_update(r->hash, r->chunk, (size_t)n);
+			r->stats->bytes_read += (uint64_t)n;
+			done += (uint64_t)n;
+		}
+		if (incbak_interrupted)
+			return error_set(r->err, "interrupted");
+	}
+	memset(r->chunk, 0, STREAM_CHUNK);
+	for (uint64_t pad = done; pad < e->size; ) {
+		size_t n = e->size - pad < STREAM_CHUNK ?
+			   (size_t)(e->size - pad) : STREAM_CHUNK;
+		hash_update(r->hash, r->chunk, n);
+		pad += n;
+	}
+	if (tarball_finish_file(r->writer, done, e->size, r->err) < 0)
+		return -1;
+	hash_final(r->hash, e->checksum);
+	return rc;
+}
+
+static int process_large(struct run *r, int fd, struct tree_entry *e,
+			 const struct tree_entry *old)
+{
+	struct stat after;
+	bool may_be_known = (old && old->type == ENTRY_FILE &&
+			     old->size == e->size) ||
+			    content_has_size(&r->md.contents, e->size);
+	int rc;
+
+	/* Hash first only when the content could already be stored: a large
+	 * file of a new size is read once, hashed as it is written. */
+	if (may_be_known) {
+		rc = hash_stream(r, fd, e);
+		if (rc)
+			return rc;
+		if (!content_needs_storing(r, e, old))
+			return link_duplicate(r, e, old);
+		if (lseek(fd, 0, SEEK_SET) < 0)
+			return error_set(r->err, "cannot seek '%s': %s",
+					 e->path, strerror(errno));
+	} else {
+		count_change(r, e, old);
+	}
+	rc = copy_stream(r, fd, e);
+	if (rc)
+		return rc;
+	if (fstat(fd, &after) < 0 || !stat_unchanged(e, &after)) {
+		warn(r, "'%s' changed while it was read; stored as read, and "
+		     "the next run reads it again", e->path);
+		e->recheck = true;
+	}
+	if (!content_find(&r->md.contents, e->checksum))
+		add_content(r, e);
+	return 0;
+}
+
+/* Reads a new or possibly changed file. Returns 0 (e is its new record),
+ * 1 if it could not be read (warned; the old record stays), or -1. */
+static int process_file(struct run *r, struct tree_entry *e,
+			const struct tree_entry *old)
+{
+	struct stat st;
+	int fd = open_source(r, e->path);
+	int rc = 1;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			warn(r, "'%s' vanished before it could be read",
+			     e->path);
+		else
+			warn(r, "cannot open '%s': %s", e->path,
+			     strerror(errno));
+		return 1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		warn(r, "'%s' changed type before it could be read", e->path);
+		goto out;
+	}
+	entry_take_stat(e, &st);
+	if (st.st_size <= (off_t)SMALL_FILE_LIMIT)
+		rc = process_small(r, fd, e, old);
+	else
+		rc = process_large(r, fd, e, old);
+	drop_from_cache(fd);
+	if (rc == 0 && e->mtime.sec >= r->now.sec - RACY_WINDOW_SEC)
+		e->recheck = true;
+out:
+	close(fd);
+	return rc;
+}
+
+/* ---- the tree walk ---- */
+
+static bool needs_reading(const struct run *r, const struct tree_entry *e,
+			  const struct tree_entry *old)
+{
+	const struct backup_options *o = r->opts;
+
+	return o->checksum_all || !old || old->type != ENTRY_FILE ||
+	       old->recheck || old->size != e->size ||
+	       old->mtime.sec != e->mtime.sec ||
+	       old->mtime.nsec != e->mtime.nsec ||
+	       (!o->ignore_ctime && (old->ctime.sec != e->ctime.sec ||
+				     old->ctime.nsec != e->ctime.nsec)) ||
+	       (!o->ignore_inode && old->ino != e->ino);
+}
+
+static int handle_file(struct run *r, struct tree_entry *e,
+		       const struct tree_entry *old)
+{
+	int rc;
+
+	if (!needs_reading(r, e, old)) {
+		memcpy(e->checksum, old->checksum, HASH_SIZE);
+		if (!same_owner_and_mode(e, old))
+			r->stats->files_modified++;
+		return 0;
+	}
+	rc = process_file(r, e, old);
+	if (rc == 1) {
+		/* Unreadable: keep what we knew, so nothing is lost and the
+		 * next run tries again. */
+		tree_entry_release(e);
+		if (old)
+			tree_entry_copy(e, old);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+static int handle_other(struct run *r, struct tree_entry *e,
+			const struct tree_entry *old)
+{
+	bool changed = !old || old->type != e->type ||
+		       e->uid != old->uid || e->gid != old->gid;
+
+	if (e->type == ENTRY_DIR)
+		changed = changed || e->mode != old->mode;
+	else
+		changed = changed ||
+			  strcmp(e->link_target, old->link_target) != 0;
+	if (!changed)
+		return 0;
+	count_change(r, e, old);
+	/* New folders go in the archive too, so a plain tar extraction has
+	 * empty ones. */
+	if (old && old->type == e->type && e->type == ENTRY_DIR)
+		return 0;
+	if (ensure_writer(r) < 0)
+		return -1;
+	return tarball_write_header(r->writer, e->path, e, r->err);
+}
+
+/* Moves scan entry e (with its old record, or NULL) into the next tree. */
+static int handle_present(struct run *r, struct tree_entry *scanned,
+			  const struct tree_entry *old)
+{
+	struct tree_entry *e = tree_push(&r->next);
+	int rc;
+
+	*e = *scanned;
+	memset(scanned, 0, sizeof(*scanned));
+	rc = e->type == ENTRY_FILE ? handle_file(r, e, old)
+				   : handle_other(r, e, old);
+	if (!e->path) /* unreadable and new: not in this backup */
+		r->next.len--;
+	return rc;
+}
+
+static bool under_failed_dir(const struct run *r, const char *path)
+{
+	const struct strlist *dirs = &r->scan.failed_dirs;
+
+	for (size_t i = 0; i < dirs->len; i++)
+		if (path_is_within(path, dirs->items[i]) ||
+		    !strcmp(dirs->items[i], "."))
+			return true;
+	return false;
+}
+
+static void handle_missing(struct run *r, const struct tree_entry *old)
+{
+	if (under_failed_dir(r, old->path)) {
+		tree_entry_copy(tree_push(&r->next), old);
+		return;
+	}
+	if (old->type == ENTRY_DIR)
+		r->stats->dirs_changed++;
+	else
+		r->stats->files_deleted++;
+	strlist_push(&r->deleted, old->path);
+}
+
+static void report_progress(struct run *r, size_t done)
+{
+	if (r->opts->report.progress && (done % 256 == 0 ||
+					 done == r->scan.tree.len))
+		r->opts->report.progress(r->opts->report.ctx, done,
+					 r->scan.tree.len,
+					 r->stats->bytes_read);
+}
+
+static int compare_walk(struct run *r)
+{
+	struct tree *now = &r->scan.tree, *old = &r->md.files;
+	size_t i = 0, j = 0;
+
+	while (i < now->len || j < old->len) {
+		int c = i == now->len ? 1 : j == old->len ? -1 :
+			strcmp(now->entries[i].path, old->entries[j].path);
+
+		if (incbak_interrupted)
+			return error_set(r->err, "interrupted");
+		if (c > 0) {
+			handle_missing(r, &old->entries[j++]);
+			continue;
+		}
+		if (handle_present(r, &now->entries[i],
+				   c == 0 ? &old->entries[j] : NULL) < 0)
+			return -1;
+		i++;
+		if (c == 0)
+			j++;
+		report_progress(r, i);
+	}
+	return 0;
+}
+
+/* ---- finishing ---- */
+
+static bool anything_changed(const struct backup_stats *s)
+{
+	return s->files_added || s->files_modified || s->files_deleted ||
+	       s->dirs_changed || s->files_stored;
+}
+
+static void count_total(struct run *r)
+{
+	r->stats->total_files = 0;
+	for (size_t i = 0; i < r->next.len; i++)
+		if (r->next.entries[i].type != ENTRY_DIR)
+			r->stats->total_files++;
+}
+
+static int write_manifest(struct run *r, const char *date)
+{
+	struct manifest m;
+	struct buf text = {0};
+	int rc;
+
+	manifest_init(&m);
+	m.backup_id = r->id;
+	m.date = (char *)date;
+	m.files = r->next;
+	m.deleted = r->deleted;
+	for (size_t i = 0; i < r->md.contents.len; i++) {
+		const struct content *c = &r->md.contents.items[i];
+
+		if (!strcmp(c->holder, r->id))
+			content_insert(&m.holds, c->checksum, c->size, NULL,
+				       c->member, NULL);
+	}
+	manifest_format(&m, &text);
+	rc = tarball_write_buffer(r->writer, MANIFEST_MEMBER, text.data,
+				  text.len, r->now.sec, r->err);
+	content_index_release(&m.holds);
+	buf_release(&text);
+	return rc;
+}
+
+static void mark_contents_used(struct run *r)
+{
+	for (size_t i = 0; i < r->next.len; i++) {
+		struct content *c;
+
+		if (r->next.entries[i].type != ENTRY_FILE)
+			continue;
+		c = content_find(&r->md.contents, r->next.entries[i].checksum);
+		if (c && strcmp(c->last_used, r->id)) {
+			free(c->last_used);
+			c->last_used = xstrdup(r->id);
+		}
+	}
+}
+
+static void record_history(struct run *r, const char *date)
+{
+	struct history_entry *h = metadata_add_history(&r->md);
+	struct backup_stats *s = r->stats;
+
+	h->backup_id = xstrdup(r->id);
+	h->date = xstrdup(date);
+	h->archive = xstrdup(s->archive);
+	h->files_added = s->files_added;
+	h->files_modified = s->files_modified;
+	h->files_deleted = s->files_deleted;
+	h->files_backed_up = s->files_added + s->files_modified;
+	h->files_stored = s->files_stored;
+	h->total_files = s->total_files;
+	h->bytes_written = (int64_t)s->archive_size;
+	free(r->md.last_backup_date);
+	r->md.last_backup_date = xstrdup(date);
+}
+
+static void adopt_next_tree(struct run *r)
+{
+	tree_release(&r->md.files);
+	r->md.files = r->next;
+	memset(&r->next, 0, sizeof(r->next));
+}
+
+/* Writes the manifest, commits the archive, then the metadata. If the
+ * metadata cannot be saved the new archive is removed again, so the
+ * destination stays as it was. */
+static int finish_backup(struct run *r)
+{
+	char date[32];
+	char *archive_path;
+	struct error ignored;
+
+	if (ensure_writer(r) < 0)
+		return -1;
+	format_iso_utc(r->now.sec, date, sizeof(date));
+	if (write_manifest(r, date) < 0)
+		return -1;
+	r->stats->archive = backup_archive_name(r->opts->name, r->id);
+	if (tarball_writer_commit(r->writer, &r->stats->archive_size,
+				  r->err) < 0) {
+		r->writer = NULL;
+		return -1;
+	}
+	r->writer = NULL;
+	memcpy(r->stats->backup_id, r->id, BACKUP_ID_SIZE);
+	mark_contents_used(r);
+	adopt_next_tree(r);
+	record_history(r, date);
+	if (metadata_save(r->opts->dest, &r->md, r->err) == 0)
+		return 0;
+	archive_path = path_join(r->opts->dest, r->stats->archive);
+	unlink(archive_path);
+	fs_fsync_dir(r->opts->dest, &ignored);
+	free(archive_path);
+	r->stats->backup_id[0] = '\0';
+	return -1;
+}
+
+static int finish_unchanged(struct run *r)
+{
+	r->stats->skipped = true;
+	if (!r->metadata_dirty)
+		return 0;
+	adopt_next_tree(r);
+	return metadata_save(r->opts->dest, &r->md, r->err);
+}
+
+/* ---- setup ---- */
+
+static bool is_archive_name(const char *name, const char *prefix,
+			    char id[BACKUP_ID_SIZE])
+{
+	size_t n = strlen(prefix);
+	int64_t sec;
+
+	if (strncmp(name, prefix, n) || strncmp(name + n, "_backup_", 8))
+		return false;
+	name += n + 8;
+	if (strlen(name) != BACKUP_ID_SIZE - 1 + 8 ||
+	    strcmp(name + BACKUP_ID_SIZE - 1, ".tar.zst"))
+		return false;
+	memcpy(id, name, BACKUP_ID_SIZE - 1);
+	id[BACKUP_ID_SIZE - 1] = '\0';
+	return parse_backup_id(id, &sec) == 0;
+}
+
+/* An archive newer than the last recorded backup was renamed into place by
+ * a run that died before saving the metadata: nothing refers to it. */
+static int sweep_unrecorded_archives(struct run *r, bool have_metadata)
+{
+	const struct history_entry *last = metadata_last_backup(&r->md);
+	DIR *d = opendir(r->opts->dest);
+	struct dirent *de;
+	char id[BACKUP_ID_SIZE];
+	int rc = 0;
+
+	if (!d)
+		return error_set(r->err, "cannot open '%s': %s",
+				 r->opts->dest, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (!is_archive_name(de->d_name, r->opts->name, id))
+			continue;
+		if (!have_metadata) {
+			rc = error_set(r->err, "'%s' holds backups but no %s: "
+				       "run 'incbak repair' to rebuild it "
+				       "from the archives", r->opts->dest,
+				       METADATA_FILE_NAME);
+			break;
+		}
+		if (last && strcmp(id, last->backup_id) > 0 &&
+		    unlinkat(dirfd(d), de->d_name, 0) == 0)
+			notice(r, "removed '%s', left by an interrupted run",
+			       de->d_name);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int skip_destination(const struct run *r, struct scan_options *so)
+{
+	struct stat st;
+
+	if (!path_is_within(r->opts->dest, r->opts->source))
+		return 0;
+	if (stat(r->opts->dest, &st) < 0)
+		return error_set(r->err, "cannot stat '%s': %s",
+				 r->opts->dest, strerror(errno));
+	so->skip_dir_valid = true;
+	so->skip_dev = st.st_dev;
+	so->skip_ino = st.st_ino;
+	return 0;
+}
+
+static void on_special(void *ctx, const char *path, const char *kind)
+{
+	struct run *r = ctx;
+
+	if (strlist_contains(&r->md.reported_specials, path))
+		return;
+	strlist_push(&r->md.reported_specials, path);
+	r->metadata_dirty = true;
+	notice(r, "skipping %s '%s' (only files, folders and symlinks are "
+	       "backed up)", kind, path);
+}
+
+static void on_unreadable(void *ctx, const char *path, const char *reason)
+{
+	warn(ctx, "cannot read '%s': %s", path, reason);
+}
+
+static int scan_source(struct run *r)
+{
+	struct scan_options so = {
+		.root = r->opts->source,
+		.excludes = r->opts->excludes,
+		.exclude_if_present = r->opts->exclude_if_present,
+		.one_file_system = r->opts->one_file_system,
+		.report = { on_special, on_unreadable, r },
+	};
+
+	if (skip_destination(r, &so) < 0)
+		return -1;
+	return scan_tree(&so, &r->scan, r->err);
+}
+
+static int load_state(struct run *r)
+{
+	bool found;
+	int swept;
+
+	if (metadata_load(r->opts->dest, &r->md, &found, r->err) < 0)
+		return -1;
+	swept = fs_sweep_temp(r->opts->dest, r->err);
+	if (swept < 0)
+		return -1;
+	if (swept > 0)
+		notice(r, "removed %d temporary file%s left by an interrupted "
+		       "run", swept, swept == 1 ? "" : "s");
+	if (sweep_unrecorded_archives(r, found) < 0)
+		return -1;
+	if (metadata_last_backup(&r->md))
+		memcpy(r->stats->previous_id,
+		       metadata_last_backup(&r->md)->backup_id,
+		       BACKUP_ID_SIZE);
+	return 0;
+}
+
+static int open_run(struct run *r)
+{
+	r->rootfd = open(r->opts->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->rootfd < 0)
+		return error_set(r->err, "cannot open source '%s': %s",
+				 r->opts->source, strerror(errno));
+	r->hash = hash_new();
+	if (!r->hash)
+		return error_set(r->err, "SHA-256 is not available");
+	r->chunk = xmalloc(STREAM_CHUNK);
+	return 0;
+}
+
+static void close_run(struct run *r)
+{
+	tarball_writer_abort(r->writer);
+	if (r->rootfd >= 0)
+		close(r->rootfd);
+	hash_free(r->hash);
+	free(r->chunk);
+	buf_release(&r->small);
+	metadata_release(&r->md);
+	scan_result_release(&r->scan);
+	tree_release(&r->next);
+	strlist_clear(&r->deleted);
+}
+
+static int run_locked(struct run *r)
+{
+	if (load_state(r) < 0 || open_run(r) < 0 || scan_source(r) < 0 ||
+	    compare_walk(r) < 0)
+		return -1;
+	count_total(r);
+	/* The first run always writes a backup, even of an empty tree, so
+	 * that there is something to restore and compare against. */
+	if (!anything_changed(r->stats) && metadata_last_backup(&r->md))
+		return finish_unchanged(r);
+	return finish_backup(r);
+}
+
+int backup_run(const struct backup_options *opts, struct backup_stats *stats,
+	       struct error *err)
+{
+	struct run r = { .opts = opts, .stats = stats, .err = err,
+			 .rootfd = -1 };
+	struct lock *lock = NULL;
+	int rc;
+
+	metadata_init(&r.md);
+	r.now = opts->clock.now(opts->clock.ctx);
+	stats->started = r.now;
+	if (fs_mkdir_p(opts->dest, 0700, err) < 0)
+		return -1;
+	rc = lock_acquire(opts->dest, LOCK_EXCLUSIVE, opts->host, r.now.sec,
+			  &lock, err);
+	if (rc != LOCK_ACQUIRED)
+		return rc == LOCK_BUSY ? BACKUP_BUSY : -1;
+	rc = run_locked(&r) < 0 ? -1 : BACKUP_OK;
+	close_run(&r);
+	lock_release(lock);
+	return rc;
+}
+
+void backup_stats_release(struct backup_stats *stats)
+{
+	free(stats->archive);
+	stats->archive = NULL;
+}

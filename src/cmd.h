@@ -1,0 +1,91 @@
+/* What the command files share: exit codes, the options every command
+ * takes, and how source, destination and config are found. */
+#ifndef INCBAK_CMD_H
+#define INCBAK_CMD_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "backup.h"
+#include "config.h"
+
+/* Fixed for every command; documented in README.md and incbak(1). */
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,
+	EXIT_USAGE = 2,
+	EXIT_PARTIAL = 3,
+	EXIT_LOCKED = 4,
+	EXIT_INTEGRITY = 5,
+	EXIT_TOO_OLD = 6,
+};
+
+/* What main.c hands every command: the only clock and host name. */
+struct cmd_env {
+	struct backup_clock clock;
+	const char *host;
+};
+
+/* Options every command accepts. */
+struct common_opts {
+	const char *source;
+	const char *dest;
+	const char *config;
+	bool json;
+	bool quiet;
+};
+
+enum {
+	OPT_SOURCE = 1000,
+	OPT_DEST,
+	OPT_CONFIG,
+	OPT_JSON,
+	OPT_QUIET,
+	OPT_HELP,
+	OPT_FIRST_COMMAND_OPTION, /* commands number their own from here */
+};
+
+#define COMMON_LONG_OPTIONS \
+	{ "source", required_argument, NULL, OPT_SOURCE }, \
+	{ "dest", required_argument, NULL, OPT_DEST }, \
+	{ "config", required_argument, NULL, OPT_CONFIG }, \
+	{ "json", no_argument, NULL, OPT_JSON }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "help", no_argument, NULL, 'h' }
+
+#define COMMON_OPTIONS_HELP \
+	"  --source DIR     the tree to back up (default: the folder holding\n" \
+	"                   --config, else the current folder)\n" \
+	"  --dest DIR       where backups go (default: see incbak(1))\n" \
+	"  --config FILE    settings (default: SOURCE/incbak.ini, else\n" \
+	"                   ~/.config/incbak/config.ini, if present)\n" \
+	"  --json           print one JSON document on stdout\n" \
+	"  -q, --quiet      print nothing on success\n" \
+	"  -h, --help       show this help\n"
+
+/* Handles a common option; returns true if opt was one. */
+bool common_option(struct common_opts *c, int opt, const char *arg);
+
+/* Reports a bad option the way every command does (exit 2 follows). */
+int cmd_usage_error(const char *cmd, char **argv, int opt);
+
+/* The settings a command works with, after defaults, config and flags. */
+struct settings {
+	char *source;       /* absolute, resolved */
+	char *dest;         /* absolute */
+	char *config_path;  /* NULL if no config file */
+	char *name;         /* archive name prefix */
+	char *log_path;     /* operations log */
+	struct config cfg;
+};
+
+/* Resolves source, config file and destination (see incbak(1)). Returns 0,
+ * or -1 with err set (a usage or configuration error: exit 2). */
+int settings_load(const struct common_opts *c, struct settings *s,
+		  struct error *err);
+void settings_release(struct settings *s);
+
+int cmd_run(int argc, char **argv, const struct cmd_env *env);
+int cmd_list(int argc, char **argv, const struct cmd_env *env);
+
+#endif

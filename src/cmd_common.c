@@ -1,0 +1,202 @@
+/* Options shared by all commands, and where source, config and destination
+ * come from: flags, then the config file, then built-in defaults. */
+#include "cmd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "hash.h"
+#include "log.h"
+#include "util.h"
+
+bool common_option(struct common_opts *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_SOURCE:
+		c->source = arg;
+		return true;
+	case OPT_DEST:
+		c->dest = arg;
+		return true;
+	case OPT_CONFIG:
+		c->config = arg;
+		return true;
+	case OPT_JSON:
+		c->json = true;
+		return true;
+	case 'q':
+		c->quiet = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
+int cmd_usage_error(const char *cmd, char **argv, int opt)
+{
+	const char *word = argv[optind - 1];
+
+	if (opt == ':')
+		log_error("%s: option '%s' needs a value", cmd, word);
+	else
+		log_error("%s: unknown option '%s'", cmd, word);
+	fprintf(stderr, "Try 'incbak %s --help'.\n", cmd);
+	return EXIT_USAGE;
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* XDG base folder (e.g. XDG_DATA_HOME) or HOME/fallback. */
+static char *xdg_dir(const char *var, const char *fallback,
+		     struct error *err)
+{
+	const char *v = getenv(var);
+	const char *home = getenv("HOME");
+
+	if (v && v[0] == '/')
+		return xstrdup(v);
+	if (!home || !*home) {
+		error_set(err, "neither %s nor HOME is set; give --dest", var);
+		return NULL;
+	}
+	return str_fmt("%s/%s", home, fallback);
+}
+
+static int find_config(const struct common_opts *c, struct settings *s,
+		       struct error *err)
+{
+	char *candidate;
+
+	if (c->config) {
+		if (!file_exists(c->config))
+			return error_set(err, "config file '%s': %s",
+					 c->config, strerror(errno ? errno
+								   : EINVAL));
+		s->config_path = path_resolve(c->config, err);
+		return s->config_path ? 0 : -1;
+	}
+	candidate = path_join(s->source, "incbak.ini");
+	if (file_exists(candidate)) {
+		s->config_path = candidate;
+		return 0;
+	}
+	free(candidate);
+	{
+		struct error ignored;
+		char *base = xdg_dir("XDG_CONFIG_HOME", ".config", &ignored);
+
+		if (!base)
+			return 0;
+		candidate = str_fmt("%s/incbak/config.ini", base);
+		free(base);
+	}
+	if (file_exists(candidate))
+		s->config_path = candidate;
+	else
+		free(candidate);
+	return 0;
+}
+
+static int find_source(const struct common_opts *c, struct settings *s,
+		       struct error *err)
+{
+	char *dir = NULL;
+	const char *src = c->source;
+	struct stat st;
+
+	if (!src && c->config) {
+		dir = path_dirname(c->config);
+		src = dir;
+	}
+	if (!src)
+		src = ".";
+	s->source = path_resolve(src, err);
+	free(dir);
+	if (!s->source)
+		return error_prefix(err, "source");
+	if (stat(s->source, &st) < 0 || !S_ISDIR(st.st_mode))
+		return error_set(err, "source '%s' is not a folder", s->source);
+	return 0;
+}
+
+/* ~/.local/share/incbak/<basename>-<8 hex of SHA-256(source)>: distinct
+ * trees with the same name never share a destination. */
+static int default_dest(struct settings *s, struct error *err)
+{
+	uint8_t sum[HASH_SIZE];
+	char hex[HASH_HEX_SIZE];
+	char *base = xdg_dir("XDG_DATA_HOME", ".local/share", err);
+	char *name;
+
+	if (!base)
+		return -1;
+	hash_buffer(s->source, strlen(s->source), sum);
+	hex_encode(sum, HASH_SIZE, hex);
+	name = path_basename(s->source);
+	if (!strcmp(name, "/")) {
+		free(name);
+		name = xstrdup("root");
+	}
+	s->dest = str_fmt("%s/incbak/%s-%.8s", base, name, hex);
+	free(name);
+	free(base);
+	return 0;
+}
+
+static char *absolute_path(const char *p)
+{
+	char cwd[4096];
+
+	if (p[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return xstrdup(p);
+	return path_join(cwd, p);
+}
+
+int settings_load(const struct common_opts *c, struct settings *s,
+		  struct error *err)
+{
+	memset(s, 0, sizeof(*s));
+	config_init(&s->cfg);
+	if (find_source(c, s, err) < 0 || find_config(c, s, err) < 0)
+		return -1;
+	if (s->config_path && config_load_file(&s->cfg, s->config_path,
+					       err) < 0)
+		return -1;
+	if (c->dest)
+		s->dest = absolute_path(c->dest);
+	else if (s->cfg.destination)
+		s->dest = xstrdup(s->cfg.destination);
+	else if (default_dest(s, err) < 0)
+		return -1;
+	s->name = s->cfg.name ? xstrdup(s->cfg.name)
+			      : path_basename(s->source);
+	if (!strcmp(s->name, "/")) {
+		free(s->name);
+		s->name = xstrdup("root");
+	}
+	s->log_path = s->cfg.log_file ? xstrdup(s->cfg.log_file)
+				      : path_join(s->dest,
+						  "backup_operations.log");
+	return 0;
+}
+
+void settings_release(struct settings *s)
+{
+	free(s->source);
+	free(s->dest);
+	free(s->config_path);
+	free(s->name);
+	free(s->log_path);
+	config_release(&s->cfg);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,278 @@
+/* File-system helpers. Every durable write in incbak goes through
+ * fs_temp_open + fs_commit_temp so a crash never leaves a half file under a
+ * real name. */
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int fs_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fs_read_fd(int fd, struct buf *out, size_t max)
+{
+	char chunk[65536];
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		if (out->len + (size_t)n > max) {
+			errno = EFBIG;
+			return -1;
+		}
+		buf_append(out, chunk, (size_t)n);
+	}
+}
+
+int fs_read_file(const char *path, struct buf *out, size_t max,
+		 struct error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return error_set(err, "cannot open '%s': %s", path,
+				 strerror(errno));
+	if (fs_read_fd(fd, out, max) < 0)
+		rc = error_set(err, "cannot read '%s': %s", path,
+			       errno == EFBIG ? "file too large"
+					      : strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int fs_temp_open(const char *dir, const char *tag, mode_t mode,
+		 char **tmp_path, struct error *err)
+{
+	char *name = str_fmt("%s%ld.%s", FS_TEMP_PREFIX, (long)getpid(), tag);
+	char *path = path_join(dir, name);
+	int fd;
+
+	free(name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  mode);
+	if (fd < 0) {
+		error_set(err, "cannot create '%s': %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	/* open() applies the umask; the destination's files must not be
+	 * readable by others whatever the umask says. */
+	if (fchmod(fd, mode) < 0) {
+		error_set(err, "cannot chmod '%s': %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		free(path);
+		return -1;
+	}
+	*tmp_path = path;
+	return fd;
+}
+
+int fs_commit_temp(int fd, const char *tmp_path, const char *final_path,
+		   struct error *err)
+{
+	char *dir = NULL;
+	int rc = -1;
+
+	if (fsync(fd) < 0) {
+		error_set(err, "cannot write '%s': %s", final_path,
+			  strerror(errno));
+		close(fd);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		error_set(err, "cannot write '%s': %s", final_path,
+			  strerror(errno));
+		goto out;
+	}
+	if (rename(tmp_path, final_path) < 0) {
+		error_set(err, "cannot rename '%s' to '%s': %s", tmp_path,
+			  final_path, strerror(errno));
+		goto out;
+	}
+	dir = path_dirname(final_path);
+	rc = fs_fsync_dir(dir, err);
+	free(dir);
+	return rc;
+out:
+	unlink(tmp_path);
+	return rc;
+}
+
+int fs_atomic_write(const char *path, const void *data, size_t len,
+		    mode_t mode, struct error *err)
+{
+	char *dir = path_dirname(path);
+	char *base = path_basename(path);
+	char *tmp = NULL;
+	int fd, rc = -1;
+
+	fd = fs_temp_open(dir, base, mode, &tmp, err);
+	if (fd < 0)
+		goto out;
+	if (fs_write_all(fd, data, len) < 0) {
+		error_set(err, "cannot write '%s': %s", path, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	rc = fs_commit_temp(fd, tmp, path, err);
+out:
+	free(tmp);
+	free(dir);
+	free(base);
+	return rc;
+}
+
+int fs_fsync_dir(const char *dir, struct error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return error_set(err, "cannot open '%s': %s", dir,
+				 strerror(errno));
+	if (fsync(fd) < 0 && errno != EINVAL)
+		rc = error_set(err, "cannot sync '%s': %s", dir,
+			       strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int fs_mkdir_p(const char *path, mode_t mode, struct error *err)
+{
+	char *copy = xstrdup(path);
+	int rc = 0;
+
+	for (char *p = copy + 1; ; p++) {
+		bool end = *p == '\0';
+
+		if (*p != '/' && !end)
+			continue;
+		*p = '\0';
+		if (mkdir(copy, mode) < 0 && errno != EEXIST) {
+			rc = error_set(err, "cannot create '%s': %s", copy,
+				       strerror(errno));
+			break;
+		}
+		if (end)
+			break;
+		*p = '/';
+	}
+	if (rc == 0) {
+		struct stat st;
+
+		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+			rc = error_set(err, "'%s' is not a folder", path);
+	}
+	free(copy);
+	return rc;
+}
+
+int fs_sweep_temp(const char *dir, struct error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int removed = 0;
+
+	if (!d)
+		return error_set(err, "cannot open '%s': %s", dir,
+				 strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (!str_starts(de->d_name, FS_TEMP_PREFIX))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
+char *path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+
+	if (!*a)
+		return xstrdup(b);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	if (la == 1 && a[0] == '/')
+		return str_fmt("/%s", b);
+	return str_fmt("%.*s/%s", (int)la, a, b);
+}
+
+char *path_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+char *path_basename(const char *path)
+{
+	size_t len = strlen(path);
+	size_t start;
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	start = len;
+	while (start > 0 && path[start - 1] != '/')
+		start--;
+	return xstrndup(path + start, len - start);
+}
+
+char *path_resolve(const char *path, struct error *err)
+{
+	char *resolved = realpath(path, NULL);
+
+	if (!resolved) {
+		error_set(err, "cannot use '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	return resolved;
+}
+
+bool path_is_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/';
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}

@@ -1,0 +1,69 @@
+/* File-system helpers: complete writes, durable atomic replacement, folder
+ * creation and path joins. */
+#ifndef INCBAK_FSUTIL_H
+#define INCBAK_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct buf;
+struct error;
+
+/* Prefix of every temporary file incbak creates in a destination; the next
+ * run sweeps leftovers (from a kill -9) while it holds the lock. */
+#define FS_TEMP_PREFIX ".incbak-tmp."
+
+/* Writes all of buf, retrying short writes and EINTR; -1 with errno set. */
+int fs_write_all(int fd, const void *buf, size_t len);
+
+/* Reads up to max bytes of fd into out; -1 with errno set, or if the file is
+ * larger than max (errno EFBIG). */
+int fs_read_fd(int fd, struct buf *out, size_t max);
+
+/* Reads a whole file (at most max bytes); errors name the path. */
+int fs_read_file(const char *path, struct buf *out, size_t max,
+		 struct error *err);
+
+/* Opens a new temporary file in dir named FS_TEMP_PREFIX<pid>.<tag>, mode
+ * `mode` whatever the umask. Returns the fd and sets *tmp_path (caller
+ * frees), or -1 with err set. */
+int fs_temp_open(const char *dir, const char *tag, mode_t mode,
+		 char **tmp_path, struct error *err);
+
+/* fsyncs fd, closes it, renames tmp_path over final_path and fsyncs the
+ * folder. On failure unlinks tmp_path. Closes fd in every case. */
+int fs_commit_temp(int fd, const char *tmp_path, const char *final_path,
+		   struct error *err);
+
+/* Replaces path with data atomically and durably (temp, fsync, rename,
+ * fsync folder). */
+int fs_atomic_write(const char *path, const void *data, size_t len,
+		    mode_t mode, struct error *err);
+
+/* fsyncs a folder so a rename or unlink in it survives a crash. */
+int fs_fsync_dir(const char *dir, struct error *err);
+
+/* Creates path and missing parents; new folders get `mode`. */
+int fs_mkdir_p(const char *path, mode_t mode, struct error *err);
+
+/* Removes leftover temporary files (FS_TEMP_PREFIX*) from dir; returns the
+ * number removed, or -1. */
+int fs_sweep_temp(const char *dir, struct error *err);
+
+/* "a" + "/" + "b" without doubling slashes; newly allocated. */
+char *path_join(const char *a, const char *b);
+
+/* Folder part of path ("." if none); newly allocated. */
+char *path_dirname(const char *path);
+
+/* Last component of path, ignoring trailing slashes; newly allocated. */
+char *path_basename(const char *path);
+
+/* Absolute, symlink-resolved path of an existing file (realpath). */
+char *path_resolve(const char *path, struct error *err);
+
+/* True if `path` is `dir` or lies below it (both absolute, normalised). */
+bool path_is_within(const char *path, const char *dir);
+
+#endif

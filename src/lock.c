@@ -1,0 +1,106 @@
+/* The destination lock, held with flock(2) for a whole run. */
+#include "lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "util.h"
+
+struct lock {
+	int fd;
+};
+
+static void format_utc(int64_t t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, len, "%lld", (long long)t);
+}
+
+static int describe_holder(int fd, const char *path, struct error *err)
+{
+	char text[512] = "";
+	char pid[32] = "?", host[256] = "?", started[64] = "?";
+	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+
+	if (n > 0) {
+		text[n] = '\0';
+		sscanf(text, "pid %31s\nhost %255s\nstarted %63s", pid, host,
+		       started);
+	}
+	error_set(err, "another run (pid %s on %s, started %s) holds %s", pid,
+		  host, started, path);
+	return LOCK_BUSY;
+}
+
+static int record_holder(int fd, const char *path, const char *host,
+			 int64_t now, struct error *err)
+{
+	char started[64];
+	char *text;
+	int rc = 0;
+
+	format_utc(now, started, sizeof(started));
+	text = str_fmt("pid %ld\nhost %s\nstarted %s\n", (long)getpid(), host,
+		       started);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, strlen(text), 0) < 0)
+		rc = error_set(err, "cannot write '%s': %s", path,
+			       strerror(errno));
+	free(text);
+	return rc;
+}
+
+int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
+		 int64_t now, struct lock **out, struct error *err)
+{
+	char *path = path_join(dest, LOCK_FILE_NAME);
+	int op = (mode == LOCK_EXCLUSIVE ? LOCK_EX : LOCK_SH) | LOCK_NB;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		error_set(err, "cannot open '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	while (flock(fd, op) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			rc = describe_holder(fd, path, err);
+		else
+			error_set(err, "cannot lock '%s': %s", path,
+				  strerror(errno));
+		goto out;
+	}
+	fchmod(fd, 0600);
+	if (mode == LOCK_EXCLUSIVE &&
+	    record_holder(fd, path, host, now, err) < 0)
+		goto out;
+	*out = xmalloc(sizeof(**out));
+	(*out)->fd = fd;
+	fd = -1;
+	rc = LOCK_ACQUIRED;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+void lock_release(struct lock *lock)
+{
+	if (!lock)
+		return;
+	close(lock->fd);
+	free(lock);
+}

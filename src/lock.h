@@ -1,0 +1,35 @@
+/* The destination lock: flock(2) on DEST/incbak.lock, so the kernel drops it
+ * when a run dies, however it dies. Only lock.c opens the lock file. */
+#ifndef INCBAK_LOCK_H
+#define INCBAK_LOCK_H
+
+#include <stdint.h>
+
+struct error;
+struct lock;
+
+#define LOCK_FILE_NAME "incbak.lock"
+
+enum lock_result {
+	LOCK_ACQUIRED = 0,
+	LOCK_BUSY = 1, /* someone else holds it; err describes the holder */
+};
+
+enum lock_mode {
+	LOCK_EXCLUSIVE, /* writers: run, prune, repair */
+	LOCK_SHARED,    /* readers: restore, verify */
+};
+
+/* Takes the lock on dest without waiting. For LOCK_EXCLUSIVE records pid,
+ * host and start time (now, seconds since the epoch) in the file. Returns
+ * LOCK_ACQUIRED and sets *out, LOCK_BUSY with err set to
+ * "another run (pid N on HOST, started TIME) holds DEST/incbak.lock", or -1
+ * on error. */
+int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
+		 int64_t now, struct lock **out, struct error *err);
+
+/* Releases and frees; accepts NULL. The file stays: removing it would let
+ * two runs lock two different files. */
+void lock_release(struct lock *lock);
+
+#endif

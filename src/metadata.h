@@ -1,0 +1,121 @@
+/* backup_metadata.json and the per-archive manifest, in memory and as JSON.
+ * Parsing works on buffers so tests and fuzzers need no files. */
+#ifndef INCBAK_METADATA_H
+#define INCBAK_METADATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash.h"
+#include "tree.h"
+#include "util.h"
+
+struct error;
+
+#define METADATA_FILE_NAME "backup_metadata.json"
+#define METADATA_FORMAT_VERSION 1
+#define MANIFEST_MEMBER ".incbak/manifest.json"
+
+/* A piece of content (by checksum) held by a kept archive. */
+struct content {
+	uint8_t checksum[HASH_SIZE];
+	uint64_t size;
+	char *holder;    /* id of the backup whose archive holds the bytes */
+	char *member;    /* member name inside that archive */
+	char *last_used; /* newest backup id whose tree refers to it */
+};
+
+/* Contents in insertion order with a hash index on the checksum. */
+struct content_index {
+	struct content *items;
+	size_t len, alloc;
+	size_t *slots;   /* item index + 1, 0 = empty; power-of-two sized */
+	size_t nslots;
+};
+
+struct history_entry {
+	char *backup_id;
+	char *date;       /* ISO 8601 UTC */
+	char *archive;    /* file name inside the destination */
+	int64_t files_added, files_modified, files_deleted;
+	int64_t files_backed_up; /* added + modified */
+	int64_t files_stored;    /* contents whose bytes this archive holds */
+	int64_t total_files;
+	int64_t bytes_written;   /* archive size */
+};
+
+struct metadata {
+	char *last_backup_date;         /* NULL before the first backup */
+	struct tree files;              /* the tree as last seen, sorted */
+	struct content_index contents;
+	struct history_entry *history;  /* oldest first */
+	size_t nhistory, history_alloc;
+	struct strlist reported_specials; /* sockets etc. already reported */
+};
+
+/* What an archive says about itself (MANIFEST_MEMBER). */
+struct manifest {
+	char *backup_id;
+	char *date;
+	struct tree files;             /* the whole tree at that backup */
+	struct strlist deleted;        /* paths deleted since the previous */
+	struct content_index holds;    /* contents this archive holds
+					  (holder and last_used unset) */
+};
+
+void metadata_init(struct metadata *md);
+void metadata_release(struct metadata *md);
+
+/* Parses a backup_metadata.json buffer into md (which must be initialised
+ * and empty). On error returns -1 with err saying where ("line L, column C:
+ * ...") or what ("file_checksums 'x': size must be ..."); md is left
+ * empty. */
+int metadata_parse(const char *text, size_t len, struct metadata *md,
+		   struct error *err);
+
+/* Formats md as JSON, one file record per line; appends to out. */
+void metadata_format(const struct metadata *md, struct buf *out);
+
+/* Loads DEST/backup_metadata.json. Sets *found false (and returns 0) if the
+ * file does not exist. Errors name the file. */
+int metadata_load(const char *dest, struct metadata *md, bool *found,
+		  struct error *err);
+
+/* Writes DEST/backup_metadata.json atomically and durably, mode 0600. */
+int metadata_save(const char *dest, const struct metadata *md,
+		  struct error *err);
+
+/* Content index helpers. */
+struct content *content_find(const struct content_index *idx,
+			     const uint8_t checksum[HASH_SIZE]);
+/* Appends and returns the new item (pointers to items move); strings are
+ * copied. The checksum must not be indexed yet. */
+struct content *content_insert(struct content_index *idx,
+			       const uint8_t checksum[HASH_SIZE], uint64_t size,
+			       const char *holder, const char *member,
+			       const char *last_used);
+/* True if some content of exactly this size is indexed. */
+bool content_has_size(const struct content_index *idx, uint64_t size);
+/* Removes every item for which drop() returns true. */
+void content_remove_if(struct content_index *idx,
+		       bool (*drop)(const struct content *c, void *ctx),
+		       void *ctx);
+/* Pointers to the items sorted by checksum; caller frees the array. */
+const struct content **content_sorted(const struct content_index *idx);
+void content_index_release(struct content_index *idx);
+
+/* History helpers. */
+struct history_entry *metadata_add_history(struct metadata *md);
+const struct history_entry *metadata_last_backup(const struct metadata *md);
+/* The history entry with this id, or NULL. */
+const struct history_entry *metadata_find_backup(const struct metadata *md,
+						 const char *id);
+
+void manifest_init(struct manifest *m);
+void manifest_release(struct manifest *m);
+void manifest_format(const struct manifest *m, struct buf *out);
+int manifest_parse(const char *text, size_t len, struct manifest *m,
+		   struct error *err);
+
+#endif

@@ -1,0 +1,294 @@
+/* Walks the source tree with openat/fdopendir/fstatat relative to folder
+ * descriptors: no symlink is ever followed, and paths longer than PATH_MAX
+ * in total still work because every call names one component. */
+#include "scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exclude.h"
+#include "fsutil.h"
+
+#define CACHEDIR_SIGNATURE "Signature: 8a477f597d28d172789f06886806bc55"
+#define IGNORE_FILE ".incbakignore"
+#define IGNORE_FILE_MAX (1 << 20)
+
+struct walk {
+	const struct scan_options *opts;
+	struct scan_result *out;
+	dev_t root_dev;
+};
+
+const char *scan_special_kind(mode_t mode)
+{
+	if (S_ISSOCK(mode))
+		return "socket";
+	if (S_ISFIFO(mode))
+		return "fifo";
+	if (S_ISCHR(mode))
+		return "character device";
+	if (S_ISBLK(mode))
+		return "block device";
+	return "special file";
+}
+
+static int read_link_at(int dirfd, const char *name, size_t hint, char **out)
+{
+	size_t size = hint ? hint + 1 : 256;
+
+	for (;;) {
+		char *target = xmalloc(size);
+		ssize_t n = readlinkat(dirfd, name, target, size);
+
+		if (n < 0) {
+			free(target);
+			return -1;
+		}
+		if ((size_t)n < size) {
+			target[n] = '\0';
+			*out = target;
+			return 0;
+		}
+		free(target);
+		size *= 2;
+	}
+}
+
+int scan_entry_from_stat(struct tree_entry *e, const struct stat *st,
+			 int dirfd, const char *name)
+{
+	e->type = S_ISDIR(st->st_mode) ? ENTRY_DIR
+		: S_ISLNK(st->st_mode) ? ENTRY_SYMLINK : ENTRY_FILE;
+	e->mode = st->st_mode & 07777;
+	e->uid = st->st_uid;
+	e->gid = st->st_gid;
+	e->size = e->type == ENTRY_FILE ? (uint64_t)st->st_size : 0;
+	e->ino = st->st_ino;
+	e->mtime.sec = st->st_mtim.tv_sec;
+	e->mtime.nsec = (int32_t)st->st_mtim.tv_nsec;
+	e->ctime.sec = st->st_ctim.tv_sec;
+	e->ctime.nsec = (int32_t)st->st_ctim.tv_nsec;
+	e->link_target = NULL;
+	if (e->type == ENTRY_SYMLINK)
+		return read_link_at(dirfd, name, (size_t)st->st_size,
+				    &e->link_target);
+	return 0;
+}
+
+static struct tree_entry *push_entry(struct scan_result *out)
+{
+	return tree_push(&out->tree);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads the names in a folder (sorted, without . and ..); takes dirfd. */
+static int list_dir(int dirfd, struct strlist *names)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+
+	if (!d) {
+		close(dirfd);
+		return -1;
+	}
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strlist_push(names, de->d_name);
+		errno = 0;
+	}
+	int saved = errno;
+	closedir(d);
+	if (saved) {
+		errno = saved;
+		return -1;
+	}
+	if (names->len > 1)
+		qsort(names->items, names->len, sizeof(*names->items),
+		      cmp_names);
+	return 0;
+}
+
+static bool has_cachedir_tag(int dirfd)
+{
+	char head[sizeof(CACHEDIR_SIGNATURE) - 1];
+	int fd = openat(dirfd, "CACHEDIR.TAG",
+			O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	bool tagged;
+
+	if (fd < 0)
+		return false;
+	tagged = read(fd, head, sizeof(head)) == (ssize_t)sizeof(head) &&
+		 memcmp(head, CACHEDIR_SIGNATURE, sizeof(head)) == 0;
+	close(fd);
+	return tagged;
+}
+
+/* True if the folder asks to be left out (CACHEDIR.TAG or a marker). */
+static bool dir_opts_out(const struct scan_options *opts, int dirfd)
+{
+	struct stat st;
+
+	if (has_cachedir_tag(dirfd))
+		return true;
+	if (!opts->exclude_if_present)
+		return false;
+	for (size_t i = 0; i < opts->exclude_if_present->len; i++)
+		if (fstatat(dirfd, opts->exclude_if_present->items[i], &st,
+			    AT_SYMLINK_NOFOLLOW) == 0)
+			return true;
+	return false;
+}
+
+static void load_ignore_file(struct walk *w, int dirfd, const char *rel)
+{
+	struct buf text = {0};
+	int fd = openat(dirfd, IGNORE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fs_read_fd(fd, &text, IGNORE_FILE_MAX) == 0 && text.len)
+		exclude_set_add_lines(w->opts->excludes, text.data, text.len,
+				      rel);
+	else if (errno && w->opts->report.unreadable)
+		w->opts->report.unreadable(w->opts->report.ctx,
+			*rel ? rel : ".", "cannot read .incbakignore");
+	close(fd);
+	buf_release(&text);
+}
+
+static void report_unreadable(struct walk *w, const char *rel, int errnum)
+{
+	strlist_push(&w->out->failed_dirs, rel);
+	if (w->opts->report.unreadable)
+		w->opts->report.unreadable(w->opts->report.ctx, rel,
+					   strerror(errnum));
+}
+
+static void walk_dir(struct walk *w, int dirfd, const char *rel);
+
+static bool is_skipped_dir(const struct walk *w, const struct stat *st)
+{
+	const struct scan_options *o = w->opts;
+
+	if (o->skip_dir_valid && st->st_dev == o->skip_dev &&
+	    st->st_ino == o->skip_ino)
+		return true;
+	return o->one_file_system && st->st_dev != w->root_dev;
+}
+
+/* Handles one name inside a folder: stat, exclude, record, descend. */
+static void visit(struct walk *w, int dirfd, const char *rel_dir,
+		  const char *name)
+{
+	char *rel = *rel_dir ? str_fmt("%s/%s", rel_dir, name) : xstrdup(name);
+	struct stat st;
+	struct tree_entry *e;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT) /* vanished since readdir: not an error */
+			report_unreadable(w, rel, errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) &&
+	    !S_ISLNK(st.st_mode)) {
+		if (!exclude_set_excludes(w->opts->excludes, rel, false) &&
+		    w->opts->report.special)
+			w->opts->report.special(w->opts->report.ctx, rel,
+						scan_special_kind(st.st_mode));
+		goto out;
+	}
+	if (exclude_set_excludes(w->opts->excludes, rel, S_ISDIR(st.st_mode)))
+		goto out;
+	if (S_ISDIR(st.st_mode) && is_skipped_dir(w, &st))
+		goto out;
+	if (S_ISDIR(st.st_mode)) {
+		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY |
+				O_NOFOLLOW | O_CLOEXEC);
+
+		if (fd < 0) {
+			report_unreadable(w, rel, errno);
+			goto out;
+		}
+		if (dir_opts_out(w->opts, fd)) {
+			close(fd);
+			goto out;
+		}
+		e = push_entry(w->out);
+		scan_entry_from_stat(e, &st, dirfd, name);
+		e->path = rel;
+		rel = NULL;
+		walk_dir(w, fd, e->path);
+		goto out;
+	}
+	e = push_entry(w->out);
+	if (scan_entry_from_stat(e, &st, dirfd, name) < 0) {
+		w->out->tree.len--;
+		report_unreadable(w, rel, errno);
+		goto out;
+	}
+	e->path = rel;
+	rel = NULL;
+out:
+	free(rel);
+}
+
+/* Walks one folder; takes ownership of dirfd. `rel` is "" for the root.
+ * Note: the tree's entries may move while we recurse, so only `rel` (owned by
+ * the entry, never moved) is kept. */
+static void walk_dir(struct walk *w, int dirfd, const char *rel)
+{
+	struct strlist names = {0};
+	size_t mark = exclude_set_mark(w->opts->excludes);
+	int dupfd;
+
+	load_ignore_file(w, dirfd, rel);
+	dupfd = dup(dirfd);
+	if (dupfd < 0 || list_dir(dupfd, &names) < 0) {
+		report_unreadable(w, *rel ? rel : ".", errno);
+		goto out;
+	}
+	for (size_t i = 0; i < names.len; i++)
+		visit(w, dirfd, rel, names.items[i]);
+out:
+	exclude_set_truncate(w->opts->excludes, mark);
+	strlist_clear(&names);
+	close(dirfd);
+}
+
+int scan_tree(const struct scan_options *opts, struct scan_result *out,
+	      struct error *err)
+{
+	struct walk w = { .opts = opts, .out = out };
+	struct stat st;
+	int fd = open(opts->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return error_set(err, "cannot open source '%s': %s",
+				 opts->root, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return error_set(err, "cannot stat source '%s': %s",
+				 opts->root, strerror(errno));
+	}
+	w.root_dev = st.st_dev;
+	walk_dir(&w, fd, "");
+	tree_sort(&out->tree);
+	return 0;
+}
+
+void scan_result_release(struct scan_result *res)
+{
+	tree_release(&res->tree);
+	strlist_clear(&res->failed_dirs);
+	memset(res, 0, sizeof(*res));
+}

@@ -1,0 +1,81 @@
+/* libarchive wrapper: writes pax tar.zst archives to a temporary name and
+ * commits them durably; reads them member by member. The only module that
+ * includes archive.h. */
+#ifndef INCBAK_TARBALL_H
+#define INCBAK_TARBALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tree.h"
+
+struct error;
+struct tarball_writer;
+struct tarball_reader;
+
+/* Opens DIR/FS_TEMP_PREFIX<pid>.<final_name> for writing (mode 0600) with
+ * the zstd filter at `level` using `threads` workers (0 = all cores). */
+int tarball_writer_open(const char *dir, const char *final_name, int level,
+			int threads, struct tarball_writer **out,
+			struct error *err);
+
+/* Starts a member for entry e (type, mode, mtime, owner, size, link
+ * target) under member name `name`. For a file, exactly e->size bytes must
+ * follow through tarball_write_data and then tarball_finish_file. */
+int tarball_write_header(struct tarball_writer *w, const char *name,
+			 const struct tree_entry *e, struct error *err);
+int tarball_write_data(struct tarball_writer *w, const void *data,
+		       size_t len, struct error *err);
+/* Pads a file member that delivered fewer bytes than its header said. */
+int tarball_finish_file(struct tarball_writer *w, uint64_t written,
+			uint64_t declared, struct error *err);
+
+/* A hard link member: `name` gets the bytes of earlier member `target`
+ * of the same archive (how a duplicate is stored once yet still extracts
+ * with plain tar). */
+int tarball_write_hardlink(struct tarball_writer *w, const char *name,
+			   const char *target, const struct tree_entry *e,
+			   struct error *err);
+
+/* A whole in-memory file as one member (the manifest). */
+int tarball_write_buffer(struct tarball_writer *w, const char *name,
+			 const void *data, size_t len, int64_t mtime,
+			 struct error *err);
+
+/* Finishes the archive, fsyncs it, renames it to DIR/final_name and fsyncs
+ * DIR; sets *size to the archive's size. Frees w in every case; on failure
+ * the temporary file is removed. */
+int tarball_writer_commit(struct tarball_writer *w, uint64_t *size,
+			  struct error *err);
+
+/* Abandons the archive: closes it and removes the temporary file. Accepts
+ * NULL. */
+void tarball_writer_abort(struct tarball_writer *w);
+
+/* One member as read from an archive. Strings are valid until the next
+ * tarball_next() call. */
+struct tarball_member {
+	const char *name;
+	const char *link_target;  /* symlinks, and hardlinks (is_hardlink) */
+	enum entry_type type;
+	bool is_hardlink;
+	bool is_other;            /* device, fifo, ...: never extracted */
+	uint32_t mode, uid, gid;
+	int64_t size;
+	struct nstime mtime;
+};
+
+int tarball_reader_open(const char *path, struct tarball_reader **out,
+			struct error *err);
+/* 1 and fills m, 0 at the end, -1 on a damaged archive (err names it). */
+int tarball_next(struct tarball_reader *r, struct tarball_member *m,
+		 struct error *err);
+/* Reads member data; returns bytes read, 0 at the member's end, -1. */
+ssize_t tarball_read(struct tarball_reader *r, void *buf, size_t len,
+		     struct error *err);
+/* Accepts NULL. */
+void tarball_reader_close(struct tarball_reader *r);
+
+#endif

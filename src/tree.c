@@ -1,0 +1,118 @@
+/* Sorted trees of entries, shared by the scanner, the metadata and the
+ * manifests. */
+#include "tree.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct tree_entry *tree_push(struct tree *t)
+{
+	struct tree_entry *e;
+
+	grow_array((void **)&t->entries, &t->alloc, t->len + 1,
+		   sizeof(*t->entries));
+	e = &t->entries[t->len++];
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static int cmp_entries(const void *a, const void *b)
+{
+	return strcmp(((const struct tree_entry *)a)->path,
+		      ((const struct tree_entry *)b)->path);
+}
+
+void tree_sort(struct tree *t)
+{
+	if (t->len > 1)
+		qsort(t->entries, t->len, sizeof(*t->entries), cmp_entries);
+}
+
+struct tree_entry *tree_find(const struct tree *t, const char *path)
+{
+	size_t lo = 0, hi = t->len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(t->entries[mid].path, path);
+
+		if (c == 0)
+			return &t->entries[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+ptrdiff_t tree_find_duplicate(const struct tree *t)
+{
+	for (size_t i = 1; i < t->len; i++)
+		if (strcmp(t->entries[i - 1].path, t->entries[i].path) == 0)
+			return (ptrdiff_t)i;
+	return -1;
+}
+
+void tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src)
+{
+	*dst = *src;
+	dst->path = xstrdup(src->path);
+	dst->link_target = src->link_target ? xstrdup(src->link_target) : NULL;
+}
+
+void tree_entry_release(struct tree_entry *e)
+{
+	free(e->path);
+	free(e->link_target);
+	e->path = e->link_target = NULL;
+}
+
+void tree_release(struct tree *t)
+{
+	for (size_t i = 0; i < t->len; i++)
+		tree_entry_release(&t->entries[i]);
+	free(t->entries);
+	memset(t, 0, sizeof(*t));
+}
+
+static const char *const type_names[] = {
+	[ENTRY_FILE] = "file",
+	[ENTRY_DIR] = "dir",
+	[ENTRY_SYMLINK] = "symlink",
+};
+
+const char *tree_type_name(enum entry_type type)
+{
+	return type_names[type];
+}
+
+int tree_type_parse(const char *name, enum entry_type *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(type_names); i++) {
+		if (strcmp(name, type_names[i]) == 0) {
+			*out = (enum entry_type)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool tree_path_is_safe(const char *path)
+{
+	const char *p = path;
+
+	if (!*path || *path == '/')
+		return false;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (!slash)
+			return true;
+		p = slash + 1;
+	}
+}

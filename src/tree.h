@@ -1,0 +1,60 @@
+/* A tree as incbak records it: one entry per path, sorted by path, with the
+ * stat fields used for change detection and the content checksum. */
+#ifndef INCBAK_TREE_H
+#define INCBAK_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash.h"
+#include "util.h"
+
+enum entry_type {
+	ENTRY_FILE = 0,
+	ENTRY_DIR,
+	ENTRY_SYMLINK,
+};
+
+struct tree_entry {
+	char *path;          /* relative to the root, '/'-separated */
+	char *link_target;   /* symlinks only */
+	enum entry_type type;
+	uint32_t mode;       /* permission bits incl. setuid/setgid/sticky */
+	uint32_t uid, gid;
+	uint64_t size;
+	uint64_t ino;
+	struct nstime mtime, ctime;
+	uint8_t checksum[HASH_SIZE]; /* files only */
+	bool recheck;        /* hash again next run (racily clean, or it
+				changed while being read) */
+};
+
+struct tree {
+	struct tree_entry *entries;
+	size_t len, alloc;
+};
+
+/* Appends a zeroed entry and returns it (pointers into the tree move). */
+struct tree_entry *tree_push(struct tree *t);
+/* Sorts by strcmp of path. */
+void tree_sort(struct tree *t);
+/* Binary search in a sorted tree; NULL if absent. */
+struct tree_entry *tree_find(const struct tree *t, const char *path);
+/* Index of the first duplicate path in a sorted tree, or -1. */
+ptrdiff_t tree_find_duplicate(const struct tree *t);
+/* Deep copy of src into dst (appended). */
+void tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src);
+void tree_entry_release(struct tree_entry *e);
+void tree_release(struct tree *t);
+
+/* "file", "dir", "symlink". */
+const char *tree_type_name(enum entry_type type);
+/* Parses a type name; -1 if unknown. */
+int tree_type_parse(const char *name, enum entry_type *out);
+
+/* True if path is a safe relative path: not empty, no leading or trailing
+ * '/', no empty, "." or ".." component. */
+bool tree_path_is_safe(const char *path);
+
+#endif

@@ -1,0 +1,379 @@
+#!/usr/bin/env bats
+# incbak run: what a user sees of the backup pipeline.
+
+load helpers
+
+make_tree() {
+	mkdir -p "$SRC/docs/deep/er" "$SRC/empty"
+	printf 'hello\n' > "$SRC/a.txt"
+	printf 'second file\n' > "$SRC/docs/b.md"
+	head -c 300000 /dev/urandom > "$SRC/docs/deep/er/blob.bin"
+	: > "$SRC/zero"
+	ln -s a.txt "$SRC/link"
+	backdate
+}
+
+@test "first run stores every file; GNU tar and bsdtar extract the same bytes" {
+	make_tree
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"5 added, 0 modified, 0 deleted"* ]]
+	[ "$(archive_count)" -eq 1 ]
+	mkdir "$TEST_DIR/gnu" "$TEST_DIR/bsd"
+	tar --zstd -xf "$(latest_archive)" -C "$TEST_DIR/gnu"
+	bsdtar -xf "$(latest_archive)" -C "$TEST_DIR/bsd"
+	diff -r --no-dereference -x .incbak "$SRC" "$TEST_DIR/gnu"
+	diff -r --no-dereference -x .incbak "$SRC" "$TEST_DIR/bsd"
+	[ "$(readlink "$TEST_DIR/gnu/link")" = a.txt ]
+	[ -d "$TEST_DIR/gnu/empty" ]
+}
+
+@test "a second run with nothing changed writes no archive and exits 0" {
+	make_tree
+	ib run -q --source "$SRC" --dest "$DST"
+	id=$(ib list --source "$SRC" --dest "$DST" --json | jq -r '.[0].backup_id')
+	cp "$DST/backup_metadata.json" "$TEST_DIR/before.json"
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[ "$output" = "no changes since $id" ]
+	[ "$(archive_count)" -eq 1 ]
+	cmp "$DST/backup_metadata.json" "$TEST_DIR/before.json"
+}
+
+@test "--quiet prints nothing on success" {
+	make_tree
+	run ib run --quiet --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "changing one file stores exactly that file" {
+	make_tree
+	ib run -q --source "$SRC" --dest "$DST"
+	printf 'changed\n' > "$SRC/docs/b.md"
+	touch -d '2021-01-01' "$SRC/docs/b.md"
+	INCBAK_TEST_NOW=$(( $(date +%s) + 5 )) run ib run --json --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_field .files_modified)" -eq 1 ]
+	[ "$(echo "$output" | json_field .files_added)" -eq 0 ]
+	[ "$(archive_count)" -eq 2 ]
+	[ "$(archive_members "$(latest_archive)")" = "docs/b.md" ]
+}
+
+@test "an unchanged file is not read: bytes_read is the changed file's size and strace sees no open of the others" {
+	make_tree
+	ib run -q --source "$SRC" --dest "$DST"
+	printf 'new content!\n' > "$SRC/a.txt"
+	touch -d '2021-01-01' "$SRC/a.txt"
+	size=$(stat -c %s "$SRC/a.txt")
+	# LeakSanitizer cannot run under ptrace
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat -o "$TEST_DIR/trace" \
+		"$INCBAK" run --json --source "$SRC" --dest "$DST" > "$TEST_DIR/out.json"
+	[ "$(json_field .bytes_read < "$TEST_DIR/out.json")" -eq "$size" ]
+	grep -q '"a.txt"' "$TEST_DIR/trace"
+	! grep -E '"(docs/b.md|docs/deep/er/blob.bin|zero)"' "$TEST_DIR/trace"
+}
+
+@test "touching a file without changing its bytes stores nothing" {
+	make_tree
+	ib run -q --source "$SRC" --dest "$DST"
+	touch -d '2022-02-02' "$SRC/a.txt"
+	run ib run --json --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_field .skipped)" = "no changes" ]
+	[ "$(archive_count)" -eq 1 ]
+	# the record was refreshed: the next run does not read it again
+	run ib run --json --source "$SRC" --dest "$DST"
+	[ "$(echo "$output" | json_field .bytes_read)" -eq 0 ]
+}
+
+@test "--checksum catches a same-size, same-mtime change that stat cannot see" {
+	make_tree
+	printf '[backup]\nignore_ctime = true\n' > "$TEST_DIR/cfg.ini"
+	ib run -q --config "$TEST_DIR/cfg.ini" --source "$SRC" --dest "$DST"
+	printf 'HELLO\n' > "$SRC/a.txt"
+	backdate
+	run ib run --json --config "$TEST_DIR/cfg.ini" --source "$SRC" --dest "$DST"
+	[ "$(echo "$output" | json_field .skipped)" = "no changes" ]
+	run ib run --json --checksum --config "$TEST_DIR/cfg.ini" --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_field .files_modified)" -eq 1 ]
+	[ "$(archive_members "$(latest_archive)")" = "a.txt" ]
+	tar --zstd -xOf "$(latest_archive)" a.txt | grep -qx HELLO
+}
+
+@test "a change whose mtime was put back is caught by ctime" {
+	make_tree
+	ib run -q --source "$SRC" --dest "$DST"
+	printf 'HELLO\n' > "$SRC/a.txt"
+	backdate
+	run ib run --json --source "$SRC" --dest "$DST"
+	[ "$(echo "$output" | json_field .files_modified)" -eq 1 ]
+}
+
+@test "a deletion is recorded and the manifest lists it" {
+	make_tree
+	ib run -q --source "$SRC" --dest "$DST"
+	rm "$SRC/docs/b.md"
+	run ib run --json --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_field .files_deleted)" -eq 1 ]
+	[ "$(echo "$output" | json_field .total_files)" -eq 4 ]
+	! jq -e '.file_checksums["docs/b.md"]' "$DST/backup_metadata.json"
+	tar --zstd -xOf "$(latest_archive)" .incbak/manifest.json |
+		jq -e '.deleted[] | select(.path == "docs/b.md")'
+}
+
+@test "odd names: spaces, newlines, leading dashes, non-UTF-8 bytes, long paths, empty and binary files" {
+	odd_names=("with space" $'new\nline' "-leading-dash" "--help" $'bad\xff\xfe' "ünïcödé")
+	for n in "${odd_names[@]}"; do printf '%s' "$n" > "$SRC/$n"; done
+	long="$SRC"
+	for _ in $(seq 12); do long="$long/directory-name-that-is-rather-long"; done
+	mkdir -p "$long"
+	printf 'deep' > "$long/file"
+	: > "$SRC/empty-file"
+	head -c 4096 /dev/urandom > "$SRC/binary"
+	backdate
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	mkdir "$TEST_DIR/gnu" "$TEST_DIR/bsd"
+	tar --zstd -xf "$(latest_archive)" -C "$TEST_DIR/gnu" 2>/dev/null
+	bsdtar -xf "$(latest_archive)" -C "$TEST_DIR/bsd"
+	diff -r -x .incbak "$SRC" "$TEST_DIR/gnu"
+	diff -r -x .incbak "$SRC" "$TEST_DIR/bsd"
+	# the metadata stays valid JSON whatever the names
+	jq -e '.file_checksums | length == 21' "$DST/backup_metadata.json"
+	# and nothing changed means nothing changed, odd names included
+	run ib run --source "$SRC" --dest "$DST"
+	[[ "$output" == "no changes since"* ]]
+}
+
+@test "symlinks are stored as links, never followed" {
+	mkdir "$TEST_DIR/outside"
+	printf 'secret' > "$TEST_DIR/outside/secret"
+	ln -s "$TEST_DIR/outside" "$SRC/dirlink"
+	ln -s dangling-target "$SRC/dangling"
+	backdate
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	members=$(tar --zstd -tvf "$(latest_archive)")
+	[[ "$members" == *"dirlink -> $TEST_DIR/outside"* ]]
+	[[ "$members" == *"dangling -> dangling-target"* ]]
+	[[ "$members" != *secret* ]]
+	# a changed link target is a modification
+	ln -sfn other-target "$SRC/dangling"
+	run ib run --json --source "$SRC" --dest "$DST"
+	[ "$(echo "$output" | json_field .files_modified)" -eq 1 ]
+}
+
+@test "default excludes apply unless --no-default-excludes" {
+	mkdir -p "$SRC/.git" "$SRC/pkg/__pycache__"
+	printf 'head' > "$SRC/.git/HEAD"
+	printf 'pyc' > "$SRC/pkg/__pycache__/m.cpython.pyc"
+	printf 'log' > "$SRC/app.log"
+	printf 'keep' > "$SRC/keep.txt"
+	printf 'swap' > "$SRC/.x.swp"
+	backdate
+	ib run -q --source "$SRC" --dest "$DST"
+	[ "$(archive_members "$(latest_archive)")" = "$(printf 'keep.txt\npkg/')" ]
+	rm -rf "$DST"
+	ib run -q --no-default-excludes --source "$SRC" --dest "$DST"
+	archive_members "$(latest_archive)" | grep -qx '.git/HEAD'
+	archive_members "$(latest_archive)" | grep -qx 'app.log'
+}
+
+@test "exclusions from the config, --exclude and .incbakignore, with ! and **" {
+	mkdir -p "$SRC/build/out" "$SRC/src/gen/a/b" "$SRC/notes" "$SRC/data"
+	for f in build/out/prog src/main.c src/gen/a/b/table.c notes/draft.txt \
+		notes/final.txt data/big.csv data/small.csv keep.log; do
+		printf '%s' "$f" > "$SRC/$f"
+	done
+	printf '[backup]\nexclude = /build/\nexclude = **/gen/**\n' > "$SRC/incbak.ini"
+	printf '*.txt\n!final.txt\n' > "$SRC/notes/.incbakignore"
+	backdate
+	run ib run --source "$SRC" --dest "$DST" --exclude 'data/big.*' --exclude '!keep.log'
+	[ "$status" -eq 0 ]
+	members=$(archive_members "$(latest_archive)")
+	expected=$(printf '%s\n' data/ data/small.csv incbak.ini keep.log notes/ \
+		notes/.incbakignore notes/final.txt src/ src/gen/ src/main.c)
+	[ "$members" = "$expected" ] || fail "got: $members"
+}
+
+@test "identical contents are stored once; within one archive as a hard link that plain tar extracts" {
+	printf 'same bytes' > "$SRC/one"
+	printf 'same bytes' > "$SRC/two"
+	backdate
+	ib run -q --source "$SRC" --dest "$DST"
+	tar --zstd -tvf "$(latest_archive)" | grep -q '^h.* two link to one$'
+	mkdir "$TEST_DIR/x"
+	tar --zstd -xf "$(latest_archive)" -C "$TEST_DIR/x"
+	[ "$(cat "$TEST_DIR/x/two")" = "same bytes" ]
+	# a copy made later, and a file renamed, add no bytes to the new archive
+	printf 'same bytes' > "$SRC/three"
+	mv "$SRC/one" "$SRC/renamed"
+	run ib run --json --source "$SRC" --dest "$DST"
+	[ "$(echo "$output" | json_field .files_stored)" -eq 0 ]
+	[ "$(echo "$output" | json_field .files_added)" -eq 2 ]
+	[ "$(echo "$output" | json_field .files_deleted)" -eq 1 ]
+	[ -z "$(archive_members "$(latest_archive)")" ]
+}
+
+@test "CACHEDIR.TAG and exclude_if_present folders are skipped" {
+	mkdir -p "$SRC/cache" "$SRC/private" "$SRC/normal"
+	printf 'Signature: 8a477f597d28d172789f06886806bc55\n' > "$SRC/cache/CACHEDIR.TAG"
+	printf 'x' > "$SRC/cache/data"
+	: > "$SRC/private/.nobackup"
+	printf 'x' > "$SRC/private/data"
+	printf 'x' > "$SRC/normal/data"
+	printf '[backup]\nexclude_if_present = .nobackup\n' > "$TEST_DIR/c.ini"
+	backdate
+	ib run -q --config "$TEST_DIR/c.ini" --source "$SRC" --dest "$DST"
+	[ "$(archive_members "$(latest_archive)")" = "$(printf 'normal/\nnormal/data')" ]
+}
+
+@test "a destination inside the source is left out of the scan" {
+	printf 'x' > "$SRC/file"
+	backdate
+	ib run -q --source "$SRC" --dest "$SRC/backups"
+	ib run -q --source "$SRC" --dest "$SRC/backups"
+	run ib run --source "$SRC" --dest "$SRC/backups"
+	[[ "$output" == "no changes since"* ]]
+	archive=$(find "$SRC/backups" -name '*.tar.zst' | head -n 1)
+	[ "$(archive_members "$archive")" = "file" ]
+}
+
+@test "a held lock makes the run exit 4 naming the holder, and changes nothing" {
+	printf 'x' > "$SRC/file"
+	mkdir -p "$DST"
+	exec 9> "$DST/incbak.lock"
+	printf 'pid 4242\nhost otherhost\nstarted 2026-01-01T00:00:00Z\n' >&9
+	flock -n 9
+	run ib run --source "$SRC" --dest "$DST"
+	exec 9>&-
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"another run (pid 4242 on otherhost, started 2026-01-01T00:00:00Z) holds $DST/incbak.lock"* ]]
+	[ "$(archive_count)" -eq 0 ]
+	[ ! -e "$DST/backup_metadata.json" ]
+}
+
+@test "two runs at once: exactly one writes the backup, the other exits 4" {
+	for i in $(seq 40); do head -c 1000000 /dev/urandom > "$SRC/f$i"; done
+	backdate
+	mkdir -p "$DST"
+	ib run -q --source "$SRC" --dest "$DST" > "$TEST_DIR/out1" 2>&1 &
+	p1=$!
+	ib run -q --source "$SRC" --dest "$DST" > "$TEST_DIR/out2" 2>&1 &
+	p2=$!
+	s1=0; wait "$p1" || s1=$?
+	s2=0; wait "$p2" || s2=$?
+	[ "$(archive_count)" -eq 1 ]
+	# one wrote it; the other found the lock held (or, if it came after,
+	# nothing left to do)
+	if [ "$s1" -eq 4 ]; then
+		[ "$s2" -eq 0 ]; grep -q 'another run' "$TEST_DIR/out1"
+	else
+		[ "$s1" -eq 0 ]
+		[ "$s2" -eq 4 ] || grep -q 'no changes' "$TEST_DIR/out2" || true
+		[ "$s2" -eq 4 ] || [ "$s2" -eq 0 ]
+	fi
+	[ $(( s1 + s2 )) -eq 4 ]
+}
+
+@test "an unreadable file gives exit 3, the rest is stored, and the next run retries it" {
+	chmod 0755 "$TEST_DIR"
+	printf 'readable' > "$SRC/ok.txt"
+	printf 'secret' > "$SRC/locked.txt"
+	chmod 0600 "$SRC/locked.txt"
+	mkdir "$DST"
+	chown -R 65534:65534 "$SRC" "$DST"
+	chown 0:0 "$SRC/locked.txt"
+	backdate
+	run setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env HOME="$HOME" "$INCBAK" run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"cannot open 'locked.txt': Permission denied"* ]]
+	[ "$(archive_members "$(latest_archive)")" = "ok.txt" ]
+	chown 65534:65534 "$SRC/locked.txt"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env HOME="$HOME" "$INCBAK" run --json --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[ "$(archive_members "$(latest_archive)")" = "locked.txt" ]
+}
+
+@test "a corrupt backup_metadata.json is a clear error and is left untouched" {
+	printf 'x' > "$SRC/file"
+	ib run -q --source "$SRC" --dest "$DST"
+	printf '{\n"format_version": 1,\n"file_checksums": {"a": ]\n}\n' > "$DST/backup_metadata.json"
+	cp "$DST/backup_metadata.json" "$TEST_DIR/corrupt"
+	printf 'more' >> "$SRC/file"
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"corrupt metadata '$DST/backup_metadata.json': not valid JSON at line 3, column 25"* ]]
+	cmp "$DST/backup_metadata.json" "$TEST_DIR/corrupt"
+	[ "$(archive_count)" -eq 1 ]
+}
+
+@test "metadata with a path escaping the tree is refused" {
+	printf 'x' > "$SRC/file"
+	ib run -q --source "$SRC" --dest "$DST"
+	jq '.file_checksums["../evil"] = .file_checksums.file' "$DST/backup_metadata.json" > "$TEST_DIR/m"
+	cp "$TEST_DIR/m" "$DST/backup_metadata.json"
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"entry '../evil': path must be relative"* ]]
+}
+
+@test "a destination with archives but no metadata points to repair" {
+	printf 'x' > "$SRC/file"
+	ib run -q --source "$SRC" --dest "$DST"
+	rm "$DST/backup_metadata.json"
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"incbak repair"* ]]
+	[ "$(archive_count)" -eq 1 ]
+}
+
+@test "ids are unique and increasing: a run in the same second waits, a clock that went back is refused" {
+	printf 'one' > "$SRC/file"
+	backdate
+	INCBAK_TEST_NOW=1800000000 ib run -q --source "$SRC" --dest "$DST"
+	printf 'two' > "$SRC/file"
+	INCBAK_TEST_NOW=1800000000 run ib run --json --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_field .backup_id)" = "2027-01-15_08-00-01" ]
+	printf 'three' > "$SRC/file"
+	INCBAK_TEST_NOW=1700000000 run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"clock went backwards"* ]]
+	[ "$(archive_count)" -eq 2 ]
+}
+
+@test "the archive and log land in the destination with private modes; the log gets a line per run" {
+	printf 'x' > "$SRC/file"
+	umask 0000
+	ib run -q --source "$SRC" --dest "$DST"
+	ib run -q --source "$SRC" --dest "$DST"
+	[ "$(stat -c %a "$DST")" = 700 ]
+	[ "$(stat -c %a "$(latest_archive)")" = 600 ]
+	[ "$(stat -c %a "$DST/backup_metadata.json")" = 600 ]
+	[ "$(stat -c %a "$DST/backup_operations.log")" = 600 ]
+	[ "$(wc -l < "$DST/backup_operations.log")" -eq 2 ]
+	grep -q 'no changes since' "$DST/backup_operations.log"
+	[ -z "$(find "$DST" -name '.incbak-tmp.*')" ]
+}
+
+@test "the default destination is under XDG_DATA_HOME, named after the source" {
+	printf 'x' > "$SRC/file"
+	cd "$SRC"
+	run ib run --json
+	[ "$status" -eq 0 ]
+	hash=$(printf '%s' "$SRC" | sha256sum | cut -c1-8)
+	[ -d "$XDG_DATA_HOME/incbak/src-$hash" ]
+	[[ "$(echo "$output" | json_field .archive)" == "$XDG_DATA_HOME/incbak/src-$hash/src_backup_"* ]]
+}
+
+@test "--json failure prints success false and the error" {
+	run ib run --json --source "$TEST_DIR/missing"
+	[ "$status" -eq 2 ]
+	echo "$output" | head -n 1 | jq -e '.success == false and (.error | contains("missing"))'
+}
