@@ -597,6 +597,9 @@ static int write_manifest(struct run *r, const char *date)
 	m.date = (char *)date;
 	m.files = r->next;
 	m.deleted = r->deleted;
+	m.files_added = r->stats->files_added;
+	m.files_modified = r->stats->files_modified;
+	m.files_deleted = r->stats->files_deleted;
 	for (size_t i = 0; i < r->md.contents.len; i++) {
 		const struct content *c = &r->md.contents.items[i];
 

@@ -29,6 +29,13 @@ static void format_utc(int64_t t, char *out, size_t len)
 
 static int describe_holder(int fd, const char *path, struct error *err)
 {
+	/* If a shared lock can be had, only readers hold it. */
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		flock(fd, LOCK_UN);
+		error_set(err, "a restore or verify is reading the backups "
+			  "(it holds %s); try again when it ends", path);
+		return LOCK_BUSY;
+	}
 	char text[512] = "";
 	char pid[32] = "?", host[256] = "?", started[64] = "?";
 	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);

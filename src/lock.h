@@ -23,8 +23,9 @@ enum lock_mode {
 /* Takes the lock on dest without waiting. For LOCK_EXCLUSIVE records pid,
  * host and start time (now, seconds since the epoch) in the file. Returns
  * LOCK_ACQUIRED and sets *out, LOCK_BUSY with err set to
- * "another run (pid N on HOST, started TIME) holds DEST/incbak.lock", or -1
- * on error. */
+ * "another run (pid N on HOST, started TIME) holds DEST/incbak.lock" (or,
+ * when only readers hold it, saying so), or -1 on error. Readers take the
+ * shared lock so that no run, prune or repair changes archives under them. */
 int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
 		 int64_t now, struct lock **out, struct error *err);
 

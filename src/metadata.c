@@ -190,8 +190,12 @@ void metadata_format(const struct metadata *md, struct buf *out)
 void manifest_format(const struct manifest *m, struct buf *out)
 {
 	buf_printf(out, "{\n\"format_version\": %d,\n\"backup_id\": \"%s\","
-		   "\n\"date\": \"%s\",\n\"files\": [",
-		   METADATA_FORMAT_VERSION, m->backup_id, m->date);
+		   "\n\"date\": \"%s\",\n\"files_added\": %lld,"
+		   "\n\"files_modified\": %lld,\n\"files_deleted\": %lld,"
+		   "\n\"files\": [",
+		   METADATA_FORMAT_VERSION, m->backup_id, m->date,
+		   (long long)m->files_added, (long long)m->files_modified,
+		   (long long)m->files_deleted);
 	for (size_t i = 0; i < m->files.len; i++) {
 		buf_puts(out, i ? ",\n{" : "\n{");
 		json_name(out, "path", m->files.entries[i].path, false);
@@ -750,6 +754,13 @@ static int manifest_from_json(const cJSON *root, struct manifest *m,
 		return -1;
 	m->backup_id = xstrdup(id);
 	m->date = xstrdup(date);
+	if (get_int(root, "files_added", 0, MAX_EXACT_INT, false,
+		    &m->files_added, "manifest", err) ||
+	    get_int(root, "files_modified", 0, MAX_EXACT_INT, false,
+		    &m->files_modified, "manifest", err) ||
+	    get_int(root, "files_deleted", 0, MAX_EXACT_INT, false,
+		    &m->files_deleted, "manifest", err))
+		return -1;
 	if (parse_files_array(cJSON_GetObjectItemCaseSensitive(root, "files"),
 			      &m->files, err) < 0 ||
 	    parse_path_list(cJSON_GetObjectItemCaseSensitive(root, "deleted"),

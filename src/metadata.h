@@ -62,6 +62,7 @@ struct manifest {
 	struct strlist deleted;        /* paths deleted since the previous */
 	struct content_index holds;    /* contents this archive holds
 					  (holder and last_used unset) */
+	int64_t files_added, files_modified, files_deleted;
 };
 
 void metadata_init(struct metadata *md);

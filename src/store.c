@@ -1,0 +1,182 @@
+/* The destination's archives: listing them and reading their manifests. */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsutil.h"
+#include "metadata.h"
+#include "tarball.h"
+
+/* A manifest larger than this is not one of ours. */
+#define MANIFEST_MAX ((size_t)2 << 30)
+
+char *store_archive_path(const char *dest, const char *archive)
+{
+	return path_join(dest, archive);
+}
+
+static int read_member(struct tarball_reader *r, struct buf *out,
+		       const char *path, struct error *err)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	while ((n = tarball_read(r, chunk, sizeof(chunk), err)) > 0) {
+		if (out->len + (size_t)n > MANIFEST_MAX)
+			return error_set(err, "'%s': manifest too large", path);
+		buf_append(out, chunk, (size_t)n);
+	}
+	return n < 0 ? -1 : 0;
+}
+
+int store_read_manifest(const char *path, struct manifest *m,
+			struct error *err)
+{
+	struct tarball_reader *r = NULL;
+	struct tarball_member mem;
+	struct buf text = {0};
+	bool found = false;
+	int rc = -1, more;
+
+	if (tarball_reader_open(path, &r, err) < 0)
+		return -1;
+	while ((more = tarball_next(r, &mem, err)) > 0) {
+		if (strcmp(mem.name, MANIFEST_MEMBER) || mem.is_hardlink)
+			continue;
+		text.len = 0;
+		if (read_member(r, &text, path, err) < 0)
+			goto out;
+		found = true;
+	}
+	if (more < 0)
+		goto out;
+	if (!found) {
+		error_set(err, "'%s' has no %s: not an incbak archive", path,
+			  MANIFEST_MEMBER);
+		goto out;
+	}
+	if (manifest_parse(text.data ? text.data : "", text.len, m, err) < 0) {
+		error_prefix(err, "'%s': bad manifest", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_release(&text);
+	tarball_reader_close(r);
+	return rc;
+}
+
+bool store_parse_archive_name(const char *name, char *id)
+{
+	static const char suffix[] = ".tar.zst";
+	const char *mark = strstr(name, "_backup_");
+	size_t idlen = BACKUP_ID_SIZE - 1;
+	int64_t sec;
+
+	/* The id is the fixed-width part right before the suffix. */
+	while (mark && strstr(mark + 1, "_backup_"))
+		mark = strstr(mark + 1, "_backup_");
+	if (!mark || mark == name)
+		return false;
+	mark += strlen("_backup_");
+	if (strlen(mark) != idlen + strlen(suffix) ||
+	    strcmp(mark + idlen, suffix))
+		return false;
+	memcpy(id, mark, idlen);
+	id[idlen] = '\0';
+	return parse_backup_id(id, &sec) == 0;
+}
+
+static int cmp_by_id(const void *a, const void *b)
+{
+	char ia[BACKUP_ID_SIZE], ib[BACKUP_ID_SIZE];
+
+	store_parse_archive_name(*(char *const *)a, ia);
+	store_parse_archive_name(*(char *const *)b, ib);
+	return strcmp(ia, ib);
+}
+
+int store_list_archives(const char *dest, struct strlist *out,
+			struct error *err)
+{
+	DIR *d = opendir(dest);
+	struct dirent *de;
+	char id[BACKUP_ID_SIZE];
+
+	if (!d)
+		return error_set(err, "cannot open '%s': %s", dest,
+				 strerror(errno));
+	while ((de = readdir(d)) != NULL)
+		if (store_parse_archive_name(de->d_name, id))
+			strlist_push(out, de->d_name);
+	closedir(d);
+	if (out->len > 1)
+		qsort(out->items, out->len, sizeof(*out->items), cmp_by_id);
+	return 0;
+}
+
+/* Length of the common prefix of a and b. */
+static size_t common_prefix(const char *a, const char *b)
+{
+	size_t n = 0;
+
+	while (a[n] && a[n] == b[n])
+		n++;
+	return n;
+}
+
+/* The ids sharing the longest prefix with query (at most 5), for the
+ * message. */
+static void close_matches(const struct metadata *md, const char *query,
+			  struct buf *out)
+{
+	size_t best = 0, shown = 0;
+
+	for (size_t i = 0; i < md->nhistory; i++) {
+		size_t n = common_prefix(md->history[i].backup_id, query);
+
+		if (n > best)
+			best = n;
+	}
+	for (size_t i = md->nhistory; i-- > 0 && shown < 5;) {
+		const char *id = md->history[i].backup_id;
+
+		if (common_prefix(id, query) == best) {
+			buf_printf(out, "%s%s", shown ? ", " : "", id);
+			shown++;
+		}
+	}
+}
+
+int store_resolve_id(const struct metadata *md, const char *query,
+		     struct error *err)
+{
+	struct buf near = {0};
+	size_t n = strlen(query);
+	int found = -1, count = 0;
+
+	if (!md->nhistory)
+		return error_set(err, "unknown backup '%s': there are no "
+				 "backups yet", query);
+	if (!strcmp(query, "latest"))
+		return (int)md->nhistory - 1;
+	for (size_t i = 0; i < md->nhistory; i++) {
+		if (!strcmp(md->history[i].backup_id, query))
+			return (int)i;
+		if (n && !strncmp(md->history[i].backup_id, query, n)) {
+			found = (int)i;
+			count++;
+		}
+	}
+	if (count == 1)
+		return found;
+	close_matches(md, query, &near);
+	error_set(err, "%s backup '%s'; %s: %s",
+		  count ? "ambiguous" : "unknown", query,
+		  count ? "it could be" : "closest", near.data ? near.data : "");
+	buf_release(&near);
+	return -1;
+}

@@ -1,0 +1,40 @@
+/* The destination as a set of archives: their paths, and what each says
+ * about itself (its manifest). */
+#ifndef INCBAK_STORE_H
+#define INCBAK_STORE_H
+
+#include <stdbool.h>
+
+#include "util.h"
+
+struct error;
+struct manifest;
+
+/* DEST/ARCHIVE; newly allocated. */
+char *store_archive_path(const char *dest, const char *archive);
+
+/* Reads MANIFEST_MEMBER from the archive at path (one sequential pass: it is
+ * the last member). Errors name the archive: a damaged archive, or one
+ * without a manifest, or a manifest that does not parse. */
+int store_read_manifest(const char *path, struct manifest *m,
+			struct error *err);
+
+/* True if name looks like NAME_backup_YYYY-MM-DD_HH-MM-SS.tar.zst for any
+ * NAME; sets id (BACKUP_ID_SIZE bytes). */
+bool store_parse_archive_name(const char *name, char *id);
+
+/* The archive files in dest (any NAME), sorted by id; names only. */
+int store_list_archives(const char *dest, struct strlist *out,
+			struct error *err);
+
+
+struct metadata;
+
+/* Finds the backup a user named: an exact id, a unique prefix of one, or
+ * "latest". Returns its index in md->history, or -1 with err saying
+ * "unknown backup 'X'" or "ambiguous backup 'X'" and listing close
+ * matches (a usage error: exit 2). */
+int store_resolve_id(const struct metadata *md, const char *query,
+		     struct error *err);
+
+#endif
