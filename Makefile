@@ -3,6 +3,9 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/vendor-completions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -12,7 +15,7 @@ VERSION = 0.1.0
 # missing ones when run as root.
 DEB_PACKAGES = build-essential pkg-config libarchive-dev libssl-dev \
 	libcjson-dev libinih-dev libcmocka-dev bats libarchive-tools tar zstd \
-	perl strace shellcheck mandoc util-linux jq
+	perl strace shellcheck mandoc util-linux jq zsh fish clang libclang-rt-14-dev
 PKGS = libarchive libcrypto libcjson inih
 
 # A packager's CFLAGS add to these, never replace them.
@@ -28,19 +31,29 @@ BUILD ?= build-san
 else
 BUILD ?= build
 endif
+# FUZZ=1 (with CC=clang) instruments the core for libFuzzer; see `fuzz`.
+ifeq ($(FUZZ),1)
+override CFLAGS += -fsanitize=fuzzer-no-link
+endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 CORE = util fsutil hash tree exclude config scan metadata tarball store lock log \
-	backup jsonout
-CMDS = main cmd_common cmd_run cmd_list
+	backup restore jsonout faultpoint rotate
+CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
+CORE += verify repair
+CMDS += cmd_verify cmd_repair
 CORE_OBJS = $(CORE:%=$(BUILD)/%.o)
 CMD_OBJS = $(CMDS:%=$(BUILD)/%.o)
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+FUZZ_TARGETS = metadata manifest config exclude archive
+FUZZERS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+REPLAYS = $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps run check test install uninstall clean lint
+.PHONY: all deps run check test install uninstall clean lint fuzz fuzz-build
 all: incbak
 
 incbak: $(BUILD)/incbak
@@ -49,6 +62,15 @@ incbak: $(BUILD)/incbak
 $(BUILD)/incbak: $(CORE_OBJS) $(CMD_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
+# The fault-injection build: the same program with crash points armed
+# (INCBAK_CRASH_AT), used only by the crash tests, never installed.
+$(BUILD)/incbak-faults: $(filter-out $(BUILD)/faultpoint.o,$(CORE_OBJS)) \
+		$(CMD_OBJS) $(BUILD)/faultpoint-armed.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/faultpoint-armed.o: src/faultpoint.c | $(BUILD)
+	$(CC) $(CFLAGS) -DINCBAK_FAULT_INJECTION -c -o $@ $<
+
 $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
@@ -56,6 +78,23 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) | $(BUILD)
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(CORE_OBJS) \
 		$(PKG_LIBS) $(CMOCKA_LIBS) -lm
+
+# Fuzz targets as libFuzzer programs (`make fuzz`), and as replay drivers
+# that feed them the saved corpus under any compiler (`make test`).
+$(BUILD)/fuzz/%.o: tests/fuzz/%.c | $(BUILD)
+	@mkdir -p $(BUILD)/fuzz
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc \
+		-DREPLAY_CORPUS_DIR='"$(CURDIR)/tests/fuzz/corpus"' -c -o $@ $<
+
+$(FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
+
+$(REPLAYS): $(BUILD)/tests/replay_%: $(BUILD)/fuzz/fuzz_%.o \
+		$(BUILD)/fuzz/replay.o $(CORE_OBJS)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+fuzz-build: $(FUZZERS)
 
 $(BUILD):
 	mkdir -p $(BUILD)
@@ -82,33 +121,53 @@ run: deps
 	$(MAKE) incbak
 	./incbak run
 
-# Unit and command-line tests, then all of them again under ASan+UBSan.
+# Unit and command-line tests and the fuzz corpus, then all of them again
+# under ASan+UBSan, then each fuzzer for a short while.
 check: deps
 	$(MAKE) test
 	$(MAKE) test SANITIZE=address,undefined
+	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-15}
 
-test: $(BUILD)/incbak $(UNIT_TESTS)
+test: $(BUILD)/incbak $(BUILD)/incbak-faults $(UNIT_TESTS) $(REPLAYS)
 	CMOCKA_MESSAGE_OUTPUT=TAP INCBAK="$(CURDIR)/$(BUILD)/incbak" \
+	INCBAK_FAULTS="$(CURDIR)/$(BUILD)/incbak-faults" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		prove --timer $(UNIT_TESTS) tests/cli/*.bats
+	INCBAK_SANITIZED="$(SANITIZE)" \
+		prove -j2 --timer $(UNIT_TESTS) $(REPLAYS) tests/cli/*.bats
+
+# Each libFuzzer target (clang, ASan+UBSan) for FUZZ_SECONDS, starting from
+# tests/fuzz/corpus; a new crashing input is copied to tests/fuzz/crashes/.
+# Longer by hand: make fuzz FUZZ_SECONDS=3600
+fuzz: deps
+	$(MAKE) fuzz-build BUILD=build-fuzz CC=clang SANITIZE=address,undefined \
+		FUZZ=1
+	prove -v tests/fuzz/run :: build-fuzz $(FUZZ_SECONDS)
 
 lint:
-	shellcheck tests/cli/*.bash tests/cli/*.bats .ci/run
+	shellcheck tests/cli/*.bash tests/cli/*.bats .ci/run examples/cron.sh \
+		tests/fuzz/run
+	shellcheck -s bash completions/incbak.bash
 	mandoc -Tlint -W warning man/incbak.1 man/incbak.ini.5
 
 install: incbak
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man5
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0755 incbak $(DESTDIR)$(BINDIR)/incbak
 	install -m 0644 man/incbak.1 $(DESTDIR)$(MANDIR)/man1/incbak.1
 	install -m 0644 man/incbak.ini.5 $(DESTDIR)$(MANDIR)/man5/incbak.ini.5
+	install -m 0644 completions/incbak.bash $(DESTDIR)$(BASHCOMPDIR)/incbak
+	install -m 0644 completions/_incbak $(DESTDIR)$(ZSHCOMPDIR)/_incbak
+	install -m 0644 completions/incbak.fish $(DESTDIR)$(FISHCOMPDIR)/incbak.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/incbak $(DESTDIR)$(MANDIR)/man1/incbak.1 \
-		$(DESTDIR)$(MANDIR)/man5/incbak.ini.5
+		$(DESTDIR)$(MANDIR)/man5/incbak.ini.5 \
+		$(DESTDIR)$(BASHCOMPDIR)/incbak $(DESTDIR)$(ZSHCOMPDIR)/_incbak \
+		$(DESTDIR)$(FISHCOMPDIR)/incbak.fish
 
 clean:
-	rm -rf build build-san incbak
+	rm -rf build build-san build-fuzz incbak
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(BUILD)/fuzz/*.d)

@@ -14,13 +14,17 @@
 #include <unistd.h>
 
 #include "exclude.h"
+#include "faultpoint.h"
 #include "fsutil.h"
 #include "hash.h"
 #include "lock.h"
 #include "metadata.h"
+#include "rotate.h"
 #include "scan.h"
+#include "store.h"
 #include "tarball.h"
 #include "tree.h"
+#include "verify.h"
 
 /* Files up to this size are read into memory once, so they can be hashed
  * before we decide whether to store them (deduplication, touch-only
@@ -195,9 +199,11 @@ static void count_change(struct run *r, const struct tree_entry *e,
 }
 
 /* Records that this run's archive holds e's content. */
-static void add_content(struct run *r, const struct tree_entry *e)
+/* Records that this run's archive holds e's content as `member`. */
+static void add_content(struct run *r, const struct tree_entry *e,
+			const char *member)
 {
-	content_insert(&r->md.contents, e->checksum, e->size, r->id, e->path,
+	content_insert(&r->md.contents, e->checksum, e->size, r->id, member,
 		       r->id);
 	r->stats->files_stored++;
 }
@@ -227,7 +233,8 @@ static int link_duplicate(struct run *r, const struct tree_entry *e,
 {
 	const struct content *c = content_find(&r->md.contents, e->checksum);
 
-	if (!c || strcmp(c->holder, r->id) || !strcmp(c->member, e->path))
+	if (!c || strcmp(c->holder, r->id) || !strcmp(c->member, e->path) ||
+	    store_member_reserved(e->path))
 		return 0;
 	if (old && old->type == ENTRY_FILE &&
 	    !memcmp(old->checksum, e->checksum, HASH_SIZE))
@@ -238,13 +245,19 @@ static int link_duplicate(struct run *r, const struct tree_entry *e,
 
 static int store_buffer(struct run *r, struct tree_entry *e)
 {
+	char *member = store_member_name(e->path, e->checksum);
+	int rc = -1;
+
 	if (ensure_writer(r) < 0 ||
-	    tarball_write_header(r->writer, e->path, e, r->err) < 0 ||
+	    tarball_write_header(r->writer, member, e, r->err) < 0 ||
 	    tarball_write_data(r->writer, r->small.data, r->small.len,
 			       r->err) < 0)
-		return -1;
-	add_content(r, e);
-	return 0;
+		goto out;
+	add_content(r, e, member);
+	rc = 0;
+out:
+	free(member);
+	return rc;
 }
 
 static int read_small(struct run *r, int fd, struct tree_entry *e)
@@ -317,13 +330,14 @@ static int hash_stream(struct run *r, int fd, struct tree_entry *e)
 /* Copies exactly e->size bytes of fd into a new member, hashing what is
  * stored (zeros pad a file that shrank, so the recorded checksum is always
  * that of the stored bytes). 0, 1 after a warning (member is junk), -1. */
-static int copy_stream(struct run *r, int fd, struct tree_entry *e)
+static int copy_stream(struct run *r, int fd, struct tree_entry *e,
+		       const char *member)
 {
 	uint64_t done = 0;
 	int rc = 0;
 
 	if (ensure_writer(r) < 0 ||
-	    tarball_write_header(r->writer, e->path, e, r->err) < 0)
+	    tarball_write_header(r->writer, member, e, r->err) < 0)
 		return -1;
 	hash_reset(r->hash);
 	while (done < e->size && rc == 0) {
@@ -367,9 +381,12 @@ static int process_large(struct run *r, int fd, struct tree_entry *e,
 			 const struct tree_entry *old)
 {
 	struct stat after;
+	/* A reserved path is named by its checksum, so it is hashed first. */
 	bool may_be_known = (old && old->type == ENTRY_FILE &&
 			     old->size == e->size) ||
+			    store_member_reserved(e->path) ||
 			    content_has_size(&r->md.contents, e->size);
+	char *member;
 	int rc;
 
 	/* Hash first only when the content could already be stored: a large
@@ -386,17 +403,17 @@ static int process_large(struct run *r, int fd, struct tree_entry *e,
 	} else {
 		count_change(r, e, old);
 	}
-	rc = copy_stream(r, fd, e);
-	if (rc)
-		return rc;
-	if (fstat(fd, &after) < 0 || !stat_unchanged(e, &after)) {
+	member = store_member_name(e->path, e->checksum);
+	rc = copy_stream(r, fd, e, member);
+	if (rc == 0 && (fstat(fd, &after) < 0 || !stat_unchanged(e, &after))) {
 		warn(r, "'%s' changed while it was read; stored as read, and "
 		     "the next run reads it again", e->path);
 		e->recheck = true;
 	}
-	if (!content_find(&r->md.contents, e->checksum))
-		add_content(r, e);
-	return 0;
+	if (rc == 0 && !content_find(&r->md.contents, e->checksum))
+		add_content(r, e, member);
+	free(member);
+	return rc;
 }
 
 /* Reads a new or possibly changed file. Returns 0 (e is its new record),
@@ -555,6 +572,7 @@ static int compare_walk(struct run *r)
 
 		if (incbak_interrupted)
 			return error_set(r->err, "interrupted");
+		fault_point("run:entry");
 		if (c > 0) {
 			handle_missing(r, &old->entries[j++]);
 			continue;
@@ -677,6 +695,7 @@ static int finish_backup(struct run *r)
 		return -1;
 	}
 	r->writer = NULL;
+	fault_point("run:archive-committed");
 	memcpy(r->stats->backup_id, r->id, BACKUP_ID_SIZE);
 	mark_contents_used(r);
 	adopt_next_tree(r);
@@ -702,21 +721,16 @@ static int finish_unchanged(struct run *r)
 
 /* ---- setup ---- */
 
-static bool is_archive_name(const char *name, const char *prefix,
-			    char id[BACKUP_ID_SIZE])
+/* One of this source's archives (NAME_backup_ID.tar.zst); sets id. */
+static bool is_own_archive(const char *file, const char *name,
+			   char id[BACKUP_ID_SIZE])
 {
-	size_t n = strlen(prefix);
-	int64_t sec;
+	size_t n = strlen(name);
 
-	if (strncmp(name, prefix, n) || strncmp(name + n, "_backup_", 8))
-		return false;
-	name += n + 8;
-	if (strlen(name) != BACKUP_ID_SIZE - 1 + 8 ||
-	    strcmp(name + BACKUP_ID_SIZE - 1, ".tar.zst"))
-		return false;
-	memcpy(id, name, BACKUP_ID_SIZE - 1);
-	id[BACKUP_ID_SIZE - 1] = '\0';
-	return parse_backup_id(id, &sec) == 0;
+	return !strncmp(file, name, n) && str_starts(file + n, "_backup_") &&
+	       store_parse_archive_name(file, id) &&
+	       strlen(file) == n + strlen("_backup_") + BACKUP_ID_SIZE - 1 +
+			       strlen(".tar.zst");
 }
 
 /* An archive newer than the last recorded backup was renamed into place by
@@ -733,7 +747,7 @@ static int sweep_unrecorded_archives(struct run *r, bool have_metadata)
 		return error_set(r->err, "cannot open '%s': %s",
 				 r->opts->dest, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
-		if (!is_archive_name(de->d_name, r->opts->name, id))
+		if (!is_own_archive(de->d_name, r->opts->name, id))
 			continue;
 		if (!have_metadata) {
 			rc = error_set(r->err, "'%s' holds backups but no %s: "
@@ -798,6 +812,11 @@ static int scan_source(struct run *r)
 	return scan_tree(&so, &r->scan, r->err);
 }
 
+static void on_leftover(void *ctx, const char *archive)
+{
+	notice(ctx, "removed '%s', left by an interrupted rotation", archive);
+}
+
 static int load_state(struct run *r)
 {
 	bool found;
@@ -811,7 +830,9 @@ static int load_state(struct run *r)
 	if (swept > 0)
 		notice(r, "removed %d temporary file%s left by an interrupted "
 		       "run", swept, swept == 1 ? "" : "s");
-	if (sweep_unrecorded_archives(r, found) < 0)
+	if (sweep_unrecorded_archives(r, found) < 0 ||
+	    rotate_sweep_leftovers(r->opts->dest, &r->md, on_leftover, r,
+				   r->err) < 0)
 		return -1;
 	if (metadata_last_backup(&r->md))
 		memcpy(r->stats->previous_id,
@@ -847,8 +868,68 @@ static void close_run(struct run *r)
 	strlist_clear(&r->deleted);
 }
 
+static void on_rotated(void *ctx, const char *id, const char *archive,
+		       int64_t carried)
+{
+	notice(ctx, "removed backup %s (%s), %lld content%s carried forward",
+	       id, archive, (long long)carried, carried == 1 ? "" : "s");
+}
+
+static void on_verify_problem(void *ctx, const char *archive,
+			      const char *path, const char *what)
+{
+	notice(ctx, "verify: %s: %s: %s", archive, path, what);
+}
+
+/* verify_after_backup: read the archive just written back from the disk and
+ * check every member against its recorded checksum. */
+static int verify_new_backup(struct run *r)
+{
+	const char *id = r->stats->backup_id;
+	struct verify_report report = { on_verify_problem, r };
+	struct verify_stats vs;
+
+	if (!r->opts->verify_after_backup || !*id)
+		return BACKUP_OK;
+	if (verify_backups(r->opts->dest, &r->md, &id, 1, &report, &vs,
+			   r->err) < 0)
+		return -1;
+	if (!vs.problems)
+		return BACKUP_OK;
+	error_set(r->err, "backup %s was written but does not verify "
+		  "(%lld problem%s)", id, (long long)vs.problems,
+		  vs.problems == 1 ? "" : "s");
+	return BACKUP_DAMAGED;
+}
+
+/* Rotation runs after the new backup is safely recorded: if it fails, the
+ * new backup and every older one are still there. */
+static int rotate_after_run(struct run *r)
+{
+	struct rotate_options ro = {
+		.max_backups = r->opts->max_backups,
+		.compression_level = r->opts->compression_level,
+		.threads = r->opts->threads,
+	};
+	struct rotate_report report = { on_rotated, r };
+	struct rotate_stats rs = {0};
+	int rc;
+
+	if (!rotate_plan_excess(&r->md, r->opts->max_backups))
+		return BACKUP_OK;
+	rc = rotate_apply(r->opts->dest, &r->md, &ro, &report, &rs, r->err);
+	r->stats->backups_removed = rs.backups_removed;
+	r->stats->contents_carried = rs.contents_carried;
+	if (rc == ROTATE_OK)
+		return BACKUP_OK;
+	error_prefix(r->err, "rotation after the backup failed");
+	return rc == ROTATE_DAMAGED ? BACKUP_DAMAGED : -1;
+}
+
 static int run_locked(struct run *r)
 {
+	int rc;
+
 	if (load_state(r) < 0 || open_run(r) < 0 || scan_source(r) < 0 ||
 	    compare_walk(r) < 0)
 		return -1;
@@ -856,8 +937,13 @@ static int run_locked(struct run *r)
 	/* The first run always writes a backup, even of an empty tree, so
 	 * that there is something to restore and compare against. */
 	if (!anything_changed(r->stats) && metadata_last_backup(&r->md))
-		return finish_unchanged(r);
-	return finish_backup(r);
+		rc = finish_unchanged(r);
+	else
+		rc = finish_backup(r);
+	if (rc < 0)
+		return -1;
+	rc = verify_new_backup(r);
+	return rc != BACKUP_OK ? rc : rotate_after_run(r);
 }
 
 int backup_run(const struct backup_options *opts, struct backup_stats *stats,
@@ -877,7 +963,7 @@ int backup_run(const struct backup_options *opts, struct backup_stats *stats,
 			  &lock, err);
 	if (rc != LOCK_ACQUIRED)
 		return rc == LOCK_BUSY ? BACKUP_BUSY : -1;
-	rc = run_locked(&r) < 0 ? -1 : BACKUP_OK;
+	rc = run_locked(&r);
 	close_run(&r);
 	lock_release(lock);
 	return rc;

@@ -37,6 +37,8 @@ struct backup_options {
 	bool ignore_inode, ignore_ctime;
 	bool checksum_all;                  /* --checksum */
 	int compression_level, threads;
+	int max_backups;                    /* rotate after the run; 0: never */
+	bool verify_after_backup;           /* read the new archive back */
 	const char *host;                   /* for the lock file */
 	struct backup_clock clock;
 	struct backup_report report;
@@ -53,6 +55,8 @@ struct backup_stats {
 	int64_t total_files;                /* non-folder entries in the tree */
 	uint64_t bytes_read;
 	int64_t warnings;                   /* per-file problems (exit 3) */
+	int64_t backups_removed;            /* by rotation after the run */
+	int64_t contents_carried;
 	bool skipped;                       /* nothing changed: no archive */
 	struct nstime started;
 };
@@ -60,10 +64,13 @@ struct backup_stats {
 enum backup_result {
 	BACKUP_OK = 0,
 	BACKUP_BUSY = 1,  /* another run holds the lock; err says who */
+	BACKUP_DAMAGED = 2, /* the new archive did not verify, or rotation found
+			       a damaged archive (exit 5) */
 };
 
-/* Runs one backup. Returns BACKUP_OK (check stats->warnings), BACKUP_BUSY,
- * or -1 with err set. Nothing already in the destination is altered on
+/* Runs one backup, then rotates down to opts->max_backups. Returns
+ * BACKUP_OK (check stats->warnings), BACKUP_BUSY, BACKUP_DAMAGED, or -1
+ * with err set. Nothing already in the destination is altered on
  * failure. */
 int backup_run(const struct backup_options *opts, struct backup_stats *stats,
 	       struct error *err);

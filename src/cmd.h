@@ -66,6 +66,13 @@ enum {
 /* Handles a common option; returns true if opt was one. */
 bool common_option(struct common_opts *c, int opt, const char *arg);
 
+/* Reports a failed command: the error on stderr and, with --json, the
+ * {"success": false, "error": ..., "exit_code": ...} object. Returns code. */
+int cmd_fail(const struct common_opts *c, int code, const char *msg);
+
+/* Parses a --keep value (1..100000); prints the error itself. */
+int cmd_parse_keep(const char *arg, int *out);
+
 /* Reports a bad option the way every command does (exit 2 follows). */
 int cmd_usage_error(const char *cmd, char **argv, int opt);
 
@@ -87,5 +94,9 @@ void settings_release(struct settings *s);
 
 int cmd_run(int argc, char **argv, const struct cmd_env *env);
 int cmd_list(int argc, char **argv, const struct cmd_env *env);
+int cmd_restore(int argc, char **argv, const struct cmd_env *env);
+int cmd_verify(int argc, char **argv, const struct cmd_env *env);
+int cmd_repair(int argc, char **argv, const struct cmd_env *env);
+int cmd_prune(int argc, char **argv, const struct cmd_env *env);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "fsutil.h"
 #include "hash.h"
+#include "jsonout.h"
 #include "log.h"
 #include "util.h"
 
@@ -35,6 +36,32 @@ bool common_option(struct common_opts *c, int opt, const char *arg)
 	default:
 		return false;
 	}
+}
+
+int cmd_fail(const struct common_opts *c, int code, const char *msg)
+{
+	if (c->json) {
+		struct jsonout *j = jsonout_object();
+
+		jsonout_bool(j, "success", false);
+		jsonout_str(j, "error", msg);
+		jsonout_int(j, "exit_code", code);
+		jsonout_print(j);
+	}
+	log_error("%s", msg);
+	return code;
+}
+
+int cmd_parse_keep(const char *arg, int *out)
+{
+	int64_t v;
+
+	if (parse_int64(arg, 1, 100000, &v) < 0) {
+		log_error("--keep: '%s' is not a number from 1 to 100000", arg);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
 }
 
 int cmd_usage_error(const char *cmd, char **argv, int opt)

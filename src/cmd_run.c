@@ -23,16 +23,19 @@ static const char run_usage[] =
 	"  --no-default-excludes    do not apply the built-in patterns (.git/,\n"
 	"                           __pycache__/, *.pyc, *.log, *.tmp, *.temp, *.swp)\n"
 	"  --checksum               hash every file, even if size and times match\n"
+	"  --keep N                 keep the newest N backups (overrides\n"
+	"                           [retention] max_backups, default 10)\n"
 	COMMON_OPTIONS_HELP
 	"\n"
 	"Exit status: 0 success or nothing to do, 1 error, 2 usage or\n"
 	"configuration error, 3 some files could not be read, 4 another run\n"
-	"holds the lock.\n";
+	"holds the lock, 5 rotation found a damaged archive.\n";
 
 enum {
 	OPT_EXCLUDE = OPT_FIRST_COMMAND_OPTION,
 	OPT_NO_DEFAULT_EXCLUDES,
 	OPT_CHECKSUM,
+	OPT_KEEP,
 };
 
 struct run_cmd {
@@ -40,6 +43,7 @@ struct run_cmd {
 	struct strlist excludes;
 	bool no_default_excludes;
 	bool checksum;
+	int keep;                   /* 0: from the config */
 	struct settings settings;
 	struct progress progress;
 	struct strlist warnings;
@@ -53,6 +57,7 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 		{ "no-default-excludes", no_argument, NULL,
 		  OPT_NO_DEFAULT_EXCLUDES },
 		{ "checksum", no_argument, NULL, OPT_CHECKSUM },
+		{ "keep", required_argument, NULL, OPT_KEEP },
 		COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -70,6 +75,10 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 			break;
 		case OPT_CHECKSUM:
 			rc->checksum = true;
+			break;
+		case OPT_KEEP:
+			if (cmd_parse_keep(optarg, &rc->keep) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(run_usage, stdout);
@@ -206,6 +215,7 @@ static void print_json(const struct run_cmd *rc, const struct backup_stats *st,
 	jsonout_int(j, "files_stored", st->files_stored);
 	jsonout_int(j, "total_files", st->total_files);
 	jsonout_int(j, "bytes_read", (int64_t)st->bytes_read);
+	jsonout_int(j, "backups_removed", st->backups_removed);
 	jsonout_num(j, "elapsed_seconds", secs);
 	for (size_t i = 0; i < rc->warnings.len; i++)
 		jsonout_str(w, NULL, rc->warnings.items[i]);
@@ -262,21 +272,6 @@ static void log_run(const struct run_cmd *rc, const struct backup_stats *st,
 	free(line);
 }
 
-static int report_failure(const struct run_cmd *rc, int code,
-			  const char *msg)
-{
-	if (rc->common.json) {
-		struct jsonout *j = jsonout_object();
-
-		jsonout_bool(j, "success", false);
-		jsonout_str(j, "error", msg);
-		jsonout_int(j, "exit_code", code);
-		jsonout_print(j);
-	}
-	log_error("%s", msg);
-	return code;
-}
-
 static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 {
 	struct settings *s = &rc->settings;
@@ -290,6 +285,8 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 		.checksum_all = rc->checksum,
 		.compression_level = s->cfg.compression_level,
 		.threads = s->cfg.threads,
+		.max_backups = rc->keep ? rc->keep : s->cfg.max_backups,
+		.verify_after_backup = s->cfg.verify_after_backup,
 		.host = rc->env->host,
 		.clock = rc->env->clock,
 		.report = { on_warning, on_notice, on_progress, rc },
@@ -304,11 +301,12 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 	progress_clear(&rc->progress);
 	secs = (double)elapsed_ms(rc, st.started) / 1000.0;
 	if (rc_backup != BACKUP_OK) {
-		code = rc_backup == BACKUP_BUSY ? EXIT_LOCKED : EXIT_ERROR;
+		code = rc_backup == BACKUP_BUSY ? EXIT_LOCKED
+		     : rc_backup == BACKUP_DAMAGED ? EXIT_INTEGRITY : EXIT_ERROR;
 		if (rc_backup != BACKUP_BUSY)
 			log_run(rc, &st, code, err.msg, secs);
 		backup_stats_release(&st);
-		return report_failure(rc, code, err.msg);
+		return cmd_fail(&rc->common, code, err.msg);
 	}
 	code = st.warnings ? EXIT_PARTIAL : EXIT_OK;
 	log_run(rc, &st, code, NULL, secs);
@@ -335,7 +333,7 @@ int cmd_run(int argc, char **argv, const struct cmd_env *env)
 		goto out;
 	if (settings_load(&rc.common, &rc.settings, &err) < 0 ||
 	    !(excludes = build_excludes(&rc, &err))) {
-		code = report_failure(&rc, EXIT_USAGE, err.msg);
+		code = cmd_fail(&rc.common, EXIT_USAGE, err.msg);
 		goto out;
 	}
 	code = do_backup(&rc, excludes);

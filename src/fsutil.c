@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "faultpoint.h"
 #include "util.h"
 
 int fs_write_all(int fd, const void *buf, size_t len)
@@ -106,6 +107,7 @@ int fs_commit_temp(int fd, const char *tmp_path, const char *final_path,
 	char *dir = NULL;
 	int rc = -1;
 
+	fault_point("commit:before-fsync");
 	if (fsync(fd) < 0) {
 		error_set(err, "cannot write '%s': %s", final_path,
 			  strerror(errno));
@@ -117,11 +119,13 @@ int fs_commit_temp(int fd, const char *tmp_path, const char *final_path,
 			  strerror(errno));
 		goto out;
 	}
+	fault_point("commit:before-rename");
 	if (rename(tmp_path, final_path) < 0) {
 		error_set(err, "cannot rename '%s' to '%s': %s", tmp_path,
 			  final_path, strerror(errno));
 		goto out;
 	}
+	fault_point("commit:after-rename");
 	dir = path_dirname(final_path);
 	rc = fs_fsync_dir(dir, err);
 	free(dir);

@@ -75,6 +75,18 @@ int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
 	int fd, rc = -1;
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* A reader on a read-only destination locks what is there; with no
+	 * lock file at all on one, nobody can be writing. */
+	if (fd < 0 && mode == LOCK_SHARED &&
+	    (errno == EACCES || errno == EROFS || errno == EPERM)) {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 && errno == ENOENT) {
+			*out = xmalloc(sizeof(**out));
+			(*out)->fd = -1;
+			rc = LOCK_ACQUIRED;
+			goto out;
+		}
+	}
 	if (fd < 0) {
 		error_set(err, "cannot open '%s': %s", path, strerror(errno));
 		goto out;
@@ -89,7 +101,8 @@ int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
 				  strerror(errno));
 		goto out;
 	}
-	fchmod(fd, 0600);
+	if (mode == LOCK_EXCLUSIVE)
+		fchmod(fd, 0600);
 	if (mode == LOCK_EXCLUSIVE &&
 	    record_holder(fd, path, host, now, err) < 0)
 		goto out;
@@ -108,6 +121,7 @@ void lock_release(struct lock *lock)
 {
 	if (!lock)
 		return;
-	close(lock->fd);
+	if (lock->fd >= 0)
+		close(lock->fd);
 	free(lock);
 }

@@ -27,6 +27,10 @@ struct command {
 static const struct command commands[] = {
 	{ "run", cmd_run, "back up new and changed files" },
 	{ "list", cmd_list, "list the backups" },
+	{ "restore", cmd_restore, "restore a backup" },
+	{ "verify", cmd_verify, "check that the archives hold every backup" },
+	{ "repair", cmd_repair, "rebuild backup_metadata.json from the archives" },
+	{ "prune", cmd_prune, "remove old backups beyond the retention limit" },
 };
 
 static void print_usage(FILE *out)

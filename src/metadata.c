@@ -83,17 +83,27 @@ static void json_name(struct buf *out, const char *field, const char *s,
 	}
 }
 
+/* Seconds with a fraction, exact in text: -1.25 s is sec -2, nsec 750e6. */
+static void format_seconds(struct buf *out, struct nstime t)
+{
+	if (t.sec < 0 && t.nsec > 0)
+		buf_printf(out, "-%lld.%09d", (long long)(-(t.sec + 1)),
+			   1000000000 - t.nsec);
+	else
+		buf_printf(out, "%lld.%09d", (long long)t.sec, t.nsec);
+}
+
 static void format_entry_fields(struct buf *out, const struct tree_entry *e,
 				const char *holder)
 {
 	char sum[HASH_HEX_SIZE];
 
-	buf_printf(out, "\"type\":\"%s\",\"size\":%llu,"
-		   "\"modified_time\":%lld.%09d,\"mtime\":[%lld,%d],"
+	buf_printf(out, "\"type\":\"%s\",\"size\":%llu,\"modified_time\":",
+		   tree_type_name(e->type), (unsigned long long)e->size);
+	format_seconds(out, e->mtime);
+	buf_printf(out, ",\"mtime\":[%lld,%d],"
 		   "\"ctime\":[%lld,%d],\"inode\":\"%llu\",\"mode\":\"%04o\","
 		   "\"uid\":%u,\"gid\":%u",
-		   tree_type_name(e->type), (unsigned long long)e->size,
-		   (long long)e->mtime.sec, e->mtime.nsec,
 		   (long long)e->mtime.sec, e->mtime.nsec,
 		   (long long)e->ctime.sec, e->ctime.nsec,
 		   (unsigned long long)e->ino, e->mode, e->uid, e->gid);
@@ -140,12 +150,15 @@ static void format_contents(struct buf *out, const struct content_index *idx,
 
 static void format_history(struct buf *out, const struct history_entry *h)
 {
-	buf_printf(out, "{\"date\":\"%s\",\"backup_id\":\"%s\","
-		   "\"archive\":\"%s\",\"files_backed_up\":%lld,"
+	/* The parser takes any string for date and archive: escape them. */
+	buf_puts(out, "{\"date\":");
+	json_string(out, h->date, strlen(h->date));
+	buf_printf(out, ",\"backup_id\":\"%s\",\"archive\":", h->backup_id);
+	json_string(out, h->archive, strlen(h->archive));
+	buf_printf(out, ",\"files_backed_up\":%lld,"
 		   "\"files_added\":%lld,\"files_modified\":%lld,"
 		   "\"files_deleted\":%lld,\"files_stored\":%lld,"
 		   "\"total_files\":%lld,\"bytes_written\":%lld}",
-		   h->date, h->backup_id, h->archive,
 		   (long long)h->files_backed_up, (long long)h->files_added,
 		   (long long)h->files_modified, (long long)h->files_deleted,
 		   (long long)h->files_stored, (long long)h->total_files,
@@ -157,7 +170,8 @@ void metadata_format(const struct metadata *md, struct buf *out)
 	buf_printf(out, "{\n\"format_version\": %d,\n\"last_backup_date\": ",
 		   METADATA_FORMAT_VERSION);
 	if (md->last_backup_date)
-		buf_printf(out, "\"%s\"", md->last_backup_date);
+		json_string(out, md->last_backup_date,
+			    strlen(md->last_backup_date));
 	else
 		buf_puts(out, "null");
 	buf_puts(out, ",\n\"file_checksums\": {");
@@ -190,10 +204,11 @@ void metadata_format(const struct metadata *md, struct buf *out)
 void manifest_format(const struct manifest *m, struct buf *out)
 {
 	buf_printf(out, "{\n\"format_version\": %d,\n\"backup_id\": \"%s\","
-		   "\n\"date\": \"%s\",\n\"files_added\": %lld,"
+		   "\n\"date\": ", METADATA_FORMAT_VERSION, m->backup_id);
+	json_string(out, m->date, strlen(m->date));
+	buf_printf(out, ",\n\"files_added\": %lld,"
 		   "\n\"files_modified\": %lld,\n\"files_deleted\": %lld,"
 		   "\n\"files\": [",
-		   METADATA_FORMAT_VERSION, m->backup_id, m->date,
 		   (long long)m->files_added, (long long)m->files_modified,
 		   (long long)m->files_deleted);
 	for (size_t i = 0; i < m->files.len; i++) {

@@ -13,6 +13,21 @@
 /* A manifest larger than this is not one of ours. */
 #define MANIFEST_MAX ((size_t)2 << 30)
 
+bool store_member_reserved(const char *path)
+{
+	return !strcmp(path, ".incbak") || str_starts(path, ".incbak/");
+}
+
+char *store_member_name(const char *path, const uint8_t *checksum)
+{
+	char hex[HASH_HEX_SIZE];
+
+	if (!store_member_reserved(path))
+		return xstrdup(path);
+	hex_encode(checksum, HASH_SIZE, hex);
+	return str_fmt("%s%s", STORE_CONTENT_DIR, hex);
+}
+
 char *store_archive_path(const char *dest, const char *archive)
 {
 	return path_join(dest, archive);

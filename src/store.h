@@ -4,11 +4,24 @@
 #define INCBAK_STORE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "util.h"
 
 struct error;
 struct manifest;
+
+/* Archives keep their own files under .incbak/ (the manifest, carried
+ * content). A source path there cannot be a member name of its own: its
+ * content goes in as .incbak/content/CHECKSUM instead. True if path is such
+ * a reserved name. */
+bool store_member_reserved(const char *path);
+
+#define STORE_CONTENT_DIR ".incbak/content/"
+
+/* The member name for content with this checksum found at path; newly
+ * allocated. */
+char *store_member_name(const char *path, const uint8_t *checksum);
 
 /* DEST/ARCHIVE; newly allocated. */
 char *store_archive_path(const char *dest, const char *archive);

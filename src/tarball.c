@@ -36,9 +36,14 @@ static int archive_fail(struct archive *a, const char *path,
 	const char *msg = archive_error_string(a);
 	int code = archive_errno(a);
 
-	if (code > 0 && (!msg || !*msg))
-		msg = strerror(code);
-	return error_set(err, "'%s': %s", path, msg ? msg : "archive error");
+	if (!msg || !*msg)
+		msg = code > 0 ? strerror(code) : "archive error";
+	/* libarchive says "Write error" and keeps the reason in its errno:
+	 * the user needs "No space left on device". */
+	if (code > 0 && code < 1000 && !strstr(msg, strerror(code)))
+		return error_set(err, "'%s': %s: %s", path, msg,
+				 strerror(code));
+	return error_set(err, "'%s': %s", path, msg);
 }
 
 static int configure_writer(struct archive *a, int level, int threads)
@@ -240,23 +245,49 @@ void tarball_writer_abort(struct tarball_writer *w)
 	free(w);
 }
 
-int tarball_reader_open(const char *path, struct tarball_reader **out,
-			struct error *err)
+/* A reader for tar and tar.zst only, names kept as raw bytes; not open. */
+static struct tarball_reader *reader_new(const char *name)
 {
 	struct tarball_reader *r = xcalloc(1, sizeof(*r));
 
-	r->path = xstrdup(path);
+	r->path = xstrdup(name);
 	r->a = archive_read_new();
 	archive_read_support_format_tar(r->a);
 	archive_read_support_filter_zstd(r->a);
 	archive_read_set_options(r->a, "hdrcharset=BINARY");
-	if (archive_read_open_filename(r->a, path, 1 << 20) != ARCHIVE_OK) {
-		archive_fail(r->a, path, err);
+	return r;
+}
+
+/* Hands over r once archive_read_open_*() returned rc, or frees it. */
+static int reader_opened(struct tarball_reader *r, int rc,
+			 struct tarball_reader **out, struct error *err)
+{
+	if (rc != ARCHIVE_OK) {
+		archive_fail(r->a, r->path, err);
 		tarball_reader_close(r);
 		return -1;
 	}
 	*out = r;
 	return 0;
+}
+
+int tarball_reader_open(const char *path, struct tarball_reader **out,
+			struct error *err)
+{
+	struct tarball_reader *r = reader_new(path);
+
+	return reader_opened(r, archive_read_open_filename(r->a, path, 1 << 20),
+			     out, err);
+}
+
+int tarball_reader_open_memory(const void *data, size_t len,
+			       const char *name, struct tarball_reader **out,
+			       struct error *err)
+{
+	struct tarball_reader *r = reader_new(name);
+
+	return reader_opened(r, archive_read_open_memory(r->a, data, len),
+			     out, err);
 }
 
 static void member_from_entry(struct archive_entry *ae,

@@ -69,6 +69,12 @@ struct tarball_member {
 
 int tarball_reader_open(const char *path, struct tarball_reader **out,
 			struct error *err);
+/* Like tarball_reader_open() over len bytes at data, which must stay valid
+ * and unchanged until tarball_reader_close(); `name` stands for the archive
+ * in messages. Used by the fuzzer and by tests that need no files. */
+int tarball_reader_open_memory(const void *data, size_t len,
+			       const char *name, struct tarball_reader **out,
+			       struct error *err);
 /* 1 and fills m, 0 at the end, -1 on a damaged archive (err names it). */
 int tarball_next(struct tarball_reader *r, struct tarball_member *m,
 		 struct error *err);

@@ -16,6 +16,10 @@ setup() {
 }
 
 teardown() {
+	# a test that mounted something below its folder must not leave it
+	while read -r mnt; do
+		umount "$mnt" 2>/dev/null || umount -l "$mnt"
+	done < <(awk -v d="$TEST_DIR/" 'index($2, d) == 1 { print $2 }' /proc/mounts)
 	if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
 		chmod -R u+rwX "$TEST_DIR" 2>/dev/null
 		rm -rf "$TEST_DIR"
@@ -60,4 +64,22 @@ json_field() {
 fail() {
 	echo "$@" >&2
 	return 1
+}
+
+# A listing of a tree that a restore must reproduce: path, type, mode, size,
+# mtime to the nanosecond, and the SHA-256 of files or the target of links.
+# The root itself and .incbak/ are left out.
+snapshot_tree() {
+	(
+		cd "$1" || exit 1
+		find . -mindepth 1 ! -path './.incbak' ! -path './.incbak/*' \
+			\( -type f -printf '%P\tf\t%m\t%s\t%T@\t' -exec sh -c 'sha256sum < "$1" | cut -c1-64' _ {} \; \) -o \
+			\( -type d -printf '%P\td\t%m\t-\t%T@\n' \) -o \
+			\( -type l -printf '%P\tl\t-\t-\t%T@\t%l\n' \) | sort
+	)
+}
+
+# The ids of the kept backups, oldest first.
+backup_ids() {
+	ib list --source "$SRC" --dest "$DST" --json "$@" | jq -r '.[].backup_id'
 }

@@ -71,7 +71,9 @@ make_tree() {
 		"$INCBAK" run --json --source "$SRC" --dest "$DST" > "$TEST_DIR/out.json"
 	[ "$(json_field .bytes_read < "$TEST_DIR/out.json")" -eq "$size" ]
 	grep -q '"a.txt"' "$TEST_DIR/trace"
-	! grep -E '"(docs/b.md|docs/deep/er/blob.bin|zero)"' "$TEST_DIR/trace"
+	if grep -E '"(docs/b.md|docs/deep/er/blob.bin|zero)"' "$TEST_DIR/trace"; then
+		fail "an unchanged file was opened"
+	fi
 }
 
 @test "touching a file without changing its bytes stores nothing" {
@@ -119,7 +121,7 @@ make_tree() {
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | json_field .files_deleted)" -eq 1 ]
 	[ "$(echo "$output" | json_field .total_files)" -eq 4 ]
-	! jq -e '.file_checksums["docs/b.md"]' "$DST/backup_metadata.json"
+	[ "$(jq '.file_checksums | has("docs/b.md")' "$DST/backup_metadata.json")" = false ]
 	tar --zstd -xOf "$(latest_archive)" .incbak/manifest.json |
 		jq -e '.deleted[] | select(.path == "docs/b.md")'
 }
@@ -376,4 +378,131 @@ make_tree() {
 	run ib run --json --source "$TEST_DIR/missing"
 	[ "$status" -eq 2 ]
 	echo "$output" | head -n 1 | jq -e '.success == false and (.error | contains("missing"))'
+}
+
+@test "an unknown config key is exit 2 naming file, line and key" {
+	printf '[backup]\nname = x\ndestinaton = /tmp/x\n' > "$TEST_DIR/bad.ini"
+	run ib run --config "$TEST_DIR/bad.ini" --source "$SRC" --dest "$DST"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$TEST_DIR/bad.ini:3: unknown key 'destinaton' in section [backup]"* ]]
+	[ ! -e "$DST" ]
+}
+
+@test "a bad config value is exit 2 naming file, line and key" {
+	printf '[backup]\ncompression_level = 40\n' > "$TEST_DIR/bad.ini"
+	run ib run --config "$TEST_DIR/bad.ini" --source "$SRC" --dest "$DST"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"bad.ini:2: bad value '40' for 'compression_level'"* ]]
+}
+
+@test "an unknown flag, a missing value and a stray argument are exit 2" {
+	run ib run --frobnicate
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown option '--frobnicate'"* ]]
+	run ib run --dest
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"'--dest' needs a value"* ]]
+	run ib run stray
+	[ "$status" -eq 2 ]
+	run ib run --keep 0
+	[ "$status" -eq 2 ]
+	run ib nosuchcommand
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown command 'nosuchcommand'"* ]]
+}
+
+@test "--help, --version and COMMAND --help" {
+	run ib --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Commands:"* ]]
+	run ib --version
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^incbak\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	run ib run --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--exclude PATTERN"* ]]
+	run ib
+	[ "$status" -eq 2 ]
+}
+
+@test "settings: incbak.ini in the source is found, its relative destination is relative to it, flags win" {
+	printf 'x' > "$SRC/file"
+	printf '[backup]\ndestination = ../from-config\nname = proj\n' > "$SRC/incbak.ini"
+	backdate
+	(cd "$SRC" && ib run -q)
+	[ -n "$(find "$TEST_DIR/from-config" -name 'proj_backup_*.tar.zst')" ]
+	ib run -q --source "$SRC" --dest "$DST"
+	[ -n "$(find "$DST" -name 'proj_backup_*.tar.zst')" ]
+}
+
+@test "--config without --source backs up the folder holding the config" {
+	mkdir "$TEST_DIR/proj"
+	printf 'x' > "$TEST_DIR/proj/file"
+	printf '[backup]\ndestination = %s\n' "$DST" > "$TEST_DIR/proj/my.ini"
+	run ib run --json --config "$TEST_DIR/proj/my.ini"
+	[ "$status" -eq 0 ]
+	archive_members "$(latest_archive)" | grep -qx file
+}
+
+@test "a global config under XDG_CONFIG_HOME applies when the source has none" {
+	printf 'x' > "$SRC/file"
+	mkdir -p "$XDG_CONFIG_HOME/incbak"
+	printf '[backup]\ndestination = %s\nname = fromxdg\n' "$DST" > "$XDG_CONFIG_HOME/incbak/config.ini"
+	(cd "$SRC" && ib run -q)
+	[ -n "$(find "$DST" -name 'fromxdg_backup_*.tar.zst')" ]
+}
+
+@test "sockets and FIFOs are reported once and skipped" {
+	printf 'x' > "$SRC/file"
+	mkfifo "$SRC/pipe"
+	backdate
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"skipping fifo 'pipe'"* ]]
+	printf 'y' > "$SRC/file2"
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"pipe"* ]]
+}
+
+@test "a file that changes while it is read is stored as read, warned about, and read again next run" {
+	head -c 20000000 /dev/urandom > "$SRC/growing"
+	backdate
+	# a writer appends while incbak reads the 20 MB file
+	( for _ in $(seq 200); do printf 'more' >> "$SRC/growing"; sleep 0.005; done ) &
+	writer=$!
+	s=0
+	ib run --json --source "$SRC" --dest "$DST" > "$TEST_DIR/out" 2> "$TEST_DIR/err" || s=$?
+	wait "$writer"
+	# either the read raced the writer (warning, exit 3) or it did not
+	if [ "$s" -eq 3 ]; then
+		grep -q "changed while it was read" "$TEST_DIR/err"
+	else
+		[ "$s" -eq 0 ]
+	fi
+	# the archive's bytes are the bytes whose checksum was recorded
+	sum=$(jq -r '.file_checksums.growing.checksum' "$DST/backup_metadata.json")
+	[ "$(tar --zstd -xOf "$(latest_archive)" growing | sha256sum | cut -c1-64)" = "$sum" ]
+	# and the next run stores the final state
+	backdate
+	ib run -q --source "$SRC" --dest "$DST" || true
+	sum=$(jq -r '.file_checksums.growing.checksum' "$DST/backup_metadata.json")
+	[ "$(sha256sum < "$SRC/growing" | cut -c1-64)" = "$sum" ]
+}
+
+@test "verify_after_backup reads the new archive back after writing it" {
+	head -c 100000 /dev/urandom > "$SRC/file"
+	printf '[backup]\nverify_after_backup = true\n' > "$TEST_DIR/v.ini"
+	backdate
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat -o "$TEST_DIR/trace" \
+		"$INCBAK" run -q --config "$TEST_DIR/v.ini" --source "$SRC" --dest "$DST"
+	archive=$(latest_archive)
+	grep -q "\"$archive\", O_RDONLY" "$TEST_DIR/trace"
+	# without the setting, the archive is never opened for reading
+	rm -rf "$DST"
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat -o "$TEST_DIR/trace2" \
+		"$INCBAK" run -q --source "$SRC" --dest "$DST"
+	if grep -q "$(basename "$(latest_archive)")\", O_RDONLY" "$TEST_DIR/trace2"; then
+		fail "archive read back without verify_after_backup"
+	fi
 }

@@ -1,0 +1,189 @@
+/* `incbak prune`: rotation without a backup. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "jsonout.h"
+#include "lock.h"
+#include "log.h"
+#include "metadata.h"
+#include "rotate.h"
+#include "util.h"
+
+static const char prune_usage[] =
+	"usage: incbak prune [OPTIONS]\n"
+	"\n"
+	"Remove the oldest backups beyond the retention limit, without making\n"
+	"a backup. Content that a kept backup still needs is first carried\n"
+	"into the oldest kept archive, so every kept backup stays restorable.\n"
+	"\n"
+	"  --keep N         keep the newest N backups (default: [retention]\n"
+	"                   max_backups, 10)\n"
+	"  --dry-run        show what would be removed; change nothing\n"
+	COMMON_OPTIONS_HELP
+	"\n"
+	"Exit status: 0 success or nothing to do, 1 error, 2 usage error,\n"
+	"4 another run holds the lock, 5 an archive to carry from is damaged.\n";
+
+enum {
+	OPT_KEEP = OPT_FIRST_COMMAND_OPTION,
+	OPT_DRY_RUN,
+};
+
+struct prune_cmd {
+	struct common_opts common;
+	int keep;
+	bool dry_run;
+	struct jsonout *removed;   /* --json: the backups removed */
+};
+
+static int parse_prune_options(struct prune_cmd *pc, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "keep", required_argument, NULL, OPT_KEEP },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+		if (common_option(&pc->common, opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_KEEP:
+			if (cmd_parse_keep(optarg, &pc->keep) < 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_DRY_RUN:
+			pc->dry_run = true;
+			break;
+		case 'h':
+			fputs(prune_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cmd_usage_error("prune", argv, opt);
+		}
+	}
+	if (optind < argc) {
+		log_error("prune: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+static void on_removed(void *ctx, const char *id, const char *archive,
+		       int64_t carried)
+{
+	struct prune_cmd *pc = ctx;
+
+	if (pc->removed) {
+		struct jsonout *o = jsonout_object();
+
+		jsonout_str(o, "backup_id", id);
+		jsonout_str(o, "archive", archive);
+		jsonout_int(o, "contents_carried", carried);
+		jsonout_add(pc->removed, NULL, o);
+	} else if (!pc->common.quiet) {
+		printf("%s %s (%s), carrying %lld content%s forward\n",
+		       pc->dry_run ? "would remove" : "removed", id, archive,
+		       (long long)carried, carried == 1 ? "" : "s");
+	}
+}
+
+static void on_leftover(void *ctx, const char *archive)
+{
+	struct prune_cmd *pc = ctx;
+
+	if (!pc->common.quiet)
+		log_error("removed '%s', left by an interrupted rotation",
+			  archive);
+}
+
+static int prune_locked(struct prune_cmd *pc, const struct settings *s,
+			struct error *err)
+{
+	struct metadata md;
+	struct rotate_options ro = {
+		.max_backups = pc->keep ? pc->keep : s->cfg.max_backups,
+		.dry_run = pc->dry_run,
+		.compression_level = s->cfg.compression_level,
+		.threads = s->cfg.threads,
+	};
+	struct rotate_report report = { on_removed, pc };
+	struct rotate_stats stats = {0};
+	bool found;
+	int rc;
+
+	metadata_init(&md);
+	if (metadata_load(s->dest, &md, &found, err) < 0) {
+		metadata_release(&md);
+		return EXIT_ERROR;
+	}
+	if (!pc->dry_run &&
+	    rotate_sweep_leftovers(s->dest, &md, on_leftover, pc, err) < 0) {
+		metadata_release(&md);
+		return EXIT_ERROR;
+	}
+	rc = rotate_apply(s->dest, &md, &ro, &report, &stats, err);
+	if (rc == ROTATE_OK && !stats.backups_removed && !pc->common.quiet &&
+	    !pc->removed)
+		printf("nothing to prune: %zu backup%s, keeping up to %d\n",
+		       md.nhistory, md.nhistory == 1 ? "" : "s",
+		       ro.max_backups);
+	metadata_release(&md);
+	if (rc == ROTATE_DAMAGED)
+		return EXIT_INTEGRITY;
+	return rc == ROTATE_OK ? EXIT_OK : EXIT_ERROR;
+}
+
+static int prune(struct prune_cmd *pc, const struct cmd_env *env,
+		 struct error *err)
+{
+	struct settings s;
+	struct lock *lock = NULL;
+	int code, rc;
+
+	if (settings_load(&pc->common, &s, err) < 0) {
+		settings_release(&s);
+		return EXIT_USAGE;
+	}
+	rc = lock_acquire(s.dest, LOCK_EXCLUSIVE, env->host,
+			  env->clock.now(env->clock.ctx).sec, &lock, err);
+	if (rc != LOCK_ACQUIRED)
+		code = rc == LOCK_BUSY ? EXIT_LOCKED : EXIT_ERROR;
+	else
+		code = prune_locked(pc, &s, err);
+	lock_release(lock);
+	settings_release(&s);
+	return code;
+}
+
+int cmd_prune(int argc, char **argv, const struct cmd_env *env)
+{
+	struct prune_cmd pc = {0};
+	struct error err = {{0}};
+	int code = parse_prune_options(&pc, argc, argv);
+
+	if (code >= 0)
+		return code;
+	if (pc.common.json)
+		pc.removed = jsonout_array();
+	code = prune(&pc, env, &err);
+	if (code != EXIT_OK)
+		log_error("%s", err.msg);
+	if (pc.common.json) {
+		struct jsonout *j = jsonout_object();
+
+		jsonout_bool(j, "success", code == EXIT_OK);
+		jsonout_bool(j, "dry_run", pc.dry_run);
+		jsonout_add(j, "removed", pc.removed);
+		if (code != EXIT_OK) {
+			jsonout_str(j, "error", err.msg);
+			jsonout_int(j, "exit_code", code);
+		}
+		jsonout_print(j);
+	}
+	return code;
+}

@@ -1,0 +1,238 @@
+/* `incbak restore`: a backup (or some paths of it) back onto disk. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "jsonout.h"
+#include "log.h"
+#include "restore.h"
+#include "util.h"
+
+static const char restore_usage[] =
+	"usage: incbak restore ID [PATH...] [OPTIONS]\n"
+	"\n"
+	"Restore the tree exactly as it was at backup ID (as 'incbak list'\n"
+	"shows it, a unique prefix of it, or 'latest'): files with their\n"
+	"bytes, modes and times, symlinks as symlinks, folders, empty ones\n"
+	"too. Every file is checked against its recorded SHA-256. PATHs\n"
+	"(relative to the source) restore only those files or folders.\n"
+	"\n"
+	"  --to DIR         restore into DIR (default: ./incbak-restore-ID);\n"
+	"                   it must be empty or new unless --force\n"
+	"  --force          restore over what DIR holds: each file is written\n"
+	"                   to a temporary name and renamed over the old one\n"
+	"  --delete         with --force: also remove what backup ID did not\n"
+	"                   have (within the PATHs given)\n"
+	"  --dry-run        print what would be restored, change nothing\n"
+	"  --same-owner     as root: keep setuid and setgid bits (owners are\n"
+	"                   always restored when running as root)\n"
+	COMMON_OPTIONS_HELP
+	"\n"
+	"Exit status: 0 success, 1 error, 2 usage error, unknown backup or a\n"
+	"PATH not in the backup, 4 another run holds the lock, 5 damaged or\n"
+	"hostile backup data (checksum mismatch, missing or unsafe member).\n";
+
+enum {
+	OPT_TO = OPT_FIRST_COMMAND_OPTION,
+	OPT_FORCE,
+	OPT_DELETE,
+	OPT_DRY_RUN,
+	OPT_SAME_OWNER,
+};
+
+struct restore_cmd {
+	struct common_opts common;
+	struct restore_options opts;
+	struct strlist paths;
+	struct settings settings;
+	struct progress progress;
+	struct jsonout *planned;       /* --json --dry-run: the paths */
+	const struct cmd_env *env;
+};
+
+static int parse_flag(struct restore_cmd *rc, int opt, char **argv)
+{
+	switch (opt) {
+	case OPT_TO:
+		rc->opts.target = optarg;
+		return -1;
+	case OPT_FORCE:
+		rc->opts.force = true;
+		return -1;
+	case OPT_DELETE:
+		rc->opts.delete_extra = true;
+		return -1;
+	case OPT_DRY_RUN:
+		rc->opts.dry_run = true;
+		return -1;
+	case OPT_SAME_OWNER:
+		rc->opts.same_owner = true;
+		return -1;
+	case 'h':
+		fputs(restore_usage, stdout);
+		return EXIT_OK;
+	default:
+		return cmd_usage_error("restore", argv, opt);
+	}
+}
+
+static int parse_restore_options(struct restore_cmd *rc, int argc,
+				 char **argv)
+{
+	static const struct option options[] = {
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "delete", no_argument, NULL, OPT_DELETE },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "same-owner", no_argument, NULL, OPT_SAME_OWNER },
+		COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, code;
+
+	while ((opt = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+		if (common_option(&rc->common, opt, optarg))
+			continue;
+		code = parse_flag(rc, opt, argv);
+		if (code >= 0)
+			return code;
+	}
+	if (optind >= argc) {
+		log_error("restore: which backup? give an ID (see 'incbak "
+			  "list') or 'latest'");
+		fputs("Try 'incbak restore --help'.\n", stderr);
+		return EXIT_USAGE;
+	}
+	if (rc->opts.delete_extra && !rc->opts.force) {
+		log_error("restore: --delete needs --force");
+		return EXIT_USAGE;
+	}
+	rc->opts.id = argv[optind++];
+	while (optind < argc)
+		strlist_push(&rc->paths, argv[optind++]);
+	return -1;
+}
+
+static void on_planned(void *ctx, const char *path)
+{
+	struct restore_cmd *rc = ctx;
+
+	if (rc->planned)
+		jsonout_str(rc->planned, NULL, path);
+	else if (!rc->common.quiet)
+		printf("would restore %s\n", path);
+}
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total,
+			uint64_t bytes)
+{
+	struct restore_cmd *rc = ctx;
+	struct nstime now = rc->env->clock.now(rc->env->clock.ctx);
+
+	(void)bytes;
+	progress_update(&rc->progress, now.sec * 1000 + now.nsec / 1000000,
+			"restoring: %llu/%llu files and symlinks",
+			(unsigned long long)done, (unsigned long long)total);
+}
+
+static void print_json(struct restore_cmd *rc, const struct restore_stats *st)
+{
+	struct jsonout *j = jsonout_object();
+
+	jsonout_bool(j, "success", true);
+	jsonout_str(j, "backup_id", st->backup_id);
+	jsonout_str(j, "target", st->target);
+	jsonout_int(j, "files", st->files);
+	jsonout_int(j, "folders", st->folders);
+	jsonout_int(j, "symlinks", st->symlinks);
+	jsonout_int(j, "bytes", (int64_t)st->bytes);
+	jsonout_int(j, "deleted", st->deleted);
+	if (rc->planned) {
+		jsonout_bool(j, "dry_run", true);
+		jsonout_add(j, "paths", rc->planned);
+		rc->planned = NULL;
+	}
+	jsonout_print(j);
+}
+
+static void print_summary(const struct restore_stats *st)
+{
+	char size[32];
+
+	log_format_size(st->bytes, size, sizeof(size));
+	printf("restored %lld file%s, %lld folder%s, %lld symlink%s (%s) "
+	       "from backup %s into %s\n", (long long)st->files,
+	       st->files == 1 ? "" : "s", (long long)st->folders,
+	       st->folders == 1 ? "" : "s", (long long)st->symlinks,
+	       st->symlinks == 1 ? "" : "s", size, st->backup_id, st->target);
+	if (st->deleted)
+		printf("removed %lld entr%s that backup %s did not have\n",
+		       (long long)st->deleted, st->deleted == 1 ? "y" : "ies",
+		       st->backup_id);
+}
+
+static int exit_code_for(int result)
+{
+	switch (result) {
+	case RESTORE_OK:
+		return EXIT_OK;
+	case RESTORE_BUSY:
+		return EXIT_LOCKED;
+	case RESTORE_USAGE:
+		return EXIT_USAGE;
+	case RESTORE_INTEGRITY:
+		return EXIT_INTEGRITY;
+	default:
+		return EXIT_ERROR;
+	}
+}
+
+static int do_restore(struct restore_cmd *rc)
+{
+	struct restore_stats st = {0};
+	struct error err = {{0}};
+	struct nstime now = rc->env->clock.now(rc->env->clock.ctx);
+	int code;
+
+	rc->opts.dest = rc->settings.dest;
+	rc->opts.paths = &rc->paths;
+	rc->opts.host = rc->env->host;
+	rc->opts.now = now.sec;
+	rc->opts.report = (struct restore_report){ on_planned, on_progress,
+						   rc };
+	if (rc->common.json && rc->opts.dry_run)
+		rc->planned = jsonout_array();
+	progress_init(&rc->progress, !rc->common.quiet && !rc->common.json &&
+				     !rc->opts.dry_run);
+	code = exit_code_for(restore_run(&rc->opts, &st, &err));
+	progress_clear(&rc->progress);
+	if (code != EXIT_OK)
+		cmd_fail(&rc->common, code, err.msg);
+	else if (rc->common.json)
+		print_json(rc, &st);
+	else if (!rc->common.quiet && !rc->opts.dry_run)
+		print_summary(&st);
+	restore_stats_release(&st);
+	return code;
+}
+
+int cmd_restore(int argc, char **argv, const struct cmd_env *env)
+{
+	struct restore_cmd rc = { .env = env };
+	struct error err = {{0}};
+	int code = parse_restore_options(&rc, argc, argv);
+
+	if (code >= 0)
+		goto out;
+	if (settings_load(&rc.common, &rc.settings, &err) < 0) {
+		code = cmd_fail(&rc.common, EXIT_USAGE, err.msg);
+		goto out;
+	}
+	code = do_restore(&rc);
+out:
+	jsonout_free(rc.planned);
+	settings_release(&rc.settings);
+	strlist_clear(&rc.paths);
+	return code;
+}

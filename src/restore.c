@@ -1,0 +1,1240 @@
+/* Restoring a backup. The tree comes from the backup's own manifest, the
+ * bytes from whichever kept archive md.contents says holds them; every
+ * create, open, rename and unlink is relative to a folder descriptor reached
+ * with O_NOFOLLOW, so no symlink in the target is ever followed. */
+#include "restore.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "hash.h"
+#include "lock.h"
+#include "metadata.h"
+#include "store.h"
+#include "tarball.h"
+#include "tree.h"
+
+/* Whole zero blocks of this size become holes, so sparse files stay
+ * sparse. IO_SIZE is a multiple of it: buffers always start on a block. */
+#define SPARSE_BLOCK ((size_t)4096)
+#define IO_SIZE ((size_t)1 << 20)
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+/* A file whose bytes come from an archive. Sorted by archive, member and
+ * checksum, so one pass per archive finds them by binary search and the
+ * paths sharing a content are neighbours. */
+struct need {
+	size_t entry;                  /* index in the manifest tree */
+	size_t hist;                   /* holder's index in md.history */
+	const struct content *c;
+	bool done;
+};
+
+struct restore {
+	const struct restore_options *o;
+	struct restore_stats *st;
+	struct error *err;
+	int kind;                      /* enum restore_result of a failure */
+	struct metadata md;
+	struct manifest m;
+	const struct history_entry *h; /* the backup being restored */
+	char *archive_path;            /* its archive */
+	struct strlist scopes;         /* the paths asked for, normalised */
+	bool *chosen;                  /* per manifest entry */
+	struct need *needs;
+	size_t nneeds, needs_alloc;
+	int rootfd;
+	char *cache_path;              /* the folder opened last ... */
+	int cache_fd;                  /* ... and its descriptor */
+	struct hash *hash;
+	char *buf;
+	unsigned tmp_seq;
+	bool as_root;
+	bool have_dest;                /* never delete the destination */
+	dev_t dest_dev;
+	ino_t dest_ino;
+	uint64_t done, total;
+};
+
+/* Where a file's bytes come from: an archive member, or a file this restore
+ * already wrote (a content needed at several paths is read once). */
+struct source {
+	struct tarball_reader *reader;
+	int fd;
+	off_t off;
+	const char *archive;           /* for messages */
+};
+
+static int fail_as(struct restore *r, int kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail_as(struct restore *r, int kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err->msg, sizeof(r->err->msg), fmt, ap);
+	va_end(ap);
+	r->kind = kind;
+	return -1;
+}
+
+/* For errors already in r->err (from store or tarball). */
+static int mark(struct restore *r, int kind)
+{
+	r->kind = kind;
+	return -1;
+}
+
+static int check_interrupted(struct restore *r)
+{
+	return incbak_interrupted ? error_set(r->err, "interrupted") : 0;
+}
+
+/* ---- the backup and what to restore of it ---- */
+
+static bool parent_is_dir(const struct tree *t, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const struct tree_entry *p;
+	char *parent;
+
+	if (!slash)
+		return true;
+	parent = xstrndup(path, (size_t)(slash - path));
+	p = tree_find(t, parent);
+	free(parent);
+	return p && p->type == ENTRY_DIR;
+}
+
+/* A manifest is hostile or damaged if a path could leave the target or an
+ * entry hangs below something that is not a folder (a file `link/x` under
+ * a symlink `link`): refused before anything is written. */
+static int check_tree(struct restore *r)
+{
+	const struct tree *t = &r->m.files;
+
+	if (strcmp(r->m.backup_id, r->h->backup_id))
+		return fail_as(r, RESTORE_INTEGRITY, "'%s' holds backup %s, "
+			       "not %s", r->archive_path, r->m.backup_id,
+			       r->h->backup_id);
+	for (size_t i = 0; i < t->len; i++) {
+		const struct tree_entry *e = &t->entries[i];
+
+		if (!tree_path_is_safe(e->path))
+			return fail_as(r, RESTORE_INTEGRITY, "'%s': unsafe "
+				       "path '%s' in the manifest",
+				       r->archive_path, e->path);
+		if (!parent_is_dir(t, e->path))
+			return fail_as(r, RESTORE_INTEGRITY, "'%s': manifest "
+				       "entry '%s' is not inside a folder",
+				       r->archive_path, e->path);
+		if (e->type == ENTRY_SYMLINK && !*e->link_target)
+			return fail_as(r, RESTORE_INTEGRITY, "'%s': symlink "
+				       "'%s' has an empty target",
+				       r->archive_path, e->path);
+	}
+	return 0;
+}
+
+static int load_backup(struct restore *r)
+{
+	bool found;
+	int i;
+
+	if (metadata_load(r->o->dest, &r->md, &found, r->err) < 0)
+		return -1;
+	i = store_resolve_id(&r->md, r->o->id, r->err);
+	if (i < 0)
+		return mark(r, RESTORE_USAGE);
+	r->h = &r->md.history[i];
+	snprintf(r->st->backup_id, BACKUP_ID_SIZE, "%s", r->h->backup_id);
+	r->archive_path = store_archive_path(r->o->dest, r->h->archive);
+	if (store_read_manifest(r->archive_path, &r->m, r->err) < 0)
+		return mark(r, RESTORE_INTEGRITY);
+	return check_tree(r);
+}
+
+/* "./docs/" -> "docs"; "." and "" mean the whole tree (""). */
+static char *normalize_path(const char *p)
+{
+	size_t n;
+
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	n = strlen(p);
+	while (n > 0 && p[n - 1] == '/')
+		n--;
+	if (n == 1 && p[0] == '.')
+		n = 0;
+	return xstrndup(p, n);
+}
+
+/* Marks the folders above path: restoring docs/a.txt recreates docs/. */
+static void choose_ancestors(struct restore *r, const char *path)
+{
+	char *copy = xstrdup(path);
+	char *slash;
+
+	while ((slash = strrchr(copy, '/')) != NULL) {
+		const struct tree_entry *e;
+
+		*slash = '\0';
+		e = tree_find(&r->m.files, copy);
+		if (e)
+			r->chosen[e - r->m.files.entries] = true;
+	}
+	free(copy);
+}
+
+static int choose_one(struct restore *r, const char *asked, const char *path)
+{
+	const struct tree *t = &r->m.files;
+	const struct tree_entry *e = tree_find(t, path);
+	size_t n = strlen(path);
+
+	if (!e)
+		return fail_as(r, RESTORE_USAGE, "'%s' is not in backup %s",
+			       asked, r->h->backup_id);
+	/* Everything starting with `path` is contiguous in sorted order. */
+	for (size_t i = (size_t)(e - t->entries);
+	     i < t->len && !strncmp(t->entries[i].path, path, n); i++)
+		if (!t->entries[i].path[n] || t->entries[i].path[n] == '/')
+			r->chosen[i] = true;
+	choose_ancestors(r, path);
+	return 0;
+}
+
+static int choose_paths(struct restore *r)
+{
+	const struct strlist *paths = r->o->paths;
+	size_t len = r->m.files.len;
+
+	r->chosen = xcalloc(len ? len : 1, sizeof(*r->chosen));
+	for (size_t i = 0; paths && i < paths->len; i++) {
+		strlist_push_owned(&r->scopes,
+				   normalize_path(paths->items[i]));
+		if (!*r->scopes.items[i])
+			continue;
+		if (choose_one(r, paths->items[i], r->scopes.items[i]) < 0)
+			return -1;
+	}
+	if (!paths || !paths->len || strlist_contains(&r->scopes, "")) {
+		strlist_clear(&r->scopes);
+		strlist_push(&r->scopes, "");
+		for (size_t i = 0; i < len; i++)
+			r->chosen[i] = true;
+	}
+	return 0;
+}
+
+static int plan_file(struct restore *r, size_t i)
+{
+	const struct tree_entry *e = &r->m.files.entries[i];
+	const struct content *c = content_find(&r->md.contents, e->checksum);
+	const struct history_entry *holder;
+	char sum[HASH_HEX_SIZE];
+	struct need *n;
+
+	hex_encode(e->checksum, HASH_SIZE, sum);
+	if (!c)
+		return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: its content "
+			       "%s is not recorded in %s", e->path,
+			       r->archive_path, sum, METADATA_FILE_NAME);
+	holder = metadata_find_backup(&r->md, c->holder);
+	if (!holder)
+		return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: its content "
+			       "%s is held by backup %s, which is not kept",
+			       e->path, r->archive_path, sum, c->holder);
+	grow_array((void **)&r->needs, &r->needs_alloc, r->nneeds + 1,
+		   sizeof(*r->needs));
+	n = &r->needs[r->nneeds++];
+	n->entry = i;
+	n->hist = (size_t)(holder - r->md.history);
+	n->c = c;
+	n->done = false;
+	return 0;
+}
+
+static int cmp_needs(const void *pa, const void *pb)
+{
+	const struct need *a = pa, *b = pb;
+	int c;
+
+	if (a->hist != b->hist)
+		return a->hist < b->hist ? -1 : 1;
+	c = strcmp(a->c->member, b->c->member);
+	if (!c)
+		c = memcmp(a->c->checksum, b->c->checksum, HASH_SIZE);
+	if (!c)
+		c = a->entry < b->entry ? -1 : a->entry > b->entry;
+	return c;
+}
+
+static void count_entry(struct restore *r, const struct tree_entry *e)
+{
+	if (e->type == ENTRY_DIR) {
+		r->st->folders++;
+		return;
+	}
+	if (e->type == ENTRY_SYMLINK) {
+		r->st->symlinks++;
+	} else {
+		r->st->files++;
+		r->st->bytes += e->size;
+	}
+	r->total++;
+}
+
+/* Finds the holder of every chosen file's bytes before anything is
+ * written, so a missing content stops the restore early. */
+static int plan_contents(struct restore *r)
+{
+	const struct tree *t = &r->m.files;
+
+	for (size_t i = 0; i < t->len; i++) {
+		if (!r->chosen[i])
+			continue;
+		count_entry(r, &t->entries[i]);
+		if (t->entries[i].type == ENTRY_FILE &&
+		    t->entries[i].size > 0 && plan_file(r, i) < 0)
+			return -1;
+	}
+	if (r->nneeds > 1)
+		qsort(r->needs, r->nneeds, sizeof(*r->needs), cmp_needs);
+	return 0;
+}
+
+/* ---- the target folder ---- */
+
+static int dir_is_empty(struct restore *r, const char *path, bool *empty)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (!d)
+		return error_set(r->err, "cannot open '%s': %s", path,
+				 strerror(errno));
+	*empty = true;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			*empty = false;
+	closedir(d);
+	return 0;
+}
+
+static int check_target(struct restore *r, const char *path)
+{
+	struct stat st;
+	bool empty = false;
+
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? 0 : error_set(r->err, "cannot use "
+						       "'%s': %s", path,
+						       strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return error_set(r->err, "'%s' is not a folder", path);
+	if (r->o->force)
+		return 0;
+	if (dir_is_empty(r, path, &empty) < 0)
+		return -1;
+	if (!empty)
+		return error_set(r->err, "'%s' is not empty; use --force to "
+				 "restore over what is there", path);
+	return 0;
+}
+
+static char *absolute(const char *path)
+{
+	char *real = realpath(path, NULL);
+	char cwd[4096];
+
+	if (real)
+		return real;
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return xstrdup(path);
+	return path_join(cwd, path);
+}
+
+/* Writing into the destination could overwrite or delete its archives. (A
+ * destination inside the target is skipped by --delete instead.) */
+static int check_not_in_dest(struct restore *r)
+{
+	char *dest = realpath(r->o->dest, NULL);
+	int rc = 0;
+
+	if (dest && path_is_within(r->st->target, dest))
+		rc = error_set(r->err, "refusing to restore into '%s': it is "
+			       "inside the backup destination",
+			       r->st->target);
+	free(dest);
+	return rc;
+}
+
+static int open_target(struct restore *r)
+{
+	char *path = r->o->target ? xstrdup(r->o->target)
+				  : str_fmt("incbak-restore-%s",
+					    r->h->backup_id);
+	int rc = -1;
+
+	r->st->target = absolute(path);
+	if (check_not_in_dest(r) < 0 || check_target(r, path) < 0)
+		goto out;
+	if (r->o->dry_run) {
+		rc = 0;
+		goto out;
+	}
+	if (fs_mkdir_p(path, 0777, r->err) < 0)
+		goto out;
+	r->rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->rootfd < 0) {
+		error_set(r->err, "cannot open '%s': %s", path,
+			  strerror(errno));
+		goto out;
+	}
+	/* Now that it exists, the name with symlinks resolved. */
+	free(r->st->target);
+	r->st->target = absolute(path);
+	rc = check_not_in_dest(r);
+out:
+	free(path);
+	return rc;
+}
+
+/* Opens folder `dir` of the target one component at a time, refusing
+ * symlinks. Returns a descriptor the caller owns. */
+static int walk(struct restore *r, const char *dir)
+{
+	char *copy = xstrdup(dir), *save = NULL;
+	int fd = openat(r->rootfd, ".", DIR_FLAGS);
+
+	for (char *comp = strtok_r(copy, "/", &save); comp && fd >= 0;
+	     comp = strtok_r(NULL, "/", &save)) {
+		int next = openat(fd, comp, DIR_FLAGS);
+
+		close(fd);
+		fd = next;
+	}
+	if (fd < 0)
+		error_set(r->err, "cannot open folder '%s' in the target: %s "
+			  "(restore never follows symlinks)", dir,
+			  strerror(errno));
+	free(copy);
+	return fd;
+}
+
+static void drop_cache(struct restore *r)
+{
+	if (r->cache_fd >= 0)
+		close(r->cache_fd);
+	r->cache_fd = -1;
+	free(r->cache_path);
+	r->cache_path = NULL;
+}
+
+/* Like walk(), but r owns the descriptor: consecutive files mostly share a
+ * folder, so the last one stays open. */
+static int open_dir(struct restore *r, const char *dir)
+{
+	int fd;
+
+	if (!*dir)
+		return r->rootfd;
+	if (r->cache_path && !strcmp(r->cache_path, dir))
+		return r->cache_fd;
+	drop_cache(r);
+	fd = walk(r, dir);
+	if (fd >= 0) {
+		r->cache_path = xstrdup(dir);
+		r->cache_fd = fd;
+	}
+	return fd;
+}
+
+/* The folder holding path (owned by r) and the last component in *leaf. */
+static int open_parent(struct restore *r, const char *path, const char **leaf)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	*leaf = slash ? slash + 1 : path;
+	if (!slash)
+		return r->rootfd;
+	dir = xstrndup(path, (size_t)(slash - path));
+	fd = open_dir(r, dir);
+	free(dir);
+	return fd;
+}
+
+static bool is_dest(const struct restore *r, const struct stat *st)
+{
+	return r->have_dest && S_ISDIR(st->st_mode) &&
+	       st->st_dev == r->dest_dev && st->st_ino == r->dest_ino;
+}
+
+static int remove_tree(struct restore *r, int dirfd, const char *name,
+		       const char *path, int64_t *count);
+
+static int empty_dir_at(struct restore *r, int dirfd, const char *name,
+			const char *path, int64_t *count)
+{
+	int fd = openat(dirfd, name, DIR_FLAGS);
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		rc = error_set(r->err, "cannot open folder '%s' in the target:"
+			       " %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	/* It goes anyway; a read-only folder of ours must not stop that. */
+	fchmod(fd, S_IRWXU);
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		char *child;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		child = path_join(path, de->d_name);
+		rc = remove_tree(r, fd, de->d_name, child, count);
+		free(child);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Removes dirfd/name and everything below it, never following a symlink;
+ * adds the number of entries removed to *count. */
+static int remove_tree(struct restore *r, int dirfd, const char *name,
+		       const char *path, int64_t *count)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : error_set(r->err, "cannot stat "
+						       "'%s' in the target: %s",
+						       path, strerror(errno));
+	if (is_dest(r, &st))
+		return error_set(r->err, "refusing to remove '%s': it is the "
+				 "backup destination", path);
+	if (S_ISDIR(st.st_mode) &&
+	    empty_dir_at(r, dirfd, name, path, count) < 0)
+		return -1;
+	if (unlinkat(dirfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+		return error_set(r->err, "cannot remove '%s' from the target: "
+				 "%s", path, strerror(errno));
+	(*count)++;
+	return 0;
+}
+
+/* With --force, clears the way for a file or symlink at dirfd/leaf: the
+ * rename replaces a file or symlink by itself, but not a folder. */
+static int make_room(struct restore *r, int dirfd, const char *leaf,
+		     const char *path)
+{
+	struct stat st;
+	int64_t replaced = 0;
+
+	if (!r->o->force ||
+	    fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(st.st_mode))
+		return 0;
+	return remove_tree(r, dirfd, leaf, path, &replaced);
+}
+
+/* ---- folders ---- */
+
+/* An existing folder stays (--force), writable until finish_dirs() gives
+ * it its recorded mode. */
+static int reuse_dir(struct restore *r, int dirfd, const char *leaf,
+		     const char *path)
+{
+	struct stat st;
+	int fd = openat(dirfd, leaf, DIR_FLAGS);
+	int rc = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		rc = error_set(r->err, "cannot open folder '%s' in the target:"
+			       " %s", path, strerror(errno));
+	else if ((st.st_mode & S_IRWXU) != S_IRWXU &&
+		 fchmod(fd, (st.st_mode & 07777) | S_IRWXU) < 0)
+		rc = error_set(r->err, "cannot change the mode of '%s': %s",
+			       path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static int make_dir(struct restore *r, const struct tree_entry *e)
+{
+	const char *leaf;
+	int dirfd = open_parent(r, e->path, &leaf);
+	int64_t replaced = 0;
+	struct stat st;
+
+	if (dirfd < 0)
+		return -1;
+	if (mkdirat(dirfd, leaf, S_IRWXU) == 0)
+		return 0;
+	if (errno != EEXIST || !r->o->force)
+		return error_set(r->err, "cannot create folder '%s': %s",
+				 e->path, strerror(errno));
+	if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode))
+		return reuse_dir(r, dirfd, leaf, e->path);
+	if (remove_tree(r, dirfd, leaf, e->path, &replaced) < 0)
+		return -1;
+	if (mkdirat(dirfd, leaf, S_IRWXU) < 0)
+		return error_set(r->err, "cannot create folder '%s': %s",
+				 e->path, strerror(errno));
+	return 0;
+}
+
+/* Folders first (private and writable), so files can go in; sorted order
+ * puts every parent before its children. */
+static int make_dirs(struct restore *r)
+{
+	for (size_t i = 0; i < r->m.files.len; i++) {
+		const struct tree_entry *e = &r->m.files.entries[i];
+
+		if (!r->chosen[i] || e->type != ENTRY_DIR)
+			continue;
+		if (check_interrupted(r) < 0 || make_dir(r, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static uint32_t restored_mode(const struct restore *r,
+			      const struct tree_entry *e)
+{
+	/* setuid/setgid on a file someone else may now own is a gift of
+	 * privilege: only a root restore that asked to keep owners keeps
+	 * them. */
+	if (r->as_root && r->o->same_owner)
+		return e->mode & 07777;
+	return e->mode & 01777;
+}
+
+static void mtime_of(const struct tree_entry *e, struct timespec ts[2])
+{
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = (time_t)e->mtime.sec;
+	ts[1].tv_nsec = e->mtime.nsec;
+}
+
+/* Owner (as root; before the mode, since chown clears setuid), mode and
+ * modification time of an open file or folder. */
+static int set_attrs(struct restore *r, int fd, const struct tree_entry *e)
+{
+	struct timespec ts[2];
+
+	mtime_of(e, ts);
+	if (r->as_root && fchown(fd, e->uid, e->gid) < 0)
+		return error_set(r->err, "cannot set the owner of '%s': %s",
+				 e->path, strerror(errno));
+	if (fchmod(fd, restored_mode(r, e)) < 0)
+		return error_set(r->err, "cannot set the mode of '%s': %s",
+				 e->path, strerror(errno));
+	if (futimens(fd, ts) < 0)
+		return error_set(r->err, "cannot set the time of '%s': %s",
+				 e->path, strerror(errno));
+	return 0;
+}
+
+static int finish_dir(struct restore *r, const struct tree_entry *e)
+{
+	const char *leaf;
+	int dirfd = open_parent(r, e->path, &leaf);
+	int fd, rc;
+
+	if (dirfd < 0)
+		return -1;
+	fd = openat(dirfd, leaf, DIR_FLAGS);
+	if (fd < 0)
+		return error_set(r->err, "cannot open folder '%s' in the "
+				 "target: %s", e->path, strerror(errno));
+	rc = set_attrs(r, fd, e);
+	close(fd);
+	return rc;
+}
+
+/* Folder modes and times last, deepest first: writing into a folder moves
+ * its mtime, and a read-only folder could not be written into. Reverse
+ * sorted order visits children before their parents. */
+static int finish_dirs(struct restore *r)
+{
+	for (size_t i = r->m.files.len; i-- > 0;) {
+		const struct tree_entry *e = &r->m.files.entries[i];
+
+		if (r->chosen[i] && e->type == ENTRY_DIR &&
+		    finish_dir(r, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- --delete ---- */
+
+static int prune_dir(struct restore *r, int fd, const char *dir);
+
+static int prune_entry(struct restore *r, int dirfd, const char *name,
+		       const char *path)
+{
+	const struct tree_entry *e = tree_find(&r->m.files, path);
+	struct stat st;
+	int fd;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : error_set(r->err, "cannot stat "
+						       "'%s' in the target: %s",
+						       path, strerror(errno));
+	if (is_dest(r, &st))
+		return 0;
+	if (!e)
+		return remove_tree(r, dirfd, name, path, &r->st->deleted);
+	/* A type that changed is replaced when the entry is restored. */
+	if (e->type != ENTRY_DIR || !S_ISDIR(st.st_mode))
+		return 0;
+	fd = openat(dirfd, name, DIR_FLAGS);
+	if (fd < 0)
+		return error_set(r->err, "cannot open folder '%s' in the "
+				 "target: %s", path, strerror(errno));
+	return prune_dir(r, fd, path);
+}
+
+/* Removes what folder fd (`dir`; fd is consumed) holds but the backup
+ * does not, recursing into the folders it has. */
+static int prune_dir(struct restore *r, int fd, const char *dir)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d) {
+		close(fd);
+		return error_set(r->err, "cannot read folder '%s' in the "
+				 "target: %s", *dir ? dir : ".",
+				 strerror(errno));
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		char *path;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		path = path_join(dir, de->d_name);
+		rc = prune_entry(r, dirfd(d), de->d_name, path);
+		free(path);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Within the paths asked for only (all of the target if none). Runs after
+ * make_dirs(), so every folder kept is already a real folder. */
+static int delete_extras(struct restore *r)
+{
+	for (size_t i = 0; r->o->delete_extra && i < r->scopes.len; i++) {
+		const char *scope = r->scopes.items[i];
+		const struct tree_entry *e = tree_find(&r->m.files, scope);
+		int fd;
+
+		if (*scope && (!e || e->type != ENTRY_DIR))
+			continue;
+		fd = walk(r, scope);
+		if (fd < 0 || prune_dir(r, fd, scope) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- files ---- */
+
+static void tmp_name(struct restore *r, char *out, size_t len)
+{
+	snprintf(out, len, "%s%ld.%u", FS_TEMP_PREFIX, (long)getpid(),
+		 r->tmp_seq++);
+}
+
+static void progress(struct restore *r)
+{
+	r->done++;
+	if (r->o->report.progress)
+		r->o->report.progress(r->o->report.ctx, r->done, r->total,
+				      r->st->bytes);
+}
+
+/* Bytes waiting in r->buf, which starts at file offset `base`. */
+struct sink {
+	int fd;
+	uint64_t base;
+	size_t fill;
+};
+
+static bool block_is_zero(const char *p, size_t n)
+{
+	return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
+}
+
+static int pwrite_all(int fd, const char *p, size_t len, uint64_t off)
+{
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Writes the buffered runs of non-zero blocks and skips the zero ones,
+ * which stay holes (sink_finish sets the length). */
+static int sink_flush(struct restore *r, struct sink *s, const char *path)
+{
+	size_t i = 0;
+
+	while (i < s->fill) {
+		size_t start, n;
+
+		for (n = 0; i < s->fill; i += n) {
+			n = s->fill - i < SPARSE_BLOCK ? s->fill - i
+						       : SPARSE_BLOCK;
+			if (!block_is_zero(r->buf + i, n))
+				break;
+		}
+		for (start = i; i < s->fill; i += n) {
+			n = s->fill - i < SPARSE_BLOCK ? s->fill - i
+						       : SPARSE_BLOCK;
+			if (block_is_zero(r->buf + i, n))
+				break;
+		}
+		if (i > start && pwrite_all(s->fd, r->buf + start, i - start,
+					    s->base + start) < 0)
+			return error_set(r->err, "cannot write '%s': %s",
+					 path, strerror(errno));
+	}
+	s->base += s->fill;
+	s->fill = 0;
+	return 0;
+}
+
+static int sink_finish(struct restore *r, struct sink *s, const char *path)
+{
+	if (sink_flush(r, s, path) < 0)
+		return -1;
+	if (ftruncate(s->fd, (off_t)s->base) < 0)
+		return error_set(r->err, "cannot write '%s': %s", path,
+				 strerror(errno));
+	return 0;
+}
+
+static ssize_t source_read(struct restore *r, struct source *src, char *buf,
+			   size_t len)
+{
+	ssize_t n;
+
+	if (src->reader) {
+		n = tarball_read(src->reader, buf, len, r->err);
+		if (n < 0)
+			mark(r, RESTORE_INTEGRITY);
+		return n;
+	}
+	do
+		n = pread(src->fd, buf, len, src->off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		error_set(r->err, "cannot read back a restored file: %s",
+			  strerror(errno));
+	else
+		src->off += n;
+	return n;
+}
+
+static int check_sum(struct restore *r, const struct tree_entry *e,
+		     uint64_t total, const char *archive)
+{
+	uint8_t sum[HASH_SIZE];
+	char want[HASH_HEX_SIZE], got[HASH_HEX_SIZE];
+
+	if (total != e->size)
+		return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: size "
+			       "mismatch (recorded %llu bytes, archive has "
+			       "%s%llu)", e->path, archive,
+			       (unsigned long long)e->size,
+			       total > e->size ? "more than " : "",
+			       (unsigned long long)total);
+	if (hash_final(r->hash, sum) < 0)
+		return error_set(r->err, "SHA-256 is not available");
+	if (!memcmp(sum, e->checksum, HASH_SIZE))
+		return 0;
+	hex_encode(e->checksum, HASH_SIZE, want);
+	hex_encode(sum, HASH_SIZE, got);
+	return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: checksum mismatch "
+		       "(recorded %s, archive has %s)", e->path, archive, want,
+		       got);
+}
+
+/* Copies src (NULL for an empty file) into fd, hashing; stops as soon as
+ * there are more bytes than recorded, so a hostile member cannot fill the
+ * disk. */
+static int fill_file(struct restore *r, int fd, struct source *src,
+		     const struct tree_entry *e)
+{
+	struct sink s = { .fd = fd };
+	uint64_t total = 0;
+	ssize_t n = 0;
+
+	hash_reset(r->hash);
+	while (src && total <= e->size &&
+	       (n = source_read(r, src, r->buf + s.fill,
+				IO_SIZE - s.fill)) > 0) {
+		hash_update(r->hash, r->buf + s.fill, (size_t)n);
+		s.fill += (size_t)n;
+		total += (uint64_t)n;
+		if (check_interrupted(r) < 0 ||
+		    (s.fill == IO_SIZE && sink_flush(r, &s, e->path) < 0))
+			return -1;
+	}
+	if (n < 0 || check_sum(r, e, total, src ? src->archive
+					       : r->archive_path) < 0)
+		return -1;
+	return sink_finish(r, &s, e->path);
+}
+
+/* Writes e from src under a temporary name in its folder, checks size and
+ * checksum, sets owner, mode and time, and renames it into place. No real
+ * name ever holds a partial file; the temporary one goes on any error. If
+ * keep is not NULL, *keep gets the open file (the caller closes it). */
+static int write_file(struct restore *r, const struct tree_entry *e,
+		      struct source *src, int *keep)
+{
+	const char *leaf;
+	char tmp[64];
+	int dirfd = open_parent(r, e->path, &leaf);
+	int fd, rc = -1;
+
+	if (dirfd < 0)
+		return -1;
+	tmp_name(r, tmp, sizeof(tmp));
+	fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, S_IRUSR | S_IWUSR);
+	if (fd < 0)
+		return error_set(r->err, "cannot create '%s': %s", e->path,
+				 strerror(errno));
+	if (fill_file(r, fd, src, e) < 0 || set_attrs(r, fd, e) < 0 ||
+	    make_room(r, dirfd, leaf, e->path) < 0)
+		goto out;
+	if (renameat(dirfd, tmp, dirfd, leaf) < 0) {
+		error_set(r->err, "cannot rename a temporary file to '%s': %s",
+			  e->path, strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0';
+	progress(r);
+	rc = 0;
+out:
+	if (tmp[0])
+		unlinkat(dirfd, tmp, 0);
+	if (rc == 0 && keep)
+		*keep = fd;
+	else
+		close(fd);
+	return rc;
+}
+
+static int restore_empty_files(struct restore *r)
+{
+	for (size_t i = 0; i < r->m.files.len; i++) {
+		const struct tree_entry *e = &r->m.files.entries[i];
+
+		if (!r->chosen[i] || e->type != ENTRY_FILE || e->size)
+			continue;
+		if (check_interrupted(r) < 0 || write_file(r, e, NULL, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const struct tree_entry *need_entry(const struct restore *r, size_t i)
+{
+	return &r->m.files.entries[r->needs[i].entry];
+}
+
+/* Writes the content of needs[i] at its path from the archive, then at
+ * the paths of the needs after it that share it, copied from the first
+ * (each copy verified too). Sets *count to the needs satisfied. */
+static int restore_group(struct restore *r, size_t i, size_t hi,
+			 struct tarball_reader *rd, const char *archive,
+			 size_t *count)
+{
+	struct source src = { .reader = rd, .fd = -1, .archive = archive };
+	int first = -1, rc;
+	size_t j;
+
+	rc = write_file(r, need_entry(r, i), &src, &first);
+	r->needs[i].done = true;
+	src = (struct source){ .fd = first, .archive = archive };
+	for (j = i + 1; rc == 0 && j < hi && r->needs[j].c == r->needs[i].c;
+	     j++) {
+		src.off = 0;
+		rc = check_interrupted(r);
+		if (rc == 0)
+			rc = write_file(r, need_entry(r, j), &src, NULL);
+		r->needs[j].done = true;
+	}
+	if (first >= 0)
+		close(first);
+	*count = j - i;
+	return rc;
+}
+
+/* The first need in [lo, hi) not yet done whose member is `name`, or hi. */
+static size_t find_need(const struct restore *r, size_t lo, size_t hi,
+			const char *name)
+{
+	size_t a = lo, b = hi;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (strcmp(r->needs[mid].c->member, name) < 0)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	for (; a < hi && !strcmp(r->needs[a].c->member, name); a++)
+		if (!r->needs[a].done)
+			return a;
+	return hi;
+}
+
+static int check_all_found(struct restore *r, size_t lo, size_t hi,
+			   const char *archive)
+{
+	for (size_t i = lo; i < hi; i++)
+		if (!r->needs[i].done)
+			return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: "
+				       "member '%s' is missing",
+				       need_entry(r, i)->path, archive,
+				       r->needs[i].c->member);
+	return 0;
+}
+
+/* One sequential pass over the archive holding needs [lo, hi). Only
+ * regular members are read: hard links, the manifest, symlinks, devices
+ * and anything not needed are skipped. */
+static int read_archive(struct restore *r, size_t lo, size_t hi)
+{
+	const struct history_entry *h = &r->md.history[r->needs[lo].hist];
+	char *path = store_archive_path(r->o->dest, h->archive);
+	struct tarball_reader *rd = NULL;
+	struct tarball_member mem;
+	size_t left = hi - lo, count;
+	int more = 0, rc = -1;
+
+	if (tarball_reader_open(path, &rd, r->err) < 0) {
+		mark(r, RESTORE_INTEGRITY);
+		goto out;
+	}
+	while (left && (more = tarball_next(rd, &mem, r->err)) > 0) {
+		size_t i;
+
+		if (mem.type != ENTRY_FILE || mem.is_hardlink || mem.is_other)
+			continue;
+		i = find_need(r, lo, hi, mem.name);
+		if (i == hi)
+			continue;
+		if (restore_group(r, i, hi, rd, path, &count) < 0)
+			goto out;
+		left -= count;
+	}
+	if (more < 0) {
+		mark(r, RESTORE_INTEGRITY);
+		goto out;
+	}
+	rc = check_all_found(r, lo, hi, path);
+out:
+	tarball_reader_close(rd);
+	free(path);
+	return rc;
+}
+
+static int restore_archives(struct restore *r)
+{
+	size_t lo = 0;
+
+	while (lo < r->nneeds) {
+		size_t hi = lo + 1;
+
+		while (hi < r->nneeds && r->needs[hi].hist == r->needs[lo].hist)
+			hi++;
+		if (read_archive(r, lo, hi) < 0)
+			return -1;
+		lo = hi;
+	}
+	return 0;
+}
+
+/* ---- symlinks ---- */
+
+static int make_symlink(struct restore *r, const struct tree_entry *e)
+{
+	const char *leaf;
+	char tmp[64];
+	struct timespec ts[2];
+	int dirfd = open_parent(r, e->path, &leaf);
+
+	if (dirfd < 0)
+		return -1;
+	mtime_of(e, ts);
+	tmp_name(r, tmp, sizeof(tmp));
+	if (symlinkat(e->link_target, dirfd, tmp) < 0)
+		return error_set(r->err, "cannot create symlink '%s': %s",
+				 e->path, strerror(errno));
+	if (r->as_root && fchownat(dirfd, tmp, e->uid, e->gid,
+				   AT_SYMLINK_NOFOLLOW) < 0) {
+		error_set(r->err, "cannot set the owner of '%s': %s", e->path,
+			  strerror(errno));
+		goto fail;
+	}
+	if (utimensat(dirfd, tmp, ts, AT_SYMLINK_NOFOLLOW) < 0) {
+		error_set(r->err, "cannot set the time of '%s': %s", e->path,
+			  strerror(errno));
+		goto fail;
+	}
+	if (make_room(r, dirfd, leaf, e->path) < 0)
+		goto fail;
+	if (renameat(dirfd, tmp, dirfd, leaf) < 0) {
+		error_set(r->err, "cannot rename a temporary symlink to '%s': "
+			  "%s", e->path, strerror(errno));
+		goto fail;
+	}
+	progress(r);
+	return 0;
+fail:
+	unlinkat(dirfd, tmp, 0);
+	return -1;
+}
+
+/* After all files, so no file is ever written through a symlink this
+ * restore created. */
+static int make_symlinks(struct restore *r)
+{
+	for (size_t i = 0; i < r->m.files.len; i++) {
+		const struct tree_entry *e = &r->m.files.entries[i];
+
+		if (!r->chosen[i] || e->type != ENTRY_SYMLINK)
+			continue;
+		if (check_interrupted(r) < 0 || make_symlink(r, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the whole restore ---- */
+
+static void report_plan(struct restore *r)
+{
+	for (size_t i = 0; i < r->m.files.len; i++)
+		if (r->chosen[i] && r->o->report.planned)
+			r->o->report.planned(r->o->report.ctx,
+					     r->m.files.entries[i].path);
+}
+
+static int restore_locked(struct restore *r)
+{
+	if (load_backup(r) < 0 || choose_paths(r) < 0 ||
+	    plan_contents(r) < 0 || open_target(r) < 0)
+		return -1;
+	if (r->o->dry_run) {
+		report_plan(r);
+		return 0;
+	}
+	r->hash = hash_new();
+	if (!r->hash)
+		return error_set(r->err, "SHA-256 is not available");
+	r->buf = xmalloc(IO_SIZE);
+	if (make_dirs(r) < 0 || delete_extras(r) < 0 ||
+	    restore_empty_files(r) < 0 || restore_archives(r) < 0 ||
+	    make_symlinks(r) < 0 || finish_dirs(r) < 0)
+		return -1;
+	return 0;
+}
+
+/* A destination that does not exist has no backups: no lock to take, and
+ * store_resolve_id() says so. */
+static int take_lock(struct restore *r, struct lock **lock)
+{
+	struct stat st;
+	int rc;
+
+	if (stat(r->o->dest, &st) < 0)
+		return 0;
+	r->have_dest = true;
+	r->dest_dev = st.st_dev;
+	r->dest_ino = st.st_ino;
+	rc = lock_acquire(r->o->dest, LOCK_SHARED, r->o->host, r->o->now,
+			  lock, r->err);
+	if (rc == LOCK_BUSY)
+		return mark(r, RESTORE_BUSY);
+	return rc;
+}
+
+static void close_restore(struct restore *r)
+{
+	drop_cache(r);
+	if (r->rootfd >= 0)
+		close(r->rootfd);
+	hash_free(r->hash);
+	free(r->buf);
+	free(r->needs);
+	free(r->chosen);
+	free(r->archive_path);
+	strlist_clear(&r->scopes);
+	manifest_release(&r->m);
+	metadata_release(&r->md);
+}
+
+int restore_run(const struct restore_options *o, struct restore_stats *stats,
+		struct error *err)
+{
+	struct restore r = { .o = o, .st = stats, .err = err, .rootfd = -1,
+			     .cache_fd = -1, .as_root = geteuid() == 0 };
+	struct lock *lock = NULL;
+	int rc;
+
+	metadata_init(&r.md);
+	manifest_init(&r.m);
+	rc = take_lock(&r, &lock);
+	if (rc == 0)
+		rc = restore_locked(&r);
+	close_restore(&r);
+	lock_release(lock);
+	if (rc < 0 && r.kind)
+		return r.kind;
+	return rc < 0 ? -1 : RESTORE_OK;
+}
+
+void restore_stats_release(struct restore_stats *stats)
+{
+	free(stats->target);
+	stats->target = NULL;
+}

@@ -1,0 +1,65 @@
+/* Restoring one backup: which archives hold the bytes of the chosen paths,
+ * each read once, and files written through folder descriptors so that no
+ * symlink is followed and nothing lands outside the target. */
+#ifndef INCBAK_RESTORE_H
+#define INCBAK_RESTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct error;
+
+/* What the user hears while a restore goes on; the core prints nothing. */
+struct restore_report {
+	void (*planned)(void *ctx, const char *path);  /* dry run: one per path */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total,
+			 uint64_t bytes);
+	void *ctx;
+};
+
+struct restore_options {
+	const char *dest;              /* the backup destination */
+	const char *id;                /* as the user wrote it (see
+					  store_resolve_id) */
+	const char *target;            /* NULL: ./incbak-restore-ID */
+	const struct strlist *paths;   /* relative to the source root; empty
+					  means the whole tree */
+	bool force;                    /* write into a non-empty folder */
+	bool delete_extra;             /* with force: remove what the backup
+					  did not have, within the paths */
+	bool dry_run;                  /* plan and report, change nothing */
+	bool same_owner;               /* as root: keep setuid/setgid bits */
+	const char *host;              /* for the lock */
+	int64_t now;
+	struct restore_report report;
+};
+
+struct restore_stats {
+	char backup_id[BACKUP_ID_SIZE];
+	char *target;                  /* absolute; NULL before it is known */
+	int64_t files, folders, symlinks;
+	int64_t deleted;               /* entries removed by delete_extra */
+	uint64_t bytes;                /* file bytes restored */
+};
+
+enum restore_result {
+	RESTORE_OK = 0,
+	RESTORE_BUSY = 1,       /* another run holds the lock: exit 4 */
+	RESTORE_USAGE = 2,      /* unknown id, a path not in the backup: 2 */
+	RESTORE_INTEGRITY = 3,  /* damaged or hostile backup data: exit 5 */
+};
+
+/* Restores backup o->id of o->dest into o->target under the shared lock.
+ * Every file is written to a temporary name, checked against its recorded
+ * size and SHA-256, and only then renamed into place; a failure leaves no
+ * temporary file behind. Returns RESTORE_OK, another enum restore_result
+ * with err set, or -1 with err set (any other error: exit 1). stats is
+ * filled as far as the restore got; release it with restore_stats_release. */
+int restore_run(const struct restore_options *o, struct restore_stats *stats,
+		struct error *err);
+
+void restore_stats_release(struct restore_stats *stats);
+
+#endif

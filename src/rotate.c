@@ -1,0 +1,514 @@
+/* Rotation that keeps every kept backup whole. Archives hold only what
+ * changed, so the oldest archive usually holds bytes that newer backups
+ * still use; before it goes, those bytes are copied into the next-oldest
+ * archive, which becomes the new full base. */
+#include "rotate.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "faultpoint.h"
+#include "fsutil.h"
+#include "hash.h"
+#include "metadata.h"
+#include "store.h"
+#include "tarball.h"
+#include "util.h"
+
+#define COPY_CHUNK ((size_t)1 << 20)
+
+size_t rotate_plan_excess(const struct metadata *md, int max_backups)
+{
+	if (max_backups < 1 || md->nhistory <= (size_t)max_backups)
+		return 0;
+	return md->nhistory - (size_t)max_backups;
+}
+
+bool rotate_plan_needs_carry(const struct content *c, const char *victim_id)
+{
+	return strcmp(c->last_used, victim_id) > 0;
+}
+
+/* One carried content: where it is now and where it goes. */
+struct carry {
+	struct content *content; /* in md->contents */
+	char *new_member;        /* set once it is in the heir */
+};
+
+struct rewrite {
+	const char *dest;
+	const struct rotate_options *opts;
+	struct carry *carries;
+	size_t ncarries;
+	struct tarball_writer *w;
+	struct strlist heir_names;   /* member names already in the heir */
+	struct buf manifest_text;
+	struct manifest heir;
+	struct hash *hash;
+	char *chunk;
+	struct error *err;
+	int rc;                      /* -1 or ROTATE_DAMAGED on failure */
+	uint64_t new_size;           /* of the rewritten heir */
+};
+
+static void entry_from_member(const struct tarball_member *m,
+			      struct tree_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->type = m->type;
+	e->mode = m->mode;
+	e->uid = m->uid;
+	e->gid = m->gid;
+	e->size = m->size > 0 ? (uint64_t)m->size : 0;
+	e->mtime = m->mtime;
+	e->link_target = (char *)m->link_target;
+}
+
+/* Copies the current member's data, hashing it; sets *size. */
+static int copy_data(struct rewrite *rw, struct tarball_reader *r,
+		     uint8_t sum[HASH_SIZE], uint64_t *size)
+{
+	ssize_t n;
+
+	hash_reset(rw->hash);
+	*size = 0;
+	while ((n = tarball_read(r, rw->chunk, COPY_CHUNK, rw->err)) > 0) {
+		if (tarball_write_data(rw->w, rw->chunk, (size_t)n, rw->err) < 0)
+			return -1;
+		hash_update(rw->hash, rw->chunk, (size_t)n);
+		*size += (uint64_t)n;
+	}
+	if (n < 0)
+		return -1;
+	return hash_final(rw->hash, sum);
+}
+
+static int copy_member(struct rewrite *rw, struct tarball_reader *r,
+		       const struct tarball_member *m, const char *name)
+{
+	struct tree_entry e;
+	uint8_t sum[HASH_SIZE];
+	uint64_t size;
+
+	entry_from_member(m, &e);
+	if (m->is_hardlink)
+		return tarball_write_hardlink(rw->w, name, m->link_target, &e,
+					      rw->err);
+	if (tarball_write_header(rw->w, name, &e, rw->err) < 0)
+		return -1;
+	if (e.type != ENTRY_FILE)
+		return 0;
+	return copy_data(rw, r, sum, &size);
+}
+
+static int read_manifest_member(struct rewrite *rw, struct tarball_reader *r)
+{
+	char buf[65536];
+	ssize_t n;
+
+	rw->manifest_text.len = 0;
+	while ((n = tarball_read(r, buf, sizeof(buf), rw->err)) > 0)
+		buf_append(&rw->manifest_text, buf, (size_t)n);
+	return n < 0 ? -1 : 0;
+}
+
+/* Pass 1: everything of the heir but its manifest goes into the new
+ * archive as it is. */
+static int copy_heir(struct rewrite *rw, const char *path)
+{
+	struct tarball_reader *r = NULL;
+	struct tarball_member m;
+	int more, rc = -1;
+
+	if (tarball_reader_open(path, &r, rw->err) < 0)
+		return -1;
+	while ((more = tarball_next(r, &m, rw->err)) > 0) {
+		if (m.is_other)
+			continue;
+		if (!strcmp(m.name, MANIFEST_MEMBER) && !m.is_hardlink) {
+			if (read_manifest_member(rw, r) < 0)
+				goto out;
+			continue;
+		}
+		if (copy_member(rw, r, &m, m.name) < 0)
+			goto out;
+		strlist_push(&rw->heir_names, m.name);
+	}
+	if (more < 0)
+		goto out;
+	if (manifest_parse(rw->manifest_text.data ? rw->manifest_text.data
+						  : "",
+			   rw->manifest_text.len, &rw->heir, rw->err) < 0) {
+		error_prefix(rw->err, "'%s': bad manifest", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	tarball_reader_close(r);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool heir_has_name(const struct rewrite *rw, const char *name)
+{
+	return bsearch(&name, rw->heir_names.items, rw->heir_names.len,
+		       sizeof(char *), cmp_str) != NULL;
+}
+
+/* A carried content goes under a path of the heir's own tree that has it,
+ * so a plain `tar -x` of the new base gives that tree; failing that, under
+ * .incbak/content/CHECKSUM. */
+static char *carried_name(const struct rewrite *rw, const struct content *c)
+{
+	char hex[HASH_HEX_SIZE];
+
+	for (size_t i = 0; i < rw->heir.files.len; i++) {
+		const struct tree_entry *e = &rw->heir.files.entries[i];
+
+		if (e->type == ENTRY_FILE &&
+		    !memcmp(e->checksum, c->checksum, HASH_SIZE) &&
+		    !store_member_reserved(e->path) &&
+		    !heir_has_name(rw, e->path))
+			return xstrdup(e->path);
+	}
+	hex_encode(c->checksum, HASH_SIZE, hex);
+	return str_fmt("%s%s", STORE_CONTENT_DIR, hex);
+}
+
+static struct carry *find_carry(struct rewrite *rw, const char *member)
+{
+	for (size_t i = 0; i < rw->ncarries; i++)
+		if (!rw->carries[i].new_member &&
+		    !strcmp(rw->carries[i].content->member, member))
+			return &rw->carries[i];
+	return NULL;
+}
+
+static int carry_member(struct rewrite *rw, struct tarball_reader *r,
+			const struct tarball_member *m, struct carry *cy,
+			const char *victim)
+{
+	struct content *c = cy->content;
+	struct tree_entry e;
+	uint8_t sum[HASH_SIZE];
+	uint64_t size;
+	char *name = carried_name(rw, c);
+
+	entry_from_member(m, &e);
+	e.mode = 0644;
+	if (tarball_write_header(rw->w, name, &e, rw->err) < 0 ||
+	    copy_data(rw, r, sum, &size) < 0) {
+		free(name);
+		return -1;
+	}
+	if (memcmp(sum, c->checksum, HASH_SIZE) || size != c->size) {
+		free(name);
+		rw->rc = ROTATE_DAMAGED;
+		return error_set(rw->err, "'%s' in '%s' does not match its "
+				 "checksum: not carrying damaged data forward; "
+				 "nothing was removed", c->member, victim);
+	}
+	strlist_push(&rw->heir_names, name);
+	qsort(rw->heir_names.items, rw->heir_names.len, sizeof(char *),
+	      cmp_str);
+	cy->new_member = name;
+	content_insert(&rw->heir.holds, c->checksum, c->size, NULL, name,
+		       NULL);
+	return 0;
+}
+
+/* Pass 2: the victim's contents that kept backups need. */
+static int carry_from_victim(struct rewrite *rw, const char *path)
+{
+	struct tarball_reader *r = NULL;
+	struct tarball_member m;
+	int more, rc = -1;
+
+	if (tarball_reader_open(path, &r, rw->err) < 0)
+		return -1;
+	while ((more = tarball_next(r, &m, rw->err)) > 0) {
+		struct carry *cy;
+
+		if (m.is_hardlink || m.type != ENTRY_FILE)
+			continue;
+		cy = find_carry(rw, m.name);
+		if (cy && carry_member(rw, r, &m, cy, path) < 0)
+			goto out;
+	}
+	rc = more < 0 ? -1 : 0;
+out:
+	tarball_reader_close(r);
+	return rc;
+}
+
+/* A crash after the heir was rewritten but before the metadata was saved
+ * leaves the heir already holding some contents: use them as they are. */
+static void adopt_already_carried(struct rewrite *rw)
+{
+	for (size_t i = 0; i < rw->ncarries; i++) {
+		struct content *h = content_find(&rw->heir.holds,
+						 rw->carries[i].content->checksum);
+
+		if (h)
+			rw->carries[i].new_member = xstrdup(h->member);
+	}
+}
+
+static int check_all_carried(struct rewrite *rw, const char *victim)
+{
+	for (size_t i = 0; i < rw->ncarries; i++) {
+		if (rw->carries[i].new_member)
+			continue;
+		rw->rc = ROTATE_DAMAGED;
+		return error_set(rw->err, "'%s' is missing from '%s', but a "
+				 "kept backup needs it; nothing was removed",
+				 rw->carries[i].content->member, victim);
+	}
+	return 0;
+}
+
+static int finish_heir(struct rewrite *rw, int64_t mtime)
+{
+	struct buf text = {0};
+	uint64_t size;
+	int rc;
+
+	manifest_format(&rw->heir, &text);
+	rc = tarball_write_buffer(rw->w, MANIFEST_MEMBER, text.data, text.len,
+				  mtime, rw->err);
+	buf_release(&text);
+	if (rc < 0)
+		return -1;
+	rc = tarball_writer_commit(rw->w, &size, rw->err);
+	rw->w = NULL;
+	rw->new_size = size;
+	return rc;
+}
+
+static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
+			struct history_entry *heir)
+{
+	char *heir_path = store_archive_path(rw->dest, heir->archive);
+	char *victim_path = store_archive_path(rw->dest, victim->archive);
+	int64_t mtime = 0;
+	int rc = -1;
+
+	if (tarball_writer_open(rw->dest, heir->archive,
+				rw->opts->compression_level, rw->opts->threads,
+				&rw->w, rw->err) < 0 ||
+	    copy_heir(rw, heir_path) < 0)
+		goto out;
+	qsort(rw->heir_names.items, rw->heir_names.len, sizeof(char *),
+	      cmp_str);
+	adopt_already_carried(rw);
+	if (carry_from_victim(rw, victim_path) < 0 ||
+	    check_all_carried(rw, victim_path) < 0)
+		goto out;
+	parse_backup_id(heir->backup_id, &mtime);
+	if (finish_heir(rw, mtime) < 0)
+		goto out;
+	fault_point("rotate:heir-written");
+	rc = 0;
+out:
+	tarball_writer_abort(rw->w);
+	rw->w = NULL;
+	free(heir_path);
+	free(victim_path);
+	return rc;
+}
+
+static void collect_carries(struct metadata *md, const char *victim_id,
+			    struct carry **out, size_t *n)
+{
+	size_t alloc = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t i = 0; i < md->contents.len; i++) {
+		struct content *c = &md->contents.items[i];
+
+		if (strcmp(c->holder, victim_id) ||
+		    !rotate_plan_needs_carry(c, victim_id))
+			continue;
+		grow_array((void **)out, &alloc, *n + 1, sizeof(**out));
+		(*out)[(*n)++] = (struct carry){ .content = c };
+	}
+}
+
+static bool held_by(const struct content *c, void *id)
+{
+	return !strcmp(c->holder, id);
+}
+
+/* The metadata after the step: carried contents belong to the heir, the
+ * victim's other contents and its history entry are gone. */
+static int64_t forget_victim(struct metadata *md, struct carry *carries,
+			     size_t n, const char *heir_id)
+{
+	char *victim_id = md->history[0].backup_id;
+	size_t before = md->contents.len;
+
+	for (size_t i = 0; i < n; i++) {
+		struct content *c = carries[i].content;
+
+		free(c->holder);
+		c->holder = xstrdup(heir_id);
+		if (carries[i].new_member) {
+			free(c->member);
+			c->member = xstrdup(carries[i].new_member);
+		}
+	}
+	content_remove_if(&md->contents, held_by, victim_id);
+	free(victim_id);
+	free(md->history[0].date);
+	free(md->history[0].archive);
+	memmove(&md->history[0], &md->history[1],
+		(md->nhistory - 1) * sizeof(*md->history));
+	md->nhistory--;
+	return (int64_t)(before - md->contents.len);
+}
+
+static void rewrite_release(struct rewrite *rw)
+{
+	for (size_t i = 0; i < rw->ncarries; i++)
+		free(rw->carries[i].new_member);
+	free(rw->carries);
+	tarball_writer_abort(rw->w);
+	strlist_clear(&rw->heir_names);
+	buf_release(&rw->manifest_text);
+	manifest_release(&rw->heir);
+	hash_free(rw->hash);
+	free(rw->chunk);
+}
+
+static int remove_victim_file(const char *dest, const char *archive,
+			      uint64_t *freed, struct error *err)
+{
+	char *path = store_archive_path(dest, archive);
+	struct stat st;
+	int rc = 0;
+
+	if (stat(path, &st) == 0)
+		*freed += (uint64_t)st.st_size;
+	if (unlink(path) < 0 && errno != ENOENT)
+		rc = error_set(err, "cannot remove '%s': %s", path,
+			       strerror(errno));
+	free(path);
+	if (rc == 0)
+		rc = fs_fsync_dir(dest, err);
+	return rc;
+}
+
+static int rotate_one(const char *dest, struct metadata *md,
+		      const struct rotate_options *opts,
+		      const struct rotate_report *report,
+		      struct rotate_stats *stats, struct error *err)
+{
+	struct rewrite rw = { .dest = dest, .opts = opts, .err = err };
+	char *victim_archive = xstrdup(md->history[0].archive);
+	char *victim_id = xstrdup(md->history[0].backup_id);
+	int rc = -1;
+
+	manifest_init(&rw.heir);
+	rw.hash = hash_new();
+	rw.chunk = xmalloc(COPY_CHUNK);
+	collect_carries(md, victim_id, &rw.carries, &rw.ncarries);
+	if (!opts->dry_run && rw.ncarries) {
+		if (rewrite_heir(&rw, &md->history[0], &md->history[1]) < 0) {
+			rc = rw.rc ? rw.rc : -1;
+			goto out;
+		}
+		md->history[1].bytes_written = (int64_t)rw.new_size;
+		md->history[1].files_stored = (int64_t)rw.heir.holds.len;
+	}
+	stats->contents_carried += (int64_t)rw.ncarries;
+	stats->contents_dropped += forget_victim(md, rw.carries, rw.ncarries,
+						 md->history[1].backup_id);
+	stats->backups_removed++;
+	if (report && report->removed)
+		report->removed(report->ctx, victim_id, victim_archive,
+				(int64_t)rw.ncarries);
+	if (!opts->dry_run) {
+		if (metadata_save(dest, md, err) < 0)
+			goto out;
+		fault_point("rotate:metadata-saved");
+		if (remove_victim_file(dest, victim_archive, &stats->bytes_freed,
+				       err) < 0)
+			goto out;
+		fault_point("rotate:victim-removed");
+	}
+	rc = ROTATE_OK;
+out:
+	rewrite_release(&rw);
+	free(victim_archive);
+	free(victim_id);
+	return rc;
+}
+
+static bool in_history(const struct metadata *md, const char *archive)
+{
+	for (size_t i = 0; i < md->nhistory; i++)
+		if (!strcmp(md->history[i].archive, archive))
+			return true;
+	return false;
+}
+
+int rotate_sweep_leftovers(const char *dest, const struct metadata *md,
+			   void (*notice)(void *ctx, const char *archive),
+			   void *ctx, struct error *err)
+{
+	struct strlist names = {0};
+	char id[BACKUP_ID_SIZE];
+	int removed = 0;
+
+	if (!md->nhistory)
+		return 0;
+	if (store_list_archives(dest, &names, err) < 0)
+		return -1;
+	for (size_t i = 0; i < names.len; i++) {
+		char *path;
+
+		store_parse_archive_name(names.items[i], id);
+		if (strcmp(id, md->history[0].backup_id) >= 0 ||
+		    in_history(md, names.items[i]))
+			continue;
+		path = store_archive_path(dest, names.items[i]);
+		if (unlink(path) == 0) {
+			removed++;
+			if (notice)
+				notice(ctx, names.items[i]);
+		}
+		free(path);
+	}
+	strlist_clear(&names);
+	if (removed && fs_fsync_dir(dest, err) < 0)
+		return -1;
+	return removed;
+}
+
+int rotate_apply(const char *dest, struct metadata *md,
+		 const struct rotate_options *opts,
+		 const struct rotate_report *report, struct rotate_stats *stats,
+		 struct error *err)
+{
+	size_t excess = rotate_plan_excess(md, opts->max_backups);
+
+	for (size_t i = 0; i < excess; i++) {
+		int rc;
+
+		if (incbak_interrupted)
+			return error_set(err, "interrupted");
+		rc = rotate_one(dest, md, opts, report, stats, err);
+		if (rc != ROTATE_OK)
+			return rc;
+	}
+	return ROTATE_OK;
+}

@@ -1,0 +1,68 @@
+/* Rotation: keep the newest max_backups backups without ever making a kept
+ * backup unrestorable. rotate_plan_* decide (pure, over the metadata);
+ * rotate_apply does it, one oldest backup at a time, crash-safe. */
+#ifndef INCBAK_ROTATE_H
+#define INCBAK_ROTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct error;
+struct metadata;
+struct content;
+
+/* How many of the oldest backups must go to keep max_backups. */
+size_t rotate_plan_excess(const struct metadata *md, int max_backups);
+
+/* Whether content held by the backup `victim_id` is still needed once that
+ * backup is gone: a newer (kept) backup's tree refers to it. */
+bool rotate_plan_needs_carry(const struct content *c, const char *victim_id);
+
+struct rotate_report {
+	void (*removed)(void *ctx, const char *backup_id, const char *archive,
+			int64_t carried);
+	void *ctx;
+};
+
+struct rotate_stats {
+	int64_t backups_removed;
+	int64_t contents_carried;   /* moved into the next-oldest archive */
+	int64_t contents_dropped;   /* no kept backup needed them */
+	uint64_t bytes_freed;       /* archive bytes removed, net */
+};
+
+enum rotate_result {
+	ROTATE_OK = 0,
+	ROTATE_DAMAGED = 2, /* an archive's bytes did not match: nothing was
+			       removed (exit 5) */
+};
+
+/* Removes archives older than the oldest kept backup that the history no
+ * longer names: a rotation saved the metadata and was killed before it
+ * could delete them. Reports each through notice; returns the number
+ * removed or -1. The caller holds the exclusive lock. */
+int rotate_sweep_leftovers(const char *dest, const struct metadata *md,
+			   void (*notice)(void *ctx, const char *archive),
+			   void *ctx, struct error *err);
+
+struct rotate_options {
+	int max_backups;
+	bool dry_run;
+	int compression_level, threads; /* for the rewritten archive */
+};
+
+/* Removes the oldest backups beyond max_backups from dest and md (which
+ * the caller loaded under the exclusive lock), saving md after each step.
+ * Before an archive goes, the contents a kept backup still needs are copied
+ * into the next-oldest archive (rewritten under a temporary name, fsynced,
+ * renamed), then the metadata is saved, then the old archive deleted: a
+ * crash at any point leaves every kept backup restorable. With dry_run
+ * nothing is changed and the report says what would go. Returns ROTATE_OK,
+ * ROTATE_DAMAGED or -1 with err set. */
+int rotate_apply(const char *dest, struct metadata *md,
+		 const struct rotate_options *opts,
+		 const struct rotate_report *report, struct rotate_stats *stats,
+		 struct error *err);
+
+#endif

@@ -1,0 +1,522 @@
+/* incbak verify's core: reads each archive once, hashes what it stores, and
+ * checks every verified backup's tree against what is really there. A
+ * damaged archive is a finding to report, never a reason to stop. */
+#include "verify.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hash.h"
+#include "metadata.h"
+#include "store.h"
+#include "tarball.h"
+#include "tree.h"
+#include "util.h"
+
+#define CHUNK_SIZE ((size_t)1 << 20)
+/* A manifest larger than this is not one of ours (as in store.c). */
+#define MANIFEST_MAX ((size_t)2 << 30)
+/* Checksums in messages: enough hex digits to tell contents apart. */
+#define SHORT_SUM 16
+
+/* What is known about one entry of md->contents. */
+enum content_state {
+	CONTENT_PENDING, /* its holder is among the archives still to read */
+	CONTENT_OK,      /* hashed and right, or held by a trusted archive */
+	CONTENT_BAD,     /* holder unknown, missing, or without the bytes */
+};
+
+/* A tree file whose content is held by an archive read later (content
+ * carried forward into a newer archive by rotation). */
+struct deferred {
+	const char *archive; /* borrowed from md->history */
+	char *path;
+	size_t content;      /* index in md->contents */
+};
+
+struct verifier {
+	const char *dest;
+	const struct metadata *md;
+	const struct verify_report *report;
+	struct verify_stats *stats;
+	struct error *err;
+	struct hash *hash;
+	char *chunk;
+	bool *selected;            /* per history entry: read it */
+	bool *missing;             /* per history entry: no archive file */
+	ptrdiff_t *holder;         /* per content: history index or -1 */
+	enum content_state *state; /* per content */
+	struct deferred *deferred;
+	size_t ndeferred, deferred_alloc;
+};
+
+/* One archive as read. */
+struct archive_check {
+	const struct history_entry *h;
+	size_t index;              /* in md->history */
+	struct tree members;       /* regular members: path, size, checksum */
+	struct strlist links;      /* hard link members: name, target pairs */
+	struct manifest manifest;
+	bool have_manifest;
+	bool broken;               /* the archive could not be read to its end */
+};
+
+static void problem(struct verifier *v, const char *archive, const char *path,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void problem(struct verifier *v, const char *archive, const char *path,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	char *what;
+
+	va_start(ap, fmt);
+	what = str_vfmt(fmt, ap);
+	va_end(ap);
+	v->stats->problems++;
+	if (v->report && v->report->problem)
+		v->report->problem(v->report->ctx, archive, path ? path : "-",
+				   what);
+	free(what);
+}
+
+static void short_sum(const uint8_t sum[HASH_SIZE], char out[HASH_HEX_SIZE])
+{
+	hex_encode(sum, HASH_SIZE, out);
+	out[SHORT_SUM] = '\0';
+}
+
+/* libarchive's messages start with the archive's full path; the report
+ * names the archive already. */
+static const char *without_path(const char *msg, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (msg[0] == '\'' && !strncmp(msg + 1, path, n) &&
+	    !strncmp(msg + 1 + n, "': ", 3))
+		return msg + n + 4;
+	return msg;
+}
+
+/* ---- setup ---- */
+
+static ptrdiff_t history_index(const struct metadata *md, const char *id)
+{
+	size_t lo = 0, hi = md->nhistory;
+
+	/* The history is sorted by id (metadata_parse insists). */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(md->history[mid].backup_id, id);
+
+		if (c == 0)
+			return (ptrdiff_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int select_backups(struct verifier *v, const char *const *ids,
+			  size_t nids)
+{
+	const struct metadata *md = v->md;
+
+	v->selected = xcalloc(md->nhistory + 1, sizeof(*v->selected));
+	v->missing = xcalloc(md->nhistory + 1, sizeof(*v->missing));
+	for (size_t i = 0; i < md->nhistory; i++) {
+		char *path = store_archive_path(v->dest, md->history[i].archive);
+		struct stat st;
+
+		v->selected[i] = nids == 0;
+		v->missing[i] = stat(path, &st) < 0 && errno == ENOENT;
+		free(path);
+	}
+	for (size_t i = 0; i < nids; i++) {
+		ptrdiff_t at = history_index(md, ids[i]);
+
+		if (at < 0)
+			return error_set(v->err, "backup '%s' is not in the "
+					 "history", ids[i]);
+		v->selected[at] = true;
+	}
+	return 0;
+}
+
+/* Contents held by archives that are not read are trusted while their
+ * archive exists; the others wait for their archive. */
+static void init_contents(struct verifier *v)
+{
+	const struct content_index *idx = &v->md->contents;
+
+	v->holder = xcalloc(idx->len + 1, sizeof(*v->holder));
+	v->state = xcalloc(idx->len + 1, sizeof(*v->state));
+	for (size_t i = 0; i < idx->len; i++) {
+		ptrdiff_t h = history_index(v->md, idx->items[i].holder);
+
+		v->holder[i] = h;
+		if (h < 0 || v->missing[h])
+			v->state[i] = CONTENT_BAD;
+		else
+			v->state[i] = v->selected[h] ? CONTENT_PENDING
+						     : CONTENT_OK;
+	}
+}
+
+/* ---- reading one archive ---- */
+
+/* Hashes the current member's bytes into a new entry of ac->members.
+ * 0, 1 if the archive is damaged (aerr set), -1 to stop. */
+static int hash_member(struct verifier *v, struct archive_check *ac,
+		       struct tarball_reader *r, const char *name,
+		       struct error *aerr)
+{
+	struct tree_entry *e;
+	uint64_t size = 0;
+	ssize_t n;
+
+	hash_reset(v->hash);
+	while ((n = tarball_read(r, v->chunk, CHUNK_SIZE, aerr)) > 0) {
+		hash_update(v->hash, v->chunk, (size_t)n);
+		size += (uint64_t)n;
+		if (incbak_interrupted)
+			return error_set(v->err, "interrupted");
+	}
+	if (n < 0)
+		return 1;
+	e = tree_push(&ac->members);
+	e->path = xstrdup(name);
+	e->type = ENTRY_FILE;
+	e->size = size;
+	hash_final(v->hash, e->checksum);
+	v->stats->members++;
+	return 0;
+}
+
+static int read_manifest(struct verifier *v, struct archive_check *ac,
+			 struct tarball_reader *r, struct error *aerr)
+{
+	struct buf text = {0};
+	struct error perr = {{0}};
+	ssize_t n;
+	int rc = 1;
+
+	while ((n = tarball_read(r, v->chunk, CHUNK_SIZE, aerr)) > 0) {
+		if (text.len + (size_t)n > MANIFEST_MAX) {
+			error_set(aerr, "%s is too large", MANIFEST_MEMBER);
+			goto out;
+		}
+		buf_append(&text, v->chunk, (size_t)n);
+	}
+	if (n < 0)
+		goto out;
+	rc = 0;
+	manifest_release(&ac->manifest);
+	manifest_init(&ac->manifest);
+	ac->have_manifest = manifest_parse(text.data ? text.data : "",
+					   text.len, &ac->manifest, &perr) == 0;
+	if (!ac->have_manifest)
+		problem(v, ac->h->archive, MANIFEST_MEMBER, "bad manifest: %s",
+			perr.msg);
+out:
+	buf_release(&text);
+	return rc;
+}
+
+static int read_member(struct verifier *v, struct archive_check *ac,
+		       struct tarball_reader *r, const struct tarball_member *m,
+		       struct error *aerr)
+{
+	char *name;
+	int rc;
+
+	if (incbak_interrupted)
+		return error_set(v->err, "interrupted");
+	if (m->is_hardlink) {
+		strlist_push(&ac->links, m->name);
+		strlist_push(&ac->links, m->link_target);
+		return 0;
+	}
+	if (m->type != ENTRY_FILE || m->is_other)
+		return 0;
+	if (!strcmp(m->name, MANIFEST_MEMBER))
+		return read_manifest(v, ac, r, aerr);
+	name = xstrdup(m->name);
+	rc = hash_member(v, ac, r, name, aerr);
+	free(name);
+	return rc;
+}
+
+/* Reads the archive to its end. Damage is reported here, once; returns -1
+ * only when verification must stop. */
+static int read_archive(struct verifier *v, struct archive_check *ac)
+{
+	char *path = store_archive_path(v->dest, ac->h->archive);
+	struct tarball_reader *r = NULL;
+	struct tarball_member m;
+	struct error aerr = {{0}};
+	int more = -1, rc = 0;
+
+	if (tarball_reader_open(path, &r, &aerr) == 0)
+		while ((more = tarball_next(r, &m, &aerr)) > 0 &&
+		       (rc = read_member(v, ac, r, &m, &aerr)) == 0)
+			;
+	if (rc < 0)
+		goto out;
+	if (more < 0 || rc > 0) {
+		ac->broken = true;
+		problem(v, ac->h->archive, "-", "cannot read the archive: %s",
+			without_path(aerr.msg, path));
+	}
+	rc = 0;
+out:
+	tarball_reader_close(r);
+	free(path);
+	return rc;
+}
+
+/* ---- checking one archive ---- */
+
+/* True if the archive has `member` with exactly this content; reports
+ * what is wrong if `report`. */
+static bool member_matches(struct verifier *v, const struct archive_check *ac,
+			   const char *member, const uint8_t sum[HASH_SIZE],
+			   uint64_t size, bool report)
+{
+	const struct tree_entry *e = tree_find(&ac->members, member);
+	char want[HASH_HEX_SIZE], got[HASH_HEX_SIZE];
+
+	short_sum(sum, want);
+	if (!e) {
+		if (report)
+			problem(v, ac->h->archive, member, "missing: content "
+				"%s should be stored here", want);
+		return false;
+	}
+	short_sum(e->checksum, got);
+	if (memcmp(e->checksum, sum, HASH_SIZE)) {
+		if (report)
+			problem(v, ac->h->archive, member, "damaged: the bytes "
+				"hash to %s, not %s", got, want);
+		return false;
+	}
+	if (e->size != size) {
+		if (report)
+			problem(v, ac->h->archive, member, "%llu bytes, but "
+				"recorded as %llu", (unsigned long long)e->size,
+				(unsigned long long)size);
+		return false;
+	}
+	return true;
+}
+
+static void check_links(struct verifier *v, const struct archive_check *ac)
+{
+	for (size_t i = 0; i + 1 < ac->links.len; i += 2)
+		if (!tree_find(&ac->members, ac->links.items[i + 1]))
+			problem(v, ac->h->archive, ac->links.items[i],
+				"hard link to '%s', which is not stored before "
+				"it", ac->links.items[i + 1]);
+}
+
+static void check_manifest(struct verifier *v, const struct archive_check *ac)
+{
+	const struct content_index *holds = &ac->manifest.holds;
+
+	if (strcmp(ac->manifest.backup_id, ac->h->backup_id))
+		problem(v, ac->h->archive, MANIFEST_MEMBER, "it is the "
+			"manifest of backup %s", ac->manifest.backup_id);
+	for (size_t i = 0; i < holds->len; i++)
+		member_matches(v, ac, holds->items[i].member,
+			       holds->items[i].checksum, holds->items[i].size,
+			       true);
+}
+
+/* True if the manifest's holds already say the same as c (so a problem
+ * with it has been reported). */
+static bool listed_in_holds(const struct archive_check *ac,
+			    const struct content *c)
+{
+	const struct content *hold;
+
+	if (!ac->have_manifest)
+		return false;
+	hold = content_find(&ac->manifest.holds, c->checksum);
+	return hold && !strcmp(hold->member, c->member) &&
+	       hold->size == c->size;
+}
+
+/* Decides, for every content the metadata says this archive holds, whether
+ * the bytes are really there. */
+static void settle_contents(struct verifier *v, const struct archive_check *ac)
+{
+	const struct content_index *idx = &v->md->contents;
+
+	for (size_t i = 0; i < idx->len; i++) {
+		const struct content *c = &idx->items[i];
+		bool report;
+
+		if (v->holder[i] != (ptrdiff_t)ac->index)
+			continue;
+		report = !ac->broken && !listed_in_holds(ac, c);
+		v->state[i] = member_matches(v, ac, c->member, c->checksum,
+					     c->size, report) ? CONTENT_OK
+							      : CONTENT_BAD;
+	}
+}
+
+/* A file of `archive`'s tree whose content is not to be had. */
+static void report_lost(struct verifier *v, const char *archive,
+			const char *path, size_t content)
+{
+	const struct content *c = &v->md->contents.items[content];
+	ptrdiff_t h = v->holder[content];
+	char sum[HASH_HEX_SIZE];
+
+	short_sum(c->checksum, sum);
+	if (h < 0)
+		problem(v, archive, path, "content %s is held by backup %s, "
+			"which is not in the history", sum, c->holder);
+	else if (v->missing[h])
+		problem(v, archive, path, "content %s is in %s, which is "
+			"missing", sum, v->md->history[h].archive);
+	else
+		problem(v, archive, path, "content %s is missing or damaged "
+			"in %s", sum, v->md->history[h].archive);
+}
+
+static void check_file(struct verifier *v, const char *archive,
+		       const struct tree_entry *e)
+{
+	const struct content *c = content_find(&v->md->contents, e->checksum);
+	char sum[HASH_HEX_SIZE];
+	size_t i;
+	struct deferred *d;
+
+	if (!c) {
+		short_sum(e->checksum, sum);
+		problem(v, archive, e->path, "content %s is not in %s", sum,
+			METADATA_FILE_NAME);
+		return;
+	}
+	i = (size_t)(c - v->md->contents.items);
+	if (v->state[i] == CONTENT_BAD)
+		report_lost(v, archive, e->path, i);
+	if (v->state[i] != CONTENT_PENDING)
+		return;
+	grow_array((void **)&v->deferred, &v->deferred_alloc,
+		   v->ndeferred + 1, sizeof(*v->deferred));
+	d = &v->deferred[v->ndeferred++];
+	d->archive = archive;
+	d->path = xstrdup(e->path);
+	d->content = i;
+}
+
+static void check_tree(struct verifier *v, const struct archive_check *ac)
+{
+	const struct tree *t = &ac->manifest.files;
+
+	for (size_t i = 0; i < t->len; i++) {
+		if (t->entries[i].type != ENTRY_FILE)
+			continue;
+		v->stats->files++;
+		/* Empty files restore from their record alone. */
+		if (t->entries[i].size > 0)
+			check_file(v, ac->h->archive, &t->entries[i]);
+	}
+}
+
+static void check_archive(struct verifier *v, struct archive_check *ac)
+{
+	tree_sort(&ac->members);
+	if (!ac->broken && !ac->have_manifest)
+		problem(v, ac->h->archive, "-", "no %s: not an incbak archive",
+			MANIFEST_MEMBER);
+	if (!ac->broken)
+		check_links(v, ac);
+	if (ac->have_manifest)
+		check_manifest(v, ac);
+	settle_contents(v, ac);
+	if (ac->have_manifest)
+		check_tree(v, ac);
+}
+
+static int verify_one(struct verifier *v, size_t index)
+{
+	struct archive_check ac = { .h = &v->md->history[index],
+				    .index = index };
+	int rc = 0;
+
+	manifest_init(&ac.manifest);
+	v->stats->archives++;
+	if (v->missing[index]) {
+		ac.broken = true;
+		problem(v, ac.h->archive, "-", "the archive is missing");
+	} else {
+		rc = read_archive(v, &ac);
+	}
+	if (rc == 0)
+		check_archive(v, &ac);
+	tree_release(&ac.members);
+	strlist_clear(&ac.links);
+	manifest_release(&ac.manifest);
+	return rc;
+}
+
+static void settle_deferred(struct verifier *v)
+{
+	for (size_t i = 0; i < v->ndeferred; i++) {
+		const struct deferred *d = &v->deferred[i];
+
+		if (v->state[d->content] != CONTENT_OK)
+			report_lost(v, d->archive, d->path, d->content);
+	}
+}
+
+static void verifier_release(struct verifier *v)
+{
+	hash_free(v->hash);
+	free(v->chunk);
+	free(v->selected);
+	free(v->missing);
+	free(v->holder);
+	free(v->state);
+	for (size_t i = 0; i < v->ndeferred; i++)
+		free(v->deferred[i].path);
+	free(v->deferred);
+}
+
+int verify_backups(const char *dest, const struct metadata *md,
+		   const char *const *ids, size_t nids,
+		   const struct verify_report *report,
+		   struct verify_stats *stats, struct error *err)
+{
+	struct verifier v = { .dest = dest, .md = md, .report = report,
+			      .stats = stats, .err = err };
+	int rc = -1;
+
+	memset(stats, 0, sizeof(*stats));
+	v.hash = hash_new();
+	if (!v.hash) {
+		error_set(err, "SHA-256 is not available");
+		goto out;
+	}
+	v.chunk = xmalloc(CHUNK_SIZE);
+	if (select_backups(&v, ids, nids) < 0)
+		goto out;
+	init_contents(&v);
+	for (size_t i = 0; i < md->nhistory; i++)
+		if (v.selected[i] && verify_one(&v, i) < 0)
+			goto out;
+	settle_deferred(&v);
+	rc = 0;
+out:
+	verifier_release(&v);
+	return rc;
+}

@@ -1,0 +1,390 @@
+#!/usr/bin/env bats
+# The documentation against the binary: every command and option that
+# `incbak --help` and `incbak COMMAND --help` print is in incbak(1) and in
+# the bash, zsh and fish completions; every config key of src/config.c is in
+# incbak.ini(5), and every key documented there is accepted; the man pages
+# lint clean; the examples work; `make install` puts everything in place.
+# The checks go from the binary to the docs, so a new command or option is
+# picked up without touching this file.
+
+load helpers
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+MAN1="$ROOT/man/incbak.1"
+MAN5="$ROOT/man/incbak.ini.5"
+BASH_COMP="$ROOT/completions/incbak.bash"
+ZSH_COMP="$ROOT/completions/_incbak"
+FISH_COMP="$ROOT/completions/incbak.fish"
+
+# The commands listed under "Commands:" by `incbak --help`.
+commands() {
+	ib --help | awk '/^Commands:/ { on = 1; next }
+		on && /^[^ ]/ { exit }
+		on && NF { print $1 }'
+}
+
+# The long options (without "--") in the option list of `incbak CMD --help`:
+# lines like "  --source DIR" or "  -q, --quiet", not mentions in the prose.
+long_options() {
+	ib "$1" --help | sed -nE 's/^ +(-[[:alnum:]], +)?--([[:alnum:]][[:alnum:]-]*).*/\2/p' |
+		sort -u
+}
+
+# The global options of `incbak --help`'s usage line (--help, --version).
+global_options() {
+	ib --help | head -n 1 | grep -oE -- '--[[:alnum:]-]+' | sed 's/^--//' |
+		sort -u
+}
+
+# The lines of a man page after the line that is exactly $2, up to the next
+# .Sh or .Ss heading.
+man_block() {
+	awk -v start="$2" '$0 == start { on = 1; next }
+		on && /^\.S[sh] / { exit }
+		on { print }' "$1"
+}
+
+# The lines of incbak(1)'s SYNOPSIS for one command: from ".Cm CMD" to the
+# next .Nm or .Pp.
+synopsis_of() {
+	awk -v cm=".Cm $1" '/^\.Sh / { syn = ($0 == ".Sh SYNOPSIS"); on = 0 }
+		syn && $0 == cm { on = 1; next }
+		on && /^\.(Nm|Pp)/ { on = 0 }
+		on { print }' "$MAN1"
+}
+
+# The config keys of src/config.c's table: "section key kind min max".
+config_c_keys() {
+	perl -0777 -ne '
+		/key_spec keys\[\]\s*=\s*\{(.*?)\n\};/s or die "no key table\n";
+		my $t = $1;
+		my $n = () = $t =~ /FIELD\(/g;
+		my @k = $t =~ /\{\s*"(\w+)",\s*"(\w+)",\s*(\w+),\s*FIELD\(\w+\),\s*(-?\d+),\s*(-?\d+)\s*\}/g;
+		die "parsed " . @k / 5 . " of $n keys\n" if @k / 5 != $n;
+		print "$k[$_] $k[$_+1] $k[$_+2] $k[$_+3] $k[$_+4]\n" for grep { $_ % 5 == 0 } 0 .. $#k;
+	' "$ROOT/src/config.c"
+}
+
+# Runs a bash completion for the words given (the last is being completed)
+# and prints the candidates, one per line.
+bash_complete() {
+	bash -c 'source "$1"; shift
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=()
+		_incbak; printf "%s\n" "${COMPREPLY[@]}"' _ "$BASH_COMP" "$@"
+}
+
+# Runs a fish completion for a command line and prints the candidates.
+fish_complete() {
+	fish --no-config -c "source '$FISH_COMP'; complete -C '$1'" | cut -f 1
+}
+
+# The lines of the zsh completion's case arm "(CMD)".
+zsh_arm() {
+	awk -v arm="($1)" '{ line = $0; sub(/^[ \t]+/, "", line) }
+		line == arm { on = 1; next }
+		on && line == ";;" { exit }
+		on { print }' "$ZSH_COMP"
+}
+
+# The zsh completion's array of the options every command takes.
+zsh_common() {
+	awk '/^[ \t]*common=\(/ { on = 1; next }
+		on && /^[ \t]*\)/ { exit }
+		on { print }' "$ZSH_COMP"
+}
+
+# Writes a config file with one "key = value" in a section.
+write_config() {
+	printf '[%s]\n%s = %s\n' "$2" "$3" "$4" > "$1"
+}
+
+# Fails with every missing item when $missing is not empty.
+report_missing() {
+	if [ -n "$missing" ]; then
+		printf 'missing:%s\n' "$missing" >&2
+		return 1
+	fi
+}
+
+@test "incbak --help lists commands, and each has a --help with options" {
+	run commands
+	[ "$status" -eq 0 ]
+	grep -qx run <<<"$output"
+	grep -qx list <<<"$output"
+	for cmd in $(commands); do
+		run ib "$cmd" --help
+		[ "$status" -eq 0 ] || fail "incbak $cmd --help: exit $status"
+		[[ "$output" == "usage: incbak $cmd"* ]] || fail "incbak $cmd --help: $output"
+		long_options "$cmd" | grep -qx help || fail "no options parsed for $cmd"
+	done
+}
+
+@test "incbak(1) has every command: in SYNOPSIS and its own subsection" {
+	missing=""
+	for cmd in $(commands); do
+		grep -qx "\.Cm $cmd" "$MAN1" || missing+=" .Cm $cmd"
+		grep -qx "\.Ss incbak $cmd" "$MAN1" || missing+=" .Ss incbak $cmd"
+	done
+	report_missing
+}
+
+@test "incbak(1) has every option, under its command or the common options" {
+	missing=""
+	common=$(man_block "$MAN1" ".Ss Common options")
+	[ -n "$common" ]
+	for opt in $(global_options); do
+		man_block "$MAN1" ".Sh SYNOPSIS" | grep -qE "Fl .*-$opt( |$)" ||
+			missing+=" SYNOPSIS:--$opt"
+	done
+	for cmd in $(commands); do
+		section=$(man_block "$MAN1" ".Ss incbak $cmd")
+		synopsis=$(synopsis_of "$cmd")
+		for opt in $(long_options "$cmd"); do
+			re="Fl -$opt( |$)"
+			if grep -qE "$re" <<<"$common"; then
+				continue
+			fi
+			grep -qE "$re" <<<"$section" || missing+=" $cmd:--$opt"
+			grep -qE "$re" <<<"$synopsis" || missing+=" SYNOPSIS:$cmd:--$opt"
+		done
+	done
+	report_missing
+}
+
+@test "the bash completion offers every command and every option" {
+	missing=""
+	offered=$(bash_complete incbak "")
+	for cmd in $(commands); do
+		grep -qx "$cmd" <<<"$offered" || missing+=" $cmd"
+	done
+	offered=$(bash_complete incbak --)
+	for opt in $(global_options); do
+		grep -qx -- "--$opt" <<<"$offered" || missing+=" --$opt"
+	done
+	for cmd in $(commands); do
+		offered=$(bash_complete incbak "$cmd" --)
+		for opt in $(long_options "$cmd"); do
+			grep -qx -- "--$opt" <<<"$offered" || missing+=" $cmd:--$opt"
+		done
+	done
+	report_missing
+}
+
+@test "the zsh completion names every command and every option" {
+	missing=""
+	common=$(zsh_common)
+	[ -n "$common" ]
+	for opt in $(global_options); do
+		grep -qE -- "'\(- \*\)--$opt\[" "$ZSH_COMP" || missing+=" --$opt"
+	done
+	for cmd in $(commands); do
+		grep -q "^ *'$cmd:" "$ZSH_COMP" || missing+=" '$cmd:...'"
+		arm=$(zsh_arm "$cmd")
+		[ -n "$arm" ] || { missing+=" ($cmd)"; continue; }
+		grep -qF "\$common" <<<"$arm" || missing+=" $cmd:\$common"
+		for opt in $(long_options "$cmd"); do
+			re="--$opt([^[:alnum:]-]|$)"
+			grep -qE -- "$re" <<<"$common" || grep -qE -- "$re" <<<"$arm" ||
+				missing+=" $cmd:--$opt"
+		done
+	done
+	report_missing
+}
+
+@test "the fish completion file names every command and every option" {
+	missing=""
+	cmds_line=$(grep -E '^set -l __incbak_cmds ' "$FISH_COMP")
+	for opt in $(global_options); do
+		grep -qE -- "-n __incbak_needs_command -l $opt( |$)" "$FISH_COMP" ||
+			missing+=" --$opt"
+	done
+	for cmd in $(commands); do
+		grep -qE -- "-n __incbak_needs_command -a $cmd( |$)" "$FISH_COMP" ||
+			missing+=" -a $cmd"
+		grep -qw -- "$cmd" <<<"$cmds_line" || missing+=" __incbak_cmds:$cmd"
+		for opt in $(long_options "$cmd"); do
+			grep -E "__incbak_using_command [^'\"]*(\\\$__incbak_cmds|\\<$cmd\\>)" "$FISH_COMP" |
+				grep -qE -- "-l $opt( |$)" || missing+=" $cmd:--$opt"
+		done
+	done
+	report_missing
+}
+
+@test "fish itself completes every command and every option" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	missing=""
+	offered=$(fish_complete "incbak ")
+	for cmd in $(commands); do
+		grep -qx "$cmd" <<<"$offered" || missing+=" $cmd"
+	done
+	for cmd in $(commands); do
+		offered=$(fish_complete "incbak $cmd --")
+		for opt in $(long_options "$cmd"); do
+			grep -qx -- "--$opt" <<<"$offered" || missing+=" $cmd:--$opt"
+		done
+	done
+	report_missing
+}
+
+@test "every config key of src/config.c is in incbak.ini(5), in its section" {
+	run config_c_keys
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "${#lines[@]}" -ge 10 ]
+	missing=""
+	while read -r section key kind min max; do
+		block=$(man_block "$MAN5" ".Ss The [$section] section")
+		[ -n "$block" ] || { missing+=" [$section]"; continue; }
+		grep -qE "^\.It Cm $key( |$)" <<<"$block" || {
+			missing+=" $section.$key"
+			continue
+		}
+		# An integer key states its range as "from MIN to MAX".
+		if [ "$kind" = VAL_INT ]; then
+			item=$(awk -v it="^\\\\.It Cm $key( |\$)" '$0 ~ it { on = 1; next }
+				on && /^\.It / { exit } on { print }' <<<"$block")
+			grep -q "from $min to $max" <<<"$item" ||
+				missing+=" $section.$key:range $min..$max"
+		fi
+	done <<<"$output"
+	report_missing
+}
+
+@test "every key documented in incbak.ini(5) is accepted by the binary" {
+	sections=$(sed -nE 's/^\.Ss The \[([a-z_]+)\] section$/\1/p' "$MAN5")
+	[ -n "$sections" ]
+	bad=""
+	for section in $sections; do
+		keys=$(man_block "$MAN5" ".Ss The [$section] section" |
+			sed -nE 's/^\.It Cm ([a-z_]+).*/\1/p')
+		[ -n "$keys" ] || bad+=" [$section]:no keys"
+		for key in $keys; do
+			write_config "$TEST_DIR/c.ini" "$section" "$key" "1"
+			run ib list --config "$TEST_DIR/c.ini" --dest "$TEST_DIR/d"
+			[[ "$output" != *"unknown "* ]] || bad+=" $section.$key"
+		done
+	done
+	# ... and the check above can tell: an undocumented key is refused.
+	write_config "$TEST_DIR/c.ini" backup no_such_key 1
+	run ib list --config "$TEST_DIR/c.ini" --dest "$TEST_DIR/d"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown key 'no_such_key'"* ]]
+	[ -z "$bad" ] || fail "not accepted:$bad"
+}
+
+@test "exit codes of src/cmd.h are in incbak(1) and README.md" {
+	codes=$(sed -nE 's/^[[:space:]]*EXIT_[A-Z_]+ = ([0-9]+),?.*/\1/p' "$ROOT/src/cmd.h")
+	[ -n "$codes" ]
+	exits=$(man_block "$MAN1" ".Sh EXIT STATUS")
+	missing=""
+	for code in $codes; do
+		grep -qx "\.It $code" <<<"$exits" || missing+=" incbak.1:$code"
+		grep -qE "^\| $code \|" "$ROOT/README.md" || missing+=" README:$code"
+	done
+	report_missing
+}
+
+@test "README.md starts with make run and make check and shows every command" {
+	[ "$(grep -m 2 -E '^make ' "$ROOT/README.md" | awk '{ print $1, $2 }')" = "make run
+make check" ]
+	missing=""
+	for cmd in $(commands); do
+		grep -qE "incbak $cmd( |$)" "$ROOT/README.md" || missing+=" $cmd"
+	done
+	report_missing
+}
+
+@test "mandoc -Tlint -W warning is clean for both man pages" {
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	run mandoc -Tlint -W warning "$MAN1" "$MAN5"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ -z "$output" ] || fail "$output"
+}
+
+@test "shellcheck passes on the bash completion, examples/cron.sh and .ci/run" {
+	command -v shellcheck >/dev/null || skip "shellcheck is not installed"
+	run shellcheck -s bash "$BASH_COMP"
+	[ "$status" -eq 0 ] || fail "$output"
+	run shellcheck "$ROOT/examples/cron.sh" "$ROOT/.ci/run"
+	[ "$status" -eq 0 ] || fail "$output"
+}
+
+@test "bash -n accepts the bash completion" {
+	run bash -n "$BASH_COMP"
+	[ "$status" -eq 0 ] || fail "$output"
+}
+
+@test "zsh -n accepts the zsh completion" {
+	command -v zsh >/dev/null || skip "zsh is not installed"
+	run zsh -n "$ZSH_COMP"
+	[ "$status" -eq 0 ] || fail "$output"
+}
+
+@test "fish -n accepts the fish completion" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	run fish --no-execute "$FISH_COMP"
+	[ "$status" -eq 0 ] || fail "$output"
+}
+
+@test "examples/incbak.ini parses, also with every commented-out setting on" {
+	run ib list --config "$ROOT/examples/incbak.ini" --dest "$TEST_DIR/x"
+	[ "$status" -eq 0 ] || fail "$output"
+	sed -E 's/^;([a-z_]+ *=)/\1/' "$ROOT/examples/incbak.ini" > "$TEST_DIR/all.ini"
+	run ib list --config "$TEST_DIR/all.ini" --dest "$TEST_DIR/x"
+	[ "$status" -eq 0 ] || fail "$output"
+	missing=""
+	while read -r section key _; do
+		grep -qE "^;?$key *=" "$ROOT/examples/incbak.ini" || missing+=" $section.$key"
+	done < <(config_c_keys)
+	report_missing
+}
+
+@test "the example configs of README.md and incbak.ini(5) parse" {
+	awk '/^```ini$/ { on = 1; next } on && /^```$/ { exit } on { print }' \
+		"$ROOT/README.md" > "$TEST_DIR/readme.ini"
+	[ -s "$TEST_DIR/readme.ini" ]
+	run ib list --config "$TEST_DIR/readme.ini" --dest "$TEST_DIR/x"
+	[ "$status" -eq 0 ] || fail "README: $output"
+	awk '/^\.Bd -literal/ { on = 1; next } /^\.Ed/ { on = 0 } on { print }' \
+		"$MAN5" > "$TEST_DIR/man.ini"
+	grep -q '^\[backup\]' "$TEST_DIR/man.ini"
+	run ib list --config "$TEST_DIR/man.ini" --dest "$TEST_DIR/x"
+	[ "$status" -eq 0 ] || fail "incbak.ini.5: $output"
+}
+
+@test "examples/cron.sh backs up silently and passes failures on" {
+	printf 'hello\n' > "$SRC/a.txt"
+	backdate
+	INCBAK="$INCBAK" run "$ROOT/examples/cron.sh" "$SRC" "$DST"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ -z "$output" ] || fail "$output"
+	[ "$(archive_count)" -eq 1 ]
+	: > "$TEST_DIR/not-a-folder"
+	INCBAK="$INCBAK" run "$ROOT/examples/cron.sh" "$SRC" "$TEST_DIR/not-a-folder/d"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"failed with exit status $status"* ]]
+	run "$ROOT/examples/cron.sh"
+	[ "$status" -eq 2 ]
+}
+
+@test "make install puts the binary, both man pages and three completions in place" {
+	command -v make >/dev/null || skip "make is not installed"
+	root="$TEST_DIR/root"
+	# A sub-make of `make check` must not pass its SANITIZE= on.
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		make -s -C "$ROOT" install DESTDIR="$root" PREFIX=/usr
+	[ "$status" -eq 0 ] || fail "$output"
+	for f in bin/incbak share/man/man1/incbak.1 share/man/man5/incbak.ini.5 \
+		share/bash-completion/completions/incbak \
+		share/zsh/vendor-completions/_incbak \
+		share/fish/vendor_completions.d/incbak.fish; do
+		[ -f "$root/usr/$f" ] || fail "not installed: /usr/$f"
+	done
+	[ -x "$root/usr/bin/incbak" ]
+	cmp "$MAN1" "$root/usr/share/man/man1/incbak.1"
+	cmp "$FISH_COMP" "$root/usr/share/fish/vendor_completions.d/incbak.fish"
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		make -s -C "$ROOT" uninstall DESTDIR="$root" PREFIX=/usr
+	[ "$status" -eq 0 ] || fail "$output"
+	run find "$root" -type f
+	[ -z "$output" ] || fail "left after uninstall: $output"
+}

@@ -1,0 +1,234 @@
+#!/usr/bin/env bats
+# incbak never loses a backup: kill -9 at every step, a full disk, many runs
+# at once, a source that changes under it. Each test prints its figures as a
+# TAP comment.
+
+load helpers
+
+# Records the tree for any backup that has none yet (call while the source
+# is as that backup saw it).
+record_new_backups() {
+	local id
+	for id in $(backup_ids); do
+		[ -e "$TEST_DIR/snap-$id" ] || snapshot_tree "$SRC" > "$TEST_DIR/snap-$id"
+	done
+}
+
+# verify passes and every backup in `list` restores to its recorded tree;
+# prints the number of backups checked.
+check_all_backups() {
+	local id n=0
+	ib verify -q --source "$SRC" --dest "$DST" || fail "verify failed"
+	for id in $(backup_ids); do
+		rm -rf "$TEST_DIR/out"
+		ib restore "$id" -q --source "$SRC" --dest "$DST" --to "$TEST_DIR/out" ||
+			fail "restore of $id failed"
+		diff <(snapshot_tree "$TEST_DIR/out") "$TEST_DIR/snap-$id" >&2 ||
+			fail "backup $id does not restore to its tree"
+		n=$(( n + 1 ))
+	done
+	echo "$n"
+}
+
+# A changing project: step $1 adds, changes and deletes files.
+change_tree() {
+	local i=$1
+	mkdir -p "$SRC/dir-$(( i % 3 ))"
+	printf 'step %s\n' "$i" > "$SRC/changing"
+	head -c $(( 100000 + i * 997 )) /dev/urandom > "$SRC/dir-$(( i % 3 ))/blob-$i"
+	printf 'small %s' "$i" > "$SRC/dir-$(( i % 3 ))/small-$i"
+	rm -f "$SRC/dir-$(( (i + 1) % 3 ))/small-$(( i - 2 ))"
+	backdate
+}
+
+@test "kill -9 at every step of run, prune and repair, and at random moments: no backup lost" {
+	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
+	kills=0
+	lost=0
+	declare -A seen
+	step=0
+	# steady state: 2 backups kept, so each run below writes one archive,
+	# saves the metadata and rotates one backup away
+	for i in 1 2 3; do change_tree "$i"; ib run -q --keep 2 --source "$SRC" --dest "$DST"; record_new_backups; done
+	# every point such a run passes, found by tracing one
+	change_tree 4
+	INCBAK_FAULT_TRACE="$TEST_DIR/trace" "$INCBAK_FAULTS" run -q --keep 2 --source "$SRC" --dest "$DST"
+	record_new_backups
+	points=$(awk '{ n[$0]++; print $0 ":" n[$0] }' "$TEST_DIR/trace" | awk -F: '$1 != "run" || $2 != "entry" || $3 % 20 == 1')
+	[ -n "$points" ]
+	for point in $points; do
+		step=$(( step + 1 ))
+		change_tree $(( step + 10 ))
+		s=0
+		INCBAK_CRASH_AT=$point "$INCBAK_FAULTS" run -q --keep 2 --source "$SRC" --dest "$DST" || s=$?
+		[ "$s" -eq 137 ] || fail "no crash at $point (exit $s)"
+		kills=$(( kills + 1 ))
+		seen[$point]=1
+		record_new_backups
+		check_all_backups > /dev/null || lost=$(( lost + 1 ))
+		ib run -q --keep 2 --source "$SRC" --dest "$DST"
+		record_new_backups
+		[ -z "$(find "$DST" -name '.incbak-tmp.*')" ] || fail "temporary files left after $point"
+	done
+	# repair, killed at each of its commit steps
+	for point in commit:before-fsync:1 commit:before-rename:1 commit:after-rename:1; do
+		rm -f "$DST/backup_metadata.json"
+		s=0
+		INCBAK_CRASH_AT=$point "$INCBAK_FAULTS" repair -q --source "$SRC" --dest "$DST" || s=$?
+		[ "$s" -eq 137 ] || fail "no crash in repair at $point (exit $s)"
+		kills=$(( kills + 1 ))
+		seen[repair-$point]=1
+		[ -e "$DST/backup_metadata.json" ] || ib repair -q --source "$SRC" --dest "$DST"
+		check_all_backups > /dev/null || lost=$(( lost + 1 ))
+	done
+	# and at random moments of runs on a bigger tree
+	for r in $(seq 1 5); do
+		change_tree $(( 100 + r ))
+		head -c 3000000 /dev/urandom > "$SRC/big-$r"
+		backdate
+		"$INCBAK" run -q --keep 3 --source "$SRC" --dest "$DST" &
+		pid=$!
+		sleep "0.0$(( RANDOM % 9 ))$(( RANDOM % 10 ))"
+		kill -9 "$pid" 2>/dev/null && kills=$(( kills + 1 ))
+		wait "$pid" || true
+		random_kills=$(( ${random_kills:-0} + 1 ))
+		record_new_backups
+		check_all_backups > /dev/null || lost=$(( lost + 1 ))
+		ib run -q --keep 3 --source "$SRC" --dest "$DST"
+		record_new_backups
+	done
+	echo "# $kills kills: ${#seen[@]} distinct crash points, ${random_kills:-0} at random moments; $lost backups lost" >&3
+	[ "$lost" -eq 0 ]
+	n=$(check_all_backups)
+	[ "$n" -ge 1 ]
+}
+
+mount_small_dest() {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+	mkdir -p "$DST"
+	mount -t tmpfs -o "size=$1" incbak-test "$DST" || skip "cannot mount a tmpfs here"
+	MOUNTED=1
+}
+
+teardown_mount() {
+	if [ -n "${MOUNTED:-}" ]; then umount "$DST" 2>/dev/null || umount -l "$DST"; fi
+	MOUNTED=
+}
+
+@test "a disk that fills up mid-archive: exit 1 naming the file, nothing partial, earlier backups intact, then success" {
+	mount_small_dest 4M
+	printf 'first' > "$SRC/a"
+	backdate
+	ib run -q --source "$SRC" --dest "$DST"
+	record_new_backups
+	cp "$DST/backup_metadata.json" "$TEST_DIR/meta"
+	head -c 6000000 /dev/urandom > "$SRC/big"
+	backdate
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 1 ] || { teardown_mount; fail "exit $status: $output"; }
+	[[ "$output" == *"No space left on device"* ]] || { teardown_mount; fail "$output"; }
+	[[ "$output" == *"$DST/"* ]]
+	[ -z "$(find "$DST" -name '.incbak-tmp.*')" ]
+	[ "$(archive_count)" -eq 1 ]
+	cmp "$DST/backup_metadata.json" "$TEST_DIR/meta"
+	n=$(check_all_backups)
+	mount -o remount,size=64M "$DST"
+	ib run -q --source "$SRC" --dest "$DST"
+	record_new_backups
+	[ "$(archive_count)" -eq 2 ]
+	n=$(check_all_backups)
+	teardown_mount
+	[ "$n" -eq 2 ]
+	echo "# full disk mid-archive: refused cleanly, $n backups intact after recovery" >&3
+}
+
+@test "a disk that fills up mid-metadata: exit 1, the new archive is removed, metadata unchanged" {
+	mount_small_dest 1M
+	mkdir -p "$SRC/many"
+	for i in $(seq 1 2500); do printf '%s' "$i" > "$SRC/many/file-with-a-long-name-$i"; done
+	backdate
+	s=0
+	ib run -q --source "$SRC" --dest "$DST" 2> "$TEST_DIR/err" || s=$?
+	[ "$s" -eq 1 ] || { teardown_mount; fail "exit $s"; }
+	grep -q 'No space left on device' "$TEST_DIR/err"
+	grep -q 'backup_metadata.json' "$TEST_DIR/err" || grep -q "$DST" "$TEST_DIR/err"
+	[ "$(archive_count)" -eq 0 ]
+	[ ! -e "$DST/backup_metadata.json" ]
+	[ -z "$(find "$DST" -name '.incbak-tmp.*')" ]
+	mount -o remount,size=64M "$DST"
+	ib run -q --source "$SRC" --dest "$DST"
+	record_new_backups
+	n=$(check_all_backups)
+	teardown_mount
+	[ "$n" -eq 1 ]
+}
+
+@test "20 runs at once: exactly one writes a backup, the rest exit 4 or find no changes; the result verifies" {
+	for i in $(seq 30); do head -c 200000 /dev/urandom > "$SRC/f$i"; done
+	backdate
+	mkdir -p "$DST"
+	pids=()
+	for i in $(seq 20); do
+		ib run --json --source "$SRC" --dest "$DST" > "$TEST_DIR/out$i" 2>&1 &
+		pids+=($!)
+	done
+	written=0; locked=0; unchanged=0
+	for i in $(seq 20); do
+		s=0; wait "${pids[$(( i - 1 ))]}" || s=$?
+		if [ "$s" -eq 4 ]; then locked=$(( locked + 1 ))
+		elif grep -q '"skipped":"no changes"' "$TEST_DIR/out$i"; then unchanged=$(( unchanged + 1 ))
+		elif [ "$s" -eq 0 ]; then written=$(( written + 1 ))
+		else fail "run $i: exit $s: $(cat "$TEST_DIR/out$i")"
+		fi
+	done
+	echo "# 20 concurrent runs: $written wrote, $locked exit 4, $unchanged no changes" >&3
+	[ "$written" -eq 1 ]
+	[ $(( locked + unchanged )) -eq 19 ]
+	[ "$(archive_count)" -eq 1 ]
+	record_new_backups
+	check_all_backups > /dev/null
+}
+
+@test "restore and verify take a shared lock: a run during them exits 4, they see one consistent state" {
+	printf 'x' > "$SRC/file"
+	backdate
+	ib run -q --source "$SRC" --dest "$DST"
+	exec 9< "$DST/incbak.lock"
+	flock -s 9
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"a restore or verify is reading"* ]]
+	# readers can share
+	ib verify -q --source "$SRC" --dest "$DST"
+	exec 9<&-
+}
+
+@test "files grow, shrink, are replaced and deleted during a run: no crash, bytes match checksums, next run stores the final state" {
+	for i in $(seq 40); do head -c 500000 /dev/urandom > "$SRC/f$i"; done
+	backdate
+	(
+		for round in $(seq 30); do
+			i=$(( round % 40 + 1 ))
+			head -c $(( RANDOM * 10 )) /dev/urandom >> "$SRC/f$i" 2>/dev/null
+			truncate -s $(( RANDOM )) "$SRC/f$(( (i + 7) % 40 + 1 ))" 2>/dev/null
+			head -c 1000 /dev/urandom > "$SRC/new.tmp-$round" && mv "$SRC/new.tmp-$round" "$SRC/f$(( (i + 13) % 40 + 1 ))"
+			rm -f "$SRC/f$(( (i + 21) % 40 + 1 ))"
+			sleep 0.01
+		done
+	) &
+	writer=$!
+	s=0
+	ib run -q --source "$SRC" --dest "$DST" 2> "$TEST_DIR/err" || s=$?
+	wait "$writer"
+	[ "$s" -eq 0 ] || [ "$s" -eq 3 ] || fail "exit $s: $(cat "$TEST_DIR/err")"
+	ib verify -q --source "$SRC" --dest "$DST"
+	backdate
+	ib run -q --source "$SRC" --dest "$DST" || true
+	backdate
+	ib run -q --source "$SRC" --dest "$DST"
+	record_new_backups
+	latest=$(backup_ids | tail -n 1)
+	rm -rf "$TEST_DIR/out"
+	ib restore "$latest" -q --source "$SRC" --dest "$DST" --to "$TEST_DIR/out"
+	diff -r "$SRC" "$TEST_DIR/out" -x .incbak
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env bats
+# Rotation: keep max_backups, and every kept backup stays restorable.
+
+load helpers
+
+# One step of a changing project; $1 is the step number. Mixes additions,
+# changes, deletions, renames, reverts, mode and symlink changes.
+mutate() {
+	local i=$1
+	printf 'version %s\n' "$i" > "$SRC/changing.txt"
+	printf 'added in %s\n' "$i" > "$SRC/added-$i.txt"
+	head -c $(( 2000 + i * 1000 )) /dev/zero | tr '\0' "$(( i % 10 ))" > "$SRC/data/grow.bin"
+	case $(( i % 4 )) in
+	0) rm -f "$SRC/added-$(( i - 2 )).txt" ;;
+	1) [ -e "$SRC/added-$(( i - 1 )).txt" ] && mv "$SRC/added-$(( i - 1 )).txt" "$SRC/data/moved-$i.txt" ;;
+	2) printf 'version 1\n' > "$SRC/changing.txt" ;; # a revert to old content
+	3) chmod 0600 "$SRC/stable.txt"; ln -sfn "added-$i.txt" "$SRC/link" ;;
+	esac
+	[ "$i" -eq 3 ] && mkdir -p "$SRC/data/empty-$i"
+	backdate
+}
+
+# Runs a backup at a fixed fake time and records what the tree looked like.
+backup_step() {
+	local i=$1; shift
+	INCBAK_TEST_NOW=$(( 1800000000 + i * 60 )) ib run -q --source "$SRC" --dest "$DST" "$@"
+	local id
+	id=$(backup_ids | tail -n 1)
+	snapshot_tree "$SRC" > "$TEST_DIR/snap-$id"
+}
+
+start_tree() {
+	mkdir -p "$SRC/data"
+	printf 'stable\n' > "$SRC/stable.txt"
+	printf 'version 1\n' > "$SRC/changing.txt"
+	ln -s stable.txt "$SRC/link"
+	backdate
+}
+
+# Every kept backup restores to the tree it saw.
+assert_all_restorable() {
+	local id n=0
+	for id in $(backup_ids); do
+		rm -rf "$TEST_DIR/out"
+		ib restore "$id" --source "$SRC" --dest "$DST" --to "$TEST_DIR/out" -q
+		diff <(snapshot_tree "$TEST_DIR/out") "$TEST_DIR/snap-$id" ||
+			fail "backup $id does not restore to its tree"
+		n=$(( n + 1 ))
+	done
+	[ "$n" -gt 0 ]
+}
+
+@test "max_backups 2: after many rotations every kept backup restores exactly" {
+	start_tree
+	printf '[retention]\nmax_backups = 2\n' > "$TEST_DIR/c.ini"
+	for i in $(seq 1 9); do
+		mutate "$i"
+		backup_step "$i" --config "$TEST_DIR/c.ini"
+		[ "$(archive_count)" -le 2 ]
+		assert_all_restorable
+	done
+	[ "$(backup_ids | wc -l)" -eq 2 ]
+	[ "$(archive_count)" -eq 2 ]
+}
+
+@test "--keep 3: the oldest kept archive becomes a full base that plain tar extracts" {
+	start_tree
+	for i in $(seq 1 7); do
+		mutate "$i"
+		backup_step "$i" --keep 3
+	done
+	assert_all_restorable
+	[ "$(backup_ids | wc -l)" -eq 3 ]
+	oldest=$(backup_ids | head -n 1)
+	mkdir "$TEST_DIR/plain"
+	tar --zstd -xf "$DST"/*"_backup_$oldest.tar.zst" -C "$TEST_DIR/plain"
+	# every file of that backup is there with its bytes
+	while IFS=$'\t' read -r path type _ _ _ sum; do
+		[ "$type" = f ] || continue
+		[ "$(sha256sum < "$TEST_DIR/plain/$path" | cut -c1-64)" = "$sum" ] ||
+			fail "$path differs in the plain extraction"
+	done < "$TEST_DIR/snap-$oldest"
+}
+
+@test "content that comes back after a revert is stored once and survives rotation" {
+	start_tree
+	head -c 50000 /dev/urandom > "$SRC/big.bin"
+	cp "$SRC/big.bin" "$TEST_DIR/original"
+	backdate
+	backup_step 1
+	printf 'other' > "$SRC/big.bin"; backdate; backup_step 2
+	cp "$TEST_DIR/original" "$SRC/big.bin"; backdate
+	INCBAK_TEST_NOW=$(( 1800000000 + 3 * 60 )) run ib run --json --source "$SRC" --dest "$DST"
+	[ "$(echo "$output" | json_field .files_stored)" -eq 0 ]
+	snapshot_tree "$SRC" > "$TEST_DIR/snap-$(backup_ids | tail -n 1)"
+	ib prune --keep 1 -q --source "$SRC" --dest "$DST"
+	[ "$(archive_count)" -eq 1 ]
+	assert_all_restorable
+}
+
+@test "prune --dry-run shows what would go and changes nothing; prune removes it" {
+	start_tree
+	for i in 1 2 3 4; do mutate "$i"; backup_step "$i"; done
+	before=$(ls -l "$DST")
+	cp "$DST/backup_metadata.json" "$TEST_DIR/meta"
+	run ib prune --keep 2 --dry-run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c '^would remove ')" -eq 2 ]
+	[ "$(ls -l "$DST")" = "$before" ]
+	cmp "$DST/backup_metadata.json" "$TEST_DIR/meta"
+	run ib prune --keep 2 --json --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq '.removed | length')" -eq 2 ]
+	[ "$(archive_count)" -eq 2 ]
+	assert_all_restorable
+	run ib prune --keep 2 --source "$SRC" --dest "$DST"
+	[[ "$output" == "nothing to prune"* ]]
+}
+
+@test "prune refuses to carry damaged data forward and removes nothing" {
+	start_tree
+	head -c 100000 /dev/urandom > "$SRC/payload"
+	backdate
+	backup_step 1
+	printf 'x' > "$SRC/other"; backdate; backup_step 2
+	oldest=$(find "$DST" -name '*.tar.zst' | sort | head -n 1)
+	zstd -q -d -c "$oldest" > "$TEST_DIR/raw.tar"
+	offset=$(grep -a -b -o 'payload' "$TEST_DIR/raw.tar" | head -n 1 | cut -d: -f1)
+	# flip one byte well inside the member's data (after its headers)
+	pos=$(( (offset / 512 + 4) * 512 + 100 ))
+	printf '\x00' | dd of="$TEST_DIR/raw.tar" bs=1 seek="$pos" conv=notrunc status=none
+	zstd -q -f "$TEST_DIR/raw.tar" -o "$oldest"
+	run ib prune --keep 1 --source "$SRC" --dest "$DST"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"does not match its checksum"* ]]
+	[ "$(archive_count)" -eq 2 ]
+	[ "$(backup_ids | wc -l)" -eq 2 ]
+}
+
+@test "a kill -9 at every step of rotation leaves every kept backup restorable and the next run finishes" {
+	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
+	start_tree
+	points="rotate:heir-written rotate:metadata-saved rotate:victim-removed commit:before-fsync:1 commit:before-rename:1 commit:after-rename:1 commit:before-rename:2 commit:after-rename:2 commit:before-rename:3"
+	i=1
+	for point in $points; do
+		rm -rf "$DST" "$TEST_DIR"/snap-*
+		for j in 1 2 3; do mutate "$(( i + j ))"; backup_step "$(( i + j ))"; done
+		i=$(( i + 4 ))
+		s=0
+		INCBAK_CRASH_AT=$point "$INCBAK_FAULTS" prune --keep 1 -q --source "$SRC" --dest "$DST" || s=$?
+		[ "$s" -eq 137 ] || fail "no crash at $point (exit $s)"
+		assert_all_restorable
+		mutate "$i"
+		backup_step "$i" --keep 1
+		[ -z "$(find "$DST" -name '.incbak-tmp.*')" ] || fail "temporary files left after $point"
+		[ "$(archive_count)" -eq 1 ]
+		assert_all_restorable
+	done
+}
