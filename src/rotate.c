@@ -152,15 +152,9 @@ out:
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool heir_has_name(const struct rewrite *rw, const char *name)
 {
-	return bsearch(&name, rw->heir_names.items, rw->heir_names.len,
-		       sizeof(char *), cmp_str) != NULL;
+	return strlist_has_sorted(&rw->heir_names, name);
 }
 
 /* A carried content goes under a path of the heir's own tree that has it,
@@ -217,8 +211,7 @@ static int carry_member(struct rewrite *rw, struct tarball_reader *r,
 				 "nothing was removed", c->member, victim);
 	}
 	strlist_push(&rw->heir_names, name);
-	qsort(rw->heir_names.items, rw->heir_names.len, sizeof(char *),
-	      cmp_str);
+	strlist_sort(&rw->heir_names);
 	cy->new_member = name;
 	content_insert(&rw->heir.holds, c->checksum, c->size, NULL, name,
 		       NULL);
@@ -306,8 +299,7 @@ static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
 				&rw->w, rw->err) < 0 ||
 	    copy_heir(rw, heir_path) < 0)
 		goto out;
-	qsort(rw->heir_names.items, rw->heir_names.len, sizeof(char *),
-	      cmp_str);
+	strlist_sort(&rw->heir_names);
 	adopt_already_carried(rw);
 	if (carry_from_victim(rw, victim_path) < 0 ||
 	    check_all_carried(rw, victim_path) < 0)

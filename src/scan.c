@@ -85,11 +85,6 @@ static struct tree_entry *push_entry(struct scan_result *out)
 	return tree_push(&out->tree);
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Reads the names in a folder (sorted, without . and ..); takes dirfd. */
 static int list_dir(int dirfd, struct strlist *names)
 {
@@ -112,9 +107,7 @@ static int list_dir(int dirfd, struct strlist *names)
 		errno = saved;
 		return -1;
 	}
-	if (names->len > 1)
-		qsort(names->items, names->len, sizeof(*names->items),
-		      cmp_names);
+	strlist_sort(names);
 	return 0;
 }
 

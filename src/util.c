@@ -170,6 +170,27 @@ bool strlist_contains(const struct strlist *list, const char *s)
 	return false;
 }
 
+static int cmp_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strlist_sort(struct strlist *list)
+{
+	/* qsort(NULL, 0, ...) is undefined, and an empty list has no items. */
+	if (list->len > 1)
+		qsort(list->items, list->len, sizeof(*list->items),
+		      cmp_strings);
+}
+
+bool strlist_has_sorted(const struct strlist *list, const char *s)
+{
+	if (!list->len)
+		return false;
+	return bsearch(&s, list->items, list->len, sizeof(*list->items),
+		       cmp_strings) != NULL;
+}
+
 void buf_append(struct buf *b, const void *data, size_t len)
 {
 	grow_array((void **)&b->data, &b->alloc, b->len + len + 1, 1);

@@ -56,6 +56,10 @@ void strlist_push(struct strlist *list, const char *s);
 void strlist_push_owned(struct strlist *list, char *s);
 void strlist_clear(struct strlist *list);
 bool strlist_contains(const struct strlist *list, const char *s);
+/* Sorts by strcmp (byte order). */
+void strlist_sort(struct strlist *list);
+/* Binary search in a sorted list. */
+bool strlist_has_sorted(const struct strlist *list, const char *s);
 
 /* A growable byte buffer, NUL-terminated for convenience. */
 struct buf {
