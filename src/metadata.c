@@ -1,20 +1,24 @@
 /* backup_metadata.json and archive manifests: JSON <-> struct metadata /
  * struct manifest. Written by hand one record per line (so the file diffs and
- * greps well); read with cJSON and validated field by field, because a
- * hand-edited or damaged file must give a clear error, never a crash or a
- * silently wrong state. */
+ * greps well); read with a pull parser straight into the structures (no JSON
+ * tree: see json.h) and validated field by field, because a hand-edited or
+ * damaged file must give a clear error, never a crash or a silently wrong
+ * state. */
 #include "metadata.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 
 #include "fsutil.h"
+#include "json.h"
 
 #define METADATA_MAX_SIZE ((size_t)4 << 30)
 #define MAX_EXACT_INT 9007199254740992.0 /* 2^53: doubles are exact below */
@@ -231,269 +235,269 @@ void manifest_format(const struct manifest *m, struct buf *out)
 
 /* ---- reading ---- */
 
-static void error_position(struct error *err, const char *text, size_t len,
-			   const char *at)
-{
-	size_t line = 1, col = 1;
+/* Fields of a tree entry, as JSON keys; bits in entry_state.seen. */
+enum entry_field {
+	F_PATH, F_PATH_HEX, F_TYPE, F_SIZE, F_MODIFIED_TIME, F_MTIME, F_CTIME,
+	F_INODE, F_MODE, F_UID, F_GID, F_CHECKSUM, F_LINK, F_LINK_HEX,
+	F_RECHECK, F_COUNT,
+};
 
-	if (!at || at < text || at > text + len)
-		at = text + len;
-	for (const char *p = text; p < at; p++) {
-		if (*p == '\n') {
-			line++;
-			col = 1;
-		} else {
-			col++;
-		}
-	}
-	error_set(err, "not valid JSON at line %zu, column %zu", line, col);
+static const char *const entry_fields[F_COUNT] = {
+	"path", "path_hex", "type", "size", "modified_time", "mtime", "ctime",
+	"inode", "mode", "uid", "gid", "checksum", "link_target",
+	"link_target_hex", "recheck",
+};
+
+struct entry_state {
+	struct tree_entry *e;
+	unsigned seen;
+	double modified_time;
+};
+
+static int field_index(const char *const *names, int n, const char *key)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], key))
+			return i;
+	return -1;
 }
 
-static cJSON *parse_json(const char *text, size_t len, struct error *err)
+/* The decoded string, which must not hold a NUL (\u0000). */
+static int string_value(struct json_reader *r, const char *what)
 {
-	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
-
-	if (!root) {
-		error_position(err, text, len, end);
-		return NULL;
-	}
-	while (end < text + len && (*end == ' ' || *end == '\n' ||
-				    *end == '\r' || *end == '\t' || !*end))
-		end++;
-	if (end != text + len) {
-		error_position(err, text, len, end);
-		cJSON_Delete(root);
-		return NULL;
-	}
-	if (!cJSON_IsObject(root)) {
-		error_set(err, "top level is not a JSON object");
-		cJSON_Delete(root);
-		return NULL;
-	}
-	return root;
-}
-
-static int get_int(const cJSON *obj, const char *key, double min, double max,
-		   bool required, int64_t *out, const char *what,
-		   struct error *err)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	double d;
-
-	if (!v) {
-		if (required)
-			return error_set(err, "%s: missing '%s'", what, key);
-		return 0;
-	}
-	d = v->valuedouble;
-	if (!cJSON_IsNumber(v) || d != floor(d) || d < min || d > max)
-		return error_set(err, "%s: '%s' must be an integer from %.0f "
-				 "to %.0f", what, key, min, max);
-	*out = (int64_t)d;
+	if (json_read_string(r, what) < 0)
+		return -1;
+	if (strlen(r->str) != r->str_len)
+		return error_set(r->err, "%s contains a NUL character", what);
 	return 0;
 }
 
-static const char *get_string(const cJSON *obj, const char *key,
-			      bool required, const char *what,
-			      struct error *err)
+static char *decode_hex_name(struct json_reader *r, const char *what)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	if (!v) {
-		if (required)
-			error_set(err, "%s: missing '%s'", what, key);
-		else
-			err->msg[0] = '\0';
-		return NULL;
-	}
-	if (!cJSON_IsString(v) || !v->valuestring) {
-		error_set(err, "%s: '%s' must be a string", what, key);
-		return NULL;
-	}
-	return v->valuestring;
-}
-
-/* Reads a name stored by json_name(): `<field>_hex` wins when present. */
-static char *get_name(const cJSON *obj, const char *field,
-		      const char *fallback, const char *what,
-		      struct error *err)
-{
-	char hex_key[64];
-	const char *hex, *plain;
 	size_t n;
 	char *name;
 
-	snprintf(hex_key, sizeof(hex_key), "%s_hex", field);
-	hex = get_string(obj, hex_key, false, what, err);
-	if (!hex && err->msg[0])
+	if (string_value(r, what) < 0)
 		return NULL;
-	if (!hex) {
-		plain = fallback ? fallback
-				 : get_string(obj, field, true, what, err);
-		return plain ? xstrdup(plain) : NULL;
-	}
-	n = strlen(hex);
+	n = r->str_len;
 	name = xmalloc(n / 2 + 1);
-	if (n % 2 || hex_decode(hex, (uint8_t *)name, n / 2) < 0 ||
+	if (n % 2 || n == 0 || hex_decode(r->str, (uint8_t *)name, n / 2) < 0 ||
 	    memchr(name, '\0', n / 2)) {
 		free(name);
-		error_set(err, "%s: '%s' is not valid hex", what, hex_key);
+		error_set(r->err, "%s is not valid hex", what);
 		return NULL;
 	}
 	name[n / 2] = '\0';
 	return name;
 }
 
-static int get_time_pair(const cJSON *obj, const char *key,
-			 struct nstime *out, const char *what,
-			 struct error *err)
+static int read_name(struct json_reader *r, char **out, bool hex,
+		     const char *what)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	const cJSON *s, *ns;
+	char *name = hex ? decode_hex_name(r, what)
+			 : string_value(r, what) < 0 ? NULL : xstrdup(r->str);
 
-	if (!v)
-		return 1;
-	s = cJSON_GetArrayItem(v, 0);
-	ns = cJSON_GetArrayItem(v, 1);
-	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 ||
-	    !cJSON_IsNumber(s) || !cJSON_IsNumber(ns) ||
-	    s->valuedouble != floor(s->valuedouble) ||
-	    fabs(s->valuedouble) > 1e15 ||
-	    ns->valuedouble != floor(ns->valuedouble) ||
-	    ns->valuedouble < 0 || ns->valuedouble > 999999999)
-		return error_set(err, "%s: '%s' must be [seconds, "
-				 "nanoseconds]", what, key);
-	out->sec = (int64_t)s->valuedouble;
-	out->nsec = (int32_t)ns->valuedouble;
+	if (!name)
+		return -1;
+	free(*out);
+	*out = name;
 	return 0;
 }
 
-static int get_mtime(const cJSON *obj, struct tree_entry *e, const char *what,
-		     struct error *err)
+static int read_time_pair(struct json_reader *r, struct nstime *t,
+			  const char *what)
 {
-	const cJSON *mt;
-	int rc = get_time_pair(obj, "mtime", &e->mtime, what, err);
+	int64_t sec, nsec;
 
-	if (rc <= 0)
-		return rc;
-	/* Only the float (as older tools wrote it): close enough to restore,
-	 * and a mismatch only makes the next run hash the file again. */
-	mt = cJSON_GetObjectItemCaseSensitive(obj, "modified_time");
-	if (!cJSON_IsNumber(mt) || !isfinite(mt->valuedouble) ||
-	    fabs(mt->valuedouble) > 1e15)
-		return error_set(err, "%s: missing or bad 'modified_time'",
+	if (json_array_begin(r, what) < 0 || json_array_next(r) != 1 ||
+	    json_read_int(r, -1000000000000000LL, 1000000000000000LL, &sec,
+			  what) < 0 ||
+	    json_array_next(r) != 1 ||
+	    json_read_int(r, 0, 999999999, &nsec, what) < 0 ||
+	    json_array_next(r) != 0)
+		return error_set(r->err, "%s must be [seconds, nanoseconds]",
 				 what);
-	e->mtime.sec = (int64_t)floor(mt->valuedouble);
-	e->mtime.nsec = (int32_t)((mt->valuedouble - floor(mt->valuedouble)) *
-				  1e9);
-	if (e->mtime.nsec > 999999999)
-		e->mtime.nsec = 999999999;
+	t->sec = sec;
+	t->nsec = (int32_t)nsec;
 	return 0;
 }
 
-static int parse_mode_field(const cJSON *obj, struct tree_entry *e,
-			    const char *what, struct error *err)
+static int read_u32(struct json_reader *r, uint32_t *out, const char *what)
 {
-	const char *mode = get_string(obj, "mode", false, what, err);
+	int64_t v;
+
+	if (json_read_int(r, 0, UINT32_MAX, &v, what) < 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int read_type(struct json_reader *r, struct tree_entry *e)
+{
+	if (string_value(r, "'type'") < 0)
+		return -1;
+	if (tree_type_parse(r->str, &e->type) < 0)
+		return error_set(r->err, "unknown type '%s'", r->str);
+	return 0;
+}
+
+static int read_inode(struct json_reader *r, struct tree_entry *e)
+{
+	int64_t n;
+
+	if (string_value(r, "'inode'") < 0)
+		return -1;
+	if (parse_int64(r->str, 0, INT64_MAX, &n) < 0)
+		return error_set(r->err, "'inode' must be a decimal number");
+	e->ino = (uint64_t)n;
+	return 0;
+}
+
+static int read_mode(struct json_reader *r, struct tree_entry *e)
+{
 	char *end;
 	unsigned long v;
 
-	if (!mode) {
-		if (err->msg[0])
-			return -1;
-		e->mode = e->type == ENTRY_DIR ? 0755 : 0644;
-		return 0;
-	}
+	if (string_value(r, "'mode'") < 0)
+		return -1;
 	errno = 0;
-	v = strtoul(mode, &end, 8);
-	if (errno || *end || !*mode || v > 07777)
-		return error_set(err, "%s: 'mode' must be octal permission "
-				 "bits", what);
+	v = strtoul(r->str, &end, 8);
+	if (errno || *end || !r->str_len || r->str[0] == '-' || v > 07777)
+		return error_set(r->err, "'mode' must be octal permission "
+				 "bits");
 	e->mode = (uint32_t)v;
 	return 0;
 }
 
-static int parse_checksum(const cJSON *obj, uint8_t out[HASH_SIZE],
-			  const char *what, struct error *err)
+static int read_checksum(struct json_reader *r, uint8_t out[HASH_SIZE],
+			 const char *what)
 {
-	const char *sum = get_string(obj, "checksum", true, what, err);
-
-	if (!sum)
+	if (string_value(r, what) < 0)
 		return -1;
-	if (strlen(sum) != 2 * HASH_SIZE || hex_decode(sum, out, HASH_SIZE))
-		return error_set(err, "%s: 'checksum' must be 64 hex digits",
-				 what);
+	if (r->str_len != 2 * HASH_SIZE || hex_decode(r->str, out, HASH_SIZE))
+		return error_set(r->err, "%s must be 64 hex digits", what);
 	return 0;
 }
 
-static int parse_entry_stat(const cJSON *obj, struct tree_entry *e,
-			    const char *what, struct error *err)
+static int read_size(struct json_reader *r, uint64_t *out, const char *what)
 {
-	int64_t v = 0;
-	const char *ino;
+	int64_t v;
 
-	if (get_int(obj, "size", 0, MAX_EXACT_INT, e->type == ENTRY_FILE,
-		    &v, what, err) < 0)
+	if (json_read_int(r, 0, INT64_MAX, &v, what) < 0)
 		return -1;
-	e->size = (uint64_t)v;
-	v = 0;
-	if (get_int(obj, "uid", 0, 4294967295.0, false, &v, what, err) < 0)
-		return -1;
-	e->uid = (uint32_t)v;
-	v = 0;
-	if (get_int(obj, "gid", 0, 4294967295.0, false, &v, what, err) < 0)
-		return -1;
-	e->gid = (uint32_t)v;
-	if (get_mtime(obj, e, what, err) < 0 ||
-	    get_time_pair(obj, "ctime", &e->ctime, what, err) < 0)
-		return -1;
-	ino = get_string(obj, "inode", false, what, err);
-	if (!ino && err->msg[0])
-		return -1;
-	if (ino) {
-		int64_t n;
+	*out = (uint64_t)v;
+	return 0;
+}
 
-		if (parse_int64(ino, 0, INT64_MAX, &n) < 0)
-			return error_set(err, "%s: 'inode' must be a decimal "
-					 "number", what);
-		e->ino = (uint64_t)n;
+static int read_entry_field(struct json_reader *r, struct entry_state *st,
+			    int f)
+{
+	struct tree_entry *e = st->e;
+
+	switch (f) {
+	case F_PATH: return read_name(r, &e->path, false, "'path'");
+	case F_PATH_HEX: return read_name(r, &e->path, true, "'path_hex'");
+	case F_TYPE: return read_type(r, e);
+	case F_SIZE: return read_size(r, &e->size, "'size'");
+	case F_MODIFIED_TIME:
+		return json_read_double(r, &st->modified_time,
+					"'modified_time'");
+	case F_MTIME: return read_time_pair(r, &e->mtime, "'mtime'");
+	case F_CTIME: return read_time_pair(r, &e->ctime, "'ctime'");
+	case F_INODE: return read_inode(r, e);
+	case F_MODE: return read_mode(r, e);
+	case F_UID: return read_u32(r, &e->uid, "'uid'");
+	case F_GID: return read_u32(r, &e->gid, "'gid'");
+	case F_CHECKSUM: return read_checksum(r, e->checksum, "'checksum'");
+	case F_LINK: return read_name(r, &e->link_target, false,
+				      "'link_target'");
+	case F_LINK_HEX: return read_name(r, &e->link_target, true,
+					  "'link_target_hex'");
+	case F_RECHECK: return json_read_bool(r, &e->recheck, "'recheck'");
+	default: return json_skip(r);
 	}
+}
+
+/* Only the float (as older tools wrote it) is close enough to restore, and
+ * a mismatch only makes the next run hash the file again. */
+static int mtime_from_float(struct entry_state *st, struct error *err)
+{
+	double t = st->modified_time;
+
+	if (!(st->seen & 1u << F_MODIFIED_TIME) || fabs(t) > 1e15)
+		return error_set(err, "missing or bad 'modified_time'");
+	st->e->mtime.sec = (int64_t)floor(t);
+	st->e->mtime.nsec = (int32_t)((t - floor(t)) * 1e9);
+	if (st->e->mtime.nsec > 999999999)
+		st->e->mtime.nsec = 999999999;
 	return 0;
 }
 
-/* Fills e from a record; the path is already set. */
-static int parse_entry(const cJSON *obj, struct tree_entry *e,
-		       struct error *err)
+static int check_entry(struct entry_state *st, struct error *err)
 {
-	char what[512];
-	const char *type;
-	const cJSON *recheck;
+	struct tree_entry *e = st->e;
 
-	snprintf(what, sizeof(what), "entry '%.400s'", e->path);
-	if (!cJSON_IsObject(obj))
-		return error_set(err, "%s: not an object", what);
+	if (!e->path)
+		return error_set(err, "missing 'path'");
 	if (!tree_path_is_safe(e->path))
-		return error_set(err, "%s: path must be relative, without "
-				 "'..' or empty parts", what);
-	type = get_string(obj, "type", false, what, err);
-	if (!type && err->msg[0])
+		return error_set(err, "path must be relative, without '..' "
+				 "or empty parts");
+	if (!(st->seen & 1u << F_MODE))
+		e->mode = e->type == ENTRY_DIR ? 0755 : 0644;
+	if (e->type == ENTRY_FILE && !(st->seen & 1u << F_SIZE))
+		return error_set(err, "missing 'size'");
+	if (e->type == ENTRY_FILE && !(st->seen & 1u << F_CHECKSUM))
+		return error_set(err, "missing 'checksum'");
+	if (e->type == ENTRY_SYMLINK && !e->link_target)
+		return error_set(err, "missing 'link_target'");
+	if (e->type != ENTRY_FILE)
+		e->size = 0;
+	if (e->type != ENTRY_SYMLINK) {
+		free(e->link_target);
+		e->link_target = NULL;
+	}
+	if (!(st->seen & 1u << F_MTIME))
+		return mtime_from_float(st, err);
+	return 0;
+}
+
+static int read_entry_fields(struct json_reader *r, struct entry_state *st)
+{
+	int more;
+
+	if (json_object_begin(r, "an entry") < 0)
 		return -1;
-	if (type && tree_type_parse(type, &e->type) < 0)
-		return error_set(err, "%s: unknown type '%s'", what, type);
-	if (parse_entry_stat(obj, e, what, err) < 0 ||
-	    parse_mode_field(obj, e, what, err) < 0)
-		return -1;
-	if (e->type == ENTRY_FILE && parse_checksum(obj, e->checksum, what,
-						    err) < 0)
-		return -1;
-	if (e->type == ENTRY_SYMLINK) {
-		e->link_target = get_name(obj, "link_target", NULL, what, err);
-		if (!e->link_target)
+	while ((more = json_object_next(r)) > 0) {
+		int f = field_index(entry_fields, F_COUNT, r->str);
+
+		if (f >= 0 && (st->seen & 1u << f))
+			return error_set(r->err, "'%s' appears twice",
+					 entry_fields[f]);
+		if (f >= 0)
+			st->seen |= 1u << f;
+		if (read_entry_field(r, st, f) < 0)
 			return -1;
 	}
-	recheck = cJSON_GetObjectItemCaseSensitive(obj, "recheck");
-	e->recheck = cJSON_IsTrue(recheck);
+	return more;
+}
+
+/* One entry; `key` (file_checksums) or its "path" field names it. */
+static int read_entry(struct json_reader *r, struct tree *t, const char *key,
+		      const char *where)
+{
+	struct tree_entry *e = tree_push(t);
+	struct entry_state st = { .e = e };
+
+	e->path = key ? xstrdup(key) : NULL;
+	if (read_entry_fields(r, &st) < 0 || check_entry(&st, r->err) < 0) {
+		/* A syntax error's position says more than the entry. */
+		if (str_starts(r->err->msg, "not valid JSON"))
+			return -1;
+		if (e->path)
+			return error_prefix(r->err, "%s '%.400s'", where,
+					    e->path);
+		return error_prefix(r->err, "%s entry %zu", where, t->len);
+	}
 	return 0;
 }
 
@@ -507,41 +511,45 @@ static int check_duplicates(const struct tree *t, struct error *err)
 	return 0;
 }
 
-static int parse_file_checksums(const cJSON *obj, struct tree *files,
-				struct error *err)
+static int read_file_checksums(struct json_reader *r, struct tree *files)
 {
-	const cJSON *item;
+	int more;
 
-	if (!cJSON_IsObject(obj))
-		return error_set(err, "'file_checksums' must be an object");
-	cJSON_ArrayForEach(item, obj) {
-		struct tree_entry *e = tree_push(files);
+	if (json_object_begin(r, "'file_checksums'") < 0)
+		return -1;
+	while ((more = json_object_next(r)) > 0) {
+		char *key;
+		int rc;
 
-		e->path = get_name(item, "path", item->string, "file_checksums",
-				   err);
-		if (!e->path || parse_entry(item, e, err) < 0)
+		if (strlen(r->str) != r->str_len)
+			return error_set(r->err, "file_checksums: a path "
+					 "contains a NUL character");
+		key = xstrdup(r->str);
+		rc = read_entry(r, files, key, "file_checksums");
+
+		free(key);
+		if (rc < 0)
 			return -1;
 	}
+	if (more < 0)
+		return -1;
 	tree_sort(files);
-	return check_duplicates(files, err);
+	return check_duplicates(files, r->err);
 }
 
-static int parse_files_array(const cJSON *arr, struct tree *files,
-			     struct error *err)
+static int read_files_array(struct json_reader *r, struct tree *files)
 {
-	const cJSON *item;
+	int more;
 
-	if (!cJSON_IsArray(arr))
-		return error_set(err, "'files' must be an array");
-	cJSON_ArrayForEach(item, arr) {
-		struct tree_entry *e = tree_push(files);
-
-		e->path = get_name(item, "path", NULL, "files", err);
-		if (!e->path || parse_entry(item, e, err) < 0)
+	if (json_array_begin(r, "'files'") < 0)
+		return -1;
+	while ((more = json_array_next(r)) > 0)
+		if (read_entry(r, files, NULL, "files") < 0)
 			return -1;
-	}
+	if (more < 0)
+		return -1;
 	tree_sort(files);
-	return check_duplicates(files, err);
+	return check_duplicates(files, r->err);
 }
 
 static bool is_backup_id(const char *s)
@@ -556,250 +564,392 @@ static bool is_backup_id(const char *s)
 	return true;
 }
 
-static const char *get_backup_id(const cJSON *obj, const char *key,
-				 const char *what, struct error *err)
+static int read_backup_id(struct json_reader *r, char **out, const char *what)
 {
-	const char *id = get_string(obj, key, true, what, err);
-
-	if (id && !is_backup_id(id)) {
-		error_set(err, "%s: '%s' is not a backup id "
-			  "(YYYY-MM-DD_HH-MM-SS)", what, key);
-		return NULL;
-	}
-	return id;
+	if (string_value(r, what) < 0)
+		return -1;
+	if (!is_backup_id(r->str))
+		return error_set(r->err, "%s is not a backup id "
+				 "(YYYY-MM-DD_HH-MM-SS)", what);
+	free(*out);
+	*out = xstrdup(r->str);
+	return 0;
 }
 
-static int parse_content(const cJSON *item, struct content_index *idx,
-			 bool with_owner, struct error *err)
+enum content_field { C_SIZE, C_MEMBER, C_MEMBER_HEX, C_HOLDER, C_LAST,
+		     C_COUNT };
+
+static const char *const content_fields[C_COUNT] = {
+	"size", "member", "member_hex", "backup_id", "last_used",
+};
+
+struct content_state {
+	uint64_t size;
+	char *member, *holder, *last;
+	unsigned seen;
+};
+
+static int read_content_field(struct json_reader *r, struct content_state *c,
+			      int f)
 {
+	switch (f) {
+	case C_SIZE: return read_size(r, &c->size, "'size'");
+	case C_MEMBER: return read_name(r, &c->member, false, "'member'");
+	case C_MEMBER_HEX: return read_name(r, &c->member, true,
+					    "'member_hex'");
+	case C_HOLDER: return read_backup_id(r, &c->holder, "'backup_id'");
+	case C_LAST: return read_backup_id(r, &c->last, "'last_used'");
+	default: return json_skip(r);
+	}
+}
+
+static int read_content_fields(struct json_reader *r, struct content_state *c,
+			       bool with_owner)
+{
+	int more;
+
+	if (json_object_begin(r, "a content") < 0)
+		return -1;
+	while ((more = json_object_next(r)) > 0) {
+		int f = field_index(content_fields, C_COUNT, r->str);
+
+		if (f >= 0 && (c->seen & 1u << f))
+			return error_set(r->err, "'%s' appears twice",
+					 content_fields[f]);
+		if (f >= 0)
+			c->seen |= 1u << f;
+		if (read_content_field(r, c, f) < 0)
+			return -1;
+	}
+	if (more < 0)
+		return -1;
+	if (!(c->seen & 1u << C_SIZE) || !c->member)
+		return error_set(r->err, "missing 'size' or 'member'");
+	if (!tree_path_is_safe(c->member))
+		return error_set(r->err, "unsafe member name");
+	if (with_owner && (!c->holder || !c->last))
+		return error_set(r->err, "missing 'backup_id' or 'last_used'");
+	return 0;
+}
+
+static int read_content(struct json_reader *r, struct content_index *idx,
+			bool with_owner)
+{
+	struct content_state c = {0};
 	uint8_t sum[HASH_SIZE];
-	int64_t size = 0;
-	const char *holder = NULL, *last = NULL;
-	char *member;
-	char what[128];
+	char key[HASH_HEX_SIZE + 8];
+	int rc = -1;
 
-	snprintf(what, sizeof(what), "content '%.70s'", item->string);
-	if (!cJSON_IsObject(item) || strlen(item->string) != 2 * HASH_SIZE ||
-	    hex_decode(item->string, sum, HASH_SIZE) < 0)
-		return error_set(err, "%s: key must be a checksum and value "
-				 "an object", what);
-	if (content_find(idx, sum))
-		return error_set(err, "%s: appears twice", what);
-	if (get_int(item, "size", 0, MAX_EXACT_INT, true, &size, what, err))
-		return -1;
-	if (with_owner && (!(holder = get_backup_id(item, "backup_id", what,
-						    err)) ||
-			   !(last = get_backup_id(item, "last_used", what,
-						  err))))
-		return -1;
-	member = get_name(item, "member", NULL, what, err);
-	if (!member)
-		return -1;
-	if (!tree_path_is_safe(member)) {
-		free(member);
-		return error_set(err, "%s: unsafe member name", what);
+	snprintf(key, sizeof(key), "%.72s", r->str);
+	if (r->str_len != 2 * HASH_SIZE || hex_decode(r->str, sum, HASH_SIZE)) {
+		error_set(r->err, "key must be a checksum");
+		goto out;
 	}
-	content_insert(idx, sum, (uint64_t)size, holder ? holder : "",
-		       member, last ? last : "");
-	free(member);
-	return 0;
+	if (content_find(idx, sum)) {
+		error_set(r->err, "appears twice");
+		goto out;
+	}
+	if (read_content_fields(r, &c, with_owner) < 0)
+		goto out;
+	content_insert(idx, sum, c.size, c.holder ? c.holder : "", c.member,
+		       c.last ? c.last : "");
+	rc = 0;
+out:
+	if (rc < 0)
+		error_prefix(r->err, "content '%s'", key);
+	free(c.member);
+	free(c.holder);
+	free(c.last);
+	return rc;
 }
 
-static int parse_contents(const cJSON *obj, struct content_index *idx,
-			  bool with_owner, const char *key, struct error *err)
+static int read_contents(struct json_reader *r, struct content_index *idx,
+			 bool with_owner, const char *what)
 {
-	const cJSON *item;
+	int more;
 
-	if (!obj)
-		return 0;
-	if (!cJSON_IsObject(obj))
-		return error_set(err, "'%s' must be an object", key);
-	cJSON_ArrayForEach(item, obj)
-		if (parse_content(item, idx, with_owner, err) < 0)
-			return -1;
-	return 0;
-}
-
-static int parse_history_entry(const cJSON *item, struct metadata *md,
-			       struct error *err)
-{
-	struct history_entry *h;
-	const char *id, *date, *archive;
-	const char *what = "backup_history";
-
-	if (!cJSON_IsObject(item))
-		return error_set(err, "backup_history: entries must be objects");
-	id = get_backup_id(item, "backup_id", what, err);
-	date = id ? get_string(item, "date", true, what, err) : NULL;
-	archive = date ? get_string(item, "archive", true, what, err) : NULL;
-	if (!archive)
+	if (json_object_begin(r, what) < 0)
 		return -1;
-	if (strchr(archive, '/') || !strcmp(archive, "..") || !*archive)
-		return error_set(err, "backup_history: archive '%s' must be a "
-				 "file name", archive);
-	if (md->nhistory && strcmp(md->history[md->nhistory - 1].backup_id,
-				   id) >= 0)
-		return error_set(err, "backup_history: '%s' is not newer than "
-				 "the entry before it", id);
-	h = metadata_add_history(md);
-	h->backup_id = xstrdup(id);
-	h->date = xstrdup(date);
-	h->archive = xstrdup(archive);
-	if (get_int(item, "files_added", 0, MAX_EXACT_INT, false,
-		    &h->files_added, what, err) ||
-	    get_int(item, "files_modified", 0, MAX_EXACT_INT, false,
-		    &h->files_modified, what, err) ||
-	    get_int(item, "files_deleted", 0, MAX_EXACT_INT, false,
-		    &h->files_deleted, what, err) ||
-	    get_int(item, "files_backed_up", 0, MAX_EXACT_INT, false,
-		    &h->files_backed_up, what, err) ||
-	    get_int(item, "files_stored", 0, MAX_EXACT_INT, false,
-		    &h->files_stored, what, err) ||
-	    get_int(item, "total_files", 0, MAX_EXACT_INT, false,
-		    &h->total_files, what, err) ||
-	    get_int(item, "bytes_written", 0, MAX_EXACT_INT, false,
-		    &h->bytes_written, what, err))
+	while ((more = json_object_next(r)) > 0)
+		if (read_content(r, idx, with_owner) < 0)
+			return -1;
+	return more;
+}
+
+enum history_field { H_DATE, H_ID, H_ARCHIVE, H_ADDED, H_MODIFIED,
+		     H_DELETED, H_BACKED_UP, H_STORED, H_TOTAL, H_BYTES,
+		     H_COUNT };
+
+static const char *const history_fields[H_COUNT] = {
+	"date", "backup_id", "archive", "files_added", "files_modified",
+	"files_deleted", "files_backed_up", "files_stored", "total_files",
+	"bytes_written",
+};
+
+static int read_history_field(struct json_reader *r, struct history_entry *h,
+			      int f)
+{
+	int64_t *counts[H_COUNT] = {
+		[H_ADDED] = &h->files_added, [H_MODIFIED] = &h->files_modified,
+		[H_DELETED] = &h->files_deleted,
+		[H_BACKED_UP] = &h->files_backed_up,
+		[H_STORED] = &h->files_stored, [H_TOTAL] = &h->total_files,
+		[H_BYTES] = &h->bytes_written,
+	};
+
+	switch (f) {
+	case H_DATE: return read_name(r, &h->date, false, "'date'");
+	case H_ID: return read_backup_id(r, &h->backup_id, "'backup_id'");
+	case H_ARCHIVE: return read_name(r, &h->archive, false, "'archive'");
+	case -1: return json_skip(r);
+	default:
+		return json_read_int(r, 0, INT64_MAX, counts[f],
+				     history_fields[f]);
+	}
+}
+
+static int check_history_entry(const struct metadata *md,
+			       const struct history_entry *h, struct error *err)
+{
+	if (!h->backup_id || !h->date || !h->archive)
+		return error_set(err, "missing 'backup_id', 'date' or "
+				 "'archive'");
+	if (strchr(h->archive, '/') || !strcmp(h->archive, "..") ||
+	    !strcmp(h->archive, ".") || !*h->archive)
+		return error_set(err, "archive '%s' must be a file name",
+				 h->archive);
+	if (md->nhistory > 1 &&
+	    strcmp(md->history[md->nhistory - 2].backup_id, h->backup_id) >= 0)
+		return error_set(err, "'%s' is not newer than the entry "
+				 "before it", h->backup_id);
+	return 0;
+}
+
+static int read_history_entry(struct json_reader *r, struct metadata *md)
+{
+	struct history_entry *h = metadata_add_history(md);
+	unsigned seen = 0;
+	int more;
+
+	if (json_object_begin(r, "an entry") < 0)
 		return -1;
-	return 0;
+	while ((more = json_object_next(r)) > 0) {
+		int f = field_index(history_fields, H_COUNT, r->str);
+
+		if (f >= 0 && (seen & 1u << f))
+			return error_set(r->err, "'%s' appears twice",
+					 history_fields[f]);
+		if (f >= 0)
+			seen |= 1u << f;
+		if (read_history_field(r, h, f) < 0)
+			return -1;
+	}
+	if (more < 0)
+		return -1;
+	return check_history_entry(md, h, r->err);
 }
 
-static int parse_history(const cJSON *arr, struct metadata *md,
-			 struct error *err)
+static int read_history(struct json_reader *r, struct metadata *md)
 {
-	const cJSON *item;
+	int more;
 
-	if (!arr)
-		return 0;
-	if (!cJSON_IsArray(arr))
-		return error_set(err, "'backup_history' must be an array");
-	cJSON_ArrayForEach(item, arr)
-		if (parse_history_entry(item, md, err) < 0)
-			return -1;
-	return 0;
+	if (json_array_begin(r, "'backup_history'") < 0)
+		return -1;
+	while ((more = json_array_next(r)) > 0)
+		if (read_history_entry(r, md) < 0)
+			return error_prefix(r->err, "backup_history");
+	return more;
 }
 
-static int parse_path_list(const cJSON *arr, struct strlist *out,
-			   const char *key, struct error *err)
+/* An array of {"path": ...} or {"path_hex": ...}. */
+static int read_path_list(struct json_reader *r, struct strlist *out,
+			  const char *what)
 {
-	const cJSON *item;
+	int more;
 
-	if (!arr)
-		return 0;
-	if (!cJSON_IsArray(arr))
-		return error_set(err, "'%s' must be an array", key);
-	cJSON_ArrayForEach(item, arr) {
-		char *path = get_name(item, "path", NULL, key, err);
+	if (json_array_begin(r, what) < 0)
+		return -1;
+	while ((more = json_array_next(r)) > 0) {
+		char *path = NULL;
+		int inner;
 
-		if (!path)
+		if (json_object_begin(r, what) < 0)
 			return -1;
+		while ((inner = json_object_next(r)) > 0) {
+			bool hex = !strcmp(r->str, "path_hex");
+
+			if ((hex || !strcmp(r->str, "path")) ?
+			    read_name(r, &path, hex, what) < 0 :
+			    json_skip(r) < 0) {
+				free(path);
+				return -1;
+			}
+		}
+		if (inner < 0 || !path) {
+			free(path);
+			return inner < 0 ? -1 : error_set(r->err, "%s: an "
+							  "entry has no path",
+							  what);
+		}
 		strlist_push_owned(out, path);
 	}
-	return 0;
+	return more;
 }
 
-static int check_version(const cJSON *root, struct error *err)
-{
-	int64_t version = 0;
+/* Top-level keys: each at most once, unknown ones skipped (a newer incbak
+ * may add some). */
+struct top_reader {
+	const char *const *keys;
+	int nkeys;
+	int (*read)(struct json_reader *r, int key, void *ctx);
+	void *ctx;
+};
 
-	if (get_int(root, "format_version", 0, 1e9, false, &version,
-		    "top level", err) < 0)
+static int read_top(struct json_reader *r, const struct top_reader *t)
+{
+	unsigned seen = 0;
+	int more;
+
+	if (json_object_begin(r, "the top level") < 0)
+		return -1;
+	while ((more = json_object_next(r)) > 0) {
+		int k = field_index(t->keys, t->nkeys, r->str);
+
+		if (k < 0) {
+			if (json_skip(r) < 0)
+				return -1;
+			continue;
+		}
+		if (seen & 1u << k)
+			return error_set(r->err, "'%s' appears twice",
+					 t->keys[k]);
+		seen |= 1u << k;
+		if (t->read(r, k, t->ctx) < 0)
+			return -1;
+	}
+	if (more < 0)
+		return -1;
+	return json_finish(r) < 0 ? -1 : (int)seen;
+}
+
+static int read_version(struct json_reader *r)
+{
+	int64_t version;
+
+	if (json_read_int(r, 0, 1000000, &version, "'format_version'") < 0)
 		return -1;
 	if (version > METADATA_FORMAT_VERSION)
-		return error_set(err, "format_version %lld is newer than this "
-				 "incbak understands (%d)", (long long)version,
-				 METADATA_FORMAT_VERSION);
+		return error_set(r->err, "format_version %lld is newer than "
+				 "this incbak understands (%d)",
+				 (long long)version, METADATA_FORMAT_VERSION);
 	return 0;
 }
 
-static int metadata_from_json(const cJSON *root, struct metadata *md,
-			      struct error *err)
-{
-	const cJSON *date = cJSON_GetObjectItemCaseSensitive(root,
-							     "last_backup_date");
-	const cJSON *files = cJSON_GetObjectItemCaseSensitive(root,
-							      "file_checksums");
+enum { M_VERSION, M_DATE, M_FILES, M_CONTENTS, M_HISTORY, M_SPECIALS,
+       M_COUNT };
 
-	if (check_version(root, err) < 0)
+static const char *const metadata_keys[M_COUNT] = {
+	"format_version", "last_backup_date", "file_checksums", "contents",
+	"backup_history", "reported_specials",
+};
+
+static int read_metadata_key(struct json_reader *r, int key, void *ctx)
+{
+	struct metadata *md = ctx;
+
+	switch (key) {
+	case M_VERSION: return read_version(r);
+	case M_DATE:
+		if (json_peek(r) == JSON_NULL)
+			return json_read_null(r);
+		return read_name(r, &md->last_backup_date, false,
+				 "'last_backup_date'");
+	case M_FILES: return read_file_checksums(r, &md->files);
+	case M_CONTENTS: return read_contents(r, &md->contents, true,
+					      "'contents'");
+	case M_HISTORY: return read_history(r, md);
+	default: return read_path_list(r, &md->reported_specials,
+				       "'reported_specials'");
+	}
+}
+
+static int parse_metadata_text(const char *text, size_t len, bool mapped,
+			       struct metadata *md, struct error *err)
+{
+	struct json_reader r;
+	struct top_reader t = { metadata_keys, M_COUNT, read_metadata_key,
+				md };
+	int seen;
+
+	json_reader_init(&r, text, len, mapped, err);
+	seen = read_top(&r, &t);
+	json_reader_release(&r);
+	if (seen >= 0 && !(seen & 1 << M_FILES))
+		seen = error_set(err, "missing 'file_checksums'");
+	if (seen < 0) {
+		metadata_release(md);
+		metadata_init(md);
 		return -1;
-	if (date && !cJSON_IsNull(date) && !cJSON_IsString(date))
-		return error_set(err, "'last_backup_date' must be a string");
-	if (cJSON_IsString(date))
-		md->last_backup_date = xstrdup(date->valuestring);
-	if (!files)
-		return error_set(err, "missing 'file_checksums'");
-	if (parse_file_checksums(files, &md->files, err) < 0 ||
-	    parse_contents(cJSON_GetObjectItemCaseSensitive(root, "contents"),
-			   &md->contents, true, "contents", err) < 0 ||
-	    parse_history(cJSON_GetObjectItemCaseSensitive(root,
-							   "backup_history"),
-			  md, err) < 0)
-		return -1;
-	return parse_path_list(cJSON_GetObjectItemCaseSensitive(root,
-				       "reported_specials"),
-			       &md->reported_specials, "reported_specials", err);
+	}
+	return 0;
 }
 
 int metadata_parse(const char *text, size_t len, struct metadata *md,
 		   struct error *err)
 {
-	cJSON *root = parse_json(text, len, err);
-	int rc;
-
-	if (!root)
-		return -1;
-	rc = metadata_from_json(root, md, err);
-	cJSON_Delete(root);
-	if (rc < 0) {
-		metadata_release(md);
-		metadata_init(md);
-	}
-	return rc;
+	return parse_metadata_text(text, len, false, md, err);
 }
 
-static int manifest_from_json(const cJSON *root, struct manifest *m,
-			      struct error *err)
-{
-	const char *id, *date;
+enum { N_VERSION, N_ID, N_DATE, N_ADDED, N_MODIFIED, N_DELETED, N_FILES,
+       N_DELETED_LIST, N_HOLDS, N_COUNT };
 
-	if (check_version(root, err) < 0)
-		return -1;
-	id = get_backup_id(root, "backup_id", "manifest", err);
-	date = id ? get_string(root, "date", true, "manifest", err) : NULL;
-	if (!date)
-		return -1;
-	m->backup_id = xstrdup(id);
-	m->date = xstrdup(date);
-	if (get_int(root, "files_added", 0, MAX_EXACT_INT, false,
-		    &m->files_added, "manifest", err) ||
-	    get_int(root, "files_modified", 0, MAX_EXACT_INT, false,
-		    &m->files_modified, "manifest", err) ||
-	    get_int(root, "files_deleted", 0, MAX_EXACT_INT, false,
-		    &m->files_deleted, "manifest", err))
-		return -1;
-	if (parse_files_array(cJSON_GetObjectItemCaseSensitive(root, "files"),
-			      &m->files, err) < 0 ||
-	    parse_path_list(cJSON_GetObjectItemCaseSensitive(root, "deleted"),
-			    &m->deleted, "deleted", err) < 0)
-		return -1;
-	return parse_contents(cJSON_GetObjectItemCaseSensitive(root, "holds"),
-			      &m->holds, false, "holds", err);
+static const char *const manifest_keys[N_COUNT] = {
+	"format_version", "backup_id", "date", "files_added",
+	"files_modified", "files_deleted", "files", "deleted", "holds",
+};
+
+static int read_manifest_key(struct json_reader *r, int key, void *ctx)
+{
+	struct manifest *m = ctx;
+
+	switch (key) {
+	case N_VERSION: return read_version(r);
+	case N_ID: return read_backup_id(r, &m->backup_id, "'backup_id'");
+	case N_DATE: return read_name(r, &m->date, false, "'date'");
+	case N_ADDED: return json_read_int(r, 0, INT64_MAX, &m->files_added,
+					   "'files_added'");
+	case N_MODIFIED: return json_read_int(r, 0, INT64_MAX,
+					      &m->files_modified,
+					      "'files_modified'");
+	case N_DELETED: return json_read_int(r, 0, INT64_MAX,
+					     &m->files_deleted,
+					     "'files_deleted'");
+	case N_FILES: return read_files_array(r, &m->files);
+	case N_DELETED_LIST: return read_path_list(r, &m->deleted,
+						   "'deleted'");
+	default: return read_contents(r, &m->holds, false, "'holds'");
+	}
 }
 
 int manifest_parse(const char *text, size_t len, struct manifest *m,
 		   struct error *err)
 {
-	cJSON *root = parse_json(text, len, err);
-	int rc;
+	struct json_reader r;
+	struct top_reader t = { manifest_keys, N_COUNT, read_manifest_key, m };
+	int seen;
 
-	if (!root)
-		return -1;
-	rc = manifest_from_json(root, m, err);
-	cJSON_Delete(root);
-	if (rc < 0) {
+	json_reader_init(&r, text, len, false, err);
+	seen = read_top(&r, &t);
+	json_reader_release(&r);
+	if (seen >= 0 && (!m->backup_id || !m->date))
+		seen = error_set(err, "manifest: missing 'backup_id' or "
+				 "'date'");
+	if (seen < 0) {
 		manifest_release(m);
 		manifest_init(m);
+		return -1;
 	}
-	return rc;
+	return 0;
 }
 
 /* ---- files ---- */
@@ -808,24 +958,44 @@ int metadata_load(const char *dest, struct metadata *md, bool *found,
 		  struct error *err)
 {
 	char *path = path_join(dest, METADATA_FILE_NAME);
-	struct buf text = {0};
-	int rc = -1;
+	struct stat st;
+	void *map = MAP_FAILED;
+	int fd, rc = -1;
 
 	*found = false;
-	if (access(path, F_OK) < 0 && errno == ENOENT) {
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
 		rc = 0;
 		goto out;
 	}
 	*found = true;
-	if (fs_read_file(path, &text, METADATA_MAX_SIZE, err) < 0)
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		error_set(err, "cannot read '%s': %s", path, strerror(errno));
 		goto out;
-	if (metadata_parse(text.data ? text.data : "", text.len, md, err) < 0) {
+	}
+	/* Mapped and read front to back, the pages already parsed are
+	 * dropped as we go (see json.c), so the file's size does not add to
+	 * the run's memory. */
+	if (st.st_size > 0)
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd,
+			   0);
+	if (st.st_size > 0 && map == MAP_FAILED) {
+		error_set(err, "cannot read '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (map != MAP_FAILED)
+		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+	if (parse_metadata_text(map == MAP_FAILED ? "" : map,
+				(size_t)st.st_size, true, md, err) < 0) {
 		error_prefix(err, "corrupt metadata '%s'", path);
 		goto out;
 	}
 	rc = 0;
 out:
-	buf_release(&text);
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
 	free(path);
 	return rc;
 }

@@ -322,7 +322,7 @@ make_tree() {
 	cp "$TEST_DIR/m" "$DST/backup_metadata.json"
 	run ib run --source "$SRC" --dest "$DST"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"entry '../evil': path must be relative"* ]]
+	[[ "$output" == *"file_checksums '../evil': path must be relative"* ]]
 }
 
 @test "a destination with archives but no metadata points to repair" {

@@ -1,0 +1,449 @@
+/* A pull parser for JSON (RFC 8259): strict syntax, exact integers, UTF-8
+ * checked, nesting bounded. See json.h for why it exists. */
+#include "json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define JSON_MAX_DEPTH 64 /* json.h sizes `first` to match */
+#define RELEASE_CHUNK ((size_t)4 << 20)
+
+void json_reader_init(struct json_reader *r, const char *text, size_t len,
+		      bool mapped, struct error *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->start = r->p = r->released = text;
+	r->end = text + len;
+	r->err = err;
+	r->mapped = mapped;
+}
+
+void json_reader_release(struct json_reader *r)
+{
+	free(r->str);
+	r->str = NULL;
+	r->str_len = r->str_alloc = 0;
+}
+
+static int syntax_error(struct json_reader *r, const char *what)
+{
+	size_t line = 1, col = 1;
+
+	for (const char *q = r->start; q < r->p && q < r->end; q++) {
+		if (*q == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	return error_set(r->err, "not valid JSON at line %zu, column %zu: %s",
+			 line, col, what);
+}
+
+/* A mapped file is read once, front to back: hand the pages behind us back
+ * to the kernel so a big metadata file does not stay resident. */
+static void release_consumed(struct json_reader *r)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t from, to;
+
+	if (!r->mapped || (size_t)(r->p - r->released) < RELEASE_CHUNK)
+		return;
+	from = ((uintptr_t)r->released + (uintptr_t)page - 1) &
+	       ~((uintptr_t)page - 1);
+	to = (uintptr_t)r->p & ~((uintptr_t)page - 1);
+	if (to > from)
+		madvise((void *)from, to - from, MADV_DONTNEED);
+	r->released = r->p;
+}
+
+static void skip_space(struct json_reader *r)
+{
+	while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' ||
+				 *r->p == '\r' || *r->p == '\t'))
+		r->p++;
+}
+
+int json_peek(struct json_reader *r)
+{
+	skip_space(r);
+	if (r->p >= r->end)
+		return syntax_error(r, "unexpected end");
+	switch (*r->p) {
+	case '{': return JSON_OBJECT;
+	case '[': return JSON_ARRAY;
+	case '"': return JSON_STRING;
+	case 't': case 'f': return JSON_BOOL;
+	case 'n': return JSON_NULL;
+	default:
+		if (*r->p == '-' || (*r->p >= '0' && *r->p <= '9'))
+			return JSON_NUMBER;
+		return syntax_error(r, "unexpected character");
+	}
+}
+
+static int expect_type(struct json_reader *r, int type, const char *what)
+{
+	static const char *const names[] = {
+		"null", "true or false", "a number", "a string", "an object",
+		"an array",
+	};
+	int t = json_peek(r);
+
+	if (t < 0)
+		return -1;
+	if (t != type)
+		return error_set(r->err, "%s must be %s", what, names[type]);
+	return 0;
+}
+
+static int literal(struct json_reader *r, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n))
+		return syntax_error(r, "bad literal");
+	r->p += n;
+	return 0;
+}
+
+int json_read_null(struct json_reader *r)
+{
+	if (expect_type(r, JSON_NULL, "value") < 0)
+		return -1;
+	return literal(r, "null");
+}
+
+int json_read_bool(struct json_reader *r, bool *out, const char *what)
+{
+	if (expect_type(r, JSON_BOOL, what) < 0)
+		return -1;
+	*out = *r->p == 't';
+	return literal(r, *out ? "true" : "false");
+}
+
+static void str_put(struct json_reader *r, const char *s, size_t n)
+{
+	grow_array((void **)&r->str, &r->str_alloc, r->str_len + n + 1, 1);
+	memcpy(r->str + r->str_len, s, n);
+	r->str_len += n;
+	r->str[r->str_len] = '\0';
+}
+
+static int hex4(struct json_reader *r, unsigned *out)
+{
+	*out = 0;
+	if (r->end - r->p < 4)
+		return syntax_error(r, "short \\u escape");
+	for (int i = 0; i < 4; i++) {
+		char c = r->p[i];
+		int v = c >= '0' && c <= '9' ? c - '0'
+		      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		      : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		if (v < 0)
+			return syntax_error(r, "bad \\u escape");
+		*out = *out << 4 | (unsigned)v;
+	}
+	r->p += 4;
+	return 0;
+}
+
+static void put_utf8(struct json_reader *r, unsigned cp)
+{
+	char b[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		b[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		b[0] = (char)(0xC0 | cp >> 6);
+		b[1] = (char)(0x80 | (cp & 0x3F));
+		n = 2;
+	} else if (cp < 0x10000) {
+		b[0] = (char)(0xE0 | cp >> 12);
+		b[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		b[2] = (char)(0x80 | (cp & 0x3F));
+		n = 3;
+	} else {
+		b[0] = (char)(0xF0 | cp >> 18);
+		b[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+		b[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+		b[3] = (char)(0x80 | (cp & 0x3F));
+		n = 4;
+	}
+	str_put(r, b, n);
+}
+
+static int unicode_escape(struct json_reader *r)
+{
+	unsigned cp, lo;
+
+	if (hex4(r, &cp) < 0)
+		return -1;
+	if (cp >= 0xDC00 && cp <= 0xDFFF)
+		return syntax_error(r, "lone low surrogate");
+	if (cp >= 0xD800 && cp <= 0xDBFF) {
+		if (r->end - r->p < 2 || r->p[0] != '\\' || r->p[1] != 'u')
+			return syntax_error(r, "lone high surrogate");
+		r->p += 2;
+		if (hex4(r, &lo) < 0)
+			return -1;
+		if (lo < 0xDC00 || lo > 0xDFFF)
+			return syntax_error(r, "bad surrogate pair");
+		cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+	}
+	put_utf8(r, cp);
+	return 0;
+}
+
+static int escape(struct json_reader *r)
+{
+	static const char from[] = "\"\\/bfnrt";
+	static const char to[] = "\"\\/\b\f\n\r\t";
+	const char *hit;
+
+	if (r->p >= r->end)
+		return syntax_error(r, "unterminated string");
+	if (*r->p == 'u') {
+		r->p++;
+		return unicode_escape(r);
+	}
+	hit = strchr(from, *r->p);
+	if (!hit || !*r->p)
+		return syntax_error(r, "bad escape");
+	str_put(r, &to[hit - from], 1);
+	r->p++;
+	return 0;
+}
+
+/* Copies the run of plain characters up to the next quote or backslash. */
+static int plain_run(struct json_reader *r)
+{
+	const char *q = r->p;
+
+	while (q < r->end && *q != '"' && *q != '\\' &&
+	       (unsigned char)*q >= 0x20)
+		q++;
+	if (q < r->end && (unsigned char)*q < 0x20)
+		return syntax_error(r, "control character in string");
+	if (!utf8_valid(r->p, (size_t)(q - r->p)))
+		return syntax_error(r, "string is not UTF-8");
+	str_put(r, r->p, (size_t)(q - r->p));
+	r->p = q;
+	return 0;
+}
+
+int json_read_string(struct json_reader *r, const char *what)
+{
+	if (expect_type(r, JSON_STRING, what) < 0)
+		return -1;
+	r->p++;
+	r->str_len = 0;
+	str_put(r, "", 0);
+	for (;;) {
+		if (plain_run(r) < 0)
+			return -1;
+		if (r->p >= r->end)
+			return syntax_error(r, "unterminated string");
+		if (*r->p == '"')
+			break;
+		r->p++;
+		if (escape(r) < 0)
+			return -1;
+	}
+	r->p++;
+	return 0;
+}
+
+/* The extent of a number token, checked against the JSON grammar. */
+static int number_span(struct json_reader *r, const char **from, size_t *n)
+{
+	const char *q = r->p;
+
+	if (q < r->end && *q == '-')
+		q++;
+	if (q >= r->end || *q < '0' || *q > '9')
+		return syntax_error(r, "bad number");
+	if (*q == '0')
+		q++;
+	else
+		while (q < r->end && *q >= '0' && *q <= '9')
+			q++;
+	if (q < r->end && *q == '.') {
+		if (++q >= r->end || *q < '0' || *q > '9')
+			return syntax_error(r, "bad number");
+		while (q < r->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if (q < r->end && (*q == 'e' || *q == 'E')) {
+		q++;
+		if (q < r->end && (*q == '+' || *q == '-'))
+			q++;
+		if (q >= r->end || *q < '0' || *q > '9')
+			return syntax_error(r, "bad number");
+		while (q < r->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	*from = r->p;
+	*n = (size_t)(q - r->p);
+	r->p = q;
+	return 0;
+}
+
+int json_read_int(struct json_reader *r, int64_t min, int64_t max,
+		  int64_t *out, const char *what)
+{
+	const char *s;
+	size_t n;
+	char text[32];
+
+	if (expect_type(r, JSON_NUMBER, what) < 0 ||
+	    number_span(r, &s, &n) < 0)
+		return -1;
+	if (n >= sizeof(text) || memchr(s, '.', n) || memchr(s, 'e', n) ||
+	    memchr(s, 'E', n))
+		goto bad;
+	memcpy(text, s, n);
+	text[n] = '\0';
+	if (parse_int64(text, min, max, out) < 0)
+		goto bad;
+	return 0;
+bad:
+	return error_set(r->err, "%s must be a whole number from %lld to %lld",
+			 what, (long long)min, (long long)max);
+}
+
+int json_read_double(struct json_reader *r, double *out, const char *what)
+{
+	const char *s;
+	size_t n;
+	char text[64];
+
+	if (expect_type(r, JSON_NUMBER, what) < 0 ||
+	    number_span(r, &s, &n) < 0)
+		return -1;
+	if (n >= sizeof(text))
+		return error_set(r->err, "%s: number too long", what);
+	memcpy(text, s, n);
+	text[n] = '\0';
+	errno = 0;
+	*out = strtod(text, NULL);
+	if (errno || !isfinite(*out))
+		return error_set(r->err, "%s is out of range", what);
+	return 0;
+}
+
+static int open_container(struct json_reader *r, int type, const char *what)
+{
+	if (expect_type(r, type, what) < 0)
+		return -1;
+	if (r->depth >= JSON_MAX_DEPTH)
+		return syntax_error(r, "nested too deeply");
+	r->first[++r->depth] = true;
+	r->p++;
+	return 0;
+}
+
+int json_object_begin(struct json_reader *r, const char *what)
+{
+	return open_container(r, JSON_OBJECT, what);
+}
+
+int json_array_begin(struct json_reader *r, const char *what)
+{
+	return open_container(r, JSON_ARRAY, what);
+}
+
+/* Before an element: the closer (0), or a comma unless it is the first
+ * (1). */
+static int next_element(struct json_reader *r, char closer)
+{
+	bool first = r->first[r->depth];
+
+	skip_space(r);
+	if (r->p >= r->end)
+		return syntax_error(r, "unexpected end");
+	if (*r->p == closer) {
+		r->p++;
+		r->depth--;
+		release_consumed(r);
+		return 0;
+	}
+	r->first[r->depth] = false;
+	if (first)
+		return 1;
+	if (*r->p != ',')
+		return syntax_error(r, "expected ',' or a closing bracket");
+	r->p++;
+	return 1;
+}
+
+int json_object_next(struct json_reader *r)
+{
+	int more = next_element(r, '}');
+
+	if (more <= 0)
+		return more;
+	if (json_peek(r) != JSON_STRING)
+		return syntax_error(r, "expected a key");
+	if (json_read_string(r, "key") < 0)
+		return -1;
+	skip_space(r);
+	if (r->p >= r->end || *r->p != ':')
+		return syntax_error(r, "expected ':'");
+	r->p++;
+	return 1;
+}
+
+int json_array_next(struct json_reader *r)
+{
+	return next_element(r, ']');
+}
+
+int json_skip(struct json_reader *r)
+{
+	const char *s;
+	size_t n;
+	bool b;
+	int more;
+
+	switch (json_peek(r)) {
+	case JSON_NULL: return json_read_null(r);
+	case JSON_BOOL: return json_read_bool(r, &b, "value");
+	case JSON_NUMBER: return number_span(r, &s, &n);
+	case JSON_STRING: return json_read_string(r, "value");
+	case JSON_OBJECT:
+		if (json_object_begin(r, "value") < 0)
+			return -1;
+		while ((more = json_object_next(r)) > 0)
+			if (json_skip(r) < 0)
+				return -1;
+		return more;
+	case JSON_ARRAY:
+		if (json_array_begin(r, "value") < 0)
+			return -1;
+		while ((more = json_array_next(r)) > 0)
+			if (json_skip(r) < 0)
+				return -1;
+		return more;
+	default:
+		return -1;
+	}
+}
+
+int json_finish(struct json_reader *r)
+{
+	skip_space(r);
+	if (r->p != r->end)
+		return syntax_error(r, "text after the end");
+	return 0;
+}

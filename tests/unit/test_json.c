@@ -1,0 +1,217 @@
+/* The JSON pull parser: grammar edge cases, exact integers, strings. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "json.h"
+#include "metadata.h"
+#include "util.h"
+
+static int skip_all(const char *text, struct error *err)
+{
+	struct json_reader r;
+	int rc;
+
+	json_reader_init(&r, text, strlen(text), false, err);
+	rc = json_skip(&r);
+	if (rc == 0)
+		rc = json_finish(&r);
+	json_reader_release(&r);
+	return rc;
+}
+
+static void test_valid_documents(void **state)
+{
+	static const char *const ok[] = {
+		"{}", "[]", " { } ", "[ ]", "[1, 2 ,3]", "{\"a\":{\"b\":[true,false,null]}}",
+		"\"\\u00e9\\ud83d\\ude00\\n\"", "-0", "1.5e-3", "0.0", "[[[[]]]]",
+		"{\"a\" : 1 , \"b\" :\n2}\n",
+	};
+	struct error err;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+		assert_int_equal(skip_all(ok[i], &err), 0);
+}
+
+static void test_invalid_documents(void **state)
+{
+	static const char *const bad[] = {
+		"", "{", "[1,]", "{\"a\":1,}", "[01]", "[1.]", "[.5]", "+1", "[1e]",
+		"\"\\ud800\"", "\"\\udc00\"", "\"\\x\"", "\"a\tb\"", "\"\xff\"",
+		"{1:2}", "{\"a\" 1}", "[1 2]", "tru", "nul", "[] []", "\"abc",
+		"[1,,2]",
+	};
+	struct error err;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		err.msg[0] = '\0';
+		assert_int_equal(skip_all(bad[i], &err), -1);
+		assert_true(strstr(err.msg, "not valid JSON") != NULL);
+	}
+}
+
+static void test_depth_limit(void **state)
+{
+	char deep[200];
+	struct error err;
+
+	(void)state;
+	memset(deep, '[', 100);
+	memset(deep + 100, ']', 100);
+	deep[sizeof(deep) - 1] = '\0';
+	deep[199] = '\0';
+	assert_int_equal(skip_all(deep, &err), -1);
+	assert_true(strstr(err.msg, "nested too deeply") != NULL);
+}
+
+static void test_exact_integers(void **state)
+{
+	struct json_reader r;
+	struct error err;
+	int64_t v = 0;
+	const char *text = "9007199254740993";
+
+	(void)state;
+	json_reader_init(&r, text, strlen(text), false, &err);
+	assert_int_equal(json_read_int(&r, 0, INT64_MAX, &v, "n"), 0);
+	assert_true(v == INT64_C(9007199254740993));
+	json_reader_release(&r);
+
+	text = "1e3";
+	json_reader_init(&r, text, strlen(text), false, &err);
+	assert_int_equal(json_read_int(&r, 0, INT64_MAX, &v, "n"), -1);
+	assert_true(strstr(err.msg, "n must be a whole number") != NULL);
+	json_reader_release(&r);
+
+	text = "99999999999999999999999";
+	json_reader_init(&r, text, strlen(text), false, &err);
+	assert_int_equal(json_read_int(&r, 0, INT64_MAX, &v, "n"), -1);
+	json_reader_release(&r);
+}
+
+static void test_string_decoding(void **state)
+{
+	struct json_reader r;
+	struct error err;
+	const char *text = "\"a\\\"b\\\\c\\u0041\\u00e9\\ud83d\\ude00\"";
+
+	(void)state;
+	json_reader_init(&r, text, strlen(text), false, &err);
+	assert_int_equal(json_read_string(&r, "s"), 0);
+	assert_string_equal(r.str, "a\"b\\cA\xc3\xa9\xf0\x9f\x98\x80");
+	json_reader_release(&r);
+
+	text = "\"a\\u0000b\"";
+	json_reader_init(&r, text, strlen(text), false, &err);
+	assert_int_equal(json_read_string(&r, "s"), 0);
+	assert_int_equal(r.str_len, 3);
+	json_reader_release(&r);
+}
+
+static void test_error_position(void **state)
+{
+	struct error err;
+
+	(void)state;
+	assert_int_equal(skip_all("{\n  \"a\": [1,\n  x]}", &err), -1);
+	assert_non_null(strstr(err.msg, "line 3, column 3"));
+}
+
+static void test_metadata_round_trip(void **state)
+{
+	static const char text[] =
+		"{\"format_version\":1,\"last_backup_date\":\"2026-01-01T00:00:00Z\","
+		"\"file_checksums\":{\"d\":{\"type\":\"dir\",\"mtime\":[-2,250000000],"
+		"\"modified_time\":-1.75,\"mode\":\"0700\"},"
+		"\"d/f\":{\"type\":\"file\",\"size\":3,\"modified_time\":1.5,"
+		"\"mtime\":[1,500000000],\"ctime\":[2,0],\"inode\":\"18446744073709551\","
+		"\"mode\":\"4755\",\"uid\":1000,\"gid\":1000,\"checksum\":"
+		"\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"},"
+		"\"l\":{\"type\":\"symlink\",\"modified_time\":0,\"link_target_hex\":\"ff2e2e\"}},"
+		"\"contents\":{\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\":"
+		"{\"size\":3,\"member\":\"d/f\",\"backup_id\":\"2026-01-01_00-00-00\","
+		"\"last_used\":\"2026-01-01_00-00-00\"}},"
+		"\"backup_history\":[{\"date\":\"2026-01-01T00:00:00Z\",\"backup_id\":"
+		"\"2026-01-01_00-00-00\",\"archive\":\"x_backup_2026-01-01_00-00-00.tar.zst\","
+		"\"files_added\":2,\"total_files\":2}],\"reported_specials\":[]}";
+	struct metadata md, again;
+	struct buf out = {0}, out2 = {0};
+	struct error err;
+	const struct tree_entry *f, *l;
+
+	(void)state;
+	metadata_init(&md);
+	metadata_init(&again);
+	assert_int_equal(metadata_parse(text, sizeof(text) - 1, &md, &err), 0);
+	assert_int_equal(md.files.len, 3);
+	f = tree_find(&md.files, "d/f");
+	assert_non_null(f);
+	assert_int_equal(f->mode, 04755);
+	assert_true(f->ino == UINT64_C(18446744073709551));
+	l = tree_find(&md.files, "l");
+	assert_string_equal(l->link_target, "\xff..");
+	assert_int_equal(tree_find(&md.files, "d")->mtime.sec, -2);
+	metadata_format(&md, &out);
+	assert_int_equal(metadata_parse(out.data, out.len, &again, &err), 0);
+	metadata_format(&again, &out2);
+	assert_string_equal(out.data, out2.data);
+	buf_release(&out);
+	buf_release(&out2);
+	metadata_release(&md);
+	metadata_release(&again);
+}
+
+static void test_metadata_rejects(void **state)
+{
+	static const struct {
+		const char *text, *message;
+	} cases[] = {
+		{ "[]", "the top level must be an object" },
+		{ "{}", "missing 'file_checksums'" },
+		{ "{\"file_checksums\":{},\"file_checksums\":{}}", "'file_checksums' appears twice" },
+		{ "{\"file_checksums\":{\"a\":{\"type\":\"file\",\"size\":\"1\"}}}", "'size' must be a number" },
+		{ "{\"file_checksums\":{\"a\":{\"type\":\"file\",\"size\":1e300}}}", "'size' must be a whole number" },
+		{ "{\"file_checksums\":{\"/a\":{\"type\":\"dir\",\"modified_time\":0}}}", "path must be relative" },
+		{ "{\"file_checksums\":{\"a\":{\"type\":\"dir\",\"modified_time\":0,\"mode\":\"0755\",\"mode\":\"0700\"}}}", "'mode' appears twice" },
+		{ "{\"file_checksums\":{\"a\":{\"type\":\"dir\",\"modified_time\":0},\"a\":{\"type\":\"dir\",\"modified_time\":0}}}", "path 'a' appears twice" },
+		{ "{\"file_checksums\":{\"a\":{\"type\":\"file\",\"size\":1,\"modified_time\":0}}}", "missing 'checksum'" },
+		{ "{\"format_version\":2,\"file_checksums\":{}}", "newer than this incbak" },
+		{ "{\"file_checksums\":{\"a\\u0000b\":{\"type\":\"dir\",\"modified_time\":0}}}", "contains a NUL" },
+	};
+	struct metadata md;
+	struct error err;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		metadata_init(&md);
+		err.msg[0] = '\0';
+		assert_int_equal(metadata_parse(cases[i].text,
+						strlen(cases[i].text), &md,
+						&err), -1);
+		if (!strstr(err.msg, cases[i].message))
+			fail_msg("case %zu: got '%s'", i, err.msg);
+		metadata_release(&md);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_documents),
+		cmocka_unit_test(test_invalid_documents),
+		cmocka_unit_test(test_depth_limit),
+		cmocka_unit_test(test_exact_integers),
+		cmocka_unit_test(test_string_decoding),
+		cmocka_unit_test(test_error_position),
+		cmocka_unit_test(test_metadata_round_trip),
+		cmocka_unit_test(test_metadata_rejects),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
