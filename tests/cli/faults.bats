@@ -232,3 +232,32 @@ teardown_mount() {
 	ib restore "$latest" -q --source "$SRC" --dest "$DST" --to "$TEST_DIR/out"
 	diff -r "$SRC" "$TEST_DIR/out" -x .incbak
 }
+
+@test "as an ordinary user: an unreadable folder gives exit 3, the rest is stored, its old files are kept, and the next run retries" {
+	chmod 0755 "$TEST_DIR"
+	mkdir -p "$SRC/open" "$SRC/closed" "$DST"
+	printf 'visible' > "$SRC/open/a"
+	printf 'hidden' > "$SRC/closed/b"
+	chown -R 65534:65534 "$SRC" "$DST"
+	backdate
+	as_nobody() {
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+			env HOME="$HOME" "$INCBAK" "$@"
+	}
+	as_nobody run -q --source "$SRC" --dest "$DST"
+	# the folder becomes unreadable, and a new file appears elsewhere
+	chmod 0000 "$SRC/closed"
+	printf 'new' > "$SRC/open/c"
+	run as_nobody run --json --source "$SRC" --dest "$DST"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"cannot read 'closed': Permission denied"* ]]
+	[ "$(archive_members "$(latest_archive)")" = "open/c" ]
+	# what was under it is not taken for deleted
+	[ "$(echo "$output" | grep "^{" | json_field .files_deleted)" -eq 0 ]
+	jq -e '.file_checksums["closed/b"]' "$DST/backup_metadata.json"
+	chmod 0755 "$SRC/closed"
+	printf 'changed' > "$SRC/closed/b"
+	run as_nobody run --json --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[ "$(archive_members "$(latest_archive)")" = "closed/b" ]
+}
