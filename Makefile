@@ -15,8 +15,10 @@ VERSION = 0.1.0
 # missing ones when run as root.
 DEB_PACKAGES = build-essential pkg-config libarchive-dev libssl-dev \
 	libcjson-dev libinih-dev libcmocka-dev bats libarchive-tools tar zstd \
-	perl strace shellcheck mandoc util-linux jq zsh fish clang libclang-rt-14-dev
-PKGS = libarchive libcrypto libcjson inih
+	libzstd-dev perl strace shellcheck mandoc util-linux jq zsh fish clang libclang-rt-14-dev
+# libzstd: tarball.c compresses with it directly (seekable frames); libarchive
+# already links it, so the system gains no new library.
+PKGS = libarchive libcrypto libcjson inih libzstd
 
 # A packager's CFLAGS add to these, never replace them.
 override CFLAGS += -std=c17 -Wall -Wextra -Wpedantic -D_GNU_SOURCE -MMD -MP \

@@ -198,13 +198,17 @@ static void count_change(struct run *r, const struct tree_entry *e,
 	}
 }
 
-/* Records that this run's archive holds e's content. */
-/* Records that this run's archive holds e's content as `member`. */
+/* Records that this run's archive holds e's content as `member`, the
+ * member just written, and where it starts so a restore can go there. */
 static void add_content(struct run *r, const struct tree_entry *e,
 			const char *member)
 {
-	content_insert(&r->md.contents, e->checksum, e->size, r->id, member,
-		       r->id);
+	struct content *c = content_insert(&r->md.contents, e->checksum,
+					   e->size, r->id, member, r->id);
+
+	tarball_last_member_position(r->writer, &c->frame_offset,
+				     &c->frame_skip);
+	c->has_frame = true;
 	r->stats->files_stored++;
 }
 
@@ -622,8 +626,9 @@ static int write_manifest(struct run *r, const char *date)
 		const struct content *c = &r->md.contents.items[i];
 
 		if (!strcmp(c->holder, r->id))
-			content_insert(&m.holds, c->checksum, c->size, NULL,
-				       c->member, NULL);
+			content_copy_frame(content_insert(&m.holds,
+					   c->checksum, c->size, NULL,
+					   c->member, NULL), c);
 	}
 	manifest_format(&m, &text);
 	rc = tarball_write_buffer(r->writer, MANIFEST_MEMBER, text.data,

@@ -134,6 +134,10 @@ static void format_content(struct buf *out, const struct content *c,
 	buf_printf(out, "\"%s\":{\"size\":%llu,", sum,
 		   (unsigned long long)c->size);
 	json_name(out, "member", c->member, false);
+	if (c->has_frame)
+		buf_printf(out, ",\"frame\":%llu,\"skip\":%llu",
+			   (unsigned long long)c->frame_offset,
+			   (unsigned long long)c->frame_skip);
 	if (with_owner)
 		buf_printf(out, ",\"backup_id\":\"%s\",\"last_used\":\"%s\"",
 			   c->holder, c->last_used);
@@ -577,14 +581,15 @@ static int read_backup_id(struct json_reader *r, char **out, const char *what)
 }
 
 enum content_field { C_SIZE, C_MEMBER, C_MEMBER_HEX, C_HOLDER, C_LAST,
-		     C_COUNT };
+		     C_FRAME, C_SKIP, C_COUNT };
 
 static const char *const content_fields[C_COUNT] = {
-	"size", "member", "member_hex", "backup_id", "last_used",
+	"size", "member", "member_hex", "backup_id", "last_used", "frame",
+	"skip",
 };
 
 struct content_state {
-	uint64_t size;
+	uint64_t size, frame, skip;
 	char *member, *holder, *last;
 	unsigned seen;
 };
@@ -599,6 +604,8 @@ static int read_content_field(struct json_reader *r, struct content_state *c,
 					    "'member_hex'");
 	case C_HOLDER: return read_backup_id(r, &c->holder, "'backup_id'");
 	case C_LAST: return read_backup_id(r, &c->last, "'last_used'");
+	case C_FRAME: return read_size(r, &c->frame, "'frame'");
+	case C_SKIP: return read_size(r, &c->skip, "'skip'");
 	default: return json_skip(r);
 	}
 }
@@ -629,6 +636,9 @@ static int read_content_fields(struct json_reader *r, struct content_state *c,
 		return error_set(r->err, "unsafe member name");
 	if (with_owner && (!c->holder || !c->last))
 		return error_set(r->err, "missing 'backup_id' or 'last_used'");
+	/* Both or neither: older files have no position at all. */
+	if (!(c->seen & 1u << C_FRAME) != !(c->seen & 1u << C_SKIP))
+		return error_set(r->err, "'frame' and 'skip' go together");
 	return 0;
 }
 
@@ -636,6 +646,7 @@ static int read_content(struct json_reader *r, struct content_index *idx,
 			bool with_owner)
 {
 	struct content_state c = {0};
+	struct content *item;
 	uint8_t sum[HASH_SIZE];
 	char key[HASH_HEX_SIZE + 8];
 	int rc = -1;
@@ -651,8 +662,11 @@ static int read_content(struct json_reader *r, struct content_index *idx,
 	}
 	if (read_content_fields(r, &c, with_owner) < 0)
 		goto out;
-	content_insert(idx, sum, c.size, c.holder ? c.holder : "", c.member,
-		       c.last ? c.last : "");
+	item = content_insert(idx, sum, c.size, c.holder ? c.holder : "",
+			      c.member, c.last ? c.last : "");
+	item->has_frame = (c.seen & 1u << C_FRAME) != 0;
+	item->frame_offset = c.frame;
+	item->frame_skip = c.skip;
 	rc = 0;
 out:
 	if (rc < 0)
@@ -1109,6 +1123,13 @@ struct content *content_find(const struct content_index *idx,
 	return NULL;
 }
 
+void content_copy_frame(struct content *c, const struct content *from)
+{
+	c->has_frame = from->has_frame;
+	c->frame_offset = from->frame_offset;
+	c->frame_skip = from->frame_skip;
+}
+
 struct content *content_insert(struct content_index *idx,
 			       const uint8_t checksum[HASH_SIZE], uint64_t size,
 			       const char *holder, const char *member,
@@ -1125,6 +1146,8 @@ struct content *content_insert(struct content_index *idx,
 	c->holder = xstrdup(holder ? holder : "");
 	c->member = xstrdup(member);
 	c->last_used = xstrdup(last_used ? last_used : "");
+	c->has_frame = false;
+	c->frame_offset = c->frame_skip = 0;
 	if (idx->len * 2 > idx->nslots) {
 		content_rehash(idx, idx->nslots ? idx->nslots * 2 : 64);
 		return c;

@@ -24,6 +24,11 @@ struct content {
 	char *holder;    /* id of the backup whose archive holds the bytes */
 	char *member;    /* member name inside that archive */
 	char *last_used; /* newest backup id whose tree refers to it */
+	/* Where the member starts in the holder's archive (see
+	 * tarball_last_member_position); JSON "frame" and "skip". Unknown for
+	 * older archives: then it is found by reading the archive in order. */
+	bool has_frame;
+	uint64_t frame_offset, frame_skip;
 };
 
 /* Contents in insertion order with a hash index on the checksum. */
@@ -96,6 +101,8 @@ struct content *content_insert(struct content_index *idx,
 			       const uint8_t checksum[HASH_SIZE], uint64_t size,
 			       const char *holder, const char *member,
 			       const char *last_used);
+/* Copies from's member position to c (both may be unknown). */
+void content_copy_frame(struct content *c, const struct content *from);
 /* True if some content of exactly this size is indexed. */
 bool content_has_size(const struct content_index *idx, uint64_t size);
 /* Removes every item for which drop() returns true. */

@@ -59,9 +59,10 @@ static void add_holds(struct metadata *md, const struct manifest *m)
 		const struct content *hold = &m->holds.items[i];
 
 		if (!content_find(&md->contents, hold->checksum))
-			content_insert(&md->contents, hold->checksum,
-				       hold->size, m->backup_id, hold->member,
-				       m->backup_id);
+			content_copy_frame(content_insert(&md->contents,
+					   hold->checksum, hold->size,
+					   m->backup_id, hold->member,
+					   m->backup_id), hold);
 	}
 }
 

@@ -1038,19 +1038,83 @@ static int check_all_found(struct restore *r, size_t lo, size_t hi,
 	return 0;
 }
 
-/* One sequential pass over the archive holding needs [lo, hi). Only
- * regular members are read: hard links, the manifest, symlinks, devices
- * and anything not needed are skipped. */
-static int read_archive(struct restore *r, size_t lo, size_t hi)
+/* Above this many members from one archive, one pass in order beats
+ * starting a decompression at each. */
+#define SEEK_MAX_NEEDS 64
+
+/* True if every need in [lo, hi) knows where its member starts and there
+ * are few enough of them to go to each directly. */
+static bool can_seek(const struct restore *r, size_t lo, size_t hi)
 {
-	const struct history_entry *h = &r->md.history[r->needs[lo].hist];
-	char *path = store_archive_path(r->o->dest, h->archive);
+	if (hi - lo > SEEK_MAX_NEEDS)
+		return false;
+	for (size_t i = lo; i < hi; i++)
+		if (!r->needs[i].c->has_frame)
+			return false;
+	return true;
+}
+
+/* Opens the archive where need i's member starts. 1 with *rd on that
+ * member; 0 if it is not there (a position gone stale, say after a crash
+ * in rotation): the sequential pass then finds it. */
+static int seek_member(const struct restore *r, const char *path, size_t i,
+		       struct tarball_reader **rd)
+{
+	const struct content *c = r->needs[i].c;
+	struct tarball_member mem;
+
+	if (tarball_reader_open_at(path, c->frame_offset, c->frame_skip, rd,
+				   NULL) < 0)
+		return 0;
+	if (tarball_next(*rd, &mem, NULL) == 1 && mem.type == ENTRY_FILE &&
+	    !mem.is_hardlink && !mem.is_other && !strcmp(mem.name, c->member))
+		return 1;
+	tarball_reader_close(*rd);
+	*rd = NULL;
+	return 0;
+}
+
+/* Each need of [lo, hi) straight from its member's frame, decompressing
+ * only what lies between the frame start and the member's end. */
+static int read_seeking(struct restore *r, size_t lo, size_t hi,
+			const char *path)
+{
+	for (size_t i = lo; i < hi; i++) {
+		struct tarball_reader *rd = NULL;
+		size_t count;
+		int rc;
+
+		if (r->needs[i].done || !seek_member(r, path, i, &rd))
+			continue;
+		rc = restore_group(r, i, hi, rd, path, &count);
+		tarball_reader_close(rd);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static size_t count_left(const struct restore *r, size_t lo, size_t hi)
+{
+	size_t left = 0;
+
+	for (size_t i = lo; i < hi; i++)
+		left += !r->needs[i].done;
+	return left;
+}
+
+/* One sequential pass over the archive for the needs of [lo, hi) not done
+ * yet. Only regular members are read: hard links, the manifest, symlinks,
+ * devices and anything not needed are skipped. */
+static int read_sequential(struct restore *r, size_t lo, size_t hi,
+			   const char *path)
+{
 	struct tarball_reader *rd = NULL;
 	struct tarball_member mem;
-	size_t left = hi - lo, count;
+	size_t left = count_left(r, lo, hi), count;
 	int more = 0, rc = -1;
 
-	if (tarball_reader_open(path, &rd, r->err) < 0) {
+	if (left && tarball_reader_open(path, &rd, r->err) < 0) {
 		mark(r, RESTORE_INTEGRITY);
 		goto out;
 	}
@@ -1073,6 +1137,20 @@ static int read_archive(struct restore *r, size_t lo, size_t hi)
 	rc = check_all_found(r, lo, hi, path);
 out:
 	tarball_reader_close(rd);
+	return rc;
+}
+
+/* The needs [lo, hi), all held by one archive. */
+static int read_archive(struct restore *r, size_t lo, size_t hi)
+{
+	const struct history_entry *h = &r->md.history[r->needs[lo].hist];
+	char *path = store_archive_path(r->o->dest, h->archive);
+	int rc = 0;
+
+	if (can_seek(r, lo, hi))
+		rc = read_seeking(r, lo, hi, path);
+	if (rc == 0)
+		rc = read_sequential(r, lo, hi, path);
 	free(path);
 	return rc;
 }

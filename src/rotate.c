@@ -33,6 +33,13 @@ bool rotate_plan_needs_carry(const struct content *c, const char *victim_id)
 	return strcmp(c->last_used, victim_id) > 0;
 }
 
+/* A member of the heir copied into the rewritten archive, and where it
+ * starts there now. */
+struct moved {
+	char *name;
+	uint64_t frame, skip;
+};
+
 /* One carried content: where it is now and where it goes. */
 struct carry {
 	struct content *content; /* in md->contents */
@@ -46,6 +53,8 @@ struct rewrite {
 	size_t ncarries;
 	struct tarball_writer *w;
 	struct strlist heir_names;   /* member names already in the heir */
+	struct moved *moved;         /* the heir's own file members */
+	size_t nmoved, moved_alloc;
 	struct buf manifest_text;
 	struct manifest heir;
 	struct hash *hash;
@@ -87,6 +96,43 @@ static int copy_data(struct rewrite *rw, struct tarball_reader *r,
 	return hash_final(rw->hash, sum);
 }
 
+/* Remembers where the member just started, for the heir's holds. */
+static void note_moved(struct rewrite *rw, const char *name)
+{
+	struct moved *mv;
+
+	grow_array((void **)&rw->moved, &rw->moved_alloc, rw->nmoved + 1,
+		   sizeof(*rw->moved));
+	mv = &rw->moved[rw->nmoved++];
+	mv->name = xstrdup(name);
+	tarball_last_member_position(rw->w, &mv->frame, &mv->skip);
+}
+
+static int cmp_moved(const void *a, const void *b)
+{
+	return strcmp(((const struct moved *)a)->name,
+		      ((const struct moved *)b)->name);
+}
+
+/* The heir's holds name members of the old file: point them at the same
+ * members in the new one (unknown if, oddly, one was not copied). */
+static void relocate_holds(struct rewrite *rw)
+{
+	if (rw->nmoved > 1)
+		qsort(rw->moved, rw->nmoved, sizeof(*rw->moved), cmp_moved);
+	for (size_t i = 0; i < rw->heir.holds.len; i++) {
+		struct content *h = &rw->heir.holds.items[i];
+		struct moved key = { .name = h->member }, *mv = NULL;
+
+		if (rw->nmoved)
+			mv = bsearch(&key, rw->moved, rw->nmoved,
+				     sizeof(*rw->moved), cmp_moved);
+		h->has_frame = mv != NULL;
+		h->frame_offset = mv ? mv->frame : 0;
+		h->frame_skip = mv ? mv->skip : 0;
+	}
+}
+
 static int copy_member(struct rewrite *rw, struct tarball_reader *r,
 		       const struct tarball_member *m, const char *name)
 {
@@ -102,6 +148,7 @@ static int copy_member(struct rewrite *rw, struct tarball_reader *r,
 		return -1;
 	if (e.type != ENTRY_FILE)
 		return 0;
+	note_moved(rw, name);
 	return copy_data(rw, r, sum, &size);
 }
 
@@ -146,6 +193,7 @@ static int copy_heir(struct rewrite *rw, const char *path)
 		error_prefix(rw->err, "'%s': bad manifest", path);
 		goto out;
 	}
+	relocate_holds(rw);
 	rc = 0;
 out:
 	tarball_reader_close(r);
@@ -190,7 +238,7 @@ static int carry_member(struct rewrite *rw, struct tarball_reader *r,
 			const struct tarball_member *m, struct carry *cy,
 			const char *victim)
 {
-	struct content *c = cy->content;
+	struct content *c = cy->content, *h;
 	struct tree_entry e;
 	uint8_t sum[HASH_SIZE];
 	uint64_t size;
@@ -213,8 +261,10 @@ static int carry_member(struct rewrite *rw, struct tarball_reader *r,
 	strlist_push(&rw->heir_names, name);
 	strlist_sort(&rw->heir_names);
 	cy->new_member = name;
-	content_insert(&rw->heir.holds, c->checksum, c->size, NULL, name,
-		       NULL);
+	h = content_insert(&rw->heir.holds, c->checksum, c->size, NULL, name,
+			   NULL);
+	tarball_last_member_position(rw->w, &h->frame_offset, &h->frame_skip);
+	h->has_frame = true;
 	return 0;
 }
 
@@ -368,8 +418,31 @@ static int64_t forget_victim(struct metadata *md, struct carry *carries,
 	return (int64_t)(before - md->contents.len);
 }
 
+/* After the step: every content the rewritten heir holds starts where its
+ * new manifest says. */
+static void adopt_heir_positions(struct metadata *md,
+				 const struct manifest *heir,
+				 const char *heir_id)
+{
+	for (size_t i = 0; i < md->contents.len; i++) {
+		struct content *c = &md->contents.items[i];
+		const struct content *h;
+
+		if (strcmp(c->holder, heir_id))
+			continue;
+		h = content_find(&heir->holds, c->checksum);
+		if (h)
+			content_copy_frame(c, h);
+		else
+			c->has_frame = false;
+	}
+}
+
 static void rewrite_release(struct rewrite *rw)
 {
+	for (size_t i = 0; i < rw->nmoved; i++)
+		free(rw->moved[i].name);
+	free(rw->moved);
 	for (size_t i = 0; i < rw->ncarries; i++)
 		free(rw->carries[i].new_member);
 	free(rw->carries);
@@ -424,6 +497,8 @@ static int rotate_one(const char *dest, struct metadata *md,
 	stats->contents_carried += (int64_t)rw.ncarries;
 	stats->contents_dropped += forget_victim(md, rw.carries, rw.ncarries,
 						 md->history[1].backup_id);
+	if (!opts->dry_run && rw.ncarries)
+		adopt_heir_positions(md, &rw.heir, md->history[0].backup_id);
 	stats->backups_removed++;
 	if (report && report->removed)
 		report->removed(report->ctx, victim_id, victim_archive,

@@ -47,12 +47,49 @@ static int read_member(struct tarball_reader *r, struct buf *out,
 	return n < 0 ? -1 : 0;
 }
 
-int store_read_manifest(const char *path, struct manifest *m,
-			struct error *err)
+/* Reads the manifest member from r, which must be at it: 1 (text holds
+ * it), 0 if the next member is something else, -1. */
+static int read_manifest_here(struct tarball_reader *r, struct buf *text,
+			      const char *path, struct error *err)
+{
+	struct tarball_member mem;
+	int more = tarball_next(r, &mem, err);
+
+	if (more <= 0)
+		return more;
+	if (strcmp(mem.name, MANIFEST_MEMBER) || mem.is_hardlink)
+		return 0;
+	return read_member(r, text, path, err) < 0 ? -1 : 1;
+}
+
+/* The fast way: the index at the end says where the manifest's frame
+ * starts, and only that frame is decompressed. 1 if text holds the
+ * manifest, 0 if the archive must be read in order instead. */
+static int read_manifest_indexed(const char *path, struct buf *text)
+{
+	struct tarball_reader *r = NULL;
+	uint64_t at;
+	int rc = 0;
+
+	/* Any trouble here (no index, a damaged one) sends the caller to
+	 * the sequential pass, which reports what is wrong. */
+	if (tarball_find_manifest_frame(path, &at, NULL) != 1 ||
+	    tarball_reader_open_at(path, at, 0, &r, NULL) < 0)
+		goto out;
+	rc = read_manifest_here(r, text, path, NULL) == 1;
+	if (!rc)
+		text->len = 0;
+out:
+	tarball_reader_close(r);
+	return rc;
+}
+
+/* The slow way: every member in order; the last manifest wins. */
+static int read_manifest_sequential(const char *path, struct buf *text,
+				    struct error *err)
 {
 	struct tarball_reader *r = NULL;
 	struct tarball_member mem;
-	struct buf text = {0};
 	bool found = false;
 	int rc = -1, more;
 
@@ -61,8 +98,8 @@ int store_read_manifest(const char *path, struct manifest *m,
 	while ((more = tarball_next(r, &mem, err)) > 0) {
 		if (strcmp(mem.name, MANIFEST_MEMBER) || mem.is_hardlink)
 			continue;
-		text.len = 0;
-		if (read_member(r, &text, path, err) < 0)
+		text->len = 0;
+		if (read_member(r, text, path, err) < 0)
 			goto out;
 		found = true;
 	}
@@ -73,6 +110,21 @@ int store_read_manifest(const char *path, struct manifest *m,
 			  MANIFEST_MEMBER);
 		goto out;
 	}
+	rc = 0;
+out:
+	tarball_reader_close(r);
+	return rc;
+}
+
+int store_read_manifest(const char *path, struct manifest *m,
+			struct error *err)
+{
+	struct buf text = {0};
+	int rc = -1;
+
+	if (!read_manifest_indexed(path, &text) &&
+	    read_manifest_sequential(path, &text, err) < 0)
+		goto out;
 	if (manifest_parse(text.data ? text.data : "", text.len, m, err) < 0) {
 		error_prefix(err, "'%s': bad manifest", path);
 		goto out;
@@ -80,7 +132,6 @@ int store_read_manifest(const char *path, struct manifest *m,
 	rc = 0;
 out:
 	buf_release(&text);
-	tarball_reader_close(r);
 	return rc;
 }
 

@@ -1,6 +1,8 @@
 /* libarchive wrapper for incbak's archives: pax format (long and non-UTF-8
  * names, nanosecond times) compressed with zstd, readable by GNU tar and
- * bsdtar. */
+ * bsdtar. libarchive writes the raw tar; we compress it with libzstd
+ * ourselves so frames end at member boundaries and a reader can start at
+ * any of them (zstd's seekable-format idea). */
 #include "tarball.h"
 
 #include <errno.h>
@@ -13,23 +15,53 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <zstd.h>
 
 #include "fsutil.h"
 #include "util.h"
 
+/* A frame ends before the first member that starts past this many
+ * uncompressed bytes: a reader can start at any frame, so it decompresses
+ * at most about this much before the member it wants. */
+#define FRAME_TARGET ((uint64_t)4 << 20)
+
+/* The trailer: a zstd skippable frame every zstd decoder passes over,
+ * holding where the manifest's frame starts. */
+#define SKIPPABLE_MAGIC 0x184D2A50u
+#define INDEX_TAG "INCBAKIX"
+#define INDEX_VERSION 1u
+#define INDEX_PAYLOAD 20u /* tag, manifest frame offset, version */
+#define INDEX_SIZE (8u + INDEX_PAYLOAD)
+
+/* libarchive's "no errno" error code (its ERRNO_NONE is private). */
+#define ERRNO_NONE (-1)
+
 struct tarball_writer {
 	struct archive *a;
+	ZSTD_CCtx *zc;
+	char *zbuf;              /* compressed output on its way to fd */
+	size_t zbuf_size;
 	int fd;
+	int write_errno;         /* of the failed write, for the message */
+	const char *zstd_error;  /* or of the compressor */
+	uint64_t out_total;      /* compressed bytes written to fd */
+	uint64_t frame_start;    /* compressed offset of the current frame */
+	uint64_t frame_in;       /* uncompressed bytes in the current frame */
+	uint64_t member_frame, member_skip; /* of the last member started */
+	uint64_t manifest_frame;
+	bool have_manifest;
 	char *tmp_path;
 	char *final_path;
 };
 
+struct zsource;
+
 struct tarball_reader {
 	struct archive *a;
 	struct archive_entry *entry;
+	struct zsource *zs;      /* tarball_reader_open_at() only */
 	char *path;
 };
-
 static int archive_fail(struct archive *a, const char *path,
 			struct error *err)
 {
@@ -46,29 +78,124 @@ static int archive_fail(struct archive *a, const char *path,
 	return error_set(err, "'%s': %s", path, msg);
 }
 
-static int configure_writer(struct archive *a, int level, int threads)
+/* Writes what the compressor produced so far (out.pos bytes of zbuf). */
+static int flush_out(struct tarball_writer *w, size_t len)
 {
-	char value[32];
-	int rc;
+	if (fs_write_all(w->fd, w->zbuf, len) < 0) {
+		w->write_errno = errno;
+		return -1;
+	}
+	w->out_total += len;
+	return 0;
+}
+
+/* Feeds len bytes to the compressor with `mode`; for ZSTD_e_end, until the
+ * frame is complete. -1 with w->write_errno set (0 for a zstd error). */
+static int compress_some(struct tarball_writer *w, const void *data,
+			 size_t len, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer in = { data, len, 0 };
+	size_t left;
+
+	do {
+		ZSTD_outBuffer out = { w->zbuf, w->zbuf_size, 0 };
+
+		left = ZSTD_compressStream2(w->zc, &out, &in, mode);
+		if (ZSTD_isError(left)) {
+			w->write_errno = 0;
+			w->zstd_error = ZSTD_getErrorName(left);
+			return -1;
+		}
+		if (out.pos && flush_out(w, out.pos) < 0)
+			return -1;
+	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	return 0;
+}
+
+/* libarchive's write callback: the raw tar stream, as it is produced. */
+static la_ssize_t write_cb(struct archive *a, void *data, const void *buf,
+			   size_t len)
+{
+	struct tarball_writer *w = data;
+
+	if (compress_some(w, buf, len, ZSTD_e_continue) < 0) {
+		if (w->write_errno)
+			archive_set_error(a, w->write_errno, "Write error");
+		else
+			archive_set_error(a, ERRNO_NONE, "zstd: %s",
+					  w->zstd_error);
+		return -1;
+	}
+	w->frame_in += len;
+	return (la_ssize_t)len;
+}
+
+static int end_frame(struct tarball_writer *w, struct error *err)
+{
+	if (w->frame_in == 0)
+		return 0;
+	if (compress_some(w, NULL, 0, ZSTD_e_end) < 0)
+		return error_set(err, "cannot write '%s': %s", w->tmp_path,
+				 w->write_errno ? strerror(w->write_errno)
+				 : w->zstd_error);
+	w->frame_start = w->out_total;
+	w->frame_in = 0;
+	return 0;
+}
+
+/* Before a member header: the previous member's padding goes out, and a
+ * full frame ends so this member can start a new one. Records where the
+ * member starts. */
+static int start_member(struct tarball_writer *w, bool own_frame,
+			struct error *err)
+{
+	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN)
+		return archive_fail(w->a, w->final_path, err);
+	if ((own_frame || w->frame_in >= FRAME_TARGET) &&
+	    end_frame(w, err) < 0)
+		return -1;
+	w->member_frame = w->frame_start;
+	w->member_skip = w->frame_in;
+	return 0;
+}
+
+static int configure_zstd(struct tarball_writer *w, int level, int threads)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	w->zc = ZSTD_createCCtx();
+	if (!w->zc)
+		return -1;
+	if (threads <= 0)
+		threads = cpus > 0 ? (int)cpus : 1;
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(w->zc,
+			ZSTD_c_compressionLevel, level)))
+		return -1;
+	/* Each frame carries a checksum, as `zstd -t` expects. */
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(w->zc,
+			ZSTD_c_checksumFlag, 1)))
+		return -1;
+	/* A libzstd built without threads refuses; one thread still works. */
+	if (threads > 1)
+		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_nbWorkers, threads);
+	w->zbuf_size = ZSTD_CStreamOutSize();
+	w->zbuf = xmalloc(w->zbuf_size);
+	return 0;
+}
+
+static int configure_writer(struct tarball_writer *w)
+{
+	struct archive *a = w->a;
 
 	if (archive_write_set_format_pax(a) != ARCHIVE_OK)
 		return -1;
-	/* ARCHIVE_WARN would mean libarchive fell back to running an external
-	 * zstd program; we want libzstd in-process or nothing. */
-	rc = archive_write_add_filter_zstd(a);
-	if (rc != ARCHIVE_OK)
+	/* No blocking: every byte reaches write_cb as soon as libarchive has
+	 * it, so the offsets we record are exact. */
+	if (archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK)
 		return -1;
-	snprintf(value, sizeof(value), "%d", level);
-	if (archive_write_set_filter_option(a, "zstd", "compression-level",
-					    value) != ARCHIVE_OK)
-		return -1;
-	snprintf(value, sizeof(value), "%d", threads);
-	/* Older libarchive lacks the option; one thread is still correct. */
-	archive_write_set_filter_option(a, "zstd", "threads", value);
-	/* The default 10 KiB blocks make many small write() calls. */
-	archive_write_set_bytes_per_block(a, 1 << 20);
 	archive_write_set_bytes_in_last_block(a, 1);
-	return 0;
+	return archive_write_open2(a, w, NULL, write_cb, NULL, NULL) ==
+	       ARCHIVE_OK ? 0 : -1;
 }
 
 int tarball_writer_open(const char *dir, const char *final_name, int level,
@@ -82,12 +209,11 @@ int tarball_writer_open(const char *dir, const char *final_name, int level,
 	if (w->fd < 0)
 		goto fail;
 	w->a = archive_write_new();
-	if (!w->a) {
+	if (!w->a || configure_zstd(w, level, threads) < 0) {
 		error_set(err, "'%s': cannot start an archive", w->final_path);
 		goto fail;
 	}
-	if (configure_writer(w->a, level, threads) < 0 ||
-	    archive_write_open_fd(w->a, w->fd) != ARCHIVE_OK) {
+	if (configure_writer(w) < 0) {
 		archive_fail(w->a, w->final_path, err);
 		goto fail;
 	}
@@ -96,6 +222,14 @@ int tarball_writer_open(const char *dir, const char *final_name, int level,
 fail:
 	tarball_writer_abort(w);
 	return -1;
+}
+
+void tarball_last_member_position(const struct tarball_writer *w,
+				  uint64_t *frame_offset,
+				  uint64_t *within_frame)
+{
+	*frame_offset = w->member_frame;
+	*within_frame = w->member_skip;
 }
 
 static struct archive_entry *entry_for(const char *name,
@@ -129,9 +263,13 @@ static struct archive_entry *entry_for(const char *name,
 int tarball_write_header(struct tarball_writer *w, const char *name,
 			 const struct tree_entry *e, struct error *err)
 {
-	struct archive_entry *ae = entry_for(name, e);
-	int rc = archive_write_header(w->a, ae);
+	struct archive_entry *ae;
+	int rc;
 
+	if (start_member(w, false, err) < 0)
+		return -1;
+	ae = entry_for(name, e);
+	rc = archive_write_header(w->a, ae);
 	archive_entry_free(ae);
 	/* ARCHIVE_WARN here means a name that is not UTF-8 was stored as raw
 	 * bytes (pax hdrcharset=BINARY): exactly what we want on Linux. */
@@ -144,9 +282,12 @@ int tarball_write_hardlink(struct tarball_writer *w, const char *name,
 			   const char *target, const struct tree_entry *e,
 			   struct error *err)
 {
-	struct archive_entry *ae = entry_for(name, e);
+	struct archive_entry *ae;
 	int rc;
 
+	if (start_member(w, false, err) < 0)
+		return -1;
+	ae = entry_for(name, e);
 	archive_entry_copy_hardlink(ae, target);
 	archive_entry_set_size(ae, 0);
 	rc = archive_write_header(w->a, ae);
@@ -198,9 +339,50 @@ int tarball_write_buffer(struct tarball_writer *w, const char *name,
 		.mtime = { .sec = mtime },
 	};
 
+	/* The manifest gets a frame of its own, which the trailer points
+	 * at: reading it means decompressing nothing else. */
+	if (start_member(w, true, err) < 0)
+		return -1;
+	w->manifest_frame = w->frame_start;
+	w->have_manifest = true;
 	if (tarball_write_header(w, name, &e, err) < 0)
 		return -1;
 	return tarball_write_data(w, data, len, err);
+}
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* The skippable frame after the last zstd frame: tag, the manifest
+ * frame's offset and the format version. */
+static int write_index(struct tarball_writer *w, struct error *err)
+{
+	unsigned char t[INDEX_SIZE];
+
+	if (!w->have_manifest)
+		return 0;
+	put_le(t, SKIPPABLE_MAGIC, 4);
+	put_le(t + 4, INDEX_PAYLOAD, 4);
+	memcpy(t + 8, INDEX_TAG, 8);
+	put_le(t + 16, w->manifest_frame, 8);
+	put_le(t + 24, INDEX_VERSION, 4);
+	if (fs_write_all(w->fd, t, sizeof(t)) < 0)
+		return error_set(err, "cannot write '%s': %s", w->tmp_path,
+				 strerror(errno));
+	return 0;
+}
+
+/* The tar end blocks, the last frame and the index. */
+static int finish_stream(struct tarball_writer *w, struct error *err)
+{
+	if (archive_write_close(w->a) != ARCHIVE_OK)
+		return archive_fail(w->a, w->final_path, err);
+	if (end_frame(w, err) < 0 || write_index(w, err) < 0)
+		return -1;
+	return 0;
 }
 
 int tarball_writer_commit(struct tarball_writer *w, uint64_t *size,
@@ -209,10 +391,8 @@ int tarball_writer_commit(struct tarball_writer *w, uint64_t *size,
 	struct stat st;
 	int rc = -1;
 
-	if (archive_write_close(w->a) != ARCHIVE_OK) {
-		archive_fail(w->a, w->final_path, err);
+	if (finish_stream(w, err) < 0)
 		goto out;
-	}
 	if (fstat(w->fd, &st) < 0) {
 		error_set(err, "cannot stat '%s': %s", w->tmp_path,
 			  strerror(errno));
@@ -236,6 +416,8 @@ void tarball_writer_abort(struct tarball_writer *w)
 		return;
 	if (w->a)
 		archive_write_free(w->a);
+	ZSTD_freeCCtx(w->zc);
+	free(w->zbuf);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->tmp_path)
@@ -288,6 +470,173 @@ int tarball_reader_open_memory(const void *data, size_t len,
 
 	return reader_opened(r, archive_read_open_memory(r->a, data, len),
 			     out, err);
+}
+
+/* A raw tar stream decompressed from a frame boundary of an archive:
+ * libarchive sees plain tar starting at a member header. */
+struct zsource {
+	int fd;
+	uint64_t off;            /* next compressed byte to read */
+	uint64_t skip;           /* uncompressed bytes still to drop */
+	ZSTD_DCtx *zd;
+	ZSTD_inBuffer in;
+	char *inbuf, *outbuf;
+	size_t in_size, out_size;
+	size_t last;             /* ZSTD_decompressStream's last hint */
+	bool eof;
+};
+
+static void zsource_free(struct zsource *zs)
+{
+	if (!zs)
+		return;
+	if (zs->fd >= 0)
+		close(zs->fd);
+	ZSTD_freeDCtx(zs->zd);
+	free(zs->inbuf);
+	free(zs->outbuf);
+	free(zs);
+}
+
+static struct zsource *zsource_new(int fd, uint64_t off, uint64_t skip)
+{
+	struct zsource *zs = xcalloc(1, sizeof(*zs));
+
+	zs->fd = fd;
+	zs->off = off;
+	zs->skip = skip;
+	zs->zd = ZSTD_createDCtx();
+	zs->in_size = ZSTD_DStreamInSize();
+	zs->out_size = ZSTD_DStreamOutSize();
+	zs->inbuf = xmalloc(zs->in_size);
+	zs->outbuf = xmalloc(zs->out_size);
+	zs->in.src = zs->inbuf;
+	return zs;
+}
+
+/* Refills the compressed input when it is used up; -1 with errno. */
+static int zsource_fill(struct zsource *zs)
+{
+	ssize_t n;
+
+	if (zs->in.pos < zs->in.size || zs->eof)
+		return 0;
+	do
+		n = pread(zs->fd, zs->inbuf, zs->in_size, (off_t)zs->off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	zs->off += (uint64_t)n;
+	zs->in.size = (size_t)n;
+	zs->in.pos = 0;
+	zs->eof = n == 0;
+	return 0;
+}
+
+/* libarchive's read callback: the next decompressed bytes past skip. */
+static la_ssize_t zsource_read(struct archive *a, void *data,
+			       const void **buf)
+{
+	struct zsource *zs = data;
+
+	for (;;) {
+		ZSTD_outBuffer out = { zs->outbuf, zs->out_size, 0 };
+
+		if (zsource_fill(zs) < 0) {
+			archive_set_error(a, errno, "Read error");
+			return -1;
+		}
+		if (zs->eof)
+			break;
+		zs->last = ZSTD_decompressStream(zs->zd, &out, &zs->in);
+		if (ZSTD_isError(zs->last)) {
+			archive_set_error(a, ERRNO_NONE, "zstd: %s",
+					  ZSTD_getErrorName(zs->last));
+			return -1;
+		}
+		if (out.pos <= zs->skip) {
+			zs->skip -= out.pos;
+			continue;
+		}
+		*buf = zs->outbuf + zs->skip;
+		out.pos -= (size_t)zs->skip;
+		zs->skip = 0;
+		return (la_ssize_t)out.pos;
+	}
+	if (zs->last != 0) {
+		archive_set_error(a, ERRNO_NONE, "truncated zstd frame");
+		return -1;
+	}
+	return 0;
+}
+
+int tarball_reader_open_at(const char *path, uint64_t frame_offset,
+			   uint64_t within_frame, struct tarball_reader **out,
+			   struct error *err)
+{
+	struct tarball_reader *r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return error_set(err, "cannot open '%s': %s", path,
+				 strerror(errno));
+	r = xcalloc(1, sizeof(*r));
+	r->path = xstrdup(path);
+	r->zs = zsource_new(fd, frame_offset, within_frame);
+	r->a = archive_read_new();
+	/* Plain tar: the zstd frames are ours to decode. */
+	archive_read_support_format_tar(r->a);
+	archive_read_set_options(r->a, "hdrcharset=BINARY");
+	return reader_opened(r, archive_read_open2(r->a, r->zs, NULL,
+						   zsource_read, NULL, NULL),
+			     out, err);
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* 1 if the INDEX_SIZE bytes at t are our index pointing before end. */
+static int parse_index(const unsigned char *t, uint64_t end, uint64_t *at)
+{
+	if (get_le(t, 4) != SKIPPABLE_MAGIC || get_le(t + 4, 4) !=
+	    INDEX_PAYLOAD || memcmp(t + 8, INDEX_TAG, 8) ||
+	    get_le(t + 24, 4) != INDEX_VERSION)
+		return 0;
+	*at = get_le(t + 16, 8);
+	return *at < end;
+}
+
+int tarball_find_manifest_frame(const char *path, uint64_t *manifest_frame,
+				struct error *err)
+{
+	unsigned char t[INDEX_SIZE];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+
+	if (fd < 0)
+		return error_set(err, "cannot open '%s': %s", path,
+				 strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		error_set(err, "cannot stat '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+	if (st.st_size < (off_t)INDEX_SIZE)
+		goto out;
+	if (pread(fd, t, sizeof(t), st.st_size - (off_t)INDEX_SIZE) !=
+	    (ssize_t)sizeof(t))
+		goto out;
+	rc = parse_index(t, (uint64_t)st.st_size - INDEX_SIZE,
+			 manifest_frame);
+out:
+	close(fd);
+	return rc;
 }
 
 static void member_from_entry(struct archive_entry *ae,
@@ -350,6 +699,7 @@ void tarball_reader_close(struct tarball_reader *r)
 		return;
 	if (r->a)
 		archive_read_free(r->a);
+	zsource_free(r->zs);
 	free(r->path);
 	free(r);
 }

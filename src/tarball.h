@@ -44,7 +44,16 @@ int tarball_write_buffer(struct tarball_writer *w, const char *name,
 			 const void *data, size_t len, int64_t mtime,
 			 struct error *err);
 
-/* Finishes the archive, fsyncs it, renames it to DIR/final_name and fsyncs
+/* Where the member started by the last tarball_write_header/_hardlink/
+ * _buffer call begins: the compressed offset of the zstd frame it starts in,
+ * and the uncompressed offset of its first header byte within that frame.
+ * tarball_reader_open_at() takes the same two numbers. */
+void tarball_last_member_position(const struct tarball_writer *w,
+				  uint64_t *frame_offset,
+				  uint64_t *within_frame);
+
+/* Finishes the archive (tar end blocks, last frame, then a zstd skippable
+ * frame pointing at the manifest's frame), fsyncs it, renames it to DIR/final_name and fsyncs
  * DIR; sets *size to the archive's size. Frees w in every case; on failure
  * the temporary file is removed. */
 int tarball_writer_commit(struct tarball_writer *w, uint64_t *size,
@@ -75,6 +84,21 @@ int tarball_reader_open(const char *path, struct tarball_reader **out,
 int tarball_reader_open_memory(const void *data, size_t len,
 			       const char *name, struct tarball_reader **out,
 			       struct error *err);
+/* Opens the archive at path for reading from the zstd frame at
+ * frame_offset, skipping `within_frame` uncompressed bytes: the next
+ * tarball_next() gives the member that starts there. Only the bytes up to
+ * the members read are decompressed. */
+int tarball_reader_open_at(const char *path, uint64_t frame_offset,
+			   uint64_t within_frame, struct tarball_reader **out,
+			   struct error *err);
+
+/* Reads the index incbak appends to its archives. 1 and sets
+ * *manifest_frame (the compressed offset of the frame the manifest member
+ * starts at), 0 if the archive has none (older archives, or one rewritten
+ * by another tool), -1 if it cannot be read. */
+int tarball_find_manifest_frame(const char *path, uint64_t *manifest_frame,
+				struct error *err);
+
 /* 1 and fills m, 0 at the end, -1 on a damaged archive (err names it). */
 int tarball_next(struct tarball_reader *r, struct tarball_member *m,
 		 struct error *err);
