@@ -176,8 +176,11 @@ static int configure_zstd(struct tarball_writer *w, int level, int threads)
 			ZSTD_c_checksumFlag, 1)))
 		return -1;
 	/* A libzstd built without threads refuses; one thread still works. */
-	if (threads > 1)
-		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_nbWorkers, threads);
+	if (threads > 1 && !ZSTD_isError(ZSTD_CCtx_setParameter(w->zc,
+			ZSTD_c_nbWorkers, threads)))
+		/* Jobs smaller than a frame, or ending a frame every 4 MiB
+		 * would leave all but one worker idle. */
+		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_jobSize, 1 << 20);
 	w->zbuf_size = ZSTD_CStreamOutSize();
 	w->zbuf = xmalloc(w->zbuf_size);
 	return 0;

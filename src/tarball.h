@@ -15,8 +15,9 @@ struct error;
 struct tarball_writer;
 struct tarball_reader;
 
-/* Opens DIR/FS_TEMP_PREFIX<pid>.<final_name> for writing (mode 0600) with
- * the zstd filter at `level` using `threads` workers (0 = all cores). */
+/* Opens DIR/FS_TEMP_PREFIX<pid>.<final_name> for writing (mode 0600),
+ * compressing with zstd at `level` using `threads` workers (0 = all
+ * cores). */
 int tarball_writer_open(const char *dir, const char *final_name, int level,
 			int threads, struct tarball_writer **out,
 			struct error *err);
@@ -39,7 +40,8 @@ int tarball_write_hardlink(struct tarball_writer *w, const char *name,
 			   const char *target, const struct tree_entry *e,
 			   struct error *err);
 
-/* A whole in-memory file as one member (the manifest). */
+/* A whole in-memory file as one member (the manifest), starting a zstd
+ * frame of its own that the index at the end of the archive points at. */
 int tarball_write_buffer(struct tarball_writer *w, const char *name,
 			 const void *data, size_t len, int64_t mtime,
 			 struct error *err);
