@@ -487,6 +487,7 @@ struct zsource {
 	size_t in_size, out_size;
 	size_t last;             /* ZSTD_decompressStream's last hint */
 	bool eof;
+	bool pending;            /* output filled up: more may be buffered */
 };
 
 static void zsource_free(struct zsource *zs)
@@ -545,13 +546,14 @@ static la_ssize_t zsource_read(struct archive *a, void *data,
 	for (;;) {
 		ZSTD_outBuffer out = { zs->outbuf, zs->out_size, 0 };
 
-		if (zsource_fill(zs) < 0) {
+		if (!zs->pending && zsource_fill(zs) < 0) {
 			archive_set_error(a, errno, "Read error");
 			return -1;
 		}
-		if (zs->eof)
+		if (zs->eof && !zs->pending)
 			break;
 		zs->last = ZSTD_decompressStream(zs->zd, &out, &zs->in);
+		zs->pending = out.pos == out.size;
 		if (ZSTD_isError(zs->last)) {
 			archive_set_error(a, ERRNO_NONE, "zstd: %s",
 					  ZSTD_getErrorName(zs->last));
