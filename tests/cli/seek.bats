@@ -61,8 +61,9 @@ bytes_read() {
 	run_at 1
 	archive=$(latest_archive)
 	size=$(stat -c %s "$archive")
+	# no exec prefix here: a tool like valgrind reads much on its own
 	strace -f -qq -e trace=read,pread64 -o "$TEST_DIR/strace" \
-		${INCBAK_EXEC_PREFIX:-} "$INCBAK" restore --source "$SRC" \
+		"$INCBAK" restore --source "$SRC" \
 		--dest "$DST" latest needle.txt --to "$TEST_DIR/one" -q
 	[ "$(cat "$TEST_DIR/one/needle.txt")" = needle ]
 	read_one=$(bytes_read "$TEST_DIR/strace")
@@ -95,7 +96,9 @@ bytes_read() {
 	jq '.contents |= map_values(del(.frame, .skip))' \
 		"$DST/backup_metadata.json" > "$TEST_DIR/md.json"
 	mv "$TEST_DIR/md.json" "$DST/backup_metadata.json"
-	! grep -q '"frame"' "$DST/backup_metadata.json"
+	if grep -q '"frame"' "$DST/backup_metadata.json"; then
+		fail "positions still there"
+	fi
 	rs latest docs/small.txt --to "$TEST_DIR/plain" -q
 	[ "$(cat "$TEST_DIR/plain/docs/small.txt")" = "small file" ]
 	rs latest --to "$TEST_DIR/all" -q
