@@ -26,8 +26,9 @@ char *store_member_name(const char *path, const uint8_t *checksum);
 /* DEST/ARCHIVE; newly allocated. */
 char *store_archive_path(const char *dest, const char *archive);
 
-/* Reads MANIFEST_MEMBER from the archive at path (one sequential pass: it is
- * the last member). Errors name the archive: a damaged archive, or one
+/* Reads MANIFEST_MEMBER from the archive at path: just its own zstd frame
+ * when the archive's index says where that is, else one sequential pass (it
+ * is the last member). Errors name the archive: a damaged archive, or one
  * without a manifest, or a manifest that does not parse. */
 int store_read_manifest(const char *path, struct manifest *m,
 			struct error *err);
