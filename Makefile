@@ -123,10 +123,28 @@ run: deps
 	$(MAKE) incbak
 	./incbak run
 
-# Unit and command-line tests and the fuzz corpus, then all of them again
-# under ASan+UBSan, then each fuzzer for a short while.
+# incbak against GNU tar + zstd and restic, with the machine's limits; see
+# tests/bench/README.md for BENCH_* settings. As root, installs GNU time and
+# restic first when missing (the tests do not need them).
+.PHONY: bench
+bench: deps incbak
+	@missing=""; for p in time restic; do \
+		dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | \
+			grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+		echo "installing:$$missing"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing; } || \
+			echo "could not install$$missing; going on without"; \
+	fi
+	tests/bench/run
+
+# Unit and command-line tests and the fuzz corpus, then a tiny benchmark,
+# then the tests again under ASan+UBSan, then each fuzzer for a short while.
 check: deps
 	$(MAKE) test
+	INCBAK="$(CURDIR)/build/incbak" prove --timer tests/bench/bench.bats
 	$(MAKE) test SANITIZE=address,undefined
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-15}
 
@@ -136,7 +154,7 @@ test: $(BUILD)/incbak $(BUILD)/incbak-faults $(UNIT_TESTS) $(REPLAYS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	INCBAK_SANITIZED="$(SANITIZE)" \
-		prove -j2 --timer $(UNIT_TESTS) $(REPLAYS) tests/cli/*.bats
+		prove -j2 --timer --comments --failures $(UNIT_TESTS) $(REPLAYS) tests/cli/*.bats
 
 # Each libFuzzer target (clang, ASan+UBSan) for FUZZ_SECONDS, starting from
 # tests/fuzz/corpus; a new crashing input is copied to tests/fuzz/crashes/.
@@ -148,7 +166,7 @@ fuzz: deps
 
 lint:
 	shellcheck tests/cli/*.bash tests/cli/*.bats .ci/run examples/cron.sh \
-		tests/fuzz/run
+		tests/fuzz/run tests/bench/run tests/bench/bench.bats
 	shellcheck -s bash completions/incbak.bash
 	mandoc -Tlint -W warning man/incbak.1 man/incbak.ini.5
 

@@ -21,8 +21,10 @@ static const char verify_usage[] =
 	"Read the archives of the named backups (default: every backup) from\n"
 	"start to end, hash every stored file again and compare it with the\n"
 	"archive's manifest and backup_metadata.json; then check that every\n"
-	"file of those backups has its content in an intact archive. An ID is\n"
-	"a backup id, a unique prefix of one, or 'latest'.\n"
+	"file of those backups has its content in an intact archive. Members\n"
+	"incbak never writes are problems too: unsafe names, devices, FIFOs,\n"
+	"hard links to anything but an earlier file, members below a symlink.\n"
+	"An ID is a backup id, a unique prefix of one, or 'latest'.\n"
 	"\n"
 	COMMON_OPTIONS_HELP
 	"\n"

@@ -312,18 +312,29 @@ static int read_time_pair(struct json_reader *r, struct nstime *t,
 			  const char *what)
 {
 	int64_t sec, nsec;
+	int n1, n2, n3;
 
-	if (json_array_begin(r, what) < 0 || json_array_next(r) != 1 ||
-	    json_read_int(r, -1000000000000000LL, 1000000000000000LL, &sec,
-			  what) < 0 ||
-	    json_array_next(r) != 1 ||
-	    json_read_int(r, 0, 999999999, &nsec, what) < 0 ||
-	    json_array_next(r) != 0)
-		return error_set(r->err, "%s must be [seconds, nanoseconds]",
-				 what);
+	/* A syntax error (a truncated file) keeps the reader's message; a
+	 * well-formed array of the wrong length gets ours. */
+	if (json_array_begin(r, what) < 0 || (n1 = json_array_next(r)) < 0)
+		return -1;
+	if (n1 == 0)
+		goto shape;
+	if (json_read_int(r, -1000000000000000LL, 1000000000000000LL, &sec,
+			  what) < 0 || (n2 = json_array_next(r)) < 0)
+		return -1;
+	if (n2 == 0)
+		goto shape;
+	if (json_read_int(r, 0, 999999999, &nsec, what) < 0 ||
+	    (n3 = json_array_next(r)) < 0)
+		return -1;
+	if (n3 != 0)
+		goto shape;
 	t->sec = sec;
 	t->nsec = (int32_t)nsec;
 	return 0;
+shape:
+	return error_set(r->err, "%s must be [seconds, nanoseconds]", what);
 }
 
 static int read_u32(struct json_reader *r, uint32_t *out, const char *what)

@@ -58,8 +58,13 @@ struct verifier {
 struct archive_check {
 	const struct history_entry *h;
 	size_t index;              /* in md->history */
-	struct tree members;       /* regular members: path, size, checksum */
-	struct strlist links;      /* hard link members: name, target pairs */
+	struct tree members;       /* regular members: path, size, checksum,
+				      and in ino their place among them */
+	struct tree links;         /* hard link members: path, link_target,
+				      and in ino the regular members before */
+	struct strlist names;      /* every member's name (a folder's without
+				      its trailing '/') */
+	struct strlist symlinks;   /* the symlink members' names */
 	struct manifest manifest;
 	bool have_manifest;
 	bool broken;               /* the archive could not be read to its end */
@@ -193,6 +198,7 @@ static int hash_member(struct verifier *v, struct archive_check *ac,
 	e = tree_push(&ac->members);
 	e->path = xstrdup(name);
 	e->type = ENTRY_FILE;
+	e->ino = ac->members.len - 1;
 	e->size = size;
 	hash_final(v->hash, e->checksum);
 	v->stats->members++;
@@ -229,6 +235,31 @@ out:
 	return rc;
 }
 
+/* A name that could leave the target of an extraction: incbak never
+ * writes one. Names below a symlink member are checked at the end. */
+static void check_name(struct verifier *v, struct archive_check *ac,
+		       const struct tarball_member *m)
+{
+	size_t n = strlen(m->name);
+	char *name;
+
+	if (m->type == ENTRY_DIR && n > 1 && m->name[n - 1] == '/')
+		n--;
+	name = xstrndup(m->name, n);
+	if (!tree_path_is_safe(name))
+		problem(v, ac->h->archive, m->name, "unsafe member name");
+	strlist_push_owned(&ac->names, name);
+}
+
+static void add_link(struct archive_check *ac, const struct tarball_member *m)
+{
+	struct tree_entry *e = tree_push(&ac->links);
+
+	e->path = xstrdup(m->name);
+	e->link_target = xstrdup(m->link_target);
+	e->ino = ac->members.len;
+}
+
 static int read_member(struct verifier *v, struct archive_check *ac,
 		       struct tarball_reader *r, const struct tarball_member *m,
 		       struct error *aerr)
@@ -238,12 +269,19 @@ static int read_member(struct verifier *v, struct archive_check *ac,
 
 	if (incbak_interrupted)
 		return error_set(v->err, "interrupted");
-	if (m->is_hardlink) {
-		strlist_push(&ac->links, m->name);
-		strlist_push(&ac->links, m->link_target);
+	check_name(v, ac, m);
+	if (m->is_other) {
+		problem(v, ac->h->archive, m->name, "a device, FIFO or socket: "
+			"incbak never stores one");
 		return 0;
 	}
-	if (m->type != ENTRY_FILE || m->is_other)
+	if (m->is_hardlink) {
+		add_link(ac, m);
+		return 0;
+	}
+	if (m->type == ENTRY_SYMLINK)
+		strlist_push(&ac->symlinks, m->name);
+	if (m->type != ENTRY_FILE)
 		return 0;
 	if (!strcmp(m->name, MANIFEST_MEMBER))
 		return read_manifest(v, ac, r, aerr);
@@ -316,13 +354,41 @@ static bool member_matches(struct verifier *v, const struct archive_check *ac,
 	return true;
 }
 
+/* incbak stores a duplicate as a hard link to a file member before it;
+ * any other target is something tar would link to outside the archive. */
 static void check_links(struct verifier *v, const struct archive_check *ac)
 {
-	for (size_t i = 0; i + 1 < ac->links.len; i += 2)
-		if (!tree_find(&ac->members, ac->links.items[i + 1]))
-			problem(v, ac->h->archive, ac->links.items[i],
-				"hard link to '%s', which is not stored before "
-				"it", ac->links.items[i + 1]);
+	for (size_t i = 0; i < ac->links.len; i++) {
+		const struct tree_entry *l = &ac->links.entries[i];
+		const struct tree_entry *e = tree_find(&ac->members,
+						       l->link_target);
+
+		if (!e || e->ino >= l->ino || !tree_path_is_safe(l->link_target))
+			problem(v, ac->h->archive, l->path, "hard link to "
+				"'%s', which is not stored before it",
+				l->link_target);
+	}
+}
+
+/* tar would write a member below a symlink member through the link. */
+static void check_below_symlinks(struct verifier *v, struct archive_check *ac)
+{
+	strlist_sort(&ac->symlinks);
+	for (size_t i = 0; ac->symlinks.len && i < ac->names.len; i++) {
+		char *name = ac->names.items[i];
+		char *slash = strchr(name, '/');
+		bool below = false;
+
+		for (; slash && !below; slash = strchr(slash + 1, '/')) {
+			*slash = '\0';
+			below = strlist_has_sorted(&ac->symlinks, name);
+			*slash = '/';
+			if (below)
+				problem(v, ac->h->archive, name, "below symlink "
+					"member '%.*s'", (int)(slash - name),
+					name);
+		}
+	}
 }
 
 static void check_manifest(struct verifier *v, const struct archive_check *ac)
@@ -440,6 +506,7 @@ static void check_archive(struct verifier *v, struct archive_check *ac)
 			MANIFEST_MEMBER);
 	if (!ac->broken)
 		check_links(v, ac);
+	check_below_symlinks(v, ac);
 	if (ac->have_manifest)
 		check_manifest(v, ac);
 	settle_contents(v, ac);
@@ -464,7 +531,9 @@ static int verify_one(struct verifier *v, size_t index)
 	if (rc == 0)
 		check_archive(v, &ac);
 	tree_release(&ac.members);
-	strlist_clear(&ac.links);
+	tree_release(&ac.links);
+	strlist_clear(&ac.names);
+	strlist_clear(&ac.symlinks);
 	manifest_release(&ac.manifest);
 	return rc;
 }

@@ -300,11 +300,14 @@ make check" ]
 	[ -z "$output" ] || fail "$output"
 }
 
-@test "shellcheck passes on the bash completion, examples/cron.sh and .ci/run" {
+@test "shellcheck passes on the bash completion, examples, .ci/run and every test script" {
 	command -v shellcheck >/dev/null || skip "shellcheck is not installed"
 	run shellcheck -s bash "$BASH_COMP"
 	[ "$status" -eq 0 ] || fail "$output"
-	run shellcheck "$ROOT/examples/cron.sh" "$ROOT/.ci/run"
+	run shellcheck "$ROOT/examples/cron.sh" "$ROOT/.ci/run" \
+		"$ROOT"/tests/cli/*.bash "$ROOT"/tests/cli/*.bats \
+		"$ROOT/tests/fuzz/run" "$ROOT/tests/bench/run" \
+		"$ROOT/tests/bench/bench.bats"
 	[ "$status" -eq 0 ] || fail "$output"
 }
 

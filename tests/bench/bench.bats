@@ -1,0 +1,35 @@
+#!/usr/bin/env bats
+# The benchmark itself, on a tiny corpus: it must run end to end and report
+# every step for incbak and tar. `make check` runs this once (not in `make
+# test`, which runs twice, once under sanitizers).
+
+setup() {
+	TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/incbak-bench-test.XXXXXX")
+	: "${INCBAK:=$BATS_TEST_DIRNAME/../../incbak}"
+}
+
+teardown() {
+	rm -rf "$TEST_DIR"
+}
+
+@test "the tiny benchmark reports every step for incbak and tar" {
+	BENCH_FILES=200 BENCH_MB=4 BENCH_RUNS=1 BENCH_TOOLS="incbak tar" \
+		BENCH_OUT="$TEST_DIR/results.json" INCBAK="$INCBAK" \
+		TMPDIR="$TEST_DIR" "$BATS_TEST_DIRNAME/run" > "$TEST_DIR/table"
+	grep -q '^full  *incbak ' "$TEST_DIR/table"
+	for tool in incbak tar; do
+		for step in full nochange change restore one; do
+			jq -e --arg s "$step" --arg t "$tool" '
+				[.results[] | select(.step == $s and .tool == $t)] |
+				length == 1 and (.[0] | .wall_s > 0 and .cpu_s >= 0 and
+					.peak_rss_mb > 0 and .output_mb >= 0)' \
+				"$TEST_DIR/results.json" > /dev/null ||
+				{ echo "no good $tool $step in results.json" >&2; return 1; }
+		done
+	done
+	jq -e '.corpus.files == 200 and .machine.nproc > 0 and
+		(.ratios | length) == 5 and .sha256_mb_s_per_core > 0' \
+		"$TEST_DIR/results.json" > /dev/null
+	# nothing left behind
+	[ -z "$(find "$TEST_DIR" -name 'incbak-bench.*')" ]
+}
