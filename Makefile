@@ -22,7 +22,8 @@ PKGS = libarchive libcrypto libcjson inih libzstd
 
 # A packager's CFLAGS add to these, never replace them.
 override CFLAGS += -std=c17 -Wall -Wextra -Wpedantic -D_GNU_SOURCE -MMD -MP \
-	-DINCBAK_VERSION='"$(VERSION)"'
+	-pthread -DINCBAK_VERSION='"$(VERSION)"'
+override LDFLAGS += -pthread
 ifeq ($(WERROR),1)
 override CFLAGS += -Werror
 endif
@@ -42,7 +43,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-CORE = util fsutil hash json tree exclude config scan metadata tarball store lock log \
+CORE = util fsutil hash json tree exclude config scan metadata framepool tarball \
+	store lock log \
 	backup restore jsonout faultpoint rotate
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
 CORE += verify repair

@@ -52,6 +52,8 @@ struct run {
 	struct buf small;
 	char *chunk;
 	bool metadata_dirty;         /* records refreshed without a change */
+	bool cache_missed;           /* this file was not all in the page
+					cache before we read it */
 };
 
 char *backup_archive_name(const char *name, const char *id)
@@ -167,10 +169,12 @@ static bool stat_unchanged(const struct tree_entry *e, const struct stat *st)
 	       st->st_mtim.tv_nsec == e->mtime.nsec;
 }
 
-static void drop_from_cache(int fd)
+/* Keep the user's working set in the page cache, not our reads: a file
+ * that was all cached before we read it stays; one we brought in goes. */
+static void drop_from_cache(struct run *r, int fd)
 {
-	/* Keep the user's working set in the page cache, not our reads. */
-	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (r->cache_missed)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 }
 
 static bool same_owner_and_mode(const struct tree_entry *a,
@@ -199,7 +203,8 @@ static void count_change(struct run *r, const struct tree_entry *e,
 }
 
 /* Records that this run's archive holds e's content as `member`, the
- * member just written, and where it starts so a restore can go there. */
+ * member just written, and where it starts so a restore can go there (the
+ * frame's number until resolve_positions() makes it an offset). */
 static void add_content(struct run *r, const struct tree_entry *e,
 			const char *member)
 {
@@ -272,7 +277,9 @@ static int read_small(struct run *r, int fd, struct tree_entry *e)
 	for (int attempt = 0; attempt < 2 && !stable; attempt++) {
 		r->small.len = 0;
 		if (lseek(fd, 0, SEEK_SET) < 0 ||
-		    fs_read_fd(fd, &r->small, 2 * SMALL_FILE_LIMIT) < 0 ||
+		    fs_read_fd_noting_cache(fd, &r->small,
+					    2 * SMALL_FILE_LIMIT,
+					    &r->cache_missed) < 0 ||
 		    fstat(fd, &after) < 0) {
 			warn(r, "cannot read '%s': %s", e->path,
 			     strerror(errno));
@@ -314,7 +321,8 @@ static int hash_stream(struct run *r, int fd, struct tree_entry *e)
 	ssize_t n;
 
 	hash_reset(r->hash);
-	while ((n = read(fd, r->chunk, STREAM_CHUNK)) != 0) {
+	while ((n = fs_read_noting_cache(fd, r->chunk, STREAM_CHUNK,
+					 &r->cache_missed)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -347,7 +355,8 @@ static int copy_stream(struct run *r, int fd, struct tree_entry *e,
 	while (done < e->size && rc == 0) {
 		size_t want = e->size - done < STREAM_CHUNK ?
 			      (size_t)(e->size - done) : STREAM_CHUNK;
-		ssize_t n = read(fd, r->chunk, want);
+		ssize_t n = fs_read_noting_cache(fd, r->chunk, want,
+						 &r->cache_missed);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -443,11 +452,12 @@ static int process_file(struct run *r, struct tree_entry *e,
 		goto out;
 	}
 	entry_take_stat(e, &st);
+	r->cache_missed = false;
 	if (st.st_size <= (off_t)SMALL_FILE_LIMIT)
 		rc = process_small(r, fd, e, old);
 	else
 		rc = process_large(r, fd, e, old);
-	drop_from_cache(fd);
+	drop_from_cache(r, fd);
 	if (rc == 0 && e->mtime.sec >= r->now.sec - RACY_WINDOW_SEC)
 		e->recheck = true;
 out:
@@ -608,12 +618,30 @@ static void count_total(struct run *r)
 			r->stats->total_files++;
 }
 
+/* Once every frame before the manifest is written, the contents this run
+ * stored learn their frames' compressed offsets. */
+static int resolve_positions(struct run *r)
+{
+	if (tarball_writer_flush(r->writer, r->err) < 0)
+		return -1;
+	for (size_t i = 0; i < r->md.contents.len; i++) {
+		struct content *c = &r->md.contents.items[i];
+
+		if (c->has_frame && !strcmp(c->holder, r->id))
+			c->frame_offset = tarball_frame_offset(r->writer,
+							       c->frame_offset);
+	}
+	return 0;
+}
+
 static int write_manifest(struct run *r, const char *date)
 {
 	struct manifest m;
 	struct buf text = {0};
 	int rc;
 
+	if (resolve_positions(r) < 0)
+		return -1;
 	manifest_init(&m);
 	m.backup_id = r->id;
 	m.date = (char *)date;

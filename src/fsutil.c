@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "faultpoint.h"
@@ -54,6 +55,50 @@ int fs_read_fd(int fd, struct buf *out, size_t max)
 		}
 		buf_append(out, chunk, (size_t)n);
 	}
+}
+
+ssize_t fs_read_noting_cache(int fd, void *buf, size_t len, bool *missed)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	ssize_t n;
+
+	if (!*missed) {
+		/* Offset -1: at and advancing the file position, like read. */
+		n = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
+		if (n >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP &&
+			       errno != EINVAL && errno != ENOSYS))
+			return n;
+		*missed = true;
+	}
+	return read(fd, buf, len);
+}
+
+int fs_read_fd_noting_cache(int fd, struct buf *out, size_t max,
+			    bool *missed)
+{
+	for (;;) {
+		ssize_t n;
+
+		/* Room for one byte past max, to tell "too large". */
+		grow_array((void **)&out->data, &out->alloc, out->len + 65537,
+			   1);
+		n = fs_read_noting_cache(fd, out->data + out->len,
+					 out->alloc - out->len - 1, missed);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		if (out->len > max) {
+			errno = EFBIG;
+			return -1;
+		}
+	}
+	out->data[out->len] = '\0';
+	return 0;
 }
 
 int fs_read_file(const char *path, struct buf *out, size_t max,

@@ -21,6 +21,16 @@ int fs_write_all(int fd, const void *buf, size_t len);
  * larger than max (errno EFBIG). */
 int fs_read_fd(int fd, struct buf *out, size_t max);
 
+/* read(2) that also notes whether the bytes came from the page cache: until
+ * *missed is set, it asks for cached data only (RWF_NOWAIT) and sets
+ * *missed when some was not, then reads as usual. A backup drops from the
+ * cache only files it brought in, leaving the user's working set alone. */
+ssize_t fs_read_noting_cache(int fd, void *buf, size_t len, bool *missed);
+
+/* fs_read_fd through fs_read_noting_cache, reading straight into out. */
+int fs_read_fd_noting_cache(int fd, struct buf *out, size_t max,
+			    bool *missed);
+
 /* Reads a whole file (at most max bytes); errors name the path. */
 int fs_read_file(const char *path, struct buf *out, size_t max,
 		 struct error *err);

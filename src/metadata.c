@@ -28,22 +28,26 @@
 static void json_string(struct buf *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
+	size_t plain = 0;   /* start of the run of bytes copied as they are */
 
 	buf_append(out, "\"", 1);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
+		if (c != '"' && c != '\\' && c >= 0x20)
+			continue;
+		buf_append(out, s + plain, i - plain);
+		plain = i + 1;
 		if (c == '"' || c == '\\') {
 			char esc[2] = { '\\', (char)c };
 			buf_append(out, esc, 2);
-		} else if (c < 0x20) {
+		} else {
 			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4],
 					hex[c & 15] };
 			buf_append(out, esc, 6);
-		} else {
-			buf_append(out, &s[i], 1);
 		}
 	}
+	buf_append(out, s + plain, len - plain);
 	buf_append(out, "\"", 1);
 }
 

@@ -318,12 +318,30 @@ static int check_all_carried(struct rewrite *rw, const char *victim)
 	return 0;
 }
 
+/* The heir's holds know their frames by number; once those frames are
+ * written, by compressed offset. */
+static int resolve_positions(struct rewrite *rw)
+{
+	if (tarball_writer_flush(rw->w, rw->err) < 0)
+		return -1;
+	for (size_t i = 0; i < rw->heir.holds.len; i++) {
+		struct content *h = &rw->heir.holds.items[i];
+
+		if (h->has_frame)
+			h->frame_offset = tarball_frame_offset(rw->w,
+							       h->frame_offset);
+	}
+	return 0;
+}
+
 static int finish_heir(struct rewrite *rw, int64_t mtime)
 {
 	struct buf text = {0};
 	uint64_t size;
 	int rc;
 
+	if (resolve_positions(rw) < 0)
+		return -1;
 	manifest_format(&rw->heir, &text);
 	rc = tarball_write_buffer(rw->w, MANIFEST_MEMBER, text.data, text.len,
 				  mtime, rw->err);

@@ -1,8 +1,9 @@
 /* libarchive wrapper for incbak's archives: pax format (long and non-UTF-8
  * names, nanosecond times) compressed with zstd, readable by GNU tar and
  * bsdtar. libarchive writes the raw tar; we compress it with libzstd
- * ourselves so frames end at member boundaries and a reader can start at
- * any of them (zstd's seekable-format idea). */
+ * ourselves (framepool.c), in independent frames of a few MiB, and record
+ * where members start, so a reader can start at any frame (zstd's
+ * seekable-format idea) and every core compresses. */
 #include "tarball.h"
 
 #include <errno.h>
@@ -17,13 +18,9 @@
 #include <archive_entry.h>
 #include <zstd.h>
 
+#include "framepool.h"
 #include "fsutil.h"
 #include "util.h"
-
-/* A frame ends before the first member that starts past this many
- * uncompressed bytes: a reader can start at any frame, so it decompresses
- * at most about this much before the member it wants. */
-#define FRAME_TARGET ((uint64_t)4 << 20)
 
 /* The trailer: a zstd skippable frame every zstd decoder passes over,
  * holding where the manifest's frame starts. */
@@ -38,17 +35,10 @@
 
 struct tarball_writer {
 	struct archive *a;
-	ZSTD_CCtx *zc;
-	char *zbuf;              /* compressed output on its way to fd */
-	size_t zbuf_size;
+	struct framepool *frames;
 	int fd;
-	int write_errno;         /* of the failed write, for the message */
-	const char *zstd_error;  /* or of the compressor */
-	uint64_t out_total;      /* compressed bytes written to fd */
-	uint64_t frame_start;    /* compressed offset of the current frame */
-	uint64_t frame_in;       /* uncompressed bytes in the current frame */
 	uint64_t member_frame, member_skip; /* of the last member started */
-	uint64_t manifest_frame;
+	uint64_t manifest_frame;             /* its number */
 	bool have_manifest;
 	char *tmp_path;
 	char *final_path;
@@ -78,111 +68,41 @@ static int archive_fail(struct archive *a, const char *path,
 	return error_set(err, "'%s': %s", path, msg);
 }
 
-/* Writes what the compressor produced so far (out.pos bytes of zbuf). */
-static int flush_out(struct tarball_writer *w, size_t len)
-{
-	if (fs_write_all(w->fd, w->zbuf, len) < 0) {
-		w->write_errno = errno;
-		return -1;
-	}
-	w->out_total += len;
-	return 0;
-}
-
-/* Feeds len bytes to the compressor with `mode`; for ZSTD_e_end, until the
- * frame is complete. -1 with w->write_errno set (0 for a zstd error). */
-static int compress_some(struct tarball_writer *w, const void *data,
-			 size_t len, ZSTD_EndDirective mode)
-{
-	ZSTD_inBuffer in = { data, len, 0 };
-	size_t left;
-
-	do {
-		ZSTD_outBuffer out = { w->zbuf, w->zbuf_size, 0 };
-
-		left = ZSTD_compressStream2(w->zc, &out, &in, mode);
-		if (ZSTD_isError(left)) {
-			w->write_errno = 0;
-			w->zstd_error = ZSTD_getErrorName(left);
-			return -1;
-		}
-		if (out.pos && flush_out(w, out.pos) < 0)
-			return -1;
-	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
-	return 0;
-}
-
 /* libarchive's write callback: the raw tar stream, as it is produced. */
 static la_ssize_t write_cb(struct archive *a, void *data, const void *buf,
 			   size_t len)
 {
 	struct tarball_writer *w = data;
 
-	if (compress_some(w, buf, len, ZSTD_e_continue) < 0) {
-		if (w->write_errno)
-			archive_set_error(a, w->write_errno, "Write error");
+	if (framepool_write(w->frames, buf, len) < 0) {
+		if (framepool_errno(w->frames))
+			archive_set_error(a, framepool_errno(w->frames),
+					  "Write error");
 		else
 			archive_set_error(a, ERRNO_NONE, "zstd: %s",
-					  w->zstd_error);
+					  framepool_error(w->frames));
 		return -1;
 	}
-	w->frame_in += len;
 	return (la_ssize_t)len;
 }
 
-static int end_frame(struct tarball_writer *w, struct error *err)
+static int frames_fail(struct tarball_writer *w, struct error *err)
 {
-	if (w->frame_in == 0)
-		return 0;
-	if (compress_some(w, NULL, 0, ZSTD_e_end) < 0)
-		return error_set(err, "cannot write '%s': %s", w->tmp_path,
-				 w->write_errno ? strerror(w->write_errno)
-				 : w->zstd_error);
-	w->frame_start = w->out_total;
-	w->frame_in = 0;
-	return 0;
+	return error_set(err, "cannot write '%s': %s", w->tmp_path,
+			 framepool_error(w->frames));
 }
 
-/* Before a member header: the previous member's padding goes out, and a
- * full frame ends so this member can start a new one. Records where the
- * member starts. */
+/* Before a member header: the previous member's padding goes out, and,
+ * for the manifest, the frame ends so the member starts one of its own.
+ * Records where the member starts. */
 static int start_member(struct tarball_writer *w, bool own_frame,
 			struct error *err)
 {
 	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN)
 		return archive_fail(w->a, w->final_path, err);
-	if ((own_frame || w->frame_in >= FRAME_TARGET) &&
-	    end_frame(w, err) < 0)
-		return -1;
-	w->member_frame = w->frame_start;
-	w->member_skip = w->frame_in;
-	return 0;
-}
-
-static int configure_zstd(struct tarball_writer *w, int level, int threads)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	w->zc = ZSTD_createCCtx();
-	if (!w->zc)
-		return -1;
-	if (threads <= 0)
-		threads = cpus > 0 ? (int)cpus : 1;
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(w->zc,
-			ZSTD_c_compressionLevel, level)))
-		return -1;
-	/* Each frame carries a checksum, as `zstd -t` expects. */
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(w->zc,
-			ZSTD_c_checksumFlag, 1)))
-		return -1;
-	/* A libzstd built without threads refuses; one thread still works. */
-	if (threads > 1 && !ZSTD_isError(ZSTD_CCtx_setParameter(w->zc,
-			ZSTD_c_nbWorkers, threads)))
-		/* Jobs smaller than a frame, or ending a frame every 4 MiB
-		 * would leave all but one worker idle. */
-		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_jobSize, 1 << 20);
-	w->zbuf_size = ZSTD_CStreamOutSize();
-	w->zbuf = xmalloc(w->zbuf_size);
+	if (own_frame && framepool_end_frame(w->frames) < 0)
+		return frames_fail(w, err);
+	framepool_position(w->frames, &w->member_frame, &w->member_skip);
 	return 0;
 }
 
@@ -212,10 +132,11 @@ int tarball_writer_open(const char *dir, const char *final_name, int level,
 	if (w->fd < 0)
 		goto fail;
 	w->a = archive_write_new();
-	if (!w->a || configure_zstd(w, level, threads) < 0) {
+	if (!w->a) {
 		error_set(err, "'%s': cannot start an archive", w->final_path);
 		goto fail;
 	}
+	w->frames = framepool_new(w->fd, level, threads);
 	if (configure_writer(w) < 0) {
 		archive_fail(w->a, w->final_path, err);
 		goto fail;
@@ -228,11 +149,23 @@ fail:
 }
 
 void tarball_last_member_position(const struct tarball_writer *w,
-				  uint64_t *frame_offset,
-				  uint64_t *within_frame)
+				  uint64_t *frame_no, uint64_t *within_frame)
 {
-	*frame_offset = w->member_frame;
+	*frame_no = w->member_frame;
 	*within_frame = w->member_skip;
+}
+
+int tarball_writer_flush(struct tarball_writer *w, struct error *err)
+{
+	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN)
+		return archive_fail(w->a, w->final_path, err);
+	return framepool_flush(w->frames) < 0 ? frames_fail(w, err) : 0;
+}
+
+uint64_t tarball_frame_offset(const struct tarball_writer *w,
+			      uint64_t frame_no)
+{
+	return framepool_frame_offset(w->frames, frame_no);
 }
 
 static struct archive_entry *entry_for(const char *name,
@@ -346,7 +279,7 @@ int tarball_write_buffer(struct tarball_writer *w, const char *name,
 	 * at: reading it means decompressing nothing else. */
 	if (start_member(w, true, err) < 0)
 		return -1;
-	w->manifest_frame = w->frame_start;
+	w->manifest_frame = w->member_frame;
 	w->have_manifest = true;
 	if (tarball_write_header(w, name, &e, err) < 0)
 		return -1;
@@ -370,7 +303,8 @@ static int write_index(struct tarball_writer *w, struct error *err)
 	put_le(t, SKIPPABLE_MAGIC, 4);
 	put_le(t + 4, INDEX_PAYLOAD, 4);
 	memcpy(t + 8, INDEX_TAG, 8);
-	put_le(t + 16, w->manifest_frame, 8);
+	put_le(t + 16, framepool_frame_offset(w->frames, w->manifest_frame),
+	       8);
 	put_le(t + 24, INDEX_VERSION, 4);
 	if (fs_write_all(w->fd, t, sizeof(t)) < 0)
 		return error_set(err, "cannot write '%s': %s", w->tmp_path,
@@ -383,7 +317,9 @@ static int finish_stream(struct tarball_writer *w, struct error *err)
 {
 	if (archive_write_close(w->a) != ARCHIVE_OK)
 		return archive_fail(w->a, w->final_path, err);
-	if (end_frame(w, err) < 0 || write_index(w, err) < 0)
+	if (framepool_flush(w->frames) < 0)
+		return frames_fail(w, err);
+	if (write_index(w, err) < 0)
 		return -1;
 	return 0;
 }
@@ -419,8 +355,7 @@ void tarball_writer_abort(struct tarball_writer *w)
 		return;
 	if (w->a)
 		archive_write_free(w->a);
-	ZSTD_freeCCtx(w->zc);
-	free(w->zbuf);
+	framepool_free(w->frames);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->tmp_path)

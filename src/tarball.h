@@ -47,16 +47,24 @@ int tarball_write_buffer(struct tarball_writer *w, const char *name,
 			 struct error *err);
 
 /* Where the member started by the last tarball_write_header/_hardlink/
- * _buffer call begins: the compressed offset of the zstd frame it starts in,
- * and the uncompressed offset of its first header byte within that frame.
- * tarball_reader_open_at() takes the same two numbers. */
+ * _buffer call begins: the number of the zstd frame it starts in, and the
+ * uncompressed offset of its first header byte within that frame. The
+ * frame's compressed offset, which tarball_reader_open_at() takes, is
+ * tarball_frame_offset() once tarball_writer_flush() has written it. */
 void tarball_last_member_position(const struct tarball_writer *w,
-				  uint64_t *frame_offset,
-				  uint64_t *within_frame);
+				  uint64_t *frame_no, uint64_t *within_frame);
+
+/* Ends the current frame and waits until everything so far is compressed
+ * and written. */
+int tarball_writer_flush(struct tarball_writer *w, struct error *err);
+
+/* The compressed offset of frame frame_no; UINT64_MAX if not written yet. */
+uint64_t tarball_frame_offset(const struct tarball_writer *w,
+			      uint64_t frame_no);
 
 /* Finishes the archive (tar end blocks, last frame, then a zstd skippable
- * frame pointing at the manifest's frame), fsyncs it, renames it to DIR/final_name and fsyncs
- * DIR; sets *size to the archive's size. Frees w in every case; on failure
+ * frame pointing at the manifest's frame), fsyncs it, renames it to
+ * DIR/final_name and fsyncs DIR; sets *size to the archive's size. Frees w in every case; on failure
  * the temporary file is removed. */
 int tarball_writer_commit(struct tarball_writer *w, uint64_t *size,
 			  struct error *err);

@@ -204,16 +204,27 @@ void buf_puts(struct buf *b, const char *s)
 	buf_append(b, s, strlen(s));
 }
 
+/* Formats straight into the buffer's free space: the metadata of a big
+ * tree is hundreds of thousands of these. */
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
+	int n;
 
+	grow_array((void **)&b->data, &b->alloc, b->len + 128, 1);
 	va_start(ap, fmt);
-	s = str_vfmt(fmt, ap);
+	n = vsnprintf(b->data + b->len, b->alloc - b->len, fmt, ap);
 	va_end(ap);
-	buf_puts(b, s);
-	free(s);
+	if (n < 0)	/* as str_vfmt: an impossible format adds nothing */
+		n = 0;
+	if ((size_t)n >= b->alloc - b->len) {
+		grow_array((void **)&b->data, &b->alloc, b->len + (size_t)n + 1,
+			   1);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, b->alloc - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
 }
 
 void buf_release(struct buf *b)

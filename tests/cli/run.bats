@@ -506,3 +506,27 @@ make_tree() {
 		fail "archive read back without verify_after_backup"
 	fi
 }
+
+@test "a backup keeps cached files in the page cache and drops the ones it read in" {
+	command -v fincore >/dev/null || skip "fincore is not installed"
+	head -c $((4 << 20)) /dev/urandom > "$SRC/hot.bin"
+	head -c $((4 << 20)) /dev/urandom > "$SRC/cold.bin"
+	backdate
+	sync
+	# drop cold.bin from the cache; read hot.bin into it
+	dd if="$SRC/cold.bin" iflag=nocache count=0 status=none
+	cat "$SRC/hot.bin" > /dev/null
+	[ "$(fincore -nb -o RES "$SRC/cold.bin")" -eq 0 ] ||
+		skip "this file system keeps files in memory (tmpfs?)"
+	[ "$(fincore -nb -o RES "$SRC/hot.bin")" -eq $((4 << 20)) ] ||
+		skip "cannot bring a file into the page cache here"
+	ib run --source "$SRC" --dest "$DST" -q
+	hot=$(fincore -nb -o RES "$SRC/hot.bin")
+	cold=$(fincore -nb -o RES "$SRC/cold.bin")
+	[ "$hot" -eq $((4 << 20)) ] || fail "the run evicted a cached file: $hot bytes left"
+	[ "$cold" -eq 0 ] || fail "the run left $cold bytes of a file it read in cached"
+	# and both were stored whole
+	ib restore --source "$SRC" --dest "$DST" latest --to "$TEST_DIR/out" -q
+	cmp "$SRC/cold.bin" "$TEST_DIR/out/cold.bin"
+	cmp "$SRC/hot.bin" "$TEST_DIR/out/hot.bin"
+}
