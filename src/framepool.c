@@ -135,8 +135,11 @@ struct framepool *framepool_new(int fd, int level, int threads)
 	struct framepool *p = xcalloc(1, sizeof(*p));
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-	if (threads <= 0)
-		threads = cpus > 0 ? (int)cpus : 1;
+	if (cpus < 1)
+		cpus = 1;
+	/* More workers than cores only adds 8 MiB of buffers each. */
+	if (threads <= 0 || threads > cpus)
+		threads = (int)cpus;
 	p->fd = fd;
 	p->level = level;
 	pthread_mutex_init(&p->mu, NULL);

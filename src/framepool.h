@@ -16,7 +16,8 @@
 
 struct framepool;
 
-/* Compresses at `level` with `threads` workers (0: one per core), each
+/* Compresses at `level` with `threads` workers (0, or more than there are
+ * cores: one per core), each
  * frame with its checksum, as `zstd -t` expects. Never fails: a worker that
  * cannot be started is compressed for on the caller's thread instead. */
 struct framepool *framepool_new(int fd, int level, int threads);

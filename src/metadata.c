@@ -91,35 +91,106 @@ static void json_name(struct buf *out, const char *field, const char *s,
 	}
 }
 
+/* Number appenders for the per-file records: snprintf is most of the time
+ * of formatting a big tree's metadata. */
+static void put_u64(struct buf *out, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do {
+		digits[sizeof(digits) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_append(out, digits + sizeof(digits) - n, n);
+}
+
+static void put_i64(struct buf *out, int64_t v)
+{
+	if (v < 0) {
+		buf_append(out, "-", 1);
+		put_u64(out, (uint64_t)0 - (uint64_t)v);
+	} else {
+		put_u64(out, (uint64_t)v);
+	}
+}
+
+static void put_nanoseconds(struct buf *out, int32_t nsec)
+{
+	char digits[9];
+
+	for (int i = 8; i >= 0; i--) {
+		digits[i] = (char)('0' + nsec % 10);
+		nsec /= 10;
+	}
+	buf_append(out, digits, sizeof(digits));
+}
+
 /* Seconds with a fraction, exact in text: -1.25 s is sec -2, nsec 750e6. */
 static void format_seconds(struct buf *out, struct nstime t)
 {
-	if (t.sec < 0 && t.nsec > 0)
-		buf_printf(out, "-%lld.%09d", (long long)(-(t.sec + 1)),
-			   1000000000 - t.nsec);
-	else
-		buf_printf(out, "%lld.%09d", (long long)t.sec, t.nsec);
+	if (t.sec < 0 && t.nsec > 0) {
+		buf_append(out, "-", 1);
+		put_u64(out, (uint64_t)-(t.sec + 1));
+		buf_append(out, ".", 1);
+		put_nanoseconds(out, 1000000000 - t.nsec);
+	} else {
+		put_i64(out, t.sec);
+		buf_append(out, ".", 1);
+		put_nanoseconds(out, t.nsec);
+	}
+}
+
+/* [seconds,nanoseconds] */
+static void format_time_pair(struct buf *out, struct nstime t)
+{
+	buf_append(out, "[", 1);
+	put_i64(out, t.sec);
+	buf_append(out, ",", 1);
+	put_u64(out, (uint64_t)t.nsec);
+	buf_append(out, "]", 1);
+}
+
+static void put_field(struct buf *out, const char *text)
+{
+	buf_append(out, text, strlen(text));
 }
 
 static void format_entry_fields(struct buf *out, const struct tree_entry *e,
 				const char *holder)
 {
 	char sum[HASH_HEX_SIZE];
+	char mode[16];
 
-	buf_printf(out, "\"type\":\"%s\",\"size\":%llu,\"modified_time\":",
-		   tree_type_name(e->type), (unsigned long long)e->size);
+	put_field(out, "\"type\":\"");
+	put_field(out, tree_type_name(e->type));
+	put_field(out, "\",\"size\":");
+	put_u64(out, e->size);
+	put_field(out, ",\"modified_time\":");
 	format_seconds(out, e->mtime);
-	buf_printf(out, ",\"mtime\":[%lld,%d],"
-		   "\"ctime\":[%lld,%d],\"inode\":\"%llu\",\"mode\":\"%04o\","
-		   "\"uid\":%u,\"gid\":%u",
-		   (long long)e->mtime.sec, e->mtime.nsec,
-		   (long long)e->ctime.sec, e->ctime.nsec,
-		   (unsigned long long)e->ino, e->mode, e->uid, e->gid);
+	put_field(out, ",\"mtime\":");
+	format_time_pair(out, e->mtime);
+	put_field(out, ",\"ctime\":");
+	format_time_pair(out, e->ctime);
+	put_field(out, ",\"inode\":\"");
+	put_u64(out, e->ino);
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)e->mode);
+	put_field(out, "\",\"mode\":\"");
+	put_field(out, mode);
+	put_field(out, "\",\"uid\":");
+	put_u64(out, e->uid);
+	put_field(out, ",\"gid\":");
+	put_u64(out, e->gid);
 	if (e->type == ENTRY_FILE) {
 		hex_encode(e->checksum, HASH_SIZE, sum);
-		buf_printf(out, ",\"checksum\":\"%s\"", sum);
-		if (holder)
-			buf_printf(out, ",\"backup_id\":\"%s\"", holder);
+		put_field(out, ",\"checksum\":\"");
+		buf_append(out, sum, HASH_HEX_SIZE - 1);
+		buf_append(out, "\"", 1);
+		if (holder) {
+			put_field(out, ",\"backup_id\":\"");
+			put_field(out, holder);
+			buf_append(out, "\"", 1);
+		}
 	}
 	if (e->type == ENTRY_SYMLINK) {
 		buf_puts(out, ",");
@@ -135,16 +206,25 @@ static void format_content(struct buf *out, const struct content *c,
 	char sum[HASH_HEX_SIZE];
 
 	hex_encode(c->checksum, HASH_SIZE, sum);
-	buf_printf(out, "\"%s\":{\"size\":%llu,", sum,
-		   (unsigned long long)c->size);
+	buf_append(out, "\"", 1);
+	buf_append(out, sum, HASH_HEX_SIZE - 1);
+	put_field(out, "\":{\"size\":");
+	put_u64(out, c->size);
+	buf_append(out, ",", 1);
 	json_name(out, "member", c->member, false);
-	if (c->has_frame)
-		buf_printf(out, ",\"frame\":%llu,\"skip\":%llu",
-			   (unsigned long long)c->frame_offset,
-			   (unsigned long long)c->frame_skip);
-	if (with_owner)
-		buf_printf(out, ",\"backup_id\":\"%s\",\"last_used\":\"%s\"",
-			   c->holder, c->last_used);
+	if (c->has_frame) {
+		put_field(out, ",\"frame\":");
+		put_u64(out, c->frame_offset);
+		put_field(out, ",\"skip\":");
+		put_u64(out, c->frame_skip);
+	}
+	if (with_owner) {
+		put_field(out, ",\"backup_id\":\"");
+		put_field(out, c->holder);
+		put_field(out, "\",\"last_used\":\"");
+		put_field(out, c->last_used);
+		buf_append(out, "\"", 1);
+	}
 	buf_puts(out, "}");
 }
 
@@ -1036,6 +1116,9 @@ int metadata_save(const char *dest, const struct metadata *md,
 	struct buf text = {0};
 	int rc;
 
+	/* About what a record takes, so the text is not copied as it grows. */
+	grow_array((void **)&text.data, &text.alloc,
+		   (md->files.len + md->contents.len) * 320 + 4096, 1);
 	metadata_format(md, &text);
 	rc = fs_atomic_write(path, text.data, text.len, 0600, err);
 	buf_release(&text);
