@@ -83,3 +83,26 @@ snapshot_tree() {
 backup_ids() {
 	ib list --source "$SRC" --dest "$DST" --json "$@" | jq -r '.[].backup_id'
 }
+
+# Flips bit 0x20 of the byte at OFFSET in FILE, in place.
+flip_bit_at() {
+	python3 - "$1" "$2" <<-'EOF'
+	import sys
+	with open(sys.argv[1], "r+b") as f:
+	    f.seek(int(sys.argv[2]))
+	    b = f.read(1)
+	    f.seek(int(sys.argv[2]))
+	    f.write(bytes([b[0] ^ 0x20]))
+	EOF
+}
+
+# Flips one bit of the first occurrence of MARKER in the uncompressed tar of
+# ARCHIVE, and compresses it again.
+flip_bit_in_archive() {
+	local archive=$1 marker=$2 tar="$TEST_DIR/flip.tar" offset
+	zstd -q -d -f "$archive" -o "$tar"
+	offset=$(grep -abo "$marker" "$tar" | head -n 1 | cut -d: -f1)
+	[ -n "$offset" ] || fail "'$marker' not found in $archive"
+	flip_bit_at "$tar" "$offset"
+	zstd -q -f --rm "$tar" -o "$archive"
+}

@@ -99,24 +99,6 @@ restore_contained() {
 	fi
 }
 
-# Flips one bit of the first occurrence of $2 in the uncompressed tar of
-# archive $1, and compresses it again.
-flip_bit() {
-	local archive=$1 marker=$2 tar="$TEST_DIR/flip.tar" offset
-	zstd -q -d -f "$archive" -o "$tar"
-	offset=$(grep -abo "$marker" "$tar" | head -n 1 | cut -d: -f1)
-	[ -n "$offset" ] || fail "'$marker' not found in $archive"
-	python3 - "$tar" "$offset" <<-'EOF'
-	import sys
-	with open(sys.argv[1], "r+b") as f:
-	    f.seek(int(sys.argv[2]))
-	    b = f.read(1)
-	    f.seek(int(sys.argv[2]))
-	    f.write(bytes([b[0] ^ 0x20]))
-	EOF
-	zstd -q -f --rm "$tar" -o "$archive"
-}
-
 # rewrite_archive ARCHIVE SPEC...: the archive with hand-made members first
 # (file:NAME:DATA, symlink:NAME:TARGET, hardlink:NAME:TARGET, char:NAME,
 # block:NAME, fifo:NAME), then its own members but those named by
@@ -330,8 +312,8 @@ metadata_table() {
 		case $kind in
 		truncated*half) truncate -s $((size / 2)) "$archive" ;;
 		truncated*100*) truncate -s 100 "$archive" ;;
-		flipped*data) flip_bit "$archive" 'payload of b' ;;
-		flipped*header) flip_bit "$archive" 'd/e/c' ;;
+		flipped*data) flip_bit_in_archive "$archive" 'payload of b' ;;
+		flipped*header) flip_bit_in_archive "$archive" 'd/e/c' ;;
 		random*) head -c "$size" /dev/urandom > "$archive" ;;
 		empty*) : > "$archive" ;;
 		text*) printf 'this is not an archive\n' > "$archive" ;;

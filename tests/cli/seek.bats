@@ -114,14 +114,7 @@ bytes_read() {
 	frame=$(jq -r '.contents[] | select(.member == "docs/small.txt")
 		| .frame' "$DST/backup_metadata.json")
 	[ -n "$frame" ] && [ "$frame" != null ] || fail "no position recorded"
-	python3 - "$archive" "$((frame + 40))" <<'EOF'
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(int(sys.argv[2]))
-    b = f.read(1)
-    f.seek(int(sys.argv[2]))
-    f.write(bytes([b[0] ^ 0x20]))
-EOF
+	flip_bit_at "$archive" "$((frame + 40))"
 	run rs latest docs/small.txt --to "$TEST_DIR/out"
 	[ "$status" -eq 5 ] || fail "status $status: $output"
 	[ ! -e "$TEST_DIR/out/docs/small.txt" ]

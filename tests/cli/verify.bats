@@ -34,24 +34,6 @@ verify() {
 	ib verify --source "$SRC" --dest "$DST" "$@"
 }
 
-# Flips one bit of the first occurrence of $2 in the uncompressed tar of
-# archive $1, and compresses it again.
-flip_byte() {
-	local archive=$1 marker=$2 tar="$TEST_DIR/flip.tar" offset
-	zstd -q -d -f "$archive" -o "$tar"
-	offset=$(grep -abo "$marker" "$tar" | head -n 1 | cut -d: -f1)
-	[ -n "$offset" ] || fail "'$marker' not found in $archive"
-	python3 - "$tar" "$offset" <<'EOF'
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(int(sys.argv[2]))
-    b = f.read(1)
-    f.seek(int(sys.argv[2]))
-    f.write(bytes([b[0] ^ 0x20]))
-EOF
-	zstd -q -f "$tar" -o "$archive"
-}
-
 @test "verify --help lists every option" {
 	run ib verify --help
 	[ "$status" -eq 0 ]
@@ -95,7 +77,7 @@ EOF
 	make_backups
 	archive=$(first_archive)
 	name=$(basename "$archive")
-	flip_byte "$archive" "payload of the notes"
+	flip_bit_in_archive "$archive" "payload of the notes"
 	run verify
 	[ "$status" -eq 5 ]
 	[[ "$output" == *"$name: notes.txt: damaged: the bytes hash to"* ]]
