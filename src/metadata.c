@@ -962,9 +962,15 @@ static const char *const metadata_keys[M_COUNT] = {
 	"backup_history", "reported_specials",
 };
 
+struct metadata_reader {
+	struct metadata *md;
+	bool with_files;
+};
+
 static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 {
-	struct metadata *md = ctx;
+	struct metadata_reader *mr = ctx;
+	struct metadata *md = mr->md;
 
 	switch (key) {
 	case M_VERSION: return read_version(r);
@@ -973,7 +979,10 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 			return json_read_null(r);
 		return read_name(r, &md->last_backup_date, false,
 				 "'last_backup_date'");
-	case M_FILES: return read_file_checksums(r, &md->files);
+	case M_FILES:
+		if (!mr->with_files)
+			return json_skip(r);
+		return read_file_checksums(r, &md->files);
 	case M_CONTENTS: return read_contents(r, &md->contents, true,
 					      "'contents'");
 	case M_HISTORY: return read_history(r, md);
@@ -983,11 +992,13 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 }
 
 static int parse_metadata_text(const char *text, size_t len, bool mapped,
-			       struct metadata *md, struct error *err)
+			       bool with_files, struct metadata *md,
+			       struct error *err)
 {
 	struct json_reader r;
+	struct metadata_reader mr = { md, with_files };
 	struct top_reader t = { metadata_keys, M_COUNT, read_metadata_key,
-				md };
+				&mr };
 	int seen;
 
 	json_reader_init(&r, text, len, mapped, err);
@@ -1006,7 +1017,7 @@ static int parse_metadata_text(const char *text, size_t len, bool mapped,
 int metadata_parse(const char *text, size_t len, struct metadata *md,
 		   struct error *err)
 {
-	return parse_metadata_text(text, len, false, md, err);
+	return parse_metadata_text(text, len, false, true, md, err);
 }
 
 enum { N_VERSION, N_ID, N_DATE, N_ADDED, N_MODIFIED, N_DELETED, N_FILES,
@@ -1063,8 +1074,8 @@ int manifest_parse(const char *text, size_t len, struct manifest *m,
 
 /* ---- files ---- */
 
-int metadata_load(const char *dest, struct metadata *md, bool *found,
-		  struct error *err)
+static int load_metadata(const char *dest, struct metadata *md, bool *found,
+			 bool with_files, struct error *err)
 {
 	char *path = path_join(dest, METADATA_FILE_NAME);
 	struct stat st;
@@ -1095,7 +1106,8 @@ int metadata_load(const char *dest, struct metadata *md, bool *found,
 	if (map != MAP_FAILED)
 		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
 	if (parse_metadata_text(map == MAP_FAILED ? "" : map,
-				(size_t)st.st_size, true, md, err) < 0) {
+				(size_t)st.st_size, true, with_files, md,
+				err) < 0) {
 		error_prefix(err, "corrupt metadata '%s'", path);
 		goto out;
 	}
@@ -1107,6 +1119,18 @@ out:
 		close(fd);
 	free(path);
 	return rc;
+}
+
+int metadata_load(const char *dest, struct metadata *md, bool *found,
+		  struct error *err)
+{
+	return load_metadata(dest, md, found, true, err);
+}
+
+int metadata_load_without_files(const char *dest, struct metadata *md,
+				bool *found, struct error *err)
+{
+	return load_metadata(dest, md, found, false, err);
 }
 
 int metadata_save(const char *dest, const struct metadata *md,

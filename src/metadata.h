@@ -87,6 +87,10 @@ void metadata_format(const struct metadata *md, struct buf *out);
  * file does not exist. Errors name the file. */
 int metadata_load(const char *dest, struct metadata *md, bool *found,
 		  struct error *err);
+/* The same for readers that take the tree from a manifest (restore): the
+ * file records are checked as JSON only, and md->files stays empty. */
+int metadata_load_without_files(const char *dest, struct metadata *md,
+				bool *found, struct error *err);
 
 /* Writes DEST/backup_metadata.json atomically and durably, mode 0600. */
 int metadata_save(const char *dest, const struct metadata *md,

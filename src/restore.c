@@ -150,7 +150,9 @@ static int load_backup(struct restore *r)
 	bool found;
 	int i;
 
-	if (metadata_load(r->o->dest, &r->md, &found, r->err) < 0)
+	/* The tree comes from the backup's manifest, not the metadata. */
+	if (metadata_load_without_files(r->o->dest, &r->md, &found,
+					r->err) < 0)
 		return -1;
 	i = store_resolve_id(&r->md, r->o->id, r->err);
 	if (i < 0)

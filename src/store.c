@@ -33,17 +33,29 @@ char *store_archive_path(const char *dest, const char *archive)
 	return path_join(dest, archive);
 }
 
+/* Reads the member straight into out, sized from its header: a big tree's
+ * manifest is megabytes, and growing by copies costs more than parsing. */
 static int read_member(struct tarball_reader *r, struct buf *out,
-		       const char *path, struct error *err)
+		       int64_t size, const char *path, struct error *err)
 {
-	char chunk[65536];
 	ssize_t n;
 
-	while ((n = tarball_read(r, chunk, sizeof(chunk), err)) > 0) {
-		if (out->len + (size_t)n > MANIFEST_MAX)
+	if (size < 0 || (uint64_t)size > MANIFEST_MAX)
+		return error_set(err, "'%s': manifest too large", path);
+	grow_array((void **)&out->data, &out->alloc, (size_t)size + 1, 1);
+	for (;;) {
+		if (out->alloc - out->len < 65536 + 1)
+			grow_array((void **)&out->data, &out->alloc,
+				   out->len + 65536 + 1, 1);
+		n = tarball_read(r, out->data + out->len,
+				 out->alloc - out->len - 1, err);
+		if (n <= 0)
+			break;
+		out->len += (size_t)n;
+		if (out->len > MANIFEST_MAX)
 			return error_set(err, "'%s': manifest too large", path);
-		buf_append(out, chunk, (size_t)n);
 	}
+	out->data[out->len] = '\0';
 	return n < 0 ? -1 : 0;
 }
 
@@ -59,7 +71,7 @@ static int read_manifest_here(struct tarball_reader *r, struct buf *text,
 		return more;
 	if (strcmp(mem.name, MANIFEST_MEMBER) || mem.is_hardlink)
 		return 0;
-	return read_member(r, text, path, err) < 0 ? -1 : 1;
+	return read_member(r, text, mem.size, path, err) < 0 ? -1 : 1;
 }
 
 /* The fast way: the index at the end says where the manifest's frame
@@ -99,7 +111,7 @@ static int read_manifest_sequential(const char *path, struct buf *text,
 		if (strcmp(mem.name, MANIFEST_MEMBER) || mem.is_hardlink)
 			continue;
 		text->len = 0;
-		if (read_member(r, text, path, err) < 0)
+		if (read_member(r, text, mem.size, path, err) < 0)
 			goto out;
 		found = true;
 	}
