@@ -136,6 +136,13 @@ static int ensure_writer(struct run *r)
 	return rc;
 }
 
+/* The metadata's contents are loaded only once some file must be read:
+ * a run with nothing changed, the common case, never needs them. */
+static int ensure_contents(struct run *r)
+{
+	return metadata_load_contents(r->opts->dest, &r->md, r->err);
+}
+
 /* ---- reading and storing one file ---- */
 
 static int open_source(struct run *r, const char *path)
@@ -435,9 +442,12 @@ static int process_file(struct run *r, struct tree_entry *e,
 			const struct tree_entry *old)
 {
 	struct stat st;
-	int fd = open_source(r, e->path);
+	int fd;
 	int rc = 1;
 
+	if (ensure_contents(r) < 0)
+		return -1;
+	fd = open_source(r, e->path);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			warn(r, "'%s' vanished before it could be read",
@@ -716,7 +726,7 @@ static int finish_backup(struct run *r)
 	char *archive_path;
 	struct error ignored;
 
-	if (ensure_writer(r) < 0)
+	if (ensure_contents(r) < 0 || ensure_writer(r) < 0)
 		return -1;
 	format_iso_utc(r->now.sec, date, sizeof(date));
 	if (write_manifest(r, date) < 0)
@@ -748,6 +758,8 @@ static int finish_unchanged(struct run *r)
 	r->stats->skipped = true;
 	if (!r->metadata_dirty)
 		return 0;
+	if (ensure_contents(r) < 0)
+		return -1;
 	adopt_next_tree(r);
 	return metadata_save(r->opts->dest, &r->md, r->err);
 }
@@ -855,7 +867,8 @@ static int load_state(struct run *r)
 	bool found;
 	int swept;
 
-	if (metadata_load(r->opts->dest, &r->md, &found, r->err) < 0)
+	if (metadata_load_parts(r->opts->dest, &r->md, &found, METADATA_FILES,
+				r->err) < 0)
 		return -1;
 	swept = fs_sweep_temp(r->opts->dest, r->err);
 	if (swept < 0)
@@ -924,6 +937,8 @@ static int verify_new_backup(struct run *r)
 
 	if (!r->opts->verify_after_backup || !*id)
 		return BACKUP_OK;
+	if (ensure_contents(r) < 0)
+		return -1;
 	if (verify_backups(r->opts->dest, &r->md, &id, 1, &report, &vs,
 			   r->err) < 0)
 		return -1;
@@ -950,6 +965,8 @@ static int rotate_after_run(struct run *r)
 
 	if (!rotate_plan_excess(&r->md, r->opts->max_backups))
 		return BACKUP_OK;
+	if (ensure_contents(r) < 0)
+		return -1;
 	rc = rotate_apply(r->opts->dest, &r->md, &ro, &report, &rs, r->err);
 	r->stats->backups_removed = rs.backups_removed;
 	r->stats->contents_carried = rs.contents_carried;

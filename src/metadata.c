@@ -751,18 +751,20 @@ static int read_content(struct json_reader *r, struct content_index *idx,
 		error_set(r->err, "key must be a checksum");
 		goto out;
 	}
-	if (content_find(idx, sum)) {
+	if (idx && content_find(idx, sum)) {
 		error_set(r->err, "appears twice");
 		goto out;
 	}
 	if (read_content_fields(r, &c, with_owner) < 0)
+		goto out;
+	rc = 0;
+	if (!idx)
 		goto out;
 	item = content_insert(idx, sum, c.size, c.holder ? c.holder : "",
 			      c.member, c.last ? c.last : "");
 	item->has_frame = (c.seen & 1u << C_FRAME) != 0;
 	item->frame_offset = c.frame;
 	item->frame_skip = c.skip;
-	rc = 0;
 out:
 	if (rc < 0)
 		error_prefix(r->err, "content '%s'", key);
@@ -772,6 +774,8 @@ out:
 	return rc;
 }
 
+/* With idx NULL, each record is checked and dropped (see
+ * metadata_load_parts). */
 static int read_contents(struct json_reader *r, struct content_index *idx,
 			 bool with_owner, const char *what)
 {
@@ -964,7 +968,7 @@ static const char *const metadata_keys[M_COUNT] = {
 
 struct metadata_reader {
 	struct metadata *md;
-	bool with_files;
+	unsigned parts;
 };
 
 static int read_metadata_key(struct json_reader *r, int key, void *ctx)
@@ -980,11 +984,12 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 		return read_name(r, &md->last_backup_date, false,
 				 "'last_backup_date'");
 	case M_FILES:
-		if (!mr->with_files)
+		if (!(mr->parts & METADATA_FILES))
 			return json_skip(r);
 		return read_file_checksums(r, &md->files);
-	case M_CONTENTS: return read_contents(r, &md->contents, true,
-					      "'contents'");
+	case M_CONTENTS:
+		return read_contents(r, mr->parts & METADATA_CONTENTS ?
+				     &md->contents : NULL, true, "'contents'");
 	case M_HISTORY: return read_history(r, md);
 	default: return read_path_list(r, &md->reported_specials,
 				       "'reported_specials'");
@@ -992,11 +997,11 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 }
 
 static int parse_metadata_text(const char *text, size_t len, bool mapped,
-			       bool with_files, struct metadata *md,
+			       unsigned parts, struct metadata *md,
 			       struct error *err)
 {
 	struct json_reader r;
-	struct metadata_reader mr = { md, with_files };
+	struct metadata_reader mr = { md, parts };
 	struct top_reader t = { metadata_keys, M_COUNT, read_metadata_key,
 				&mr };
 	int seen;
@@ -1011,13 +1016,14 @@ static int parse_metadata_text(const char *text, size_t len, bool mapped,
 		metadata_init(md);
 		return -1;
 	}
+	md->contents_pending = !(parts & METADATA_CONTENTS);
 	return 0;
 }
 
 int metadata_parse(const char *text, size_t len, struct metadata *md,
 		   struct error *err)
 {
-	return parse_metadata_text(text, len, false, true, md, err);
+	return parse_metadata_text(text, len, false, METADATA_ALL, md, err);
 }
 
 enum { N_VERSION, N_ID, N_DATE, N_ADDED, N_MODIFIED, N_DELETED, N_FILES,
@@ -1074,8 +1080,8 @@ int manifest_parse(const char *text, size_t len, struct manifest *m,
 
 /* ---- files ---- */
 
-static int load_metadata(const char *dest, struct metadata *md, bool *found,
-			 bool with_files, struct error *err)
+int metadata_load_parts(const char *dest, struct metadata *md, bool *found,
+			unsigned parts, struct error *err)
 {
 	char *path = path_join(dest, METADATA_FILE_NAME);
 	struct stat st;
@@ -1106,7 +1112,7 @@ static int load_metadata(const char *dest, struct metadata *md, bool *found,
 	if (map != MAP_FAILED)
 		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
 	if (parse_metadata_text(map == MAP_FAILED ? "" : map,
-				(size_t)st.st_size, true, with_files, md,
+				(size_t)st.st_size, true, parts, md,
 				err) < 0) {
 		error_prefix(err, "corrupt metadata '%s'", path);
 		goto out;
@@ -1124,13 +1130,27 @@ out:
 int metadata_load(const char *dest, struct metadata *md, bool *found,
 		  struct error *err)
 {
-	return load_metadata(dest, md, found, true, err);
+	return metadata_load_parts(dest, md, found, METADATA_ALL, err);
 }
 
-int metadata_load_without_files(const char *dest, struct metadata *md,
-				bool *found, struct error *err)
+int metadata_load_contents(const char *dest, struct metadata *md,
+			   struct error *err)
 {
-	return load_metadata(dest, md, found, false, err);
+	struct metadata part;
+	bool found;
+
+	if (!md->contents_pending)
+		return 0;
+	metadata_init(&part);
+	if (metadata_load_parts(dest, &part, &found, METADATA_CONTENTS,
+				err) < 0)
+		return -1;
+	content_index_release(&md->contents);
+	md->contents = part.contents;
+	memset(&part.contents, 0, sizeof(part.contents));
+	metadata_release(&part);
+	md->contents_pending = false;
+	return 0;
 }
 
 int metadata_save(const char *dest, const struct metadata *md,
@@ -1140,6 +1160,12 @@ int metadata_save(const char *dest, const struct metadata *md,
 	struct buf text = {0};
 	int rc;
 
+	/* Saving now would drop every content record. */
+	if (md->contents_pending) {
+		free(path);
+		return error_set(err, "internal error: '%s' would be saved "
+				 "without its contents", METADATA_FILE_NAME);
+	}
 	/* About what a record takes, so the text is not copied as it grows. */
 	grow_array((void **)&text.data, &text.alloc,
 		   (md->files.len + md->contents.len) * 320 + 4096, 1);

@@ -57,6 +57,8 @@ struct metadata {
 	struct history_entry *history;  /* oldest first */
 	size_t nhistory, history_alloc;
 	struct strlist reported_specials; /* sockets etc. already reported */
+	bool contents_pending;          /* skipped by the load: call
+					   metadata_load_contents() first */
 };
 
 /* What an archive says about itself (MANIFEST_MEMBER). */
@@ -87,10 +89,24 @@ void metadata_format(const struct metadata *md, struct buf *out);
  * file does not exist. Errors name the file. */
 int metadata_load(const char *dest, struct metadata *md, bool *found,
 		  struct error *err);
-/* The same for readers that take the tree from a manifest (restore): the
- * file records are checked as JSON only, and md->files stays empty. */
-int metadata_load_without_files(const char *dest, struct metadata *md,
-				bool *found, struct error *err);
+/* Parts of the file metadata_load_parts() builds. Contents left out are
+ * still checked record by record (a hand-edited file is refused by every
+ * run); file records left out are checked as JSON only. */
+enum {
+	METADATA_FILES = 1,     /* file_checksums into md->files */
+	METADATA_CONTENTS = 2,  /* contents into md->contents */
+	METADATA_ALL = 3,
+};
+
+/* metadata_load() for readers that need less memory: restore takes the
+ * tree from a manifest; a run keeps the contents only once something
+ * changed. Without METADATA_CONTENTS, md->contents_pending is set. */
+int metadata_load_parts(const char *dest, struct metadata *md, bool *found,
+			unsigned parts, struct error *err);
+
+/* Loads the contents an earlier metadata_load_parts() left out. */
+int metadata_load_contents(const char *dest, struct metadata *md,
+			   struct error *err);
 
 /* Writes DEST/backup_metadata.json atomically and durably, mode 0600. */
 int metadata_save(const char *dest, const struct metadata *md,

@@ -151,8 +151,8 @@ static int load_backup(struct restore *r)
 	int i;
 
 	/* The tree comes from the backup's manifest, not the metadata. */
-	if (metadata_load_without_files(r->o->dest, &r->md, &found,
-					r->err) < 0)
+	if (metadata_load_parts(r->o->dest, &r->md, &found,
+				METADATA_CONTENTS, r->err) < 0)
 		return -1;
 	i = store_resolve_id(&r->md, r->o->id, r->err);
 	if (i < 0)
