@@ -44,6 +44,8 @@ struct run {
 	struct scan_result scan;
 	struct tree next;            /* the tree this run records */
 	struct strlist deleted;
+	struct strlist specials;     /* found by the scan, with their kinds */
+	struct strlist special_kinds;
 	struct tarball_writer *writer;
 	struct nstime now;
 	char id[BACKUP_ID_SIZE];
@@ -825,16 +827,28 @@ static int skip_destination(const struct run *r, struct scan_options *so)
 	return 0;
 }
 
+/* The scan runs before the metadata is loaded: specials are reported
+ * once it is, and only those not reported by an earlier run. */
 static void on_special(void *ctx, const char *path, const char *kind)
 {
 	struct run *r = ctx;
 
-	if (strlist_contains(&r->md.reported_specials, path))
-		return;
-	strlist_push(&r->md.reported_specials, path);
-	r->metadata_dirty = true;
-	notice(r, "skipping %s '%s' (only files, folders and symlinks are "
-	       "backed up)", kind, path);
+	strlist_push(&r->specials, path);
+	strlist_push(&r->special_kinds, kind);
+}
+
+static void report_new_specials(struct run *r)
+{
+	for (size_t i = 0; i < r->specials.len; i++) {
+		const char *path = r->specials.items[i];
+
+		if (strlist_contains(&r->md.reported_specials, path))
+			continue;
+		strlist_push(&r->md.reported_specials, path);
+		r->metadata_dirty = true;
+		notice(r, "skipping %s '%s' (only files, folders and symlinks "
+		       "are backed up)", r->special_kinds.items[i], path);
+	}
 }
 
 static void on_unreadable(void *ctx, const char *path, const char *reason)
@@ -862,15 +876,11 @@ static void on_leftover(void *ctx, const char *archive)
 	notice(ctx, "removed '%s', left by an interrupted rotation", archive);
 }
 
-static int load_state(struct run *r)
+/* After the load: what an interrupted run or rotation left behind. */
+static int settle_state(struct run *r, bool found)
 {
-	bool found;
-	int swept;
+	int swept = fs_sweep_temp(r->opts->dest, r->err);
 
-	if (metadata_load_parts(r->opts->dest, &r->md, &found, METADATA_FILES,
-				r->err) < 0)
-		return -1;
-	swept = fs_sweep_temp(r->opts->dest, r->err);
 	if (swept < 0)
 		return -1;
 	if (swept > 0)
@@ -884,6 +894,7 @@ static int load_state(struct run *r)
 		memcpy(r->stats->previous_id,
 		       metadata_last_backup(&r->md)->backup_id,
 		       BACKUP_ID_SIZE);
+	report_new_specials(r);
 	return 0;
 }
 
@@ -912,6 +923,8 @@ static void close_run(struct run *r)
 	scan_result_release(&r->scan);
 	tree_release(&r->next);
 	strlist_clear(&r->deleted);
+	strlist_clear(&r->specials);
+	strlist_clear(&r->special_kinds);
 }
 
 static void on_rotated(void *ctx, const char *id, const char *archive,
@@ -976,12 +989,27 @@ static int rotate_after_run(struct run *r)
 	return rc == ROTATE_DAMAGED ? BACKUP_DAMAGED : -1;
 }
 
+/* The metadata is parsed on a second thread while this one walks the
+ * source: on a run with nothing changed each is about half the work. A
+ * broken metadata file is still the error reported first. */
+static int load_and_scan(struct run *r)
+{
+	struct metadata_loading *loading =
+		metadata_load_start(r->opts->dest, METADATA_FILES);
+	int scanned = open_run(r) < 0 ? -1 : scan_source(r);
+	bool found;
+
+	if (metadata_load_finish(loading, &r->md, &found, r->err) < 0 ||
+	    scanned < 0)
+		return -1;
+	return settle_state(r, found);
+}
+
 static int run_locked(struct run *r)
 {
 	int rc;
 
-	if (load_state(r) < 0 || open_run(r) < 0 || scan_source(r) < 0 ||
-	    compare_walk(r) < 0)
+	if (load_and_scan(r) < 0 || compare_walk(r) < 0)
 		return -1;
 	count_total(r);
 	/* The first run always writes a backup, even of an empty tree, so

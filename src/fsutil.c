@@ -269,17 +269,23 @@ int fs_sweep_temp(const char *dir, struct error *err)
 	return removed;
 }
 
+/* Called once per scanned name: plain copies, no format string. */
 char *path_join(const char *a, const char *b)
 {
-	size_t la = strlen(a);
+	size_t la = strlen(a), lb = strlen(b);
+	char *out;
 
 	if (!*a)
 		return xstrdup(b);
 	while (la > 1 && a[la - 1] == '/')
 		la--;
 	if (la == 1 && a[0] == '/')
-		return str_fmt("/%s", b);
-	return str_fmt("%.*s/%s", (int)la, a, b);
+		la = 0;
+	out = xmalloc(la + lb + 2);
+	memcpy(out, a, la);
+	out[la] = '/';
+	memcpy(out + la + 1, b, lb + 1);
+	return out;
 }
 
 char *path_dirname(const char *path)

@@ -299,27 +299,46 @@ static int number_span(struct json_reader *r, const char **from, size_t *n)
 	return 0;
 }
 
+/* The token's digits, accumulated without strtoll: every file record holds
+ * several numbers. number_span has checked the grammar. */
+static int whole_number(const char *s, size_t n, int64_t *out)
+{
+	bool negative = n > 0 && *s == '-';
+	uint64_t v = 0;
+	uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+
+	for (size_t i = negative; i < n; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (d > 9 || v > (limit - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (!negative)
+		*out = (int64_t)v;
+	else if (v == (uint64_t)INT64_MAX + 1)
+		*out = INT64_MIN;
+	else
+		*out = -(int64_t)v;
+	return 0;
+}
+
 int json_read_int(struct json_reader *r, int64_t min, int64_t max,
 		  int64_t *out, const char *what)
 {
 	const char *s;
 	size_t n;
-	char text[32];
+	int64_t v;
 
 	if (expect_type(r, JSON_NUMBER, what) < 0 ||
 	    number_span(r, &s, &n) < 0)
 		return -1;
-	if (n >= sizeof(text) || memchr(s, '.', n) || memchr(s, 'e', n) ||
-	    memchr(s, 'E', n))
-		goto bad;
-	memcpy(text, s, n);
-	text[n] = '\0';
-	if (parse_int64(text, min, max, out) < 0)
-		goto bad;
+	if (whole_number(s, n, &v) < 0 || v < min || v > max)
+		return error_set(r->err, "%s must be a whole number from %lld "
+				 "to %lld", what, (long long)min,
+				 (long long)max);
+	*out = v;
 	return 0;
-bad:
-	return error_set(r->err, "%s must be a whole number from %lld to %lld",
-			 what, (long long)min, (long long)max);
 }
 
 int json_read_double(struct json_reader *r, double *out, const char *what)

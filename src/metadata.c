@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,10 +343,11 @@ struct entry_state {
 	double modified_time;
 };
 
+/* The first byte rules out most names before a full comparison. */
 static int field_index(const char *const *names, int n, const char *key)
 {
 	for (int i = 0; i < n; i++)
-		if (!strcmp(names[i], key))
+		if (names[i][0] == key[0] && !strcmp(names[i], key))
 			return i;
 	return -1;
 }
@@ -1151,6 +1153,63 @@ int metadata_load_contents(const char *dest, struct metadata *md,
 	metadata_release(&part);
 	md->contents_pending = false;
 	return 0;
+}
+
+struct metadata_loading {
+	pthread_t thread;
+	bool threaded;
+	const char *dest;
+	unsigned parts;
+	struct metadata md;
+	bool found;
+	int rc;
+	struct error err;
+};
+
+static void *load_in_background(void *arg)
+{
+	struct metadata_loading *l = arg;
+
+	l->rc = metadata_load_parts(l->dest, &l->md, &l->found, l->parts,
+				    &l->err);
+	return NULL;
+}
+
+struct metadata_loading *metadata_load_start(const char *dest,
+					     unsigned parts)
+{
+	struct metadata_loading *l = xcalloc(1, sizeof(*l));
+
+	l->dest = dest;
+	l->parts = parts;
+	metadata_init(&l->md);
+	l->threaded = pthread_create(&l->thread, NULL, load_in_background,
+				     l) == 0;
+	/* Without a thread the load is only not overlapped. */
+	if (!l->threaded)
+		load_in_background(l);
+	return l;
+}
+
+int metadata_load_finish(struct metadata_loading *l, struct metadata *md,
+			 bool *found, struct error *err)
+{
+	int rc;
+
+	if (l->threaded)
+		pthread_join(l->thread, NULL);
+	rc = l->rc;
+	if (rc < 0) {
+		if (err)
+			*err = l->err;
+		metadata_release(&l->md);
+	} else {
+		metadata_release(md);
+		*md = l->md;
+		*found = l->found;
+	}
+	free(l);
+	return rc;
 }
 
 int metadata_save(const char *dest, const struct metadata *md,

@@ -104,6 +104,16 @@ enum {
 int metadata_load_parts(const char *dest, struct metadata *md, bool *found,
 			unsigned parts, struct error *err);
 
+/* metadata_load_parts() on a thread of its own, so that a run can walk its
+ * tree while the metadata is parsed (each takes about half of a run with
+ * nothing changed). The caller must not touch DEST's metadata until
+ * metadata_load_finish(), which waits and hands over the result. */
+struct metadata_loading;
+struct metadata_loading *metadata_load_start(const char *dest,
+					     unsigned parts);
+int metadata_load_finish(struct metadata_loading *loading,
+			 struct metadata *md, bool *found, struct error *err);
+
 /* Loads the contents an earlier metadata_load_parts() left out. */
 int metadata_load_contents(const char *dest, struct metadata *md,
 			   struct error *err);

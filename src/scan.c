@@ -183,7 +183,7 @@ static bool is_skipped_dir(const struct walk *w, const struct stat *st)
 static void visit(struct walk *w, int dirfd, const char *rel_dir,
 		  const char *name)
 {
-	char *rel = *rel_dir ? str_fmt("%s/%s", rel_dir, name) : xstrdup(name);
+	char *rel = path_join(rel_dir, name);
 	struct stat st;
 	struct tree_entry *e;
 

@@ -245,26 +245,31 @@ void hex_encode(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+/* One more than a hex digit's value, 0 for anything else: every metadata
+ * load decodes two checksums per file, so this is a table, not tests. */
+static const uint8_t hex_digit_plus_one[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+	['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
+	['F'] = 16,
+};
 
 int hex_decode(const char *hex, uint8_t *out, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		int hi = hex_value(hex[2 * i]);
-		int lo = hi < 0 ? -1 : hex_value(hex[2 * i + 1]);
+	const unsigned char *h = (const unsigned char *)hex;
 
-		if (hi < 0 || lo < 0)
+	for (size_t i = 0; i < len; i++) {
+		unsigned hi = hex_digit_plus_one[h[2 * i]];
+		unsigned lo;
+
+		if (!hi)
 			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
+		lo = hex_digit_plus_one[h[2 * i + 1]];
+		if (!lo)
+			return -1;
+		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
 	}
 	return hex[2 * len] == '\0' ? 0 : -1;
 }
@@ -303,7 +308,20 @@ bool utf8_valid(const char *str, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t n = utf8_sequence_length(s[i]);
+		size_t n;
+
+		/* Names are mostly ASCII: skip it eight bytes at a time. */
+		while (len - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (w & UINT64_C(0x8080808080808080))
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		n = utf8_sequence_length(s[i]);
 
 		if (n == 0 || i + n > len)
 			return false;

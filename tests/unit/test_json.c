@@ -95,6 +95,60 @@ static void test_exact_integers(void **state)
 	json_reader_release(&r);
 }
 
+static int read_int(const char *text, int64_t min, int64_t max, int64_t *v)
+{
+	struct json_reader r;
+	struct error err;
+	int rc;
+
+	json_reader_init(&r, text, strlen(text), false, &err);
+	rc = json_read_int(&r, min, max, v, "n");
+	json_reader_release(&r);
+	return rc;
+}
+
+static void test_integer_limits(void **state)
+{
+	int64_t v = 1;
+
+	(void)state;
+	assert_int_equal(read_int("9223372036854775807", INT64_MIN, INT64_MAX,
+				  &v), 0);
+	assert_true(v == INT64_MAX);
+	assert_int_equal(read_int("-9223372036854775808", INT64_MIN,
+				  INT64_MAX, &v), 0);
+	assert_true(v == INT64_MIN);
+	assert_int_equal(read_int("9223372036854775808", INT64_MIN, INT64_MAX,
+				  &v), -1);
+	assert_int_equal(read_int("-9223372036854775809", INT64_MIN,
+				  INT64_MAX, &v), -1);
+	assert_int_equal(read_int("-0", 0, 10, &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(read_int("-1", 0, 10, &v), -1);
+	assert_int_equal(read_int("11", 0, 10, &v), -1);
+	assert_int_equal(read_int("1.0", 0, 10, &v), -1);
+}
+
+static void test_hex_and_utf8(void **state)
+{
+	uint8_t out[3];
+
+	(void)state;
+	assert_int_equal(hex_decode("0aF9ff", out, 3), 0);
+	assert_int_equal(out[0], 0x0a);
+	assert_int_equal(out[1], 0xf9);
+	assert_int_equal(out[2], 0xff);
+	assert_int_equal(hex_decode("0g0000", out, 3), -1);
+	assert_int_equal(hex_decode("00000:", out, 3), -1);
+	assert_int_equal(hex_decode("0000000", out, 3), -1);
+	/* a bad byte after a run of ASCII longer than one word */
+	assert_true(utf8_valid("abcdefghij\xc3\xa9", 12));
+	assert_false(utf8_valid("abcdefghij\xc3", 11));
+	assert_false(utf8_valid("abcdefgh\xff", 9));
+	assert_false(utf8_valid("abcdefghijklmnop\xed\xa0\x80", 19));
+	assert_true(utf8_valid("abcdefghijklmnop", 16));
+}
+
 static void test_string_decoding(void **state)
 {
 	struct json_reader r;
@@ -208,6 +262,8 @@ int main(void)
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_exact_integers),
 		cmocka_unit_test(test_string_decoding),
+		cmocka_unit_test(test_integer_limits),
+		cmocka_unit_test(test_hex_and_utf8),
 		cmocka_unit_test(test_error_position),
 		cmocka_unit_test(test_metadata_round_trip),
 		cmocka_unit_test(test_metadata_rejects),
