@@ -258,8 +258,29 @@ static void format_history(struct buf *out, const struct history_entry *h)
 		   (long long)h->bytes_written);
 }
 
+struct contents_text {
+	const struct content_index *contents;
+	struct buf text;
+};
+
+static void *format_contents_in_background(void *arg)
+{
+	struct contents_text *job = arg;
+
+	format_contents(&job->text, job->contents, true);
+	return NULL;
+}
+
+/* The two big sections are formatted on two threads: a run that changed
+ * anything waits for this text before it can finish. */
 void metadata_format(const struct metadata *md, struct buf *out)
 {
+	struct contents_text job = { &md->contents, {0} };
+	pthread_t thread;
+	bool threaded = md->contents.len >= 4096 &&
+		pthread_create(&thread, NULL, format_contents_in_background,
+			       &job) == 0;
+
 	buf_printf(out, "{\n\"format_version\": %d,\n\"last_backup_date\": ",
 		   METADATA_FORMAT_VERSION);
 	if (md->last_backup_date)
@@ -279,7 +300,13 @@ void metadata_format(const struct metadata *md, struct buf *out)
 		buf_puts(out, "}");
 	}
 	buf_puts(out, "\n},\n\"contents\": {");
-	format_contents(out, &md->contents, true);
+	if (threaded) {
+		pthread_join(thread, NULL);
+		buf_append(out, job.text.data, job.text.len);
+		buf_release(&job.text);
+	} else {
+		format_contents(out, &md->contents, true);
+	}
 	buf_puts(out, "\n},\n\"backup_history\": [");
 	for (size_t i = 0; i < md->nhistory; i++) {
 		buf_puts(out, i ? ",\n" : "\n");

@@ -51,8 +51,13 @@ struct rewrite {
 	const struct rotate_options *opts;
 	struct carry *carries;
 	size_t ncarries;
+	struct carry **carry_by_member;  /* sorted by the victim's member */
 	struct tarball_writer *w;
-	struct strlist heir_names;   /* member names already in the heir */
+	struct strlist heir_names;   /* member names copied from the heir */
+	const struct tree_entry **by_checksum; /* heir files that may name a
+						  carried content, sorted */
+	size_t nby_checksum;
+	bool *name_taken;            /* per heir file: a carry took its path */
 	struct moved *moved;         /* the heir's own file members */
 	size_t nmoved, moved_alloc;
 	struct buf manifest_text;
@@ -200,37 +205,109 @@ out:
 	return rc;
 }
 
-static bool heir_has_name(const struct rewrite *rw, const char *name)
+/* Lookups for carrying: a victim with every file of a big tree carries
+ * tens of thousands of contents, so none of them may scan a list. */
+static int cmp_entries_by_checksum(const void *a, const void *b)
 {
-	return strlist_has_sorted(&rw->heir_names, name);
+	const struct tree_entry *x = *(const struct tree_entry *const *)a;
+	const struct tree_entry *y = *(const struct tree_entry *const *)b;
+	int c = memcmp(x->checksum, y->checksum, HASH_SIZE);
+
+	/* then in tree order, which decides between equal candidates */
+	return c ? c : (x > y) - (x < y);
+}
+
+static int cmp_carries_by_member(const void *a, const void *b)
+{
+	const struct carry *x = *(const struct carry *const *)a;
+	const struct carry *y = *(const struct carry *const *)b;
+	int c = strcmp(x->content->member, y->content->member);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+static void index_for_carrying(struct rewrite *rw)
+{
+	const struct tree *files = &rw->heir.files;
+
+	rw->by_checksum = xmalloc((files->len + 1) * sizeof(*rw->by_checksum));
+	rw->name_taken = xcalloc(files->len + 1, sizeof(*rw->name_taken));
+	for (size_t i = 0; i < files->len; i++) {
+		const struct tree_entry *e = &files->entries[i];
+
+		if (e->type == ENTRY_FILE && !store_member_reserved(e->path))
+			rw->by_checksum[rw->nby_checksum++] = e;
+	}
+	qsort(rw->by_checksum, rw->nby_checksum, sizeof(*rw->by_checksum),
+	      cmp_entries_by_checksum);
+	rw->carry_by_member = xmalloc((rw->ncarries + 1) *
+				      sizeof(*rw->carry_by_member));
+	for (size_t i = 0; i < rw->ncarries; i++)
+		rw->carry_by_member[i] = &rw->carries[i];
+	qsort(rw->carry_by_member, rw->ncarries, sizeof(*rw->carry_by_member),
+	      cmp_carries_by_member);
+}
+
+/* The first heir file (in tree order) with this checksum. */
+static size_t first_with_checksum(const struct rewrite *rw,
+				  const uint8_t sum[HASH_SIZE])
+{
+	size_t lo = 0, hi = rw->nby_checksum;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(rw->by_checksum[mid]->checksum, sum, HASH_SIZE) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* A carried content goes under a path of the heir's own tree that has it,
  * so a plain `tar -x` of the new base gives that tree; failing that, under
  * .incbak/content/CHECKSUM. */
-static char *carried_name(const struct rewrite *rw, const struct content *c)
+static char *carried_name(struct rewrite *rw, const struct content *c)
 {
 	char hex[HASH_HEX_SIZE];
 
-	for (size_t i = 0; i < rw->heir.files.len; i++) {
-		const struct tree_entry *e = &rw->heir.files.entries[i];
+	for (size_t i = first_with_checksum(rw, c->checksum);
+	     i < rw->nby_checksum &&
+	     !memcmp(rw->by_checksum[i]->checksum, c->checksum, HASH_SIZE);
+	     i++) {
+		const struct tree_entry *e = rw->by_checksum[i];
+		size_t at = (size_t)(e - rw->heir.files.entries);
 
-		if (e->type == ENTRY_FILE &&
-		    !memcmp(e->checksum, c->checksum, HASH_SIZE) &&
-		    !store_member_reserved(e->path) &&
-		    !heir_has_name(rw, e->path))
-			return xstrdup(e->path);
+		if (rw->name_taken[at] ||
+		    strlist_has_sorted(&rw->heir_names, e->path))
+			continue;
+		rw->name_taken[at] = true;
+		return xstrdup(e->path);
 	}
 	hex_encode(c->checksum, HASH_SIZE, hex);
 	return str_fmt("%s%s", STORE_CONTENT_DIR, hex);
 }
 
+/* The carry for a member of the victim that is not carried yet. */
 static struct carry *find_carry(struct rewrite *rw, const char *member)
 {
-	for (size_t i = 0; i < rw->ncarries; i++)
-		if (!rw->carries[i].new_member &&
-		    !strcmp(rw->carries[i].content->member, member))
-			return &rw->carries[i];
+	size_t lo = 0, hi = rw->ncarries;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(rw->carry_by_member[mid]->content->member,
+			   member) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < rw->ncarries &&
+	       !strcmp(rw->carry_by_member[lo]->content->member, member);
+	     lo++)
+		if (!rw->carry_by_member[lo]->new_member)
+			return rw->carry_by_member[lo];
 	return NULL;
 }
 
@@ -258,8 +335,6 @@ static int carry_member(struct rewrite *rw, struct tarball_reader *r,
 				 "checksum: not carrying damaged data forward; "
 				 "nothing was removed", c->member, victim);
 	}
-	strlist_push(&rw->heir_names, name);
-	strlist_sort(&rw->heir_names);
 	cy->new_member = name;
 	h = content_insert(&rw->heir.holds, c->checksum, c->size, NULL, name,
 			   NULL);
@@ -368,6 +443,7 @@ static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
 	    copy_heir(rw, heir_path) < 0)
 		goto out;
 	strlist_sort(&rw->heir_names);
+	index_for_carrying(rw);
 	adopt_already_carried(rw);
 	if (carry_from_victim(rw, victim_path) < 0 ||
 	    check_all_carried(rw, victim_path) < 0)
@@ -466,6 +542,9 @@ static void rewrite_release(struct rewrite *rw)
 	free(rw->carries);
 	tarball_writer_abort(rw->w);
 	strlist_clear(&rw->heir_names);
+	free(rw->by_checksum);
+	free(rw->name_taken);
+	free(rw->carry_by_member);
 	buf_release(&rw->manifest_text);
 	manifest_release(&rw->heir);
 	hash_free(rw->hash);
