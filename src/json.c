@@ -225,11 +225,35 @@ static int escape(struct json_reader *r)
 	return 0;
 }
 
-/* Copies the run of plain characters up to the next quote or backslash. */
+#define BYTES_OF(c) (UINT64_C(0x0101010101010101) * (c))
+#define HIGH_BITS BYTES_OF(0x80)
+
+/* True if one of the eight bytes in w is a quote, a backslash or a control
+ * character (the exact bit tricks of "Bit Twiddling Hacks": haszero,
+ * hasless). */
+static bool word_ends_run(uint64_t w)
+{
+	uint64_t quote = w ^ BYTES_OF('"');
+	uint64_t backslash = w ^ BYTES_OF('\\');
+
+	return (((quote - BYTES_OF(1)) & ~quote) |
+		((backslash - BYTES_OF(1)) & ~backslash) |
+		((w - BYTES_OF(0x20)) & ~w)) & HIGH_BITS;
+}
+
+/* Copies the run of plain characters up to the next quote or backslash.
+ * Every string of the metadata passes here: eight bytes at a time. */
 static int plain_run(struct json_reader *r)
 {
 	const char *q = r->p;
+	uint64_t w;
 
+	while (r->end - q >= 8) {
+		memcpy(&w, q, 8);
+		if (word_ends_run(w))
+			break;
+		q += 8;
+	}
 	while (q < r->end && *q != '"' && *q != '\\' &&
 	       (unsigned char)*q >= 0x20)
 		q++;

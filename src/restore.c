@@ -145,24 +145,86 @@ static int check_tree(struct restore *r)
 	return 0;
 }
 
+/* The archive a query most likely names, judged from the file names
+ * alone (the metadata's history decides; see load_backup). */
+static char *guess_archive(const char *dest, const char *query)
+{
+	struct strlist names = {0};
+	struct error ignored;
+	char id[BACKUP_ID_SIZE];
+	char *guess = NULL;
+	size_t n = strlen(query);
+	int matches = 0;
+
+	if (store_list_archives(dest, &names, &ignored) < 0 || !names.len)
+		goto out;
+	if (!strcmp(query, "latest")) {
+		guess = xstrdup(names.items[names.len - 1]);
+		goto out;
+	}
+	for (size_t i = 0; i < names.len && n; i++) {
+		store_parse_archive_name(names.items[i], id);
+		if (strncmp(id, query, n))
+			continue;
+		free(guess);
+		guess = xstrdup(names.items[i]);
+		if (!strcmp(id, query)) {
+			matches = 1;
+			break;
+		}
+		matches++;
+	}
+	if (matches != 1) {
+		free(guess);
+		guess = NULL;
+	}
+out:
+	strlist_clear(&names);
+	return guess;
+}
+
+/* The metadata (its contents: a 100,000-file backup has megabytes of them)
+ * is parsed on a second thread while this one reads the manifest of the
+ * archive the query most likely names; a wrong guess only costs a second
+ * read. */
 static int load_backup(struct restore *r)
 {
-	bool found;
-	int i;
+	struct metadata_loading *loading =
+		metadata_load_start(r->o->dest, METADATA_CONTENTS);
+	char *guess = guess_archive(r->o->dest, r->o->id);
+	struct error guess_err;
+	bool found, guessed = false;
+	int i, rc = -1;
 
+	if (guess) {
+		char *path = store_archive_path(r->o->dest, guess);
+
+		guessed = store_read_manifest(path, &r->m, &guess_err) == 0;
+		free(path);
+	}
 	/* The tree comes from the backup's manifest, not the metadata. */
-	if (metadata_load_parts(r->o->dest, &r->md, &found,
-				METADATA_CONTENTS, r->err) < 0)
-		return -1;
+	if (metadata_load_finish(loading, &r->md, &found, r->err) < 0)
+		goto out;
 	i = store_resolve_id(&r->md, r->o->id, r->err);
-	if (i < 0)
-		return mark(r, RESTORE_USAGE);
+	if (i < 0) {
+		rc = mark(r, RESTORE_USAGE);
+		goto out;
+	}
 	r->h = &r->md.history[i];
 	snprintf(r->st->backup_id, BACKUP_ID_SIZE, "%s", r->h->backup_id);
 	r->archive_path = store_archive_path(r->o->dest, r->h->archive);
-	if (store_read_manifest(r->archive_path, &r->m, r->err) < 0)
-		return mark(r, RESTORE_INTEGRITY);
-	return check_tree(r);
+	if (!guessed || strcmp(guess, r->h->archive)) {
+		manifest_release(&r->m);
+		manifest_init(&r->m);
+		if (store_read_manifest(r->archive_path, &r->m, r->err) < 0) {
+			rc = mark(r, RESTORE_INTEGRITY);
+			goto out;
+		}
+	}
+	rc = check_tree(r);
+out:
+	free(guess);
+	return rc;
 }
 
 /* "./docs/" -> "docs"; "." and "" mean the whole tree (""). */

@@ -414,6 +414,27 @@ manifest_with_file() {
 	[ ! -e "$TEST_DIR/amb" ]
 }
 
+@test "the metadata, not the archive names, decides which backup an id means" {
+	printf 'one' > "$SRC/f"
+	backdate
+	backup_at 1
+	printf 'two' > "$SRC/f"
+	backup_at 2
+	mapfile -t ids < <(backup_ids)
+	# an archive no backup records, newer than the latest, holding other bytes
+	stray="$DST/src_backup_$(id_at 3).tar.zst"
+	cp "$DST"/*"_backup_${ids[0]}.tar.zst" "$stray"
+	run rs latest --to "$TEST_DIR/l"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"from backup ${ids[1]}"* ]]
+	diff "$TEST_DIR/listing.2" <(tree_listing "$TEST_DIR/l")
+	# a prefix only the stray archive's name matches is not a backup
+	run rs "$(id_at 3)" --to "$TEST_DIR/s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown backup '$(id_at 3)'"* ]]
+	rm "$stray"
+}
+
 @test "as root: owners are kept; setuid and setgid only with --same-owner" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	printf '#!/bin/sh\n' > "$SRC/tool"

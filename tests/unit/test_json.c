@@ -168,6 +168,50 @@ static void test_string_decoding(void **state)
 	json_reader_release(&r);
 }
 
+/* The scan for the end of a run of plain bytes works a word at a time:
+ * a stop byte must be found at every offset. */
+static void test_string_stops_at_every_offset(void **state)
+{
+	(void)state;
+	for (size_t at = 0; at < 20; at++) {
+		char text[32];
+		struct json_reader r;
+		struct error err;
+
+		memset(text, 'a', sizeof(text));
+		text[0] = '"';
+		text[1 + at] = '"';
+		json_reader_init(&r, text, sizeof(text), false, &err);
+		assert_int_equal(json_read_string(&r, "s"), 0);
+		assert_int_equal(r.str_len, at);
+		json_reader_release(&r);
+
+		text[1 + at] = '\n';
+		text[sizeof(text) - 1] = '"';
+		json_reader_init(&r, text, sizeof(text), false, &err);
+		assert_int_equal(json_read_string(&r, "s"), -1);
+		assert_non_null(strstr(err.msg, "control character"));
+		json_reader_release(&r);
+
+		text[1 + at] = '\\';
+		text[2 + at] = 'n';
+		json_reader_init(&r, text, sizeof(text), false, &err);
+		assert_int_equal(json_read_string(&r, "s"), 0);
+		assert_int_equal(r.str[at], '\n');
+		assert_int_equal(r.str_len, sizeof(text) - 3);
+		json_reader_release(&r);
+
+		/* é (C3 A9) repeated: cut after an odd byte it is not UTF-8 */
+		for (size_t i = 1; i < sizeof(text); i++)
+			text[i] = (char)(i % 2 ? 0xC3 : 0xA9);
+		text[0] = '"';
+		text[1 + at] = '"';
+		json_reader_init(&r, text, sizeof(text), false, &err);
+		assert_int_equal(json_read_string(&r, "s"), at % 2 ? -1 : 0);
+		json_reader_release(&r);
+	}
+}
+
 static void test_error_position(void **state)
 {
 	struct error err;
@@ -263,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_exact_integers),
 		cmocka_unit_test(test_string_decoding),
 		cmocka_unit_test(test_integer_limits),
+		cmocka_unit_test(test_string_stops_at_every_offset),
 		cmocka_unit_test(test_hex_and_utf8),
 		cmocka_unit_test(test_error_position),
 		cmocka_unit_test(test_metadata_round_trip),
