@@ -18,7 +18,9 @@ teardown() {
 		TMPDIR="$TEST_DIR" "$BATS_TEST_DIRNAME/run" > "$TEST_DIR/table"
 	grep -q '^full  *incbak ' "$TEST_DIR/table"
 	for tool in incbak tar; do
-		for step in full nochange change restore one; do
+		steps="full nochange change restore one"
+		[ "$tool" = incbak ] && steps+=" rotate"
+		for step in $steps; do
 			jq -e --arg s "$step" --arg t "$tool" '
 				[.results[] | select(.step == $s and .tool == $t)] |
 				length == 1 and (.[0] | .wall_s > 0 and .cpu_s >= 0 and
@@ -28,7 +30,7 @@ teardown() {
 		done
 	done
 	jq -e '.corpus.files == 200 and .machine.nproc > 0 and
-		(.ratios | length) == 5 and .sha256_mb_s_per_core > 0' \
+		(.ratios | length) == 6 and .sha256_mb_s_per_core > 0' \
 		"$TEST_DIR/results.json" > /dev/null
 	# nothing left behind
 	[ -z "$(find "$TEST_DIR" -name 'incbak-bench.*')" ]
