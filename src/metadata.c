@@ -271,10 +271,38 @@ static void *format_contents_in_background(void *arg)
 	return NULL;
 }
 
+/* Where the formatted metadata goes: `text`, which is drained into fd (when
+ * fd >= 0) whenever it holds a few MiB, so that saving the metadata of a
+ * million files does not first build 600 MB of text. */
+struct metadata_sink {
+	struct buf *text;
+	int fd;
+	int write_errno;     /* the first failed write, or 0 */
+};
+
+#define SINK_DRAIN_AT ((size_t)4 << 20)
+
+static void sink_write(struct metadata_sink *sink, const char *data,
+		       size_t len)
+{
+	if (!sink->write_errno && fs_write_all(sink->fd, data, len) < 0)
+		sink->write_errno = errno ? errno : EIO;
+}
+
+static void sink_drain(struct metadata_sink *sink, size_t at_least)
+{
+	if (sink->fd < 0 || sink->text->len < at_least)
+		return;
+	sink_write(sink, sink->text->data, sink->text->len);
+	sink->text->len = 0;
+}
+
 /* The two big sections are formatted on two threads: a run that changed
  * anything waits for this text before it can finish. */
-void metadata_format(const struct metadata *md, struct buf *out)
+static void format_metadata(const struct metadata *md,
+			    struct metadata_sink *sink)
 {
+	struct buf *out = sink->text;
 	struct contents_text job = { &md->contents, {0} };
 	pthread_t thread;
 	bool threaded = md->contents.len >= 4096 &&
@@ -298,11 +326,17 @@ void metadata_format(const struct metadata *md, struct buf *out)
 		json_name(out, "path", e->path, true);
 		format_entry_fields(out, e, c ? c->holder : NULL);
 		buf_puts(out, "}");
+		sink_drain(sink, SINK_DRAIN_AT);
 	}
 	buf_puts(out, "\n},\n\"contents\": {");
 	if (threaded) {
 		pthread_join(thread, NULL);
-		buf_append(out, job.text.data, job.text.len);
+		if (sink->fd >= 0) {
+			sink_drain(sink, 0);
+			sink_write(sink, job.text.data, job.text.len);
+		} else {
+			buf_append(out, job.text.data, job.text.len);
+		}
 		buf_release(&job.text);
 	} else {
 		format_contents(out, &md->contents, true);
@@ -319,6 +353,14 @@ void metadata_format(const struct metadata *md, struct buf *out)
 		buf_puts(out, "}");
 	}
 	buf_puts(out, "\n]\n}\n");
+	sink_drain(sink, 0);
+}
+
+void metadata_format(const struct metadata *md, struct buf *out)
+{
+	struct metadata_sink sink = { out, -1, 0 };
+
+	format_metadata(md, &sink);
 }
 
 void manifest_format(const struct manifest *m, struct buf *out)
@@ -1243,21 +1285,33 @@ int metadata_save(const char *dest, const struct metadata *md,
 		  struct error *err)
 {
 	char *path = path_join(dest, METADATA_FILE_NAME);
+	char *tmp = NULL;
 	struct buf text = {0};
-	int rc;
+	struct metadata_sink sink = { &text, -1, 0 };
+	int rc = -1;
 
 	/* Saving now would drop every content record. */
 	if (md->contents_pending) {
-		free(path);
-		return error_set(err, "internal error: '%s' would be saved "
-				 "without its contents", METADATA_FILE_NAME);
+		error_set(err, "internal error: '%s' would be saved without "
+			  "its contents", METADATA_FILE_NAME);
+		goto out;
 	}
-	/* About what a record takes, so the text is not copied as it grows. */
-	grow_array((void **)&text.data, &text.alloc,
-		   (md->files.len + md->contents.len) * 320 + 4096, 1);
-	metadata_format(md, &text);
-	rc = fs_atomic_write(path, text.data, text.len, 0600, err);
+	sink.fd = fs_temp_open(dest, METADATA_FILE_NAME, 0600, &tmp, err);
+	if (sink.fd < 0)
+		goto out;
+	grow_array((void **)&text.data, &text.alloc, SINK_DRAIN_AT + 65536, 1);
+	format_metadata(md, &sink);
+	if (sink.write_errno) {
+		error_set(err, "cannot write '%s': %s", path,
+			  strerror(sink.write_errno));
+		close(sink.fd);
+		unlink(tmp);
+		goto out;
+	}
+	rc = fs_commit_temp(sink.fd, tmp, path, err);
+out:
 	buf_release(&text);
+	free(tmp);
 	free(path);
 	return rc;
 }
