@@ -1160,7 +1160,8 @@ int metadata_load_parts(const char *dest, struct metadata *md, bool *found,
 	int fd, rc = -1;
 
 	*found = false;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted under this name must not hang us. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT) {
 		rc = 0;
 		goto out;
@@ -1168,6 +1169,10 @@ int metadata_load_parts(const char *dest, struct metadata *md, bool *found,
 	*found = true;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		error_set(err, "cannot read '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error_set(err, "cannot read '%s': not a regular file", path);
 		goto out;
 	}
 	/* Mapped and read front to back, the pages already parsed are

@@ -220,6 +220,26 @@ metadata_table() {
 	[ "${#failed[@]}" -eq 0 ] || fail "failed cases: ${failed[*]}"
 }
 
+@test "a folder or a FIFO named backup_metadata.json is refused in one line, without hanging" {
+	first_backup
+	local kind cmd
+	for kind in folder fifo; do
+		reset_dest
+		rm "$DST/$META"
+		if [ "$kind" = folder ]; then mkdir "$DST/$META"; else mkfifo "$DST/$META"; fi
+		for cmd in run list "restore latest --to $TEST_DIR/out"; do
+			# shellcheck disable=SC2086 # cmd holds the words of a command
+			run timeout 30 env INCBAK_TEST_NOW=$((base + 120)) "$INCBAK" $cmd \
+				--source "$SRC" --dest "$DST"
+			want_status 1 "$kind: $cmd" || return 1
+			[ "$output" = "incbak: cannot read '$DST/$META': not a regular file" ] ||
+				fail "$kind: $cmd said: $output"
+		done
+		[ "$(archive_count)" -eq 1 ] || fail "$kind: an archive was written"
+		[ ! -e "$TEST_DIR/out" ] || fail "$kind: restore wrote $TEST_DIR/out"
+	done
+}
+
 @test "wrong types, missing keys and huge numbers in backup_metadata.json are named" {
 	first_backup
 	metadata_table <<-'EOF'
