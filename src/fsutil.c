@@ -101,6 +101,16 @@ int fs_read_fd_noting_cache(int fd, struct buf *out, size_t max,
 	return 0;
 }
 
+int fs_check_regular(const char *path, struct error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return error_set(err, "cannot read '%s': not a regular file",
+				 path);
+	return 0;
+}
+
 int fs_read_file(const char *path, struct buf *out, size_t max,
 		 struct error *err)
 {

@@ -31,6 +31,11 @@ ssize_t fs_read_noting_cache(int fd, void *buf, size_t len, bool *missed);
 int fs_read_fd_noting_cache(int fd, struct buf *out, size_t max,
 			    bool *missed);
 
+/* -1 with "cannot read PATH: not a regular file" if PATH exists and is not
+ * one (a folder, or a FIFO whose open would block); 0 otherwise, leaving
+ * a missing file to the open that follows. */
+int fs_check_regular(const char *path, struct error *err);
+
 /* Reads a whole file (at most max bytes); errors name the path. */
 int fs_read_file(const char *path, struct buf *out, size_t max,
 		 struct error *err);

@@ -394,8 +394,11 @@ static int reader_opened(struct tarball_reader *r, int rc,
 int tarball_reader_open(const char *path, struct tarball_reader **out,
 			struct error *err)
 {
-	struct tarball_reader *r = reader_new(path);
+	struct tarball_reader *r;
 
+	if (fs_check_regular(path, err) < 0)
+		return -1;
+	r = reader_new(path);
 	return reader_opened(r, archive_read_open_filename(r->a, path, 1 << 20),
 			     out, err);
 }
@@ -515,8 +518,11 @@ int tarball_reader_open_at(const char *path, uint64_t frame_offset,
 			   struct error *err)
 {
 	struct tarball_reader *r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	if (fs_check_regular(path, err) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set(err, "cannot open '%s': %s", path,
 				 strerror(errno));
@@ -557,8 +563,11 @@ int tarball_find_manifest_frame(const char *path, uint64_t *manifest_frame,
 {
 	unsigned char t[INDEX_SIZE];
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+	int fd, rc = -1;
 
+	if (fs_check_regular(path, err) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set(err, "cannot open '%s': %s", path,
 				 strerror(errno));

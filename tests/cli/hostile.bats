@@ -319,7 +319,7 @@ metadata_table() {
 
 # ---- archives ----
 
-@test "a truncated, bit-flipped or replaced archive: verify names it (exit 5); restore exits 5 and stays inside its target" {
+@test "a truncated, bit-flipped or replaced archive (by a FIFO or a folder too): verify names it (exit 5); restore exits 5 and stays inside its target" {
 	first_backup
 	mkdir "$TEST_DIR/outside"
 	printf 'untouched' > "$TEST_DIR/outside/target"
@@ -327,6 +327,8 @@ metadata_table() {
 	name=$(basename "$archive")
 	size=$(stat -c %s "$archive")
 	local kind want failed=()
+	# a FIFO must be refused, not opened: fail rather than hang if it is
+	local INCBAK_EXEC_PREFIX="timeout 60 ${INCBAK_EXEC_PREFIX:-}"
 	while IFS=$'\t' read -r kind want; do
 		reset_dest
 		case $kind in
@@ -337,12 +339,16 @@ metadata_table() {
 		random*) head -c "$size" /dev/urandom > "$archive" ;;
 		empty*) : > "$archive" ;;
 		text*) printf 'this is not an archive\n' > "$archive" ;;
+		fifo*) rm "$archive"; mkfifo "$archive" ;;
+		folder*) rm "$archive"; mkdir "$archive" ;;
 		*) fail "unknown case $kind" ;;
 		esac
 		run ib verify --source "$SRC" --dest "$DST"
+		# $want is a pattern: '*' stands for the archive's path
+		# shellcheck disable=SC2053
 		if ! want_status 5 "$kind: verify"; then
 			failed+=("$kind")
-		elif [[ "$output" != *"$name: $want"* ]]; then
+		elif [[ "$output" != *"$name: "$want* ]]; then
 			fail "$kind: verify said: $output"
 			failed+=("$kind")
 		fi
@@ -356,6 +362,8 @@ metadata_table() {
 	random bytes	-: cannot read the archive: 
 	empty file	-: 
 	text file	-: cannot read the archive: 
+	fifo (opening it would block)	-: cannot read the archive: cannot read '*': not a regular file
+	folder	-: cannot read the archive: cannot read '*': not a regular file
 	EOF
 	[ "${#failed[@]}" -eq 0 ] || fail "failed cases: ${failed[*]}"
 }
