@@ -163,8 +163,8 @@ static char *guess_archive(const char *dest, const char *query)
 		goto out;
 	}
 	for (size_t i = 0; i < names.len && n; i++) {
-		store_parse_archive_name(names.items[i], id);
-		if (strncmp(id, query, n))
+		if (!store_parse_archive_name(names.items[i], id) ||
+		    strncmp(id, query, n))
 			continue;
 		free(guess);
 		guess = xstrdup(names.items[i]);
