@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "faultpoint.h"
 #include "fsutil.h"
 #include "hash.h"
 #include "lock.h"
@@ -58,6 +59,7 @@ struct restore {
 	char *buf;
 	unsigned tmp_seq;
 	bool as_root;
+	bool proc_fds;                 /* /proc/self/fd can be used */
 	bool have_dest;                /* never delete the destination */
 	dev_t dest_dev;
 	ino_t dest_ino;
@@ -983,10 +985,49 @@ static int fill_file(struct restore *r, int fd, struct source *src,
 	return sink_finish(r, &s, e->path);
 }
 
-/* Writes e from src under a temporary name in its folder, checks size and
- * checksum, sets owner, mode and time, and renames it into place. No real
- * name ever holds a partial file; the temporary one goes on any error. If
- * keep is not NULL, *keep gets the open file (the caller closes it). */
+/* A new file's inode, unnamed (O_TMPFILE) where the filesystem allows,
+ * else under a temporary name (set in tmp). */
+static int create_file(struct restore *r, int dirfd, char *tmp, size_t len)
+{
+	/* Naming an unnamed inode goes through /proc/self/fd. */
+	int fd = r->proc_fds ? openat(dirfd, ".", O_TMPFILE | O_RDWR |
+				      O_CLOEXEC, S_IRUSR | S_IWUSR) : -1;
+
+	tmp[0] = '\0';
+	if (fd >= 0)
+		return fd;
+	tmp_name(r, tmp, len);
+	return openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		      O_CLOEXEC, S_IRUSR | S_IWUSR);
+}
+
+/* Gives the unnamed inode fd the name leaf: a new name is linked at once;
+ * a file already there (--force) is replaced by linking a temporary name
+ * (set in tmp) and renaming it over. */
+static int link_unnamed(struct restore *r, int fd, int dirfd,
+			const char *leaf, char *tmp, size_t len)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, dirfd, leaf, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	tmp_name(r, tmp, len);
+	if (linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW) < 0) {
+		tmp[0] = '\0';
+		return -1;
+	}
+	return renameat(dirfd, tmp, dirfd, leaf);
+}
+
+/* Writes e from src into a new inode in its folder (unnamed where the
+ * filesystem allows, else under a temporary name), checks size and
+ * checksum, sets owner, mode and time, and only then gives it its name. No
+ * real name ever holds a partial file, and a restore killed midway leaves
+ * no temporary name behind where O_TMPFILE works. If keep is not NULL,
+ * *keep gets the open file (the caller closes it). */
 static int write_file(struct restore *r, const struct tree_entry *e,
 		      struct source *src, int *keep)
 {
@@ -997,18 +1038,18 @@ static int write_file(struct restore *r, const struct tree_entry *e,
 
 	if (dirfd < 0)
 		return -1;
-	tmp_name(r, tmp, sizeof(tmp));
-	fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, S_IRUSR | S_IWUSR);
+	fd = create_file(r, dirfd, tmp, sizeof(tmp));
 	if (fd < 0)
 		return error_set(r->err, "cannot create '%s': %s", e->path,
 				 strerror(errno));
 	if (fill_file(r, fd, src, e) < 0 || set_attrs(r, fd, e) < 0 ||
 	    make_room(r, dirfd, leaf, e->path) < 0)
 		goto out;
-	if (renameat(dirfd, tmp, dirfd, leaf) < 0) {
-		error_set(r->err, "cannot rename a temporary file to '%s': %s",
-			  e->path, strerror(errno));
+	fault_point("restore:file-written");
+	if (tmp[0] ? renameat(dirfd, tmp, dirfd, leaf) < 0
+		   : link_unnamed(r, fd, dirfd, leaf, tmp, sizeof(tmp)) < 0) {
+		error_set(r->err, "cannot put '%s' in place: %s", e->path,
+			  strerror(errno));
 		goto out;
 	}
 	tmp[0] = '\0';
@@ -1359,7 +1400,8 @@ int restore_run(const struct restore_options *o, struct restore_stats *stats,
 		struct error *err)
 {
 	struct restore r = { .o = o, .st = stats, .err = err, .rootfd = -1,
-			     .cache_fd = -1, .as_root = geteuid() == 0 };
+			     .cache_fd = -1, .as_root = geteuid() == 0,
+			     .proc_fds = access("/proc/self/fd", X_OK) == 0 };
 	struct lock *lock = NULL;
 	int rc;
 

@@ -115,6 +115,37 @@ teardown_mount() {
 	MOUNTED=
 }
 
+@test "kill -9 during a restore leaves no partial and no temporary file in the target" {
+	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
+	local out=$TEST_DIR/out n s kills=0
+	for i in 1 2 3 4 5; do change_tree "$i"; done
+	ib run -q --source "$SRC" --dest "$DST"
+	record_new_backups
+	id=$(backup_ids | tail -n 1)
+	# every file reaches this point once, checked and not yet named
+	for n in 1 2 4; do
+		rm -rf "$out"
+		s=0
+		INCBAK_CRASH_AT=restore:file-written:$n "$INCBAK_FAULTS" restore latest \
+			--to "$out" -q --source "$SRC" --dest "$DST" || s=$?
+		[ "$s" -eq 137 ] || fail "no crash at file $n (exit $s)"
+		kills=$(( kills + 1 ))
+		[ -z "$(find "$out" -name '.incbak-tmp.*')" ] ||
+			fail "temporary files left: $(find "$out" -name '.incbak-tmp.*')"
+		# the files already there are whole, and there are n - 1 of them
+		[ "$(find "$out" -type f | wc -l)" -eq $(( n - 1 )) ] ||
+			fail "$(find "$out" -type f | wc -l) files after a crash at file $n"
+		while IFS= read -r f; do
+			cmp -s "$out/$f" "$SRC/$f" || fail "'$f' is not whole after a crash"
+		done < <(cd "$out" && find . -type f -printf '%P\n')
+		# and the restore, run again over what is there, completes
+		ib restore latest --to "$out" --force -q --source "$SRC" --dest "$DST"
+		diff <(snapshot_tree "$out") "$TEST_DIR/snap-$id" >&2 ||
+			fail "the restore after a crash at file $n differs"
+	done
+	echo "# restore killed $kills times: no partial or temporary file left" >&3
+}
+
 @test "a disk that fills up mid-archive: exit 1 naming the file, nothing partial, earlier backups intact, then success" {
 	mount_small_dest 4M
 	printf 'first' > "$SRC/a"
