@@ -42,7 +42,9 @@ struct run {
 	struct error *err;
 	struct metadata md;
 	struct scan_result scan;
-	struct tree next;            /* the tree this run records */
+	struct tree next;            /* the tree this run records (during
+					the walk: old records kept for
+					unreadable folders) */
 	struct strlist deleted;
 	struct strlist specials;     /* found by the scan, with their kinds */
 	struct strlist special_kinds;
@@ -538,19 +540,23 @@ static int handle_other(struct run *r, struct tree_entry *e,
 	return tarball_write_header(r->writer, e->path, e, r->err);
 }
 
-/* Moves scan entry e (with its old record, or NULL) into the next tree. */
+/* Moves scanned (with its old record, or NULL) to slot *kept of the scan
+ * tree, which becomes the next tree in place: a second array of every
+ * entry would cost 120 bytes a file at the run's peak. */
 static int handle_present(struct run *r, struct tree_entry *scanned,
-			  const struct tree_entry *old)
+			  const struct tree_entry *old, size_t *kept)
 {
-	struct tree_entry *e = tree_push(&r->next);
+	struct tree_entry *e = &r->scan.tree.entries[*kept];
 	int rc;
 
-	*e = *scanned;
-	memset(scanned, 0, sizeof(*scanned));
+	if (e != scanned) {
+		*e = *scanned;
+		memset(scanned, 0, sizeof(*scanned));
+	}
 	rc = e->type == ENTRY_FILE ? handle_file(r, e, old)
 				   : handle_other(r, e, old);
-	if (!e->path) /* unreadable and new: not in this backup */
-		r->next.len--;
+	if (e->path) /* else unreadable and new: not in this backup */
+		(*kept)++;
 	return rc;
 }
 
@@ -587,10 +593,28 @@ static void report_progress(struct run *r, size_t done)
 					 r->stats->bytes_read);
 }
 
+/* The scan tree, compacted to its first kept entries, plus the old records
+ * kept for unreadable folders (collected in r->next), becomes r->next. */
+static void settle_next_tree(struct run *r, size_t kept)
+{
+	struct tree *next = &r->scan.tree, *extra = &r->next;
+
+	next->len = kept;
+	for (size_t i = 0; i < extra->len; i++) {
+		*tree_push(next) = extra->entries[i];
+		memset(&extra->entries[i], 0, sizeof(extra->entries[i]));
+	}
+	if (extra->len)
+		tree_sort(next);
+	tree_release(extra);
+	*extra = *next;
+	memset(next, 0, sizeof(*next));
+}
+
 static int compare_walk(struct run *r)
 {
 	struct tree *now = &r->scan.tree, *old = &r->md.files;
-	size_t i = 0, j = 0;
+	size_t i = 0, j = 0, kept = 0;
 
 	while (i < now->len || j < old->len) {
 		int c = i == now->len ? 1 : j == old->len ? -1 :
@@ -604,13 +628,15 @@ static int compare_walk(struct run *r)
 			continue;
 		}
 		if (handle_present(r, &now->entries[i],
-				   c == 0 ? &old->entries[j] : NULL) < 0)
+				   c == 0 ? &old->entries[j] : NULL,
+				   &kept) < 0)
 			return -1;
 		i++;
 		if (c == 0)
 			j++;
 		report_progress(r, i);
 	}
+	settle_next_tree(r, kept);
 	return 0;
 }
 

@@ -12,7 +12,7 @@
 #include "util.h"
 
 #define JSON_MAX_DEPTH 64 /* json.h sizes `first` to match */
-#define RELEASE_CHUNK ((size_t)4 << 20)
+#define RELEASE_CHUNK ((size_t)1 << 20)
 
 void json_reader_init(struct json_reader *r, const char *text, size_t len,
 		      bool mapped, struct error *err)

@@ -504,10 +504,13 @@ static int read_u32(struct json_reader *r, uint32_t *out, const char *what)
 
 static int read_type(struct json_reader *r, struct tree_entry *e)
 {
+	enum entry_type type;
+
 	if (string_value(r, "'type'") < 0)
 		return -1;
-	if (tree_type_parse(r->str, &e->type) < 0)
+	if (tree_type_parse(r->str, &type) < 0)
 		return error_set(r->err, "unknown type '%s'", r->str);
+	e->type = (uint8_t)type;
 	return 0;
 }
 

@@ -16,16 +16,18 @@ enum entry_type {
 	ENTRY_SYMLINK,
 };
 
+/* Two of these per path are alive at a run's peak (the walk's and the
+ * metadata's), so the fields are ordered to leave no padding. */
 struct tree_entry {
 	char *path;          /* relative to the root, '/'-separated */
 	char *link_target;   /* symlinks only */
-	enum entry_type type;
-	uint32_t mode;       /* permission bits incl. setuid/setgid/sticky */
-	uint32_t uid, gid;
 	uint64_t size;
 	uint64_t ino;
 	struct nstime mtime, ctime;
 	uint8_t checksum[HASH_SIZE]; /* files only */
+	uint32_t mode;       /* permission bits incl. setuid/setgid/sticky */
+	uint32_t uid, gid;
+	uint8_t type;        /* enum entry_type */
 	bool recheck;        /* hash again next run (racily clean, or it
 				changed while being read) */
 };

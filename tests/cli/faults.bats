@@ -286,6 +286,15 @@ teardown_mount() {
 	# what was under it is not taken for deleted
 	[ "$(echo "$output" | grep "^{" | json_field .files_deleted)" -eq 0 ]
 	jq -e '.file_checksums["closed/b"]' "$DST/backup_metadata.json"
+	# the kept record is in its place: that backup restores whole, and
+	# the file can be picked out of it by name
+	"$INCBAK" restore latest --source "$SRC" --dest "$DST" \
+		--to "$TEST_DIR/back" closed/b
+	[ "$(cat "$TEST_DIR/back/closed/b")" = hidden ]
+	"$INCBAK" restore latest -q --source "$SRC" --dest "$DST" \
+		--to "$TEST_DIR/all"
+	[ "$(cat "$TEST_DIR/all/closed/b" "$TEST_DIR/all/open/a" \
+		"$TEST_DIR/all/open/c")" = hiddenvisiblenew ]
 	chmod 0755 "$SRC/closed"
 	printf 'changed' > "$SRC/closed/b"
 	run as_nobody run --json --source "$SRC" --dest "$DST"
