@@ -16,7 +16,7 @@ static const char prune_usage[] =
 	"\n"
 	"Remove the oldest backups beyond the retention limit, without making\n"
 	"a backup. Content that a kept backup still needs is first carried\n"
-	"into the oldest kept archive, so every kept backup stays restorable.\n"
+	"into the newest archive, so every kept backup stays restorable.\n"
 	"\n"
 	"  --keep N         keep the newest N backups (default: [retention]\n"
 	"                   max_backups, 10)\n"

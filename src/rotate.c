@@ -1,7 +1,7 @@
 /* Rotation that keeps every kept backup whole. Archives hold only what
  * changed, so the oldest archive usually holds bytes that newer backups
- * still use; before it goes, those bytes are copied into the next-oldest
- * archive, which becomes the new full base. */
+ * still use; before it goes, those bytes are copied into the newest
+ * archive. */
 #include "rotate.h"
 
 #include <errno.h>
@@ -569,14 +569,20 @@ static int remove_victim_file(const char *dest, const char *archive,
 	return rc;
 }
 
+/* The victim's needed contents go into the newest archive, not the
+ * next-oldest: content that stays in use (most of a tree) then moves once
+ * every max_backups - 1 rotations, when the archive holding it becomes the
+ * oldest, instead of being recompressed by every run that rotates. */
 static int rotate_one(const char *dest, struct metadata *md,
 		      const struct rotate_options *opts,
 		      const struct rotate_report *report,
 		      struct rotate_stats *stats, struct error *err)
 {
 	struct rewrite rw = { .dest = dest, .opts = opts, .err = err };
+	struct history_entry *heir = &md->history[md->nhistory - 1];
 	char *victim_archive = xstrdup(md->history[0].archive);
 	char *victim_id = xstrdup(md->history[0].backup_id);
+	char *heir_id = xstrdup(heir->backup_id);
 	int rc = -1;
 
 	manifest_init(&rw.heir);
@@ -584,18 +590,18 @@ static int rotate_one(const char *dest, struct metadata *md,
 	rw.chunk = xmalloc(COPY_CHUNK);
 	collect_carries(md, victim_id, &rw.carries, &rw.ncarries);
 	if (!opts->dry_run && rw.ncarries) {
-		if (rewrite_heir(&rw, &md->history[0], &md->history[1]) < 0) {
+		if (rewrite_heir(&rw, &md->history[0], heir) < 0) {
 			rc = rw.rc ? rw.rc : -1;
 			goto out;
 		}
-		md->history[1].bytes_written = (int64_t)rw.new_size;
-		md->history[1].files_stored = (int64_t)rw.heir.holds.len;
+		heir->bytes_written = (int64_t)rw.new_size;
+		heir->files_stored = (int64_t)rw.heir.holds.len;
 	}
 	stats->contents_carried += (int64_t)rw.ncarries;
 	stats->contents_dropped += forget_victim(md, rw.carries, rw.ncarries,
-						 md->history[1].backup_id);
+						 heir_id);
 	if (!opts->dry_run && rw.ncarries)
-		adopt_heir_positions(md, &rw.heir, md->history[0].backup_id);
+		adopt_heir_positions(md, &rw.heir, heir_id);
 	stats->backups_removed++;
 	if (report && report->removed)
 		report->removed(report->ctx, victim_id, victim_archive,
@@ -614,6 +620,7 @@ out:
 	rewrite_release(&rw);
 	free(victim_archive);
 	free(victim_id);
+	free(heir_id);
 	return rc;
 }
 

@@ -27,7 +27,7 @@ struct rotate_report {
 
 struct rotate_stats {
 	int64_t backups_removed;
-	int64_t contents_carried;   /* moved into the next-oldest archive */
+	int64_t contents_carried;   /* moved into the newest archive */
 	int64_t contents_dropped;   /* no kept backup needed them */
 	uint64_t bytes_freed;       /* archive bytes removed, net */
 };
@@ -55,7 +55,7 @@ struct rotate_options {
 /* Removes the oldest backups beyond max_backups from dest and md (which
  * the caller loaded under the exclusive lock), saving md after each step.
  * Before an archive goes, the contents a kept backup still needs are copied
- * into the next-oldest archive (rewritten under a temporary name, fsynced,
+ * into the newest archive (rewritten under a temporary name, fsynced,
  * renamed), then the metadata is saved, then the old archive deleted: a
  * crash at any point leaves every kept backup restorable. With dry_run
  * nothing is changed and the report says what would go. Returns ROTATE_OK,

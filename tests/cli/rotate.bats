@@ -63,23 +63,52 @@ assert_all_restorable() {
 	[ "$(archive_count)" -eq 2 ]
 }
 
-@test "--keep 3: the oldest kept archive becomes a full base that plain tar extracts" {
+# The sha256 of the archive of backup $1.
+archive_sum() {
+	sha256sum < "$(find "$DST" -maxdepth 1 -name "*_backup_$1.tar.zst")" |
+		cut -c1-64
+}
+
+@test "--keep 3: content still in use moves into the newest archive, once, and plain tar extracts it there" {
 	start_tree
-	for i in $(seq 1 7); do
+	for i in 1 2 3; do
 		mutate "$i"
 		backup_step "$i" --keep 3
 	done
+	mapfile -t ids < <(backup_ids)
+	[ "${#ids[@]}" -eq 3 ]
+	second=${ids[1]} third=${ids[2]}
+	second_sum=$(archive_sum "$second")
+	third_sum=$(archive_sum "$third")
+	# stable.txt is stored only in the first backup, which now goes
+	mutate 4
+	backup_step 4 --keep 3
+	[ "$(backup_ids | head -n 1)" = "$second" ]
+	[ "$(archive_count)" -eq 3 ]
 	assert_all_restorable
-	[ "$(backup_ids | wc -l)" -eq 3 ]
-	oldest=$(backup_ids | head -n 1)
+	# the archives in between are not rewritten
+	[ "$(archive_sum "$second")" = "$second_sum" ]
+	[ "$(archive_sum "$third")" = "$third_sum" ]
+	newest=$(backup_ids | tail -n 1)
 	mkdir "$TEST_DIR/plain"
-	tar --zstd -xf "$DST"/*"_backup_$oldest.tar.zst" -C "$TEST_DIR/plain"
-	# every file of that backup is there with its bytes
-	while IFS=$'\t' read -r path type _ _ _ sum; do
-		[ "$type" = f ] || continue
-		[ "$(sha256sum < "$TEST_DIR/plain/$path" | cut -c1-64)" = "$sum" ] ||
-			fail "$path differs in the plain extraction"
-	done < "$TEST_DIR/snap-$oldest"
+	tar --zstd -xf "$DST"/*"_backup_$newest.tar.zst" -C "$TEST_DIR/plain"
+	[ "$(cat "$TEST_DIR/plain/stable.txt")" = stable ]
+	# and it stays where it is while newer backups come and older go
+	newest_sum=$(archive_sum "$newest")
+	for i in 5 6; do
+		mutate "$i"
+		backup_step "$i" --keep 3
+		[ "$(archive_sum "$newest")" = "$newest_sum" ]
+		assert_all_restorable
+	done
+	# until its own archive is the oldest and goes: then it moves again
+	mutate 7
+	backup_step 7 --keep 3
+	[ "$(backup_ids | head -n 1)" != "$newest" ]
+	rm -rf "$TEST_DIR/plain"; mkdir "$TEST_DIR/plain"
+	tar --zstd -xf "$(latest_archive)" -C "$TEST_DIR/plain"
+	[ "$(cat "$TEST_DIR/plain/stable.txt")" = stable ]
+	assert_all_restorable
 }
 
 @test "content that comes back after a revert is stored once and survives rotation" {
