@@ -5,6 +5,7 @@
 #include "framepool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -52,6 +53,7 @@ struct framepool {
 	size_t offsets_alloc;
 	uint64_t frames_written;
 	uint64_t out_total;
+	uint64_t writeback_from;  /* start of the bytes not yet sent to disk */
 	bool failed;
 	int fail_errno;
 	const char *zstd_error;
@@ -173,6 +175,23 @@ static void set_state(struct framepool *p, struct slot *s,
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* Starts writing the last WRITEBACK_STEP bytes to disk without waiting,
+ * so the fsync that commits the archive finds little left to do (on a
+ * 270 MB archive it took 0.2 s alone). Where the kernel cannot (not a
+ * file), nothing is lost: the fsync still does it all. */
+#define WRITEBACK_STEP ((uint64_t)8 << 20)
+
+static void start_writeback(struct framepool *p)
+{
+	uint64_t pending = p->out_total - p->writeback_from;
+
+	if (pending < WRITEBACK_STEP)
+		return;
+	sync_file_range(p->fd, (off_t)p->writeback_from, (off_t)pending,
+			SYNC_FILE_RANGE_WRITE);
+	p->writeback_from = p->out_total;
+}
+
 /* Waits for the oldest slot in flight to be compressed and writes it. */
 static int write_oldest(struct framepool *p)
 {
@@ -190,6 +209,7 @@ static int write_oldest(struct framepool *p)
 	if (fs_write_all(p->fd, s->out, s->result) < 0)
 		return fail(p, errno, NULL);
 	p->out_total += s->result;
+	start_writeback(p);
 	p->frames_written = s->frame_no + 1;
 	s->in_len = 0;
 	set_state(p, s, SLOT_FREE);

@@ -1061,9 +1061,16 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 		if (!(mr->parts & METADATA_FILES))
 			return json_skip(r);
 		return read_file_checksums(r, &md->files);
-	case M_CONTENTS:
-		return read_contents(r, mr->parts & METADATA_CONTENTS ?
-				     &md->contents : NULL, true, "'contents'");
+	case M_CONTENTS: {
+		size_t from = (size_t)(r->p - r->start);
+
+		if (read_contents(r, mr->parts & METADATA_CONTENTS ?
+				  &md->contents : NULL, true, "'contents'") < 0)
+			return -1;
+		md->origin.contents_from = from;
+		md->origin.contents_to = (size_t)(r->p - r->start);
+		return 0;
+	}
 	case M_HISTORY: return read_history(r, md);
 	default: return read_path_list(r, &md->reported_specials,
 				       "'reported_specials'");
@@ -1154,6 +1161,77 @@ int manifest_parse(const char *text, size_t len, struct manifest *m,
 
 /* ---- files ---- */
 
+static void remember_origin(struct metadata_origin *o, const struct stat *st)
+{
+	o->known = true;
+	o->dev = st->st_dev;
+	o->ino = st->st_ino;
+	o->size = st->st_size;
+	o->mtime = st->st_mtim;
+	o->ctime = st->st_ctim;
+}
+
+static bool same_timespec(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+static bool is_origin(const struct metadata_origin *o, const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_dev == o->dev &&
+	       st->st_ino == o->ino && st->st_size == o->size &&
+	       same_timespec(st->st_mtim, o->mtime) &&
+	       same_timespec(st->st_ctim, o->ctime) &&
+	       o->contents_from <= o->contents_to &&
+	       o->contents_to <= (size_t)o->size;
+}
+
+/* Reads the contents from their byte range of the file the load read.
+ * Returns 0 when done, 1 when the file is not that one any more (the
+ * caller then reads it whole), -1 on an error naming the file. */
+static int load_contents_range(const char *dest, struct metadata *md,
+			       struct error *err)
+{
+	const struct metadata_origin *o = &md->origin;
+	char *path = path_join(dest, METADATA_FILE_NAME);
+	struct content_index idx = {0};
+	struct json_reader r;
+	struct stat st;
+	void *map = MAP_FAILED;
+	int fd, rc = 1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0 || !is_origin(o, &st))
+		goto out;
+	if (o->contents_to > o->contents_from) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
+			   fd, 0);
+		if (map == MAP_FAILED)
+			goto out;
+		json_reader_init(&r, (const char *)map + o->contents_from,
+				 o->contents_to - o->contents_from, true, err);
+		rc = read_contents(&r, &idx, true, "'contents'") < 0 ||
+		     json_finish(&r) < 0 ? -1 : 0;
+		json_reader_release(&r);
+		if (rc < 0) {
+			error_prefix(err, "corrupt metadata '%s'", path);
+			content_index_release(&idx);
+			goto out;
+		}
+	}
+	content_index_release(&md->contents);
+	md->contents = idx;
+	md->contents_pending = false;
+	rc = 0;
+out:
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
 int metadata_load_parts(const char *dest, struct metadata *md, bool *found,
 			unsigned parts, struct error *err)
 {
@@ -1196,6 +1274,8 @@ int metadata_load_parts(const char *dest, struct metadata *md, bool *found,
 		error_prefix(err, "corrupt metadata '%s'", path);
 		goto out;
 	}
+	if (md->contents_pending)
+		remember_origin(&md->origin, &st);
 	rc = 0;
 out:
 	if (map != MAP_FAILED)
@@ -1220,6 +1300,12 @@ int metadata_load_contents(const char *dest, struct metadata *md,
 
 	if (!md->contents_pending)
 		return 0;
+	if (md->origin.known) {
+		int rc = load_contents_range(dest, md, err);
+
+		if (rc <= 0)
+			return rc;
+	}
 	metadata_init(&part);
 	if (metadata_load_parts(dest, &part, &found, METADATA_CONTENTS,
 				err) < 0)

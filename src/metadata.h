@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "hash.h"
 #include "tree.h"
@@ -50,6 +52,19 @@ struct history_entry {
 	int64_t bytes_written;   /* archive size */
 };
 
+/* The file a load read, and where its "contents" value lies in it, so the
+ * contents a load left out can be read later without parsing the rest of
+ * the file again (which took as long as the contents themselves). */
+struct metadata_origin {
+	bool known;                     /* loaded from a file, contents left
+					   out */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	size_t contents_from, contents_to; /* byte range; equal if absent */
+};
+
 struct metadata {
 	char *last_backup_date;         /* NULL before the first backup */
 	struct tree files;              /* the tree as last seen, sorted */
@@ -59,6 +74,7 @@ struct metadata {
 	struct strlist reported_specials; /* sockets etc. already reported */
 	bool contents_pending;          /* skipped by the load: call
 					   metadata_load_contents() first */
+	struct metadata_origin origin;
 };
 
 /* What an archive says about itself (MANIFEST_MEMBER). */
@@ -114,7 +130,9 @@ struct metadata_loading *metadata_load_start(const char *dest,
 int metadata_load_finish(struct metadata_loading *loading,
 			 struct metadata *md, bool *found, struct error *err);
 
-/* Loads the contents an earlier metadata_load_parts() left out. */
+/* Loads the contents an earlier metadata_load_parts() left out: only
+ * their part of the file if it is still the file that was loaded, else
+ * the whole file again. */
 int metadata_load_contents(const char *dest, struct metadata *md,
 			   struct error *err);
 

@@ -1,0 +1,208 @@
+/* Loading backup_metadata.json in parts: the contents a run leaves out at
+ * first are read later from their own byte range, and from the whole file
+ * again if it is not the file that was loaded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "metadata.h"
+#include "util.h"
+
+#define SUM_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define SUM_B "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+#define SUM_C "486ea46224d1bb4fb680f34f7c9ad96a8f24ec88be73ea8e5a6c65260e9cb8a7"
+#define ID "2026-01-01_00-00-00"
+
+static const char files_part[] =
+	"{\"format_version\":1,\"last_backup_date\":\"2026-01-01T00:00:00Z\","
+	"\"file_checksums\":{\"a\":{\"type\":\"file\",\"size\":3,"
+	"\"modified_time\":1.5,\"checksum\":\"" SUM_A "\"}},";
+
+static const char history_part[] =
+	"\"backup_history\":[{\"date\":\"2026-01-01T00:00:00Z\",\"backup_id\":"
+	"\"" ID "\",\"archive\":\"x_backup_" ID ".tar.zst\","
+	"\"files_added\":1,\"total_files\":1}],\"reported_specials\":[]}\n";
+
+static const char *content(const char *sum, int size)
+{
+	static char text[4][400];
+	static int next;
+	char *out = text[next++ % 4];
+
+	snprintf(out, sizeof(text[0]),
+		 "\"%s\":{\"size\":%d,\"member\":\"a\",\"backup_id\":\"" ID
+		 "\",\"last_used\":\"" ID "\",\"frame\":0,\"skip\":512}",
+		 sum, size);
+	return out;
+}
+
+struct fixture {
+	char dir[64];
+	char path[128];
+};
+
+static void write_metadata(struct fixture *f, const char *contents)
+{
+	char tmp[160];
+	FILE *out;
+
+	/* A new file renamed over the old one, as incbak itself writes it. */
+	snprintf(tmp, sizeof(tmp), "%s/new", f->dir);
+	out = fopen(tmp, "w");
+	assert_non_null(out);
+	fputs(files_part, out);
+	if (contents)
+		fprintf(out, "\"contents\":{%s},", contents);
+	fputs(history_part, out);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(rename(tmp, f->path), 0);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/incbak-unit.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir,
+		 METADATA_FILE_NAME);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void load_files_only(struct fixture *f, struct metadata *md)
+{
+	struct error err;
+	bool found;
+
+	metadata_init(md);
+	assert_int_equal(metadata_load_parts(f->dir, md, &found,
+					     METADATA_FILES, &err), 0);
+	assert_true(found);
+	assert_true(md->contents_pending);
+	assert_int_equal(md->contents.len, 0);
+}
+
+static void format(const struct metadata *md, struct buf *out)
+{
+	out->len = 0;
+	metadata_format(md, out);
+	buf_append(out, "", 1);
+}
+
+static void test_contents_later_equal_a_whole_load(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata later, whole;
+	struct buf a = {0}, b = {0};
+	struct error err;
+	bool found;
+	char both[900];
+
+	snprintf(both, sizeof(both), "%s,%s", content(SUM_A, 3),
+		 content(SUM_B, 5));
+	write_metadata(f, both);
+	load_files_only(f, &later);
+	assert_int_equal(metadata_load_contents(f->dir, &later, &err), 0);
+	assert_false(later.contents_pending);
+	assert_int_equal(later.contents.len, 2);
+	metadata_init(&whole);
+	assert_int_equal(metadata_load(f->dir, &whole, &found, &err), 0);
+	format(&later, &a);
+	format(&whole, &b);
+	assert_string_equal(a.data, b.data);
+	buf_release(&a);
+	buf_release(&b);
+	metadata_release(&later);
+	metadata_release(&whole);
+}
+
+static void test_a_replaced_file_is_read_whole(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata md;
+	struct error err;
+	uint8_t sum[HASH_SIZE];
+	char three[1300];
+
+	write_metadata(f, content(SUM_A, 3));
+	load_files_only(f, &md);
+	/* Longer, so the old byte range would cut a record in two. */
+	snprintf(three, sizeof(three), "%s,%s,%s", content(SUM_C, 7),
+		 content(SUM_B, 5), content(SUM_A, 3));
+	write_metadata(f, three);
+	assert_int_equal(metadata_load_contents(f->dir, &md, &err), 0);
+	assert_int_equal(md.contents.len, 3);
+	assert_int_equal(hex_decode(SUM_C, sum, HASH_SIZE), 0);
+	assert_non_null(content_find(&md.contents, sum));
+	metadata_release(&md);
+}
+
+static void test_a_replaced_corrupt_file_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata md;
+	struct error err;
+
+	write_metadata(f, content(SUM_A, 3));
+	load_files_only(f, &md);
+	write_metadata(f, "\"zz\":{}");
+	err.msg[0] = '\0';
+	assert_int_equal(metadata_load_contents(f->dir, &md, &err), -1);
+	if (!strstr(err.msg, "corrupt metadata") ||
+	    !strstr(err.msg, METADATA_FILE_NAME))
+		fail_msg("got '%s'", err.msg);
+	metadata_release(&md);
+}
+
+static void test_no_contents_key(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata md;
+	struct error err;
+
+	write_metadata(f, NULL);
+	load_files_only(f, &md);
+	assert_int_equal(metadata_load_contents(f->dir, &md, &err), 0);
+	assert_false(md.contents_pending);
+	assert_int_equal(md.contents.len, 0);
+	metadata_release(&md);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_contents_later_equal_a_whole_load, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_replaced_file_is_read_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_replaced_corrupt_file_is_an_error, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_no_contents_key, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
