@@ -568,8 +568,15 @@ static int read_entry_field(struct json_reader *r, struct entry_state *st,
 	struct tree_entry *e = st->e;
 
 	switch (f) {
-	case F_PATH: return read_name(r, &e->path, false, "'path'");
-	case F_PATH_HEX: return read_name(r, &e->path, true, "'path_hex'");
+	case F_PATH:
+	case F_PATH_HEX:
+		/* A stored key is not ours to free: the field replaces it. */
+		if (e->path_stored) {
+			e->path = NULL;
+			e->path_stored = false;
+		}
+		return read_name(r, &e->path, f == F_PATH_HEX,
+				 f == F_PATH_HEX ? "'path_hex'" : "'path'");
 	case F_TYPE: return read_type(r, e);
 	case F_SIZE: return read_size(r, &e->size, "'size'");
 	case F_MODIFIED_TIME:
@@ -661,7 +668,10 @@ static int read_entry(struct json_reader *r, struct tree *t, const char *key,
 	struct tree_entry *e = tree_push(t);
 	struct entry_state st = { .e = e };
 
-	e->path = key ? xstrdup(key) : NULL;
+	if (key) {
+		e->path = tree_store_path(t, key);
+		e->path_stored = true;
+	}
 	if (read_entry_fields(r, &st) < 0 || check_entry(&st, r->err) < 0) {
 		/* A syntax error's position says more than the entry. */
 		if (str_starts(r->err->msg, "not valid JSON"))

@@ -179,6 +179,12 @@ static bool is_skipped_dir(const struct walk *w, const struct stat *st)
 	return o->one_file_system && st->st_dev != w->root_dev;
 }
 
+static void set_path(struct walk *w, struct tree_entry *e, const char *rel)
+{
+	e->path = tree_store_path(&w->out->tree, rel);
+	e->path_stored = true;
+}
+
 /* Handles one name inside a folder: stat, exclude, record, descend. */
 static void visit(struct walk *w, int dirfd, const char *rel_dir,
 		  const char *name)
@@ -218,8 +224,7 @@ static void visit(struct walk *w, int dirfd, const char *rel_dir,
 		}
 		e = push_entry(w->out);
 		scan_entry_from_stat(e, &st, dirfd, name);
-		e->path = rel;
-		rel = NULL;
+		set_path(w, e, rel);
 		walk_dir(w, fd, e->path);
 		goto out;
 	}
@@ -229,15 +234,14 @@ static void visit(struct walk *w, int dirfd, const char *rel_dir,
 		report_unreadable(w, rel, errno);
 		goto out;
 	}
-	e->path = rel;
-	rel = NULL;
+	set_path(w, e, rel);
 out:
 	free(rel);
 }
 
 /* Walks one folder; takes ownership of dirfd. `rel` is "" for the root.
- * Note: the tree's entries may move while we recurse, so only `rel` (owned by
- * the entry, never moved) is kept. */
+ * Note: the tree's entries may move while we recurse, so only `rel` (in the
+ * tree's path storage, which never moves) is kept. */
 static void walk_dir(struct walk *w, int dirfd, const char *rel)
 {
 	struct strlist names = {0};

@@ -5,6 +5,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Blocks of paths, newest first. */
+struct tree_names {
+	struct tree_names *next;
+	size_t used, size;
+	char data[];
+};
+
+#define NAMES_BLOCK ((size_t)256 << 10)
+
+char *tree_store_path(struct tree *t, const char *path)
+{
+	size_t len = strlen(path) + 1;
+	struct tree_names *b = t->names;
+	char *out;
+
+	if (!b || b->size - b->used < len) {
+		size_t size = len > NAMES_BLOCK / 4 ? len : NAMES_BLOCK;
+
+		b = xmalloc(sizeof(*b) + size);
+		b->used = 0;
+		b->size = size;
+		/* A block for one long path goes behind the current one, so
+		 * the current one keeps filling. */
+		if (size == len && t->names) {
+			b->next = t->names->next;
+			t->names->next = b;
+		} else {
+			b->next = t->names;
+			t->names = b;
+		}
+	}
+	out = b->data + b->used;
+	memcpy(out, path, len);
+	b->used += len;
+	return out;
+}
+
 struct tree_entry *tree_push(struct tree *t)
 {
 	struct tree_entry *e;
@@ -58,12 +95,15 @@ void tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src)
 {
 	*dst = *src;
 	dst->path = xstrdup(src->path);
+	dst->path_stored = false;
 	dst->link_target = src->link_target ? xstrdup(src->link_target) : NULL;
 }
 
 void tree_entry_release(struct tree_entry *e)
 {
-	free(e->path);
+	if (!e->path_stored)
+		free(e->path);
+	e->path_stored = false;
 	free(e->link_target);
 	e->path = e->link_target = NULL;
 }
@@ -73,6 +113,12 @@ void tree_release(struct tree *t)
 	for (size_t i = 0; i < t->len; i++)
 		tree_entry_release(&t->entries[i]);
 	free(t->entries);
+	while (t->names) {
+		struct tree_names *next = t->names->next;
+
+		free(t->names);
+		t->names = next;
+	}
 	memset(t, 0, sizeof(*t));
 }
 

@@ -30,11 +30,16 @@ struct tree_entry {
 	uint8_t type;        /* enum entry_type */
 	bool recheck;        /* hash again next run (racily clean, or it
 				changed while being read) */
+	bool path_stored;    /* path is in the tree's own storage (see
+				tree_store_path), not malloc'ed */
 };
+
+struct tree_names;
 
 struct tree {
 	struct tree_entry *entries;
 	size_t len, alloc;
+	struct tree_names *names; /* storage for paths, freed with the tree */
 };
 
 /* Appends a zeroed entry and returns it (pointers into the tree move). */
@@ -45,6 +50,11 @@ void tree_sort(struct tree *t);
 struct tree_entry *tree_find(const struct tree *t, const char *path);
 /* Index of the first duplicate path in a sorted tree, or -1. */
 ptrdiff_t tree_find_duplicate(const struct tree *t);
+/* A copy of path in t's own storage, for an entry of t (set its
+ * path_stored): a run holds two trees of every path, and one malloc a path
+ * costs 16 to 30 bytes more than the path. Entries moved to another tree
+ * must take t's storage along, as moving the whole tree does. */
+char *tree_store_path(struct tree *t, const char *path);
 /* Deep copy of src into dst (appended). */
 void tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src);
 void tree_entry_release(struct tree_entry *e);

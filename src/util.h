@@ -83,7 +83,9 @@ int hex_decode(const char *hex, uint8_t *out, size_t len);
 int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 
 /* Timestamps with nanoseconds since the epoch, as the filesystem gives them. */
-struct nstime {
+/* Packed: two of these are in every tree entry, of which a run holds two
+ * per path, and the padding would cost 16 bytes a path. */
+struct __attribute__((packed)) nstime {
 	int64_t sec;
 	int32_t nsec;
 };
