@@ -244,6 +244,12 @@ static int submit(struct framepool *p)
 	return 0;
 }
 
+void framepool_start_at(struct framepool *p, uint64_t offset)
+{
+	p->out_total = offset;
+	p->writeback_from = offset;
+}
+
 int framepool_write(struct framepool *p, const void *data, size_t len)
 {
 	const char *src = data;

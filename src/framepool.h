@@ -22,6 +22,11 @@ struct framepool;
  * cannot be started is compressed for on the caller's thread instead. */
 struct framepool *framepool_new(int fd, int level, int threads);
 
+/* For an output that already holds `offset` bytes of whole frames (copied
+ * from another archive): frame offsets count from there. Call before the
+ * first write. */
+void framepool_start_at(struct framepool *p, uint64_t offset);
+
 /* Appends len bytes to the current frame. -1 on a write or compression
  * error (see framepool_error); the pool is then unusable. */
 int framepool_write(struct framepool *p, const void *data, size_t len);

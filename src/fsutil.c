@@ -35,6 +35,54 @@ int fs_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+static int copy_by_reading(int from_fd, int to_fd, off_t at, uint64_t len)
+{
+	char buf[1 << 16];
+
+	while (len) {
+		size_t want = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+		ssize_t n = pread(from_fd, buf, want, at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		if (fs_write_all(to_fd, buf, (size_t)n) < 0)
+			return -1;
+		at += n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int fs_copy_prefix(int from_fd, int to_fd, uint64_t len)
+{
+	off_t at = 0;
+
+	while (len) {
+		size_t want = len < ((size_t)1 << 30) ? (size_t)len
+						       : (size_t)1 << 30;
+		ssize_t n = copy_file_range(from_fd, &at, to_fd, NULL, want,
+					    0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
+			      errno == EINVAL || errno == EOPNOTSUPP))
+			return copy_by_reading(from_fd, to_fd, at, len);
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
 int fs_read_fd(int fd, struct buf *out, size_t max)
 {
 	char chunk[65536];

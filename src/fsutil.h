@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct buf;
@@ -16,6 +17,11 @@ struct error;
 
 /* Writes all of buf, retrying short writes and EINTR; -1 with errno set. */
 int fs_write_all(int fd, const void *buf, size_t len);
+
+/* Copies the first len bytes of from_fd (from its start) to to_fd's
+ * position, in the kernel where it can; -1 with errno set (EIO if from_fd
+ * is shorter than len). */
+int fs_copy_prefix(int from_fd, int to_fd, uint64_t len);
 
 /* Reads up to max bytes of fd into out; -1 with errno set, or if the file is
  * larger than max (errno EFBIG). */

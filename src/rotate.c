@@ -62,6 +62,8 @@ struct rewrite {
 	size_t nmoved, moved_alloc;
 	struct buf manifest_text;
 	struct manifest heir;
+	size_t placed_holds;         /* the first holds, copied raw, already
+					know their compressed offsets */
 	struct hash *hash;
 	char *chunk;
 	struct error *err;
@@ -168,8 +170,8 @@ static int read_manifest_member(struct rewrite *rw, struct tarball_reader *r)
 	return n < 0 ? -1 : 0;
 }
 
-/* Pass 1: everything of the heir but its manifest goes into the new
- * archive as it is. */
+/* Pass 1, for a heir without an index: everything of it but its manifest
+ * goes into the new archive, decompressed and compressed again. */
 static int copy_heir(struct rewrite *rw, const char *path)
 {
 	struct tarball_reader *r = NULL;
@@ -200,6 +202,48 @@ static int copy_heir(struct rewrite *rw, const char *path)
 	}
 	relocate_holds(rw);
 	rc = 0;
+out:
+	tarball_reader_close(r);
+	return rc;
+}
+
+/* Pass 1 without decompressing: the heir's members up to its manifest
+ * frame are copied as they are, and keep their positions. Returns 1 when
+ * done, 0 when the heir has no index (then copy_heir() does it), -1. */
+static int copy_heir_raw(struct rewrite *rw, const char *path)
+{
+	struct tarball_reader *r = NULL;
+	struct tarball_member m;
+	uint64_t manifest_frame;
+	struct error ignored;
+	int more, rc = -1;
+
+	if (tarball_find_manifest_frame(path, &manifest_frame, &ignored) != 1)
+		return 0;
+	if (tarball_reader_open_at(path, manifest_frame, 0, &r, rw->err) < 0)
+		return -1;
+	more = tarball_next(r, &m, rw->err);
+	if (more == 0 || (more > 0 && (strcmp(m.name, MANIFEST_MEMBER) ||
+				       m.is_hardlink))) {
+		rc = 0; /* the index is stale: read the heir in order */
+		goto out;
+	}
+	if (more < 0 || read_manifest_member(rw, r) < 0)
+		goto out;
+	if (manifest_parse(rw->manifest_text.data ? rw->manifest_text.data
+						  : "",
+			   rw->manifest_text.len, &rw->heir, rw->err) < 0) {
+		error_prefix(rw->err, "'%s': bad manifest", path);
+		goto out;
+	}
+	if (tarball_writer_start_with(rw->w, path, manifest_frame,
+				      rw->err) < 0)
+		goto out;
+	/* Carried contents must not take the name of a member in there. */
+	for (size_t i = 0; i < rw->heir.holds.len; i++)
+		strlist_push(&rw->heir_names, rw->heir.holds.items[i].member);
+	rw->placed_holds = rw->heir.holds.len;
+	rc = 1;
 out:
 	tarball_reader_close(r);
 	return rc;
@@ -399,7 +443,7 @@ static int resolve_positions(struct rewrite *rw)
 {
 	if (tarball_writer_flush(rw->w, rw->err) < 0)
 		return -1;
-	for (size_t i = 0; i < rw->heir.holds.len; i++) {
+	for (size_t i = rw->placed_holds; i < rw->heir.holds.len; i++) {
 		struct content *h = &rw->heir.holds.items[i];
 
 		if (h->has_frame)
@@ -435,12 +479,14 @@ static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
 	char *heir_path = store_archive_path(rw->dest, heir->archive);
 	char *victim_path = store_archive_path(rw->dest, victim->archive);
 	int64_t mtime = 0;
-	int rc = -1;
+	int copied, rc = -1;
 
 	if (tarball_writer_open(rw->dest, heir->archive,
 				rw->opts->compression_level, rw->opts->threads,
-				&rw->w, rw->err) < 0 ||
-	    copy_heir(rw, heir_path) < 0)
+				&rw->w, rw->err) < 0)
+		goto out;
+	copied = copy_heir_raw(rw, heir_path);
+	if (copied < 0 || (copied == 0 && copy_heir(rw, heir_path) < 0))
 		goto out;
 	strlist_sort(&rw->heir_names);
 	index_for_carrying(rw);

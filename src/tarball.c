@@ -148,6 +148,26 @@ fail:
 	return -1;
 }
 
+int tarball_writer_start_with(struct tarball_writer *w, const char *path,
+			      uint64_t len, struct error *err)
+{
+	int fd, rc = 0;
+
+	if (fs_check_regular(path, err) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, "cannot open '%s': %s", path,
+				 strerror(errno));
+	if (fs_copy_prefix(fd, w->fd, len) < 0)
+		rc = error_set(err, "cannot copy '%s' into '%s': %s", path,
+			       w->tmp_path, strerror(errno));
+	else
+		framepool_start_at(w->frames, len);
+	close(fd);
+	return rc;
+}
+
 void tarball_last_member_position(const struct tarball_writer *w,
 				  uint64_t *frame_no, uint64_t *within_frame)
 {

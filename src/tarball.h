@@ -22,6 +22,14 @@ int tarball_writer_open(const char *dir, const char *final_name, int level,
 			int threads, struct tarball_writer **out,
 			struct error *err);
 
+/* Makes the first len bytes of the archive at path the start of this one,
+ * copied as they are, without decompressing: they must be whole zstd frames
+ * ending where a tar member ends, as everything before an incbak archive's
+ * manifest frame is (tarball_find_manifest_frame). Call before writing
+ * anything else. Member positions in those bytes stay what they were. */
+int tarball_writer_start_with(struct tarball_writer *w, const char *path,
+			      uint64_t len, struct error *err);
+
 /* Starts a member for entry e (type, mode, mtime, owner, size, link
  * target) under member name `name`. For a file, exactly e->size bytes must
  * follow through tarball_write_data and then tarball_finish_file. */

@@ -111,6 +111,30 @@ archive_sum() {
 	assert_all_restorable
 }
 
+@test "prune copies the newest archive's own members as they are, and adds what it carries after them" {
+	start_tree
+	for i in 1 2 3; do
+		mutate "$i"
+		backup_step "$i"
+	done
+	newest=$(latest_archive)
+	cp "$newest" "$TEST_DIR/before"
+	# the offset of its manifest frame, from the index frame at its end
+	size=$(stat -c %s "$TEST_DIR/before")
+	members_end=$(od -An -t u8 -j $((size - 12)) -N 8 "$TEST_DIR/before" |
+		tr -d ' ')
+	[ "$members_end" -gt 0 ]
+	ib prune --keep 2 -q --source "$SRC" --dest "$DST"
+	# it received the first backup's stable.txt ...
+	if cmp -s "$newest" "$TEST_DIR/before"; then
+		fail "the newest archive was not rewritten"
+	fi
+	tar --zstd -xOf "$newest" stable.txt | grep -qx stable
+	# ... behind its own bytes, which are unchanged
+	cmp -n "$members_end" "$newest" "$TEST_DIR/before"
+	assert_all_restorable
+}
+
 @test "content that comes back after a revert is stored once and survives rotation" {
 	start_tree
 	head -c 50000 /dev/urandom > "$SRC/big.bin"
