@@ -56,6 +56,8 @@ struct run {
 	struct buf small;
 	char *chunk;
 	bool metadata_dirty;         /* records refreshed without a change */
+	bool record_pending;         /* the new backup is in md, not saved:
+					rotation's first step saves both */
 	bool cache_missed;           /* this file was not all in the page
 					cache before we read it */
 };
@@ -745,14 +747,34 @@ static void adopt_next_tree(struct run *r)
 	memset(&r->next, 0, sizeof(r->next));
 }
 
-/* Writes the manifest, commits the archive, then the metadata. If the
- * metadata cannot be saved the new archive is removed again, so the
+/* The metadata could not record the new archive: it goes again, so the
  * destination stays as it was. */
+static void discard_new_archive(struct run *r)
+{
+	char *archive_path = path_join(r->opts->dest, r->stats->archive);
+	struct error ignored;
+
+	unlink(archive_path);
+	fs_fsync_dir(r->opts->dest, &ignored);
+	free(archive_path);
+	r->stats->backup_id[0] = '\0';
+}
+
+/* Whether a rotation will follow in this run and can record the new
+ * backup with its own first save: the metadata is then written once, not
+ * twice (0.15 s and 40 MB for 70,000 files). */
+static bool rotation_records_backup(const struct run *r)
+{
+	return !r->opts->verify_after_backup &&
+	       rotate_plan_excess(&r->md, r->opts->max_backups) > 0;
+}
+
+/* Writes the manifest, commits the archive, then the metadata (or leaves
+ * that to the rotation that follows). If the metadata cannot be saved the
+ * new archive is removed again. */
 static int finish_backup(struct run *r)
 {
 	char date[32];
-	char *archive_path;
-	struct error ignored;
 
 	if (ensure_contents(r) < 0 || ensure_writer(r) < 0)
 		return -1;
@@ -771,13 +793,13 @@ static int finish_backup(struct run *r)
 	mark_contents_used(r);
 	adopt_next_tree(r);
 	record_history(r, date);
+	if (rotation_records_backup(r)) {
+		r->record_pending = true;
+		return 0;
+	}
 	if (metadata_save(r->opts->dest, &r->md, r->err) == 0)
 		return 0;
-	archive_path = path_join(r->opts->dest, r->stats->archive);
-	unlink(archive_path);
-	fs_fsync_dir(r->opts->dest, &ignored);
-	free(archive_path);
-	r->stats->backup_id[0] = '\0';
+	discard_new_archive(r);
 	return -1;
 }
 
@@ -989,8 +1011,24 @@ static int verify_new_backup(struct run *r)
 	return BACKUP_DAMAGED;
 }
 
-/* Rotation runs after the new backup is safely recorded: if it fails, the
- * new backup and every older one are still there. */
+/* Rotation stopped before its first save: the new backup is recorded
+ * without it (the metadata in memory is what that save would have
+ * written, or, if a step failed before saving, the backup alone). */
+static int record_backup_alone(struct run *r)
+{
+	struct error save_err;
+
+	r->record_pending = false;
+	if (metadata_save(r->opts->dest, &r->md, &save_err) == 0)
+		return 0;
+	discard_new_archive(r);
+	*r->err = save_err;
+	return -1;
+}
+
+/* Rotation runs once the new backup is committed, and records it with its
+ * first step: if it fails before that, the backup is recorded alone; if
+ * it fails after, the new backup and every older one are still there. */
 static int rotate_after_run(struct run *r)
 {
 	struct rotate_options ro = {
@@ -1009,6 +1047,9 @@ static int rotate_after_run(struct run *r)
 	rc = rotate_apply(r->opts->dest, &r->md, &ro, &report, &rs, r->err);
 	r->stats->backups_removed = rs.backups_removed;
 	r->stats->contents_carried = rs.contents_carried;
+	if (r->record_pending && !rs.metadata_saved &&
+	    record_backup_alone(r) < 0)
+		return -1;
 	if (rc == ROTATE_OK)
 		return BACKUP_OK;
 	error_prefix(r->err, "rotation after the backup failed");

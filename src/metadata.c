@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 
+#include "faultpoint.h"
 #include "fsutil.h"
 #include "json.h"
 
@@ -1388,6 +1389,7 @@ int metadata_load_finish(struct metadata_loading *l, struct metadata *md,
 int metadata_save(const char *dest, const struct metadata *md,
 		  struct error *err)
 {
+	fault_point("metadata:save");
 	char *path = path_join(dest, METADATA_FILE_NAME);
 	char *tmp = NULL;
 	struct buf text = {0};

@@ -655,6 +655,7 @@ static int rotate_one(const char *dest, struct metadata *md,
 	if (!opts->dry_run) {
 		if (metadata_save(dest, md, err) < 0)
 			goto out;
+		stats->metadata_saved = true;
 		fault_point("rotate:metadata-saved");
 		if (remove_victim_file(dest, victim_archive, &stats->bytes_freed,
 				       err) < 0)

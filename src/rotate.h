@@ -30,6 +30,7 @@ struct rotate_stats {
 	int64_t contents_carried;   /* moved into the newest archive */
 	int64_t contents_dropped;   /* no kept backup needed them */
 	uint64_t bytes_freed;       /* archive bytes removed, net */
+	bool metadata_saved;        /* a step saved the metadata */
 };
 
 enum rotate_result {

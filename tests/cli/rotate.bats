@@ -135,6 +135,46 @@ archive_sum() {
 	assert_all_restorable
 }
 
+@test "a run that rotates writes backup_metadata.json once, and every kept backup restores" {
+	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
+	start_tree
+	for i in 1 2; do
+		mutate "$i"
+		backup_step "$i" --keep 2
+	done
+	mutate 3
+	INCBAK_FAULT_TRACE="$TEST_DIR/trace" INCBAK="$INCBAK_FAULTS" \
+		backup_step 3 --keep 2
+	[ "$(grep -c '^metadata:save$' "$TEST_DIR/trace")" -eq 1 ] ||
+		fail "$(cat "$TEST_DIR/trace")"
+	grep -qx 'rotate:metadata-saved' "$TEST_DIR/trace"
+	[ "$(backup_ids | wc -l)" -eq 2 ]
+	assert_all_restorable
+}
+
+@test "a run whose rotation finds damaged data still records its backup, removes nothing and exits 5" {
+	start_tree
+	head -c 100000 /dev/urandom > "$SRC/payload"
+	backdate
+	backup_step 1
+	printf 'x' > "$SRC/other"; backdate; backup_step 2
+	oldest=$(find "$DST" -name '*.tar.zst' | sort | head -n 1)
+	zstd -q -d -c "$oldest" > "$TEST_DIR/raw.tar"
+	offset=$(grep -a -b -o 'payload' "$TEST_DIR/raw.tar" | head -n 1 | cut -d: -f1)
+	pos=$(( (offset / 512 + 4) * 512 + 100 ))
+	printf '\x00' | dd of="$TEST_DIR/raw.tar" bs=1 seek="$pos" conv=notrunc status=none
+	zstd -q -f "$TEST_DIR/raw.tar" -o "$oldest"
+	printf 'y' > "$SRC/third"; backdate
+	INCBAK_TEST_NOW=$(( 1800000000 + 3 * 60 )) run ib run --keep 2 --source "$SRC" --dest "$DST"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"does not match its checksum"* ]]
+	[ "$(archive_count)" -eq 3 ]
+	[ "$(backup_ids | wc -l)" -eq 3 ]
+	rm -rf "$TEST_DIR/out"
+	ib restore latest --source "$SRC" --dest "$DST" --to "$TEST_DIR/out" -q third
+	[ "$(cat "$TEST_DIR/out/third")" = y ]
+}
+
 @test "content that comes back after a revert is stored once and survives rotation" {
 	start_tree
 	head -c 50000 /dev/urandom > "$SRC/big.bin"
