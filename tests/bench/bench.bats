@@ -19,7 +19,7 @@ teardown() {
 	grep -q '^full  *incbak ' "$TEST_DIR/table"
 	for tool in incbak tar; do
 		steps="full nochange change restore one"
-		[ "$tool" = incbak ] && steps+=" rotate"
+		[ "$tool" = incbak ] && steps+=" rotate cron"
 		for step in $steps; do
 			jq -e --arg s "$step" --arg t "$tool" '
 				[.results[] | select(.step == $s and .tool == $t)] |
@@ -30,7 +30,7 @@ teardown() {
 		done
 	done
 	jq -e '.corpus.files == 200 and .machine.nproc > 0 and
-		(.ratios | length) == 6 and .sha256_mb_s_per_core > 0' \
+		(.ratios | length) == 7 and .sha256_mb_s_per_core > 0' \
 		"$TEST_DIR/results.json" > /dev/null
 	# nothing left behind
 	[ -z "$(find "$TEST_DIR" -name 'incbak-bench.*')" ]
