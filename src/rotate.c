@@ -170,6 +170,15 @@ static int read_manifest_member(struct rewrite *rw, struct tarball_reader *r)
 	return n < 0 ? -1 : 0;
 }
 
+static int parse_heir_manifest(struct rewrite *rw, const char *path)
+{
+	if (manifest_parse(rw->manifest_text.data ? rw->manifest_text.data
+						  : "",
+			   rw->manifest_text.len, &rw->heir, rw->err) < 0)
+		return error_prefix(rw->err, "'%s': bad manifest", path);
+	return 0;
+}
+
 /* Pass 1, for a heir without an index: everything of it but its manifest
  * goes into the new archive, decompressed and compressed again. */
 static int copy_heir(struct rewrite *rw, const char *path)
@@ -194,12 +203,8 @@ static int copy_heir(struct rewrite *rw, const char *path)
 	}
 	if (more < 0)
 		goto out;
-	if (manifest_parse(rw->manifest_text.data ? rw->manifest_text.data
-						  : "",
-			   rw->manifest_text.len, &rw->heir, rw->err) < 0) {
-		error_prefix(rw->err, "'%s': bad manifest", path);
+	if (parse_heir_manifest(rw, path) < 0)
 		goto out;
-	}
 	relocate_holds(rw);
 	rc = 0;
 out:
@@ -230,12 +235,8 @@ static int copy_heir_raw(struct rewrite *rw, const char *path)
 	}
 	if (more < 0 || read_manifest_member(rw, r) < 0)
 		goto out;
-	if (manifest_parse(rw->manifest_text.data ? rw->manifest_text.data
-						  : "",
-			   rw->manifest_text.len, &rw->heir, rw->err) < 0) {
-		error_prefix(rw->err, "'%s': bad manifest", path);
+	if (parse_heir_manifest(rw, path) < 0)
 		goto out;
-	}
 	if (tarball_writer_start_with(rw->w, path, manifest_frame,
 				      rw->err) < 0)
 		goto out;

@@ -148,10 +148,11 @@ fail:
 	return -1;
 }
 
-int tarball_writer_start_with(struct tarball_writer *w, const char *path,
-			      uint64_t len, struct error *err)
+/* Opens an archive for reading; a FIFO or a folder in its place is refused
+ * before open() could hang on it. */
+static int open_archive_file(const char *path, struct error *err)
 {
-	int fd, rc = 0;
+	int fd;
 
 	if (fs_check_regular(path, err) < 0)
 		return -1;
@@ -159,6 +160,17 @@ int tarball_writer_start_with(struct tarball_writer *w, const char *path,
 	if (fd < 0)
 		return error_set(err, "cannot open '%s': %s", path,
 				 strerror(errno));
+	return fd;
+}
+
+int tarball_writer_start_with(struct tarball_writer *w, const char *path,
+			      uint64_t len, struct error *err)
+{
+	int fd, rc = 0;
+
+	fd = open_archive_file(path, err);
+	if (fd < 0)
+		return -1;
 	if (fs_copy_prefix(fd, w->fd, len) < 0)
 		rc = error_set(err, "cannot copy '%s' into '%s': %s", path,
 			       w->tmp_path, strerror(errno));
@@ -540,12 +552,9 @@ int tarball_reader_open_at(const char *path, uint64_t frame_offset,
 	struct tarball_reader *r;
 	int fd;
 
-	if (fs_check_regular(path, err) < 0)
-		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_archive_file(path, err);
 	if (fd < 0)
-		return error_set(err, "cannot open '%s': %s", path,
-				 strerror(errno));
+		return -1;
 	r = xcalloc(1, sizeof(*r));
 	r->path = xstrdup(path);
 	r->zs = zsource_new(fd, frame_offset, within_frame);
@@ -585,12 +594,9 @@ int tarball_find_manifest_frame(const char *path, uint64_t *manifest_frame,
 	struct stat st;
 	int fd, rc = -1;
 
-	if (fs_check_regular(path, err) < 0)
-		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_archive_file(path, err);
 	if (fd < 0)
-		return error_set(err, "cannot open '%s': %s", path,
-				 strerror(errno));
+		return -1;
 	if (fstat(fd, &st) < 0) {
 		error_set(err, "cannot stat '%s': %s", path, strerror(errno));
 		goto out;

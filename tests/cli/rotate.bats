@@ -63,6 +63,18 @@ assert_all_restorable() {
 	[ "$(archive_count)" -eq 2 ]
 }
 
+# Changes one byte of the member 'payload' in the oldest archive, well
+# inside its data (after its headers), keeping the zstd stream valid.
+damage_payload_in_oldest() {
+	local oldest offset pos
+	oldest=$(find "$DST" -name '*.tar.zst' | sort | head -n 1)
+	zstd -q -d -c "$oldest" > "$TEST_DIR/raw.tar"
+	offset=$(grep -a -b -o 'payload' "$TEST_DIR/raw.tar" | head -n 1 | cut -d: -f1)
+	pos=$(( (offset / 512 + 4) * 512 + 100 ))
+	printf '\x00' | dd of="$TEST_DIR/raw.tar" bs=1 seek="$pos" conv=notrunc status=none
+	zstd -q -f "$TEST_DIR/raw.tar" -o "$oldest"
+}
+
 # The sha256 of the archive of backup $1.
 archive_sum() {
 	sha256sum < "$(find "$DST" -maxdepth 1 -name "*_backup_$1.tar.zst")" |
@@ -158,12 +170,7 @@ archive_sum() {
 	backdate
 	backup_step 1
 	printf 'x' > "$SRC/other"; backdate; backup_step 2
-	oldest=$(find "$DST" -name '*.tar.zst' | sort | head -n 1)
-	zstd -q -d -c "$oldest" > "$TEST_DIR/raw.tar"
-	offset=$(grep -a -b -o 'payload' "$TEST_DIR/raw.tar" | head -n 1 | cut -d: -f1)
-	pos=$(( (offset / 512 + 4) * 512 + 100 ))
-	printf '\x00' | dd of="$TEST_DIR/raw.tar" bs=1 seek="$pos" conv=notrunc status=none
-	zstd -q -f "$TEST_DIR/raw.tar" -o "$oldest"
+	damage_payload_in_oldest
 	printf 'y' > "$SRC/third"; backdate
 	INCBAK_TEST_NOW=$(( 1800000000 + 3 * 60 )) run ib run --keep 2 --source "$SRC" --dest "$DST"
 	[ "$status" -eq 5 ]
@@ -216,13 +223,7 @@ archive_sum() {
 	backdate
 	backup_step 1
 	printf 'x' > "$SRC/other"; backdate; backup_step 2
-	oldest=$(find "$DST" -name '*.tar.zst' | sort | head -n 1)
-	zstd -q -d -c "$oldest" > "$TEST_DIR/raw.tar"
-	offset=$(grep -a -b -o 'payload' "$TEST_DIR/raw.tar" | head -n 1 | cut -d: -f1)
-	# flip one byte well inside the member's data (after its headers)
-	pos=$(( (offset / 512 + 4) * 512 + 100 ))
-	printf '\x00' | dd of="$TEST_DIR/raw.tar" bs=1 seek="$pos" conv=notrunc status=none
-	zstd -q -f "$TEST_DIR/raw.tar" -o "$oldest"
+	damage_payload_in_oldest
 	run ib prune --keep 1 --source "$SRC" --dest "$DST"
 	[ "$status" -eq 5 ]
 	[[ "$output" == *"does not match its checksum"* ]]
