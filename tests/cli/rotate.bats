@@ -75,6 +75,16 @@ damage_payload_in_oldest() {
 	zstd -q -f "$TEST_DIR/raw.tar" -o "$oldest"
 }
 
+# Two backups; the first holds 'payload', which is then damaged.
+two_backups_the_oldest_damaged() {
+	start_tree
+	head -c 100000 /dev/urandom > "$SRC/payload"
+	backdate
+	backup_step 1
+	printf 'x' > "$SRC/other"; backdate; backup_step 2
+	damage_payload_in_oldest
+}
+
 # The sha256 of the archive of backup $1.
 archive_sum() {
 	sha256sum < "$(find "$DST" -maxdepth 1 -name "*_backup_$1.tar.zst")" |
@@ -165,12 +175,7 @@ archive_sum() {
 }
 
 @test "a run whose rotation finds damaged data still records its backup, removes nothing and exits 5" {
-	start_tree
-	head -c 100000 /dev/urandom > "$SRC/payload"
-	backdate
-	backup_step 1
-	printf 'x' > "$SRC/other"; backdate; backup_step 2
-	damage_payload_in_oldest
+	two_backups_the_oldest_damaged
 	printf 'y' > "$SRC/third"; backdate
 	INCBAK_TEST_NOW=$(( 1800000000 + 3 * 60 )) run ib run --keep 2 --source "$SRC" --dest "$DST"
 	[ "$status" -eq 5 ]
@@ -218,12 +223,7 @@ archive_sum() {
 }
 
 @test "prune refuses to carry damaged data forward and removes nothing" {
-	start_tree
-	head -c 100000 /dev/urandom > "$SRC/payload"
-	backdate
-	backup_step 1
-	printf 'x' > "$SRC/other"; backdate; backup_step 2
-	damage_payload_in_oldest
+	two_backups_the_oldest_damaged
 	run ib prune --keep 1 --source "$SRC" --dest "$DST"
 	[ "$status" -eq 5 ]
 	[[ "$output" == *"does not match its checksum"* ]]
