@@ -618,8 +618,8 @@ static int remove_victim_file(const char *dest, const char *archive,
 
 /* The victim's needed contents go into the newest archive, not the
  * next-oldest: content that stays in use (most of a tree) then moves once
- * every max_backups - 1 rotations, when the archive holding it becomes the
- * oldest, instead of being recompressed by every run that rotates. */
+ * every max_backups runs, when the archive holding it becomes the oldest,
+ * instead of being recompressed by every run that rotates. */
 static int rotate_one(const char *dest, struct metadata *md,
 		      const struct rotate_options *opts,
 		      const struct rotate_report *report,
