@@ -157,6 +157,22 @@ archive_sum() {
 	assert_all_restorable
 }
 
+@test "prune carries into a newest archive without incbak's index (recompressed by plain zstd)" {
+	start_tree
+	for i in 1 2; do
+		mutate "$i"
+		backup_step "$i"
+	done
+	newest=$(latest_archive)
+	zstd -q -d -c "$newest" > "$TEST_DIR/raw.tar"
+	zstd -q -f "$TEST_DIR/raw.tar" -o "$newest"
+	ib prune --keep 1 -q --source "$SRC" --dest "$DST"
+	[ "$(archive_count)" -eq 1 ]
+	tar --zstd -xOf "$newest" stable.txt | grep -qx stable
+	assert_all_restorable
+	ib verify -q --source "$SRC" --dest "$DST"
+}
+
 @test "a run that rotates writes backup_metadata.json once, and every kept backup restores" {
 	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
 	start_tree
