@@ -1197,6 +1197,44 @@ static bool is_origin(const struct metadata_origin *o, const struct stat *st)
 	       o->contents_to <= (size_t)o->size;
 }
 
+/* backup_metadata.json opened, and mapped once asked. */
+struct metadata_file {
+	char *path;
+	int fd;
+	struct stat st;
+	void *map;    /* MAP_FAILED until mapped, and for an empty file */
+};
+
+/* 0, or -1 with errno set (ENOENT: there is none). */
+static int metadata_file_open(const char *dest, struct metadata_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->path = path_join(dest, METADATA_FILE_NAME);
+	f->map = MAP_FAILED;
+	/* O_NONBLOCK: a FIFO planted under this name must not hang us. */
+	f->fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	return f->fd < 0 || fstat(f->fd, &f->st) < 0 ? -1 : 0;
+}
+
+/* Maps the whole file read-only; 0, or -1 with errno set. */
+static int metadata_file_map(struct metadata_file *f)
+{
+	if (f->st.st_size == 0)
+		return 0;
+	f->map = mmap(NULL, (size_t)f->st.st_size, PROT_READ, MAP_PRIVATE,
+		      f->fd, 0);
+	return f->map == MAP_FAILED ? -1 : 0;
+}
+
+static void metadata_file_close(struct metadata_file *f)
+{
+	if (f->map != MAP_FAILED)
+		munmap(f->map, (size_t)f->st.st_size);
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->path);
+}
+
 /* Reads the contents from their byte range of the file the load read.
  * Returns 0 when done, 1 when the file is not that one any more (the
  * caller then reads it whole), -1 on an error naming the file. */
@@ -1204,28 +1242,23 @@ static int load_contents_range(const char *dest, struct metadata *md,
 			       struct error *err)
 {
 	const struct metadata_origin *o = &md->origin;
-	char *path = path_join(dest, METADATA_FILE_NAME);
 	struct content_index idx = {0};
+	struct metadata_file f;
 	struct json_reader r;
-	struct stat st;
-	void *map = MAP_FAILED;
-	int fd, rc = 1;
+	int rc = 1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0 || !is_origin(o, &st))
+	if (metadata_file_open(dest, &f) < 0 || !is_origin(o, &f.st))
 		goto out;
 	if (o->contents_to > o->contents_from) {
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
-			   fd, 0);
-		if (map == MAP_FAILED)
+		if (metadata_file_map(&f) < 0)
 			goto out;
-		json_reader_init(&r, (const char *)map + o->contents_from,
+		json_reader_init(&r, (const char *)f.map + o->contents_from,
 				 o->contents_to - o->contents_from, true, err);
 		rc = read_contents(&r, &idx, true, "'contents'") < 0 ||
 		     json_finish(&r) < 0 ? -1 : 0;
 		json_reader_release(&r);
 		if (rc < 0) {
-			error_prefix(err, "corrupt metadata '%s'", path);
+			error_prefix(err, "corrupt metadata '%s'", f.path);
 			content_index_release(&idx);
 			goto out;
 		}
@@ -1235,65 +1268,51 @@ static int load_contents_range(const char *dest, struct metadata *md,
 	md->contents_pending = false;
 	rc = 0;
 out:
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)st.st_size);
-	if (fd >= 0)
-		close(fd);
-	free(path);
+	metadata_file_close(&f);
 	return rc;
 }
 
 int metadata_load_parts(const char *dest, struct metadata *md, bool *found,
 			unsigned parts, struct error *err)
 {
-	char *path = path_join(dest, METADATA_FILE_NAME);
-	struct stat st;
-	void *map = MAP_FAILED;
-	int fd, rc = -1;
+	struct metadata_file f;
+	int rc = -1;
 
 	*found = false;
-	/* O_NONBLOCK: a FIFO planted under this name must not hang us. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 && errno == ENOENT) {
-		rc = 0;
+	if (metadata_file_open(dest, &f) < 0) {
+		if (f.fd < 0 && errno == ENOENT) {
+			rc = 0;
+			goto out;
+		}
+		*found = true;
+		error_set(err, "cannot read '%s': %s", f.path, strerror(errno));
 		goto out;
 	}
 	*found = true;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		error_set(err, "cannot read '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		error_set(err, "cannot read '%s': not a regular file", path);
+	if (!S_ISREG(f.st.st_mode)) {
+		error_set(err, "cannot read '%s': not a regular file", f.path);
 		goto out;
 	}
 	/* Mapped and read front to back, the pages already parsed are
 	 * dropped as we go (see json.c), so the file's size does not add to
 	 * the run's memory. */
-	if (st.st_size > 0)
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd,
-			   0);
-	if (st.st_size > 0 && map == MAP_FAILED) {
-		error_set(err, "cannot read '%s': %s", path, strerror(errno));
+	if (metadata_file_map(&f) < 0) {
+		error_set(err, "cannot read '%s': %s", f.path, strerror(errno));
 		goto out;
 	}
-	if (map != MAP_FAILED)
-		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-	if (parse_metadata_text(map == MAP_FAILED ? "" : map,
-				(size_t)st.st_size, true, parts, md,
+	if (f.map != MAP_FAILED)
+		madvise(f.map, (size_t)f.st.st_size, MADV_SEQUENTIAL);
+	if (parse_metadata_text(f.map == MAP_FAILED ? "" : f.map,
+				(size_t)f.st.st_size, true, parts, md,
 				err) < 0) {
-		error_prefix(err, "corrupt metadata '%s'", path);
+		error_prefix(err, "corrupt metadata '%s'", f.path);
 		goto out;
 	}
 	if (md->contents_pending)
-		remember_origin(&md->origin, &st);
+		remember_origin(&md->origin, &f.st);
 	rc = 0;
 out:
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)st.st_size);
-	if (fd >= 0)
-		close(fd);
-	free(path);
+	metadata_file_close(&f);
 	return rc;
 }
 
