@@ -422,11 +422,14 @@ static int next_element(struct json_reader *r, char closer)
 		return 0;
 	}
 	r->first[r->depth] = false;
-	if (first)
-		return 1;
-	if (*r->p != ',')
-		return syntax_error(r, "expected ',' or a closing bracket");
-	r->p++;
+	if (!first) {
+		if (*r->p != ',')
+			return syntax_error(r, "expected ',' or a closing "
+					    "bracket");
+		r->p++;
+		skip_space(r);
+	}
+	r->element = r->p;
 	return 1;
 }
 
@@ -481,6 +484,56 @@ int json_skip(struct json_reader *r)
 	default:
 		return -1;
 	}
+}
+
+/* A line is the unit: '\n' cannot occur inside a JSON string, so a line
+ * that starts with the element and ends with its closing brace holds
+ * exactly that element, unless the brace closes an object nested in it
+ * (then the caller's next read fails, as on any damage). */
+int json_skim_record(struct json_reader *r)
+{
+	const char *line_end, *e;
+
+	skip_space(r);
+	if (r->p >= r->end || *r->p != '{' || !r->element ||
+	    (r->element > r->start && r->element[-1] != '\n') ||
+	    memchr(r->element, '\n', (size_t)(r->p - r->element)))
+		return 0;
+	line_end = memchr(r->p, '\n', (size_t)(r->end - r->p));
+	e = line_end ? line_end : r->end;
+	if (e > r->p && e[-1] == ',')
+		e--;
+	if (e - r->p < 2 || e[-1] != '}')
+		return 0;
+	r->p = e;
+	release_consumed(r);
+	return 1;
+}
+
+bool json_skim_records(struct json_reader *r, bool keyed)
+{
+	const char *p = r->p, *line_end, *e;
+	bool skipped = false, more = true;
+
+	if (r->depth == 0 || !r->first[r->depth] || p >= r->end || *p != '\n')
+		return false;
+	while (more && ++p < r->end && *p == (keyed ? '"' : '{')) {
+		line_end = memchr(p, '\n', (size_t)(r->end - p));
+		if (!line_end)
+			break;
+		e = line_end;
+		more = e[-1] == ',';
+		if (more)
+			e--;
+		if (e - p < 2 || e[-1] != '}')
+			break;
+		r->p = e;
+		r->first[r->depth] = false;
+		skipped = true;
+		p = line_end;
+	}
+	release_consumed(r);
+	return skipped;
 }
 
 int json_finish(struct json_reader *r)

@@ -23,6 +23,8 @@ enum json_type {
 
 struct json_reader {
 	const char *start, *p, *end;
+	const char *element;  /* where the current array element or object
+				 member (its key) starts */
 	char *str;            /* the last decoded string, NUL-terminated */
 	size_t str_len, str_alloc;
 	int depth;
@@ -62,6 +64,22 @@ int json_array_next(struct json_reader *r);
 
 /* Skips one value of any type. */
 int json_skip(struct json_reader *r);
+
+/* Skips the next value without checking it, when it is a record as incbak
+ * writes them: an object on a line of its own (after its key, in an
+ * object), ending that line. For readers that need a few records of a big
+ * file; what they keep is still read in full. Returns 1 if skipped, 0 if
+ * the value is laid out otherwise (nothing is consumed: read or
+ * json_skip() it). */
+int json_skim_record(struct json_reader *r);
+
+/* Right after json_object_begin() (keyed) or json_array_begin(): skips,
+ * unchecked, the records that follow one per line as json_skim_record()
+ * would, up to the first that is laid out otherwise or the end of the
+ * container; json_object_next() / json_array_next() go on from there. A
+ * line costs a memchr() instead of a parse. Returns whether any was
+ * skipped. */
+bool json_skim_records(struct json_reader *r, bool keyed);
 
 /* Only white space may follow the top-level value. */
 int json_finish(struct json_reader *r);

@@ -822,6 +822,41 @@ static int read_content_fields(struct json_reader *r, struct content_state *c,
 	return 0;
 }
 
+/* Which contents a reader keeps (NULL: every one). */
+struct content_filter {
+	const uint8_t *sums;  /* sorted, nsums * HASH_SIZE bytes */
+	size_t nsums;
+	bool skim;            /* skip the others unchecked (METADATA_SKIM) */
+};
+
+static int cmp_checksums(const void *a, const void *b)
+{
+	return memcmp(a, b, HASH_SIZE);
+}
+
+static bool filter_keeps(const struct content_filter *f, const char *key,
+			 size_t len)
+{
+	uint8_t sum[HASH_SIZE];
+
+	if (!f)
+		return true;
+	/* A bad key is left to the full reader; here it is not asked for. */
+	if (len != 2 * HASH_SIZE || hex_decode(key, sum, HASH_SIZE))
+		return false;
+	return f->nsums && bsearch(sum, f->sums, f->nsums, HASH_SIZE,
+				   cmp_checksums);
+}
+
+/* A record a reader leaves out: skimmed where allowed and laid out for
+ * it, else checked as JSON. */
+static int leave_record(struct json_reader *r, bool skim)
+{
+	if (skim && json_skim_record(r))
+		return 0;
+	return json_skip(r);
+}
+
 static int read_content(struct json_reader *r, struct content_index *idx,
 			bool with_owner)
 {
@@ -859,20 +894,44 @@ out:
 	return rc;
 }
 
-/* With idx NULL, each record is checked and dropped (see
- * metadata_load_parts). */
-static int read_contents(struct json_reader *r, struct content_index *idx,
-			 bool with_owner, const char *what)
+/* An object of records, all left out. */
+static int leave_records(struct json_reader *r, bool skim, const char *what)
 {
 	int more;
 
 	if (json_object_begin(r, what) < 0)
 		return -1;
+	if (skim)
+		json_skim_records(r, true);
 	while ((more = json_object_next(r)) > 0)
-		if (read_content(r, idx, with_owner) < 0)
+		if (leave_record(r, skim) < 0)
 			return -1;
 	return more;
 }
+
+/* With idx NULL, each record is checked and dropped (see
+ * metadata_load_parts); records `only` does not keep are left out. */
+static int read_contents(struct json_reader *r, struct content_index *idx,
+			 bool with_owner, const struct content_filter *only,
+			 const char *what)
+{
+	int more;
+
+	if (only && !only->nsums)
+		return leave_records(r, only->skim, what);
+	if (json_object_begin(r, what) < 0)
+		return -1;
+	while ((more = json_object_next(r)) > 0) {
+		int rc = filter_keeps(only, r->str, r->str_len) ?
+			 read_content(r, idx, with_owner) :
+			 leave_record(r, only->skim);
+
+		if (rc < 0)
+			return -1;
+	}
+	return more;
+}
+
 
 enum history_field { H_DATE, H_ID, H_ARCHIVE, H_ADDED, H_MODIFIED,
 		     H_DELETED, H_BACKED_UP, H_STORED, H_TOTAL, H_BYTES,
@@ -1054,7 +1113,12 @@ static const char *const metadata_keys[M_COUNT] = {
 struct metadata_reader {
 	struct metadata *md;
 	unsigned parts;
+	const struct content_filter *only; /* contents kept; NULL: as parts
+					      says */
 };
+
+/* Left out, with METADATA_SKIM. */
+static const struct content_filter no_contents = { NULL, 0, true };
 
 static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 {
@@ -1069,14 +1133,20 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 		return read_name(r, &md->last_backup_date, false,
 				 "'last_backup_date'");
 	case M_FILES:
-		if (!(mr->parts & METADATA_FILES))
-			return json_skip(r);
-		return read_file_checksums(r, &md->files);
+		if (mr->parts & METADATA_FILES)
+			return read_file_checksums(r, &md->files);
+		if (mr->parts & METADATA_SKIM)
+			return leave_records(r, true, "'file_checksums'");
+		return json_skip(r);
 	case M_CONTENTS: {
 		size_t from = (size_t)(r->p - r->start);
+		bool all = mr->parts & METADATA_CONTENTS;
+		const struct content_filter *only = mr->only;
 
-		if (read_contents(r, mr->parts & METADATA_CONTENTS ?
-				  &md->contents : NULL, true, "'contents'") < 0)
+		if (!all && !only && (mr->parts & METADATA_SKIM))
+			only = &no_contents;
+		if (read_contents(r, all || mr->only ? &md->contents : NULL,
+				  true, all ? NULL : only, "'contents'") < 0)
 			return -1;
 		md->origin.contents_from = from;
 		md->origin.contents_to = (size_t)(r->p - r->start);
@@ -1089,11 +1159,11 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 }
 
 static int parse_metadata_text(const char *text, size_t len, bool mapped,
-			       unsigned parts, struct metadata *md,
-			       struct error *err)
+			       unsigned parts, const struct content_filter *only,
+			       struct metadata *md, struct error *err)
 {
 	struct json_reader r;
-	struct metadata_reader mr = { md, parts };
+	struct metadata_reader mr = { md, parts, only };
 	struct top_reader t = { metadata_keys, M_COUNT, read_metadata_key,
 				&mr };
 	int seen;
@@ -1115,7 +1185,8 @@ static int parse_metadata_text(const char *text, size_t len, bool mapped,
 int metadata_parse(const char *text, size_t len, struct metadata *md,
 		   struct error *err)
 {
-	return parse_metadata_text(text, len, false, METADATA_ALL, md, err);
+	return parse_metadata_text(text, len, false, METADATA_ALL, NULL, md,
+				   err);
 }
 
 enum { N_VERSION, N_ID, N_DATE, N_ADDED, N_MODIFIED, N_DELETED, N_FILES,
@@ -1145,7 +1216,7 @@ static int read_manifest_key(struct json_reader *r, int key, void *ctx)
 	case N_FILES: return read_files_array(r, &m->files);
 	case N_DELETED_LIST: return read_path_list(r, &m->deleted,
 						   "'deleted'");
-	default: return read_contents(r, &m->holds, false, "'holds'");
+	default: return read_contents(r, &m->holds, false, NULL, "'holds'");
 	}
 }
 
@@ -1168,6 +1239,218 @@ int manifest_parse(const char *text, size_t len, struct manifest *m,
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- the part of a manifest a reader of some paths needs ---- */
+
+/* At, under or above one of paths. */
+static bool path_in_scopes(const char *path, size_t n,
+			   const struct strlist *paths)
+{
+	for (size_t i = 0; i < paths->len; i++) {
+		const char *s = paths->items[i];
+		size_t m = strlen(s);
+
+		if (n >= m && !memcmp(path, s, m) && (n == m || path[m] == '/'))
+			return true;
+		if (n < m && !memcmp(s, path, n) && s[n] == '/')
+			return true;
+	}
+	return false;
+}
+
+/* A name that is not UTF-8 is written twice: readable in "path", exact
+ * in the "path_hex" after it. */
+static bool hex_name_follows(const char *after, const char *end)
+{
+	static const char hex[] = ",\"path_hex\":";
+
+	return (size_t)(end - after) >= sizeof(hex) - 1 &&
+	       !memcmp(after, hex, sizeof(hex) - 1);
+}
+
+/* Whether a files record (one line) is one a reader of `paths` needs,
+ * judged from its leading "path" alone; a record laid out otherwise, or
+ * named in hex, is kept (parsing it checks it). */
+static bool record_in_scopes(const char *line, size_t len,
+			     const struct strlist *paths)
+{
+	static const char lead[] = "{\"path\":\"";
+	const char *name = line + sizeof(lead) - 1, *end = line + len, *quote;
+	struct json_reader r;
+	struct error ignored;
+	bool keep = true;
+
+	if (len < sizeof(lead) - 1 || memcmp(line, lead, sizeof(lead) - 1))
+		return true;
+	/* Most paths have no escapes: then the text is the path. */
+	quote = memchr(name, '"', (size_t)(end - name));
+	if (quote && !memchr(name, '\\', (size_t)(quote - name)))
+		return hex_name_follows(quote + 1, end) ||
+		       path_in_scopes(name, (size_t)(quote - name), paths);
+	json_reader_init(&r, name - 1, (size_t)(end - name + 1), false,
+			 &ignored);
+	if (json_read_string(&r, "'path'") == 0 &&
+	    strlen(r.str) == r.str_len && !hex_name_follows(r.p, end))
+		keep = path_in_scopes(r.str, r.str_len, paths);
+	json_reader_release(&r);
+	return keep;
+}
+
+/* The manifest, line by line as manifest_format() writes it: the lines
+ * around its sections are kept, of "files" the records record_in_scopes()
+ * keeps, of "deleted" and "holds" none. What is kept is then parsed (and
+ * checked) as any manifest. */
+enum sieve_state { SIEVE_TOP, SIEVE_FILES, SIEVE_DROP_ARRAY,
+		   SIEVE_DROP_OBJECT, SIEVE_LOST };
+
+struct manifest_sieve {
+	const struct strlist *paths;
+	struct buf kept;
+	struct buf partial;      /* a line not complete yet */
+	enum sieve_state state;
+	bool first;              /* no record kept yet in this section */
+};
+
+struct manifest_sieve *manifest_sieve_new(const struct strlist *paths)
+{
+	struct manifest_sieve *s = xcalloc(1, sizeof(*s));
+
+	s->paths = paths;
+	return s;
+}
+
+static bool line_is(const char *line, size_t len, const char *text)
+{
+	return len == strlen(text) && !memcmp(line, text, len);
+}
+
+/* A record on a line of its own; `lead` opens it ('{', or '"' for a
+ * key). The comma after it, if any, is left out of *len. */
+static bool record_line(const char *line, size_t *len, char lead)
+{
+	size_t n = *len;
+
+	if (n && line[n - 1] == ',')
+		n--;
+	if (n < 2 || line[0] != lead || line[n - 1] != '}')
+		return false;
+	*len = n;
+	return true;
+}
+
+static void keep_line(struct manifest_sieve *s, const char *line, size_t len)
+{
+	buf_append(&s->kept, line, len);
+	buf_append(&s->kept, "\n", 1);
+}
+
+static void sieve_top_line(struct manifest_sieve *s, const char *line,
+			   size_t len)
+{
+	keep_line(s, line, len);
+	s->first = true;
+	if (line_is(line, len, "\"files\": ["))
+		s->state = SIEVE_FILES;
+	else if (line_is(line, len, "\"deleted\": ["))
+		s->state = SIEVE_DROP_ARRAY;
+	else if (line_is(line, len, "\"holds\": {"))
+		s->state = SIEVE_DROP_OBJECT;
+}
+
+static void sieve_line(struct manifest_sieve *s, const char *line, size_t len)
+{
+	char closer = s->state == SIEVE_DROP_OBJECT ? '}' : ']';
+
+	switch (s->state) {
+	case SIEVE_TOP:
+		sieve_top_line(s, line, len);
+		return;
+	case SIEVE_LOST:
+		return;
+	default:
+		break;
+	}
+	if (len && line[0] == closer &&
+	    (len == 1 || (len == 2 && line[1] == ','))) {
+		keep_line(s, line, len);
+		s->state = SIEVE_TOP;
+		return;
+	}
+	if (!record_line(line, &len, s->state == SIEVE_DROP_OBJECT ? '"' : '{')) {
+		s->state = SIEVE_LOST;
+		return;
+	}
+	if (s->state != SIEVE_FILES ||
+	    !record_in_scopes(line, len, s->paths))
+		return;
+	if (!s->first)
+		buf_append(&s->kept, ",", 1);
+	s->first = false;
+	keep_line(s, line, len);
+}
+
+void manifest_sieve_feed(struct manifest_sieve *s, const char *data,
+			 size_t len)
+{
+	const char *end = data + len, *nl;
+
+	while (s->state != SIEVE_LOST &&
+	       (nl = memchr(data, '\n', (size_t)(end - data))) != NULL) {
+		if (s->partial.len) {
+			buf_append(&s->partial, data, (size_t)(nl - data));
+			sieve_line(s, s->partial.data, s->partial.len);
+			s->partial.len = 0;
+		} else {
+			sieve_line(s, data, (size_t)(nl - data));
+		}
+		data = nl + 1;
+	}
+	if (s->state != SIEVE_LOST)
+		buf_append(&s->partial, data, (size_t)(end - data));
+}
+
+int manifest_sieve_finish(struct manifest_sieve *s, struct manifest *m,
+			  struct error *err)
+{
+	int rc = 1;
+
+	if (s->partial.len && s->state != SIEVE_LOST)
+		sieve_line(s, s->partial.data, s->partial.len);
+	if (s->state == SIEVE_TOP)
+		rc = manifest_parse(s->kept.data ? s->kept.data : "",
+				    s->kept.len, m, err) < 0 ? -1 : 0;
+	return rc;
+}
+
+void manifest_sieve_free(struct manifest_sieve *s)
+{
+	if (!s)
+		return;
+	buf_release(&s->kept);
+	buf_release(&s->partial);
+	free(s);
+}
+
+int manifest_parse_paths(const char *text, size_t len,
+			 const struct strlist *paths, struct manifest *m,
+			 struct error *err)
+{
+	struct manifest_sieve *s;
+
+	if (paths && paths->len) {
+		s = manifest_sieve_new(paths);
+		int rc;
+
+		manifest_sieve_feed(s, text, len);
+		rc = manifest_sieve_finish(s, m, err);
+		manifest_sieve_free(s);
+		if (rc == 0)
+			return 0;
+	}
+	/* Not laid out as ours, or damaged: the whole text, whose errors
+	 * name the right lines. */
+	return manifest_parse(text, len, m, err);
 }
 
 /* ---- files ---- */
@@ -1235,10 +1518,85 @@ static void metadata_file_close(struct metadata_file *f)
 	free(f->path);
 }
 
-/* Reads the contents from their byte range of the file the load read.
- * Returns 0 when done, 1 when the file is not that one any more (the
- * caller then reads it whole), -1 on an error naming the file. */
+/* The line of the contents record for checksum `hex`, by bisection of
+ * the lines in [lo, hi): incbak writes them one per line, sorted. */
+static bool bisect_content(const char *lo, const char *hi, const char *hex,
+			   struct buf *out)
+{
+	while (lo < hi) {
+		const char *mid = lo + (hi - lo) / 2;
+		const char *start = memrchr(lo, '\n', (size_t)(mid - lo));
+		const char *end;
+		size_t len;
+		int c;
+
+		start = start ? start + 1 : lo;
+		end = memchr(start, '\n', (size_t)(hi - start));
+		end = end ? end : hi;
+		len = (size_t)(end - start);
+		if (len < HASH_HEX_SIZE + 1 || start[0] != '"' ||
+		    start[HASH_HEX_SIZE] != '"')
+			return false;
+		c = memcmp(start + 1, hex, HASH_HEX_SIZE - 1);
+		if (c == 0) {
+			if (start[len - 1] == ',')
+				len--;
+			buf_puts(out, out->len > 2 ? ",\n" : "");
+			buf_append(out, start, len);
+			return true;
+		}
+		if (c < 0)
+			lo = end + 1;
+		else
+			hi = start;
+	}
+	return false;
+}
+
+/* The records `only` keeps, found by bisection in the contents object
+ * text[0..len) and parsed as a contents object of their own. 0, 1 if one
+ * is not found that way (the caller reads the records in turn), -1. */
+static int bisect_contents(const char *text, size_t len,
+			   const struct content_filter *only,
+			   struct content_index *idx, struct error *err)
+{
+	struct buf found = {0};
+	struct json_reader r;
+	char hex[HASH_HEX_SIZE];
+	int rc = 1;
+
+	while (len && *text == ' ') {
+		text++;
+		len--;
+	}
+	if (len < 4 || memcmp(text, "{\n", 2) || memcmp(text + len - 2, "\n}", 2))
+		return 1;
+	buf_puts(&found, "{\n");
+	for (size_t i = 0; i < only->nsums; i++) {
+		const uint8_t *sum = only->sums + i * HASH_SIZE;
+
+		if (i && !memcmp(sum, sum - HASH_SIZE, HASH_SIZE))
+			continue;
+		hex_encode(sum, HASH_SIZE, hex);
+		if (!bisect_content(text + 2, text + len - 1, hex, &found))
+			goto out;
+	}
+	buf_puts(&found, "\n}");
+	json_reader_init(&r, found.data, found.len, false, err);
+	rc = read_contents(&r, idx, true, NULL, "'contents'") < 0 ||
+	     json_finish(&r) < 0 ? -1 : 0;
+	json_reader_release(&r);
+out:
+	buf_release(&found);
+	return rc;
+}
+
+/* Reads the contents (those `only` keeps) from their byte range of the
+ * file the load read. Returns 0 when done, 1 when the file is not that one
+ * any more (the caller then reads it whole), -1 on an error naming the
+ * file. */
 static int load_contents_range(const char *dest, struct metadata *md,
+			       const struct content_filter *only,
 			       struct error *err)
 {
 	const struct metadata_origin *o = &md->origin;
@@ -1252,11 +1610,19 @@ static int load_contents_range(const char *dest, struct metadata *md,
 	if (o->contents_to > o->contents_from) {
 		if (metadata_file_map(&f) < 0)
 			goto out;
-		json_reader_init(&r, (const char *)f.map + o->contents_from,
-				 o->contents_to - o->contents_from, true, err);
-		rc = read_contents(&r, &idx, true, "'contents'") < 0 ||
-		     json_finish(&r) < 0 ? -1 : 0;
-		json_reader_release(&r);
+		const char *text = (const char *)f.map + o->contents_from;
+		size_t len = o->contents_to - o->contents_from;
+
+		rc = only && only->nsums ?
+		     bisect_contents(text, len, only, &idx, err) : 1;
+		if (rc > 0) {
+			content_index_release(&idx);
+			json_reader_init(&r, text, len, true, err);
+			rc = read_contents(&r, &idx, true, only,
+					   "'contents'") < 0 ||
+			     json_finish(&r) < 0 ? -1 : 0;
+			json_reader_release(&r);
+		}
 		if (rc < 0) {
 			error_prefix(err, "corrupt metadata '%s'", f.path);
 			content_index_release(&idx);
@@ -1265,15 +1631,16 @@ static int load_contents_range(const char *dest, struct metadata *md,
 	}
 	content_index_release(&md->contents);
 	md->contents = idx;
-	md->contents_pending = false;
+	md->contents_pending = only != NULL;
 	rc = 0;
 out:
 	metadata_file_close(&f);
 	return rc;
 }
 
-int metadata_load_parts(const char *dest, struct metadata *md, bool *found,
-			unsigned parts, struct error *err)
+static int load_parts(const char *dest, struct metadata *md, bool *found,
+		      unsigned parts, const struct content_filter *only,
+		      struct error *err)
 {
 	struct metadata_file f;
 	int rc = -1;
@@ -1303,7 +1670,7 @@ int metadata_load_parts(const char *dest, struct metadata *md, bool *found,
 	if (f.map != MAP_FAILED)
 		madvise(f.map, (size_t)f.st.st_size, MADV_SEQUENTIAL);
 	if (parse_metadata_text(f.map == MAP_FAILED ? "" : f.map,
-				(size_t)f.st.st_size, true, parts, md,
+				(size_t)f.st.st_size, true, parts, only, md,
 				err) < 0) {
 		error_prefix(err, "corrupt metadata '%s'", f.path);
 		goto out;
@@ -1316,36 +1683,71 @@ out:
 	return rc;
 }
 
+int metadata_load_parts(const char *dest, struct metadata *md, bool *found,
+			unsigned parts, struct error *err)
+{
+	return load_parts(dest, md, found, parts, NULL, err);
+}
+
 int metadata_load(const char *dest, struct metadata *md, bool *found,
 		  struct error *err)
 {
 	return metadata_load_parts(dest, md, found, METADATA_ALL, err);
 }
 
-int metadata_load_contents(const char *dest, struct metadata *md,
+/* The contents `only` keeps (NULL: all) of the file an earlier load left
+ * them out of: from their byte range if it is still that file, else from
+ * the whole file again. */
+static int reload_contents(const char *dest, struct metadata *md,
+			   const struct content_filter *only,
 			   struct error *err)
 {
 	struct metadata part;
 	bool found;
+	unsigned parts = only ? METADATA_SKIM : METADATA_CONTENTS;
 
-	if (!md->contents_pending)
-		return 0;
 	if (md->origin.known) {
-		int rc = load_contents_range(dest, md, err);
+		int rc = load_contents_range(dest, md, only, err);
 
 		if (rc <= 0)
 			return rc;
 	}
 	metadata_init(&part);
-	if (metadata_load_parts(dest, &part, &found, METADATA_CONTENTS,
-				err) < 0)
+	if (load_parts(dest, &part, &found, parts, only, err) < 0)
 		return -1;
 	content_index_release(&md->contents);
 	md->contents = part.contents;
 	memset(&part.contents, 0, sizeof(part.contents));
 	metadata_release(&part);
-	md->contents_pending = false;
+	md->contents_pending = only != NULL;
 	return 0;
+}
+
+int metadata_load_contents(const char *dest, struct metadata *md,
+			   struct error *err)
+{
+	if (!md->contents_pending)
+		return 0;
+	return reload_contents(dest, md, NULL, err);
+}
+
+int metadata_load_some_contents(const char *dest, struct metadata *md,
+				const uint8_t *sums, size_t n,
+				struct error *err)
+{
+	uint8_t *sorted = xmalloc(n ? n * HASH_SIZE : 1);
+	struct content_filter only = { sorted, n, true };
+	int rc;
+
+	if (!md->contents_pending)
+		return 0;
+	if (n) {
+		memcpy(sorted, sums, n * HASH_SIZE);
+		qsort(sorted, n, HASH_SIZE, cmp_checksums);
+	}
+	rc = reload_contents(dest, md, &only, err);
+	free(sorted);
+	return rc;
 }
 
 struct metadata_loading {

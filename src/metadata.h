@@ -107,11 +107,16 @@ int metadata_load(const char *dest, struct metadata *md, bool *found,
 		  struct error *err);
 /* Parts of the file metadata_load_parts() builds. Contents left out are
  * still checked record by record (a hand-edited file is refused by every
- * run); file records left out are checked as JSON only. */
+ * run); file records left out are checked as JSON only, or with
+ * METADATA_SKIM not at all where they lie one per line as incbak writes
+ * them: for a restore of a few paths, which checks every byte it restores
+ * against the manifest's SHA-256 and would otherwise spend most of its time
+ * checking records it never uses. */
 enum {
 	METADATA_FILES = 1,     /* file_checksums into md->files */
 	METADATA_CONTENTS = 2,  /* contents into md->contents */
 	METADATA_ALL = 3,
+	METADATA_SKIM = 4,      /* skip what is left out unchecked */
 };
 
 /* metadata_load() for readers that need less memory: restore takes the
@@ -135,6 +140,14 @@ int metadata_load_finish(struct metadata_loading *loading,
  * the whole file again. */
 int metadata_load_contents(const char *dest, struct metadata *md,
 			   struct error *err);
+
+/* Loads the contents with these checksums (n of them, HASH_SIZE bytes
+ * each, any order) that an earlier load left out, as
+ * metadata_load_contents() does, skimming the others; md->contents_pending
+ * stays set. A checksum the file does not record is simply not loaded. */
+int metadata_load_some_contents(const char *dest, struct metadata *md,
+				const uint8_t *sums, size_t n,
+				struct error *err);
 
 /* Writes DEST/backup_metadata.json atomically and durably, mode 0600. */
 int metadata_save(const char *dest, const struct metadata *md,
@@ -173,5 +186,27 @@ void manifest_release(struct manifest *m);
 void manifest_format(const struct manifest *m, struct buf *out);
 int manifest_parse(const char *text, size_t len, struct manifest *m,
 		   struct error *err);
+/* manifest_parse() for a reader of some paths (relative, normalised, not
+ * empty; NULL or none: the whole tree). Of a manifest laid out as
+ * manifest_format() writes it, only the lines around its sections and the
+ * files at, under and above those paths are parsed (m->deleted and
+ * m->holds stay empty): a file of a 100,000-file backup without parsing
+ * 100,000 records. Any other text is parsed whole. */
+int manifest_parse_paths(const char *text, size_t len,
+			 const struct strlist *paths, struct manifest *m,
+			 struct error *err);
+
+/* The same on text that arrives in pieces (a manifest decompressed a
+ * window at a time, never whole): feed it all, then finish, which parses
+ * what was kept into m: 0, or nonzero if the text was not laid out for
+ * this or did not parse; then read the manifest whole with
+ * manifest_parse(), whose errors name the right lines. */
+struct manifest_sieve;
+struct manifest_sieve *manifest_sieve_new(const struct strlist *paths);
+void manifest_sieve_feed(struct manifest_sieve *s, const char *data,
+			 size_t len);
+int manifest_sieve_finish(struct manifest_sieve *s, struct manifest *m,
+			  struct error *err);
+void manifest_sieve_free(struct manifest_sieve *s);
 
 #endif

@@ -49,6 +49,7 @@ struct restore {
 	const struct history_entry *h; /* the backup being restored */
 	char *archive_path;            /* its archive */
 	struct strlist scopes;         /* the paths asked for, normalised */
+	bool whole_tree;               /* no path, or "." among them */
 	bool *chosen;                  /* per manifest entry */
 	struct need *needs;
 	size_t nneeds, needs_alloc;
@@ -188,11 +189,13 @@ out:
 /* The metadata (its contents: a 100,000-file backup has megabytes of them)
  * is parsed on a second thread while this one reads the manifest of the
  * archive the query most likely names; a wrong guess only costs a second
- * read. */
+ * read. A restore of some paths reads only their records of both (see
+ * METADATA_SKIM): a file out of a big backup in a tenth of the time. */
 static int load_backup(struct restore *r)
 {
-	struct metadata_loading *loading =
-		metadata_load_start(r->o->dest, METADATA_CONTENTS);
+	const struct strlist *only = r->whole_tree ? NULL : &r->scopes;
+	struct metadata_loading *loading = metadata_load_start(
+		r->o->dest, only ? METADATA_SKIM : METADATA_CONTENTS);
 	char *guess = guess_archive(r->o->dest, r->o->id);
 	struct error guess_err;
 	bool found, guessed = false;
@@ -201,7 +204,8 @@ static int load_backup(struct restore *r)
 	if (guess) {
 		char *path = store_archive_path(r->o->dest, guess);
 
-		guessed = store_read_manifest(path, &r->m, &guess_err) == 0;
+		guessed = store_read_manifest_paths(path, only, &r->m,
+						    &guess_err) == 0;
 		free(path);
 	}
 	/* The tree comes from the backup's manifest, not the metadata. */
@@ -218,7 +222,8 @@ static int load_backup(struct restore *r)
 	if (!guessed || strcmp(guess, r->h->archive)) {
 		manifest_release(&r->m);
 		manifest_init(&r->m);
-		if (store_read_manifest(r->archive_path, &r->m, r->err) < 0) {
+		if (store_read_manifest_paths(r->archive_path, only, &r->m,
+					      r->err) < 0) {
 			rc = mark(r, RESTORE_INTEGRITY);
 			goto out;
 		}
@@ -279,21 +284,30 @@ static int choose_one(struct restore *r, const char *asked, const char *path)
 	return 0;
 }
 
+/* Known before anything is read: they decide how much of it is. */
+static void scope_paths(struct restore *r)
+{
+	const struct strlist *paths = r->o->paths;
+
+	for (size_t i = 0; paths && i < paths->len; i++)
+		strlist_push_owned(&r->scopes,
+				   normalize_path(paths->items[i]));
+	r->whole_tree = !r->scopes.len || strlist_contains(&r->scopes, "");
+}
+
 static int choose_paths(struct restore *r)
 {
 	const struct strlist *paths = r->o->paths;
 	size_t len = r->m.files.len;
 
 	r->chosen = xcalloc(len ? len : 1, sizeof(*r->chosen));
-	for (size_t i = 0; paths && i < paths->len; i++) {
-		strlist_push_owned(&r->scopes,
-				   normalize_path(paths->items[i]));
+	for (size_t i = 0; i < r->scopes.len; i++) {
 		if (!*r->scopes.items[i])
 			continue;
 		if (choose_one(r, paths->items[i], r->scopes.items[i]) < 0)
 			return -1;
 	}
-	if (!paths || !paths->len || strlist_contains(&r->scopes, "")) {
+	if (r->whole_tree) {
 		strlist_clear(&r->scopes);
 		strlist_push(&r->scopes, "");
 		for (size_t i = 0; i < len; i++)
@@ -360,12 +374,37 @@ static void count_entry(struct restore *r, const struct tree_entry *e)
 	r->total++;
 }
 
+/* A restore of some paths loaded no contents yet: just theirs now. */
+static int load_chosen_contents(struct restore *r)
+{
+	const struct tree *t = &r->m.files;
+	uint8_t *sums = NULL;
+	size_t n = 0, alloc = 0;
+	int rc;
+
+	if (!r->md.contents_pending)
+		return 0;
+	for (size_t i = 0; i < t->len; i++) {
+		if (!r->chosen[i] || t->entries[i].type != ENTRY_FILE ||
+		    !t->entries[i].size)
+			continue;
+		grow_array((void **)&sums, &alloc, (n + 1) * HASH_SIZE, 1);
+		memcpy(sums + n++ * HASH_SIZE, t->entries[i].checksum,
+		       HASH_SIZE);
+	}
+	rc = metadata_load_some_contents(r->o->dest, &r->md, sums, n, r->err);
+	free(sums);
+	return rc;
+}
+
 /* Finds the holder of every chosen file's bytes before anything is
  * written, so a missing content stops the restore early. */
 static int plan_contents(struct restore *r)
 {
 	const struct tree *t = &r->m.files;
 
+	if (load_chosen_contents(r) < 0)
+		return -1;
 	for (size_t i = 0; i < t->len; i++) {
 		if (!r->chosen[i])
 			continue;
@@ -1344,6 +1383,7 @@ static void report_plan(struct restore *r)
 
 static int restore_locked(struct restore *r)
 {
+	scope_paths(r);
 	if (load_backup(r) < 0 || choose_paths(r) < 0 ||
 	    plan_contents(r) < 0 || open_target(r) < 0)
 		return -1;

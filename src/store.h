@@ -32,6 +32,9 @@ char *store_archive_path(const char *dest, const char *archive);
  * without a manifest, or a manifest that does not parse. */
 int store_read_manifest(const char *path, struct manifest *m,
 			struct error *err);
+/* The same for a reader of some paths: see manifest_parse_paths(). */
+int store_read_manifest_paths(const char *path, const struct strlist *paths,
+			      struct manifest *m, struct error *err);
 
 /* True if name looks like NAME_backup_YYYY-MM-DD_HH-MM-SS.tar.zst for any
  * NAME; sets id (BACKUP_ID_SIZE bytes). */

@@ -225,6 +225,55 @@ manifest_with_file() {
 	[ ! -e "$TEST_DIR/none" ]
 }
 
+@test "a path alone reads only its own records: damage elsewhere stops only a whole restore" {
+	mkdir -p "$SRC/docs" "$SRC/other"
+	printf 'one' > "$SRC/docs/one"
+	printf 'three' > "$SRC/other/three"
+	backdate
+	backup_at 1
+	md="$DST/backup_metadata.json"
+	sum=$(sha256sum < "$SRC/other/three" | cut -c1-64)
+	# other/three's file record is no longer JSON, its content record
+	# lost its member; both lie one per line, as incbak writes them
+	sed -i -e 's|^"other/three":{"type":"file"|"other/three":{"type"!"file"|' \
+		-e "s|^\"$sum\":{\"size\":5,\"member\"|\"$sum\":{\"size\":5,\"membex\"|" "$md"
+	[ "$(grep -c -e '"type"!"file"' -e '"membex"' "$md")" -eq 2 ] || fail "not damaged"
+	run rs latest docs/one --to "$TEST_DIR/one"
+	[ "$status" -eq 0 ]
+	only_has "$TEST_DIR/one" docs docs/one
+	[ "$(cat "$TEST_DIR/one/docs/one")" = one ]
+	run rs latest --to "$TEST_DIR/all"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"corrupt metadata '$md'"* ]]
+	[ ! -e "$TEST_DIR/all" ]
+	run rs latest other/three --to "$TEST_DIR/three"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"corrupt metadata '$md'"* ]]
+	[[ "$output" == *"$sum"* ]]
+	[ ! -e "$TEST_DIR/three/other/three" ]
+}
+
+@test "paths that JSON must escape, or that are not UTF-8, restore alone" {
+	dir=$'d"ir\\x'
+	names=($'q"uote' $'back\\slash' $'new\nline' $'tab\there' $'\xff-not-utf8' plain)
+	mkdir "$SRC/$dir" "$SRC/d"
+	printf 'near' > "$SRC/d/plain"
+	for n in "${names[@]}"; do printf '%s' "$n" > "$SRC/$dir/$n"; done
+	backdate
+	ib run -q --source "$SRC" --dest "$DST"
+	for n in "${names[@]}"; do
+		rm -rf "$TEST_DIR/out"
+		run rs latest "$dir/$n" --to "$TEST_DIR/out"
+		[ "$status" -eq 0 ] || fail "$n: $output"
+		only_has "$TEST_DIR/out" "$dir" "$dir/$n"
+		[ "$(cat "$TEST_DIR/out/$dir/$n")" = "$n" ]
+	done
+	run rs latest "$dir" --to "$TEST_DIR/all"
+	[ "$status" -eq 0 ]
+	diff -r "$SRC/$dir" "$TEST_DIR/all/$dir"
+	[ ! -e "$TEST_DIR/all/d" ]
+}
+
 @test "a non-empty target is refused; --force overwrites; --delete removes extras" {
 	mkdir -p "$SRC/d"
 	printf 'backed up' > "$SRC/d/f"

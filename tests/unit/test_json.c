@@ -221,6 +221,56 @@ static void test_error_position(void **state)
 	assert_non_null(strstr(err.msg, "line 3, column 3"));
 }
 
+/* Records one per line are skipped unread; the first laid out otherwise
+ * is read as usual, and so is everything in compact text. */
+static void test_skim_records(void **state)
+{
+	static const char lines[] =
+		"[\n{\"a\":1},\n{\"b\":[1,2]},\n{\"c\":\n3},\n{\"d\":4}\n]";
+	static const char keyed[] =
+		"{\n\"x\":{\"a\":1},\n\"y\":{\"b\":bad},\n\"z\": 5\n}";
+	static const char compact[] = "[{\"a\":1},{\"b\":2}]";
+	struct json_reader r;
+	struct error err;
+	int more, seen = 0;
+
+	(void)state;
+	json_reader_init(&r, lines, sizeof(lines) - 1, false, &err);
+	assert_int_equal(json_array_begin(&r, "x"), 0);
+	assert_true(json_skim_records(&r, false));
+	/* {"c":\n3} spans two lines: read, then the rest one at a time. */
+	while ((more = json_array_next(&r)) > 0) {
+		if (seen++ == 0) {
+			assert_int_equal(json_skim_record(&r), 0);
+			assert_int_equal(json_skip(&r), 0);
+		} else {
+			assert_int_equal(json_skim_record(&r), 1);
+		}
+	}
+	assert_int_equal(more, 0);
+	assert_int_equal(seen, 2);
+	assert_int_equal(json_finish(&r), 0);
+	json_reader_release(&r);
+
+	/* Unread means unchecked: "bad" is never seen; 5 is no record. */
+	json_reader_init(&r, keyed, sizeof(keyed) - 1, false, &err);
+	assert_int_equal(json_object_begin(&r, "x"), 0);
+	assert_true(json_skim_records(&r, true));
+	assert_int_equal(json_object_next(&r), 1);
+	assert_string_equal(r.str, "z");
+	assert_int_equal(json_skim_record(&r), 0);
+	assert_int_equal(json_skip(&r), 0);
+	assert_int_equal(json_object_next(&r), 0);
+	json_reader_release(&r);
+
+	json_reader_init(&r, compact, sizeof(compact) - 1, false, &err);
+	assert_int_equal(json_array_begin(&r, "x"), 0);
+	assert_false(json_skim_records(&r, false));
+	assert_int_equal(json_array_next(&r), 1);
+	assert_int_equal(json_skim_record(&r), 0);
+	json_reader_release(&r);
+}
+
 static void test_metadata_round_trip(void **state)
 {
 	static const char text[] =
@@ -310,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_string_stops_at_every_offset),
 		cmocka_unit_test(test_hex_and_utf8),
 		cmocka_unit_test(test_error_position),
+		cmocka_unit_test(test_skim_records),
 		cmocka_unit_test(test_metadata_round_trip),
 		cmocka_unit_test(test_metadata_rejects),
 	};

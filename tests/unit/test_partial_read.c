@@ -1,0 +1,455 @@
+/* Reading a few records of big files, as a restore of some paths does: the
+ * manifest's files at, under and above the paths, the metadata's history
+ * and the contents asked for. What is read is checked as in a whole read;
+ * what is left out is not read at all when laid out as incbak writes it,
+ * and any other layout is read whole. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "metadata.h"
+#include "util.h"
+
+#define SUM_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define SUM_B "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+#define SUM_C "486ea46224d1bb4fb680f34f7c9ad96a8f24ec88be73ea8e5a6c65260e9cb8a7"
+#define SUM_D "0000000000000000000000000000000000000000000000000000000000000001"
+#define ID "2026-01-01_00-00-00"
+#define ODD_NAME "q\\\"u\\\\o\\nte" /* JSON for q"u\o<newline>te */
+
+#define FILE_REC(path, sum) \
+	"{\"path\":\"" path "\",\"type\":\"file\",\"size\":3," \
+	"\"modified_time\":1.5,\"checksum\":\"" sum "\"}"
+#define DIR_REC(path) \
+	"{\"path\":\"" path "\",\"type\":\"dir\",\"modified_time\":0}"
+#define HOLD(sum) "\"" sum "\":{\"size\":3,\"member\":\"m\"}"
+
+/* Compact, as no incbak writes it; manifest_format() gives the layout. */
+static const char compact_manifest[] =
+	"{\"format_version\":1,\"backup_id\":\"" ID "\","
+	"\"date\":\"2026-01-01T00:00:00Z\",\"files\":["
+	DIR_REC("a") "," DIR_REC("a/b") "," FILE_REC("a/b/c", SUM_A) ","
+	FILE_REC("a/b.txt", SUM_B) "," FILE_REC("a-b", SUM_B) ","
+	DIR_REC("ab") "," FILE_REC("ab/x", SUM_C) "," FILE_REC("z", SUM_C) ","
+	FILE_REC(ODD_NAME, SUM_A) "],"
+	"\"deleted\":[{\"path\":\"gone\"}],"
+	"\"holds\":{" HOLD(SUM_A) "," HOLD(SUM_B) "," HOLD(SUM_C) "}}";
+
+static void formatted_manifest(struct buf *out)
+{
+	struct manifest m;
+	struct error err;
+
+	manifest_init(&m);
+	assert_int_equal(manifest_parse(compact_manifest,
+					sizeof(compact_manifest) - 1, &m,
+					&err), 0);
+	manifest_format(&m, out);
+	manifest_release(&m);
+}
+
+/* The paths of m's files, one per line, in order. */
+static char *file_paths(const struct manifest *m)
+{
+	struct buf out = {0};
+
+	for (size_t i = 0; i < m->files.len; i++) {
+		buf_puts(&out, m->files.entries[i].path);
+		buf_puts(&out, "|");
+	}
+	buf_append(&out, "", 1);
+	return out.data;
+}
+
+static void expect_paths(const char *text, size_t len, const char *path,
+			 const char *want)
+{
+	struct strlist paths = {0};
+	struct manifest m;
+	struct error err;
+	char *got;
+
+	strlist_push(&paths, path);
+	manifest_init(&m);
+	assert_int_equal(manifest_parse_paths(text, len, &paths, &m, &err), 0);
+	got = file_paths(&m);
+	assert_string_equal(got, want);
+	free(got);
+	manifest_release(&m);
+	strlist_clear(&paths);
+}
+
+static void test_files_at_under_and_above_the_paths(void **state)
+{
+	struct buf text = {0};
+	struct strlist paths = {0};
+	struct manifest m;
+	struct error err;
+
+	(void)state;
+	formatted_manifest(&text);
+	expect_paths(text.data, text.len, "a/b", "a|a/b|a/b/c|");
+	expect_paths(text.data, text.len, "a", "a|a/b|a/b.txt|a/b/c|");
+	expect_paths(text.data, text.len, "ab/x", "ab|ab/x|");
+	expect_paths(text.data, text.len, "q\"u\\o\nte", "q\"u\\o\nte|");
+	expect_paths(text.data, text.len, "nothing", "");
+	/* The sections a restore does not use are not read. */
+	strlist_push(&paths, "z");
+	manifest_init(&m);
+	assert_int_equal(manifest_parse_paths(text.data, text.len, &paths, &m,
+					      &err), 0);
+	assert_int_equal(m.holds.len, 0);
+	assert_int_equal(m.deleted.len, 0);
+	assert_string_equal(m.backup_id, ID);
+	manifest_release(&m);
+	strlist_clear(&paths);
+	buf_release(&text);
+}
+
+static void test_pieces_of_any_size(void **state)
+{
+	static const size_t sizes[] = { 1, 2, 7, 64, 4096 };
+	struct buf text = {0};
+	struct strlist paths = {0};
+	struct error err;
+
+	(void)state;
+	formatted_manifest(&text);
+	strlist_push(&paths, "a/b");
+	strlist_push(&paths, "q\"u\\o\nte");
+	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+		struct manifest_sieve *s = manifest_sieve_new(&paths);
+		struct manifest m;
+		char *got;
+
+		for (size_t at = 0; at < text.len; at += sizes[k])
+			manifest_sieve_feed(s, text.data + at,
+					    text.len - at < sizes[k] ?
+					    text.len - at : sizes[k]);
+		manifest_init(&m);
+		assert_int_equal(manifest_sieve_finish(s, &m, &err), 0);
+		manifest_sieve_free(s);
+		got = file_paths(&m);
+		assert_string_equal(got, "a|a/b|a/b/c|q\"u\\o\nte|");
+		free(got);
+		manifest_release(&m);
+	}
+	strlist_clear(&paths);
+	buf_release(&text);
+}
+
+static void test_another_layout_is_read_whole(void **state)
+{
+	(void)state;
+	expect_paths(compact_manifest, sizeof(compact_manifest) - 1, "a/b",
+		     "a|a-b|a/b|a/b.txt|a/b/c|ab|ab/x|q\"u\\o\nte|z|");
+}
+
+/* Replaces the first `from` after `anchor` in text with `to` (same
+ * length). */
+static void damage(char *text, const char *anchor, const char *from,
+		   const char *to)
+{
+	char *at = strstr(text, anchor);
+
+	assert_non_null(at);
+	at = strstr(at, from);
+	assert_non_null(at);
+	assert_int_equal(strlen(from), strlen(to));
+	memcpy(at, to, strlen(to));
+}
+
+static void test_damage_is_found_where_it_is_read(void **state)
+{
+	struct buf text = {0};
+	struct strlist paths = {0};
+	struct manifest m;
+	struct error err, whole_err;
+
+	(void)state;
+	formatted_manifest(&text);
+	buf_append(&text, "", 1);
+	damage(text.data, "{\"path\":\"z\"", "\"type\":\"file\"",
+	       "\"type\":\"fxle\"");
+	strlist_push(&paths, "a/b");
+	manifest_init(&m);
+	assert_int_equal(manifest_parse_paths(text.data, text.len - 1, &paths,
+					      &m, &err), 0);
+	manifest_release(&m);
+	manifest_init(&m);
+	assert_int_equal(manifest_parse(text.data, text.len - 1, &m, &err), -1);
+	/* Damage among the records asked for: the whole read's message,
+	 * whose line is the line in the whole text. */
+	damage(text.data, "{\"path\":\"a/b/c\"", "\"type\":\"file\"",
+	       "\"type\"!\"file\"");
+	assert_int_equal(manifest_parse(text.data, text.len - 1, &m,
+					&whole_err), -1);
+	assert_int_equal(manifest_parse_paths(text.data, text.len - 1, &paths,
+					      &m, &err), -1);
+	assert_string_equal(err.msg, whole_err.msg);
+	assert_non_null(strstr(err.msg, "line 13,"));
+	strlist_clear(&paths);
+	buf_release(&text);
+}
+
+/* ---- backup_metadata.json ---- */
+
+static const char compact_metadata[] =
+	"{\"format_version\":1,\"last_backup_date\":\"2026-01-01T00:00:00Z\","
+	"\"file_checksums\":{"
+	"\"a\":{\"type\":\"file\",\"size\":3,\"modified_time\":1.5,"
+	"\"checksum\":\"" SUM_A "\"},"
+	"\"b\":{\"type\":\"file\",\"size\":3,\"modified_time\":1.5,"
+	"\"checksum\":\"" SUM_B "\"}},"
+	"\"contents\":{"
+	"\"" SUM_A "\":{\"size\":3,\"member\":\"a\",\"backup_id\":\"" ID "\","
+	"\"last_used\":\"" ID "\",\"frame\":0,\"skip\":512},"
+	"\"" SUM_B "\":{\"size\":3,\"member\":\"b\",\"backup_id\":\"" ID "\","
+	"\"last_used\":\"" ID "\",\"frame\":7,\"skip\":1024},"
+	"\"" SUM_C "\":{\"size\":3,\"member\":\"c\",\"backup_id\":\"" ID "\","
+	"\"last_used\":\"" ID "\"}},"
+	"\"backup_history\":[{\"date\":\"2026-01-01T00:00:00Z\",\"backup_id\":"
+	"\"" ID "\",\"archive\":\"x_backup_" ID ".tar.zst\","
+	"\"files_added\":2,\"total_files\":2}],\"reported_specials\":[]}";
+
+struct fixture {
+	char dir[64];
+	char path[128];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct metadata md;
+	struct error err;
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/incbak-unit.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir,
+		 METADATA_FILE_NAME);
+	*state = f;
+	/* Saved by incbak, so laid out as every run writes it. */
+	metadata_init(&md);
+	if (metadata_parse(compact_metadata, sizeof(compact_metadata) - 1,
+			   &md, &err) < 0 ||
+	    metadata_save(f->dir, &md, &err) < 0)
+		return -1;
+	metadata_release(&md);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static char *read_text(const char *path)
+{
+	FILE *in = fopen(path, "rb");
+	char *text = calloc(1, 1 << 16);
+
+	assert_non_null(in);
+	assert_non_null(text);
+	assert_true(fread(text, 1, (1 << 16) - 1, in) > 0);
+	fclose(in);
+	return text;
+}
+
+static void write_text(const struct fixture *f, const char *text)
+{
+	char tmp[160];
+	FILE *out;
+
+	snprintf(tmp, sizeof(tmp), "%s/new", f->dir);
+	out = fopen(tmp, "w");
+	assert_non_null(out);
+	fputs(text, out);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(rename(tmp, f->path), 0);
+}
+
+static void damage_file(const struct fixture *f, const char *anchor,
+			const char *from, const char *to)
+{
+	char *text = read_text(f->path);
+
+	damage(text, anchor, from, to);
+	write_text(f, text);
+	free(text);
+}
+
+static void load_history(const struct fixture *f, struct metadata *md)
+{
+	struct error err;
+	bool found;
+
+	metadata_init(md);
+	assert_int_equal(metadata_load_parts(f->dir, md, &found, METADATA_SKIM,
+					     &err), 0);
+	assert_int_equal(md->nhistory, 1);
+	assert_int_equal(md->files.len, 0);
+	assert_int_equal(md->contents.len, 0);
+	assert_true(md->contents_pending);
+}
+
+static void load_some(const struct fixture *f, struct metadata *md,
+		      const char *const *hex, size_t n, int want_rc)
+{
+	uint8_t sums[8][HASH_SIZE];
+	struct error err;
+
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(hex_decode(hex[i], sums[i], HASH_SIZE), 0);
+	err.msg[0] = '\0';
+	assert_int_equal(metadata_load_some_contents(f->dir, md, sums[0], n,
+						     &err), want_rc);
+	if (want_rc < 0 && !strstr(err.msg, "corrupt metadata"))
+		fail_msg("got '%s'", err.msg);
+}
+
+static bool has(const struct metadata *md, const char *hex)
+{
+	uint8_t sum[HASH_SIZE];
+
+	assert_int_equal(hex_decode(hex, sum, HASH_SIZE), 0);
+	return content_find(&md->contents, sum) != NULL;
+}
+
+static void test_history_without_checking_the_rest(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata md;
+	struct error err;
+	bool found;
+
+	/* Not even JSON any more. */
+	damage_file(f, "\"b\":{", "\"type\":\"file\"", "\"type\"!\"file\"");
+	load_history(f, &md);
+	metadata_release(&md);
+	/* Every other reader still refuses the file. */
+	metadata_init(&md);
+	assert_int_equal(metadata_load_parts(f->dir, &md, &found, 0, &err), -1);
+	metadata_release(&md);
+}
+
+static void test_only_the_contents_asked_for(void **state)
+{
+	static const char *const asked[] = { SUM_C, SUM_B, SUM_D, SUM_B };
+	struct fixture *f = *state;
+	struct metadata md;
+	uint8_t sum[HASH_SIZE];
+	const struct content *c;
+
+	load_history(f, &md);
+	load_some(f, &md, asked, ARRAY_SIZE(asked), 0);
+	assert_true(md.contents_pending);
+	assert_int_equal(md.contents.len, 2);
+	assert_false(has(&md, SUM_A));
+	assert_int_equal(hex_decode(SUM_B, sum, HASH_SIZE), 0);
+	c = content_find(&md.contents, sum);
+	assert_non_null(c);
+	assert_string_equal(c->member, "b");
+	assert_true(c->has_frame);
+	assert_int_equal(c->frame_offset, 7);
+	assert_int_equal(c->frame_skip, 1024);
+	assert_true(has(&md, SUM_C));
+	metadata_release(&md);
+}
+
+/* A hand-edited file need not be sorted: the records are still found. */
+static void test_unsorted_contents(void **state)
+{
+	static const char *const asked[] = { SUM_A, SUM_C };
+	struct fixture *f = *state;
+	char *text = read_text(f->path);
+	char *a = strstr(text, "\n\"" SUM_A), *c = strstr(text, "\n\"" SUM_C);
+	size_t len = 2 + HASH_SIZE * 2;
+	struct metadata md;
+
+	/* Same-length keys swapped: records a and c trade places. */
+	assert_non_null(a);
+	assert_non_null(c);
+	memcpy(a + 2, SUM_C, len - 2);
+	memcpy(c + 2, SUM_A, len - 2);
+	write_text(f, text);
+	free(text);
+	load_history(f, &md);
+	load_some(f, &md, asked, ARRAY_SIZE(asked), 0);
+	assert_int_equal(md.contents.len, 2);
+	assert_true(has(&md, SUM_A));
+	assert_true(has(&md, SUM_C));
+	metadata_release(&md);
+}
+
+static void test_damage_in_contents(void **state)
+{
+	static const char *const other[] = { SUM_A };
+	static const char *const damaged[] = { SUM_B };
+	struct fixture *f = *state;
+	struct metadata md;
+
+	damage_file(f, "\"" SUM_B "\":{", "\"member\"", "\"membex\"");
+	load_history(f, &md);
+	load_some(f, &md, other, 1, 0);
+	assert_true(has(&md, SUM_A));
+	load_some(f, &md, damaged, 1, -1);
+	metadata_release(&md);
+}
+
+static void test_a_replaced_file(void **state)
+{
+	static const char *const asked[] = { SUM_B };
+	struct fixture *f = *state;
+	struct metadata md;
+	char *text;
+
+	load_history(f, &md);
+	/* Same records, one byte longer up front: the old range is wrong. */
+	text = read_text(f->path);
+	memmove(text + 1, text, strlen(text) + 1);
+	text[0] = ' ';
+	write_text(f, text);
+	free(text);
+	load_some(f, &md, asked, 1, 0);
+	assert_int_equal(md.contents.len, 1);
+	assert_true(has(&md, SUM_B));
+	metadata_release(&md);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_files_at_under_and_above_the_paths),
+		cmocka_unit_test(test_pieces_of_any_size),
+		cmocka_unit_test(test_another_layout_is_read_whole),
+		cmocka_unit_test(test_damage_is_found_where_it_is_read),
+		cmocka_unit_test_setup_teardown(
+			test_history_without_checking_the_rest, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_only_the_contents_asked_for, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsorted_contents, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_damage_in_contents, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_replaced_file, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
