@@ -1,6 +1,9 @@
 /* Fuzz target for the manifest an archive carries (.incbak/manifest.json):
  * any buffer either fails to parse or survives a round trip, format ->
- * parse -> format giving the same bytes. */
+ * parse -> format giving the same bytes; and read for one path (as a
+ * restore of that path reads it), the formatted manifest gives every
+ * entry at, under and above that path, and nothing that is not in it. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,16 +38,88 @@ static void check_round_trip(const struct manifest *m)
 	buf_release(&second);
 }
 
+static bool in_scope(const char *path, const char *scope)
+{
+	size_t n = strlen(path), m = strlen(scope);
+
+	if (n >= m && !memcmp(path, scope, m) && (n == m || path[m] == '/'))
+		return true;
+	return n < m && !memcmp(scope, path, n) && scope[n] == '/';
+}
+
+static void check_paths(const struct manifest *whole)
+{
+	struct strlist paths = {0};
+	struct manifest part;
+	struct buf text = {0};
+	struct error err = { "" };
+	const char *scope;
+
+	if (!whole->files.len)
+		return;
+	scope = whole->files.entries[whole->files.len / 2].path;
+	strlist_push(&paths, scope);
+	manifest_format(whole, &text);
+	manifest_init(&part);
+	if (manifest_parse_paths(text.data, text.len, &paths, &part,
+				 &err) < 0) {
+		fprintf(stderr, "read for '%s', the manifest fails: %s\n",
+			scope, err.msg);
+		abort();
+	}
+	for (size_t i = 0; i < whole->files.len; i++) {
+		const char *p = whole->files.entries[i].path;
+
+		if (in_scope(p, scope) && !tree_find(&part.files, p)) {
+			fprintf(stderr, "read for '%s': '%s' is missing\n",
+				scope, p);
+			abort();
+		}
+	}
+	/* Names in hex are kept whatever they are: parsing decides. */
+	for (size_t i = 0; i < part.files.len; i++) {
+		const char *p = part.files.entries[i].path;
+
+		if (!tree_find(&whole->files, p)) {
+			fprintf(stderr, "read for '%s': '%s' came from "
+				"nowhere\n", scope, p);
+			abort();
+		}
+	}
+	manifest_release(&part);
+	strlist_clear(&paths);
+	buf_release(&text);
+}
+
+/* Whatever the text, a read for some path parses or says why. */
+static void check_raw_paths(const uint8_t *data, size_t size)
+{
+	struct strlist paths = {0};
+	struct manifest m;
+	struct error err = { "" };
+
+	strlist_push(&paths, "a");
+	manifest_init(&m);
+	if (manifest_parse_paths((const char *)data, size, &paths, &m,
+				 &err) < 0 && !err.msg[0])
+		abort();
+	manifest_release(&m);
+	strlist_clear(&paths);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct manifest m;
 	struct error err = { "" };
 
 	manifest_init(&m);
-	if (manifest_parse((const char *)data, size, &m, &err) == 0)
+	if (manifest_parse((const char *)data, size, &m, &err) == 0) {
 		check_round_trip(&m);
-	else if (!err.msg[0])
+		check_paths(&m);
+	} else if (!err.msg[0]) {
 		abort(); /* a failure must say why */
+	}
 	manifest_release(&m);
+	check_raw_paths(data, size);
 	return 0;
 }
