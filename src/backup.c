@@ -677,11 +677,11 @@ static int resolve_positions(struct run *r)
 static int write_manifest(struct run *r, const char *date)
 {
 	struct manifest m;
-	struct buf text = {0};
-	int rc;
 
 	if (resolve_positions(r) < 0)
 		return -1;
+	/* A view of the run's state, nothing copied: the holds are the
+	 * contents this run stored. */
 	manifest_init(&m);
 	m.backup_id = r->id;
 	m.date = (char *)date;
@@ -690,20 +690,9 @@ static int write_manifest(struct run *r, const char *date)
 	m.files_added = r->stats->files_added;
 	m.files_modified = r->stats->files_modified;
 	m.files_deleted = r->stats->files_deleted;
-	for (size_t i = 0; i < r->md.contents.len; i++) {
-		const struct content *c = &r->md.contents.items[i];
-
-		if (!strcmp(c->holder, r->id))
-			content_copy_frame(content_insert(&m.holds,
-					   c->checksum, c->size, NULL,
-					   c->member, NULL), c);
-	}
-	manifest_format(&m, &text);
-	rc = tarball_write_buffer(r->writer, MANIFEST_MEMBER, text.data,
-				  text.len, r->now.sec, r->err);
-	content_index_release(&m.holds);
-	buf_release(&text);
-	return rc;
+	return store_write_manifest(r->writer, &m, &r->md.contents, r->id,
+				    r->now.sec, STORE_MANIFEST_BUFFERED,
+				    r->err);
 }
 
 static void mark_contents_used(struct run *r)

@@ -24,6 +24,18 @@ void json_reader_init(struct json_reader *r, const char *text, size_t len,
 	r->mapped = mapped;
 }
 
+void json_reader_rebind(struct json_reader *r, const char *text, size_t len)
+{
+	char *str = r->str;
+	size_t alloc = r->str_alloc;
+	struct error *err = r->err;
+	bool mapped = r->mapped;
+
+	json_reader_init(r, text, len, mapped, err);
+	r->str = str;
+	r->str_alloc = alloc;
+}
+
 void json_reader_release(struct json_reader *r)
 {
 	free(r->str);

@@ -40,6 +40,9 @@ struct json_reader {
 void json_reader_init(struct json_reader *r, const char *text, size_t len,
 		      bool mapped, struct error *err);
 void json_reader_release(struct json_reader *r);
+/* Points r at new text, keeping its string buffer: for many small
+ * documents read one after another. */
+void json_reader_rebind(struct json_reader *r, const char *text, size_t len);
 
 /* The type of the next value, or -1 (syntax error). */
 int json_peek(struct json_reader *r);

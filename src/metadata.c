@@ -230,13 +230,17 @@ static void format_content(struct buf *out, const struct content *c,
 	buf_puts(out, "}");
 }
 
+/* Those held by `holder` only, if not NULL. */
 static void format_contents(struct buf *out, const struct content_index *idx,
-			    bool with_owner)
+			    bool with_owner, const char *holder)
 {
 	const struct content **sorted = content_sorted(idx);
+	size_t n = 0;
 
 	for (size_t i = 0; i < idx->len; i++) {
-		buf_puts(out, i ? ",\n" : "\n");
+		if (holder && strcmp(sorted[i]->holder, holder))
+			continue;
+		buf_puts(out, n++ ? ",\n" : "\n");
 		format_content(out, sorted[i], with_owner);
 	}
 	free(sorted);
@@ -259,43 +263,114 @@ static void format_history(struct buf *out, const struct history_entry *h)
 		   (long long)h->bytes_written);
 }
 
-struct contents_text {
-	const struct content_index *contents;
-	struct buf text;
-};
-
-static void *format_contents_in_background(void *arg)
-{
-	struct contents_text *job = arg;
-
-	format_contents(&job->text, job->contents, true);
-	return NULL;
-}
-
-/* Where the formatted metadata goes: `text`, which is drained into fd (when
- * fd >= 0) whenever it holds a few MiB, so that saving the metadata of a
- * million files does not first build 600 MB of text. */
+/* Where formatted text goes: `text`, which is handed to take() whenever it
+ * holds a few MiB, so that saving the metadata of a million files does not
+ * first build 600 MB of text (take NULL: it all stays in text). */
 struct metadata_sink {
 	struct buf *text;
-	int fd;
-	int write_errno;     /* the first failed write, or 0 */
+	int (*take)(void *ctx, const char *data, size_t len);
+	void *ctx;
+	int failed;          /* take()'s first nonzero result */
 };
 
 #define SINK_DRAIN_AT ((size_t)4 << 20)
 
-static void sink_write(struct metadata_sink *sink, const char *data,
-		       size_t len)
+static void sink_put(struct metadata_sink *sink, const char *data,
+		     size_t len)
 {
-	if (!sink->write_errno && fs_write_all(sink->fd, data, len) < 0)
-		sink->write_errno = errno ? errno : EIO;
+	if (!sink->take)
+		buf_append(sink->text, data, len);
+	else if (!sink->failed)
+		sink->failed = sink->take(sink->ctx, data, len);
 }
 
 static void sink_drain(struct metadata_sink *sink, size_t at_least)
 {
-	if (sink->fd < 0 || sink->text->len < at_least)
+	if (!sink->take || sink->text->len < at_least)
 		return;
-	sink_write(sink, sink->text->data, sink->text->len);
+	sink_put(sink, sink->text->data, sink->text->len);
 	sink->text->len = 0;
+}
+
+/* The contents section, formatted on a second thread while the file
+ * records are, and handed over in pieces of a few MiB; at most
+ * PIPE_PIECES wait at once, so the section never sits whole in memory
+ * (200 MB for a million contents). */
+#define PIPE_PIECES 4
+
+struct contents_pipe {
+	const struct content_index *contents;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	struct buf pieces[PIPE_PIECES]; /* a ring: `count` from `head` */
+	size_t head, count;
+	bool done;
+};
+
+/* Hands *piece over (it is left empty), waiting for room. */
+static void pipe_put(struct contents_pipe *p, struct buf *piece)
+{
+	pthread_mutex_lock(&p->lock);
+	while (p->count == PIPE_PIECES)
+		pthread_cond_wait(&p->changed, &p->lock);
+	p->pieces[(p->head + p->count) % PIPE_PIECES] = *piece;
+	p->count++;
+	memset(piece, 0, sizeof(*piece));
+	pthread_cond_broadcast(&p->changed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* The next piece, in order, into *piece (the caller releases it); false
+ * once there are no more. */
+static bool pipe_take(struct contents_pipe *p, struct buf *piece)
+{
+	bool got;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->count && !p->done)
+		pthread_cond_wait(&p->changed, &p->lock);
+	got = p->count > 0;
+	if (got) {
+		*piece = p->pieces[p->head];
+		p->head = (p->head + 1) % PIPE_PIECES;
+		p->count--;
+		pthread_cond_broadcast(&p->changed);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return got;
+}
+
+static void *format_contents_in_background(void *arg)
+{
+	struct contents_pipe *p = arg;
+	const struct content **sorted = content_sorted(p->contents);
+	struct buf piece = {0};
+
+	for (size_t i = 0; i < p->contents->len; i++) {
+		buf_puts(&piece, i ? ",\n" : "\n");
+		format_content(&piece, sorted[i], true);
+		if (piece.len >= SINK_DRAIN_AT)
+			pipe_put(p, &piece);
+	}
+	if (piece.len)
+		pipe_put(p, &piece);
+	free(sorted);
+	pthread_mutex_lock(&p->lock);
+	p->done = true;
+	pthread_cond_broadcast(&p->changed);
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static void take_contents(struct contents_pipe *p, struct metadata_sink *sink)
+{
+	struct buf piece;
+
+	sink_drain(sink, 0);
+	while (pipe_take(p, &piece)) {
+		sink_put(sink, piece.data, piece.len);
+		buf_release(&piece);
+	}
 }
 
 /* The two big sections are formatted on two threads: a run that changed
@@ -304,12 +379,21 @@ static void format_metadata(const struct metadata *md,
 			    struct metadata_sink *sink)
 {
 	struct buf *out = sink->text;
-	struct contents_text job = { &md->contents, {0} };
+	struct contents_pipe pipe = { .contents = &md->contents };
 	pthread_t thread;
-	bool threaded = md->contents.len >= 4096 &&
-		pthread_create(&thread, NULL, format_contents_in_background,
-			       &job) == 0;
+	bool threaded = false;
 
+	if (md->contents.len >= 4096) {
+		pthread_mutex_init(&pipe.lock, NULL);
+		pthread_cond_init(&pipe.changed, NULL);
+		threaded = pthread_create(&thread, NULL,
+					  format_contents_in_background,
+					  &pipe) == 0;
+		if (!threaded) {
+			pthread_cond_destroy(&pipe.changed);
+			pthread_mutex_destroy(&pipe.lock);
+		}
+	}
 	buf_printf(out, "{\n\"format_version\": %d,\n\"last_backup_date\": ",
 		   METADATA_FORMAT_VERSION);
 	if (md->last_backup_date)
@@ -331,16 +415,12 @@ static void format_metadata(const struct metadata *md,
 	}
 	buf_puts(out, "\n},\n\"contents\": {");
 	if (threaded) {
+		take_contents(&pipe, sink);
 		pthread_join(thread, NULL);
-		if (sink->fd >= 0) {
-			sink_drain(sink, 0);
-			sink_write(sink, job.text.data, job.text.len);
-		} else {
-			buf_append(out, job.text.data, job.text.len);
-		}
-		buf_release(&job.text);
+		pthread_cond_destroy(&pipe.changed);
+		pthread_mutex_destroy(&pipe.lock);
 	} else {
-		format_contents(out, &md->contents, true);
+		format_contents(out, &md->contents, true, NULL);
 	}
 	buf_puts(out, "\n},\n\"backup_history\": [");
 	for (size_t i = 0; i < md->nhistory; i++) {
@@ -359,13 +439,18 @@ static void format_metadata(const struct metadata *md,
 
 void metadata_format(const struct metadata *md, struct buf *out)
 {
-	struct metadata_sink sink = { out, -1, 0 };
+	struct metadata_sink sink = { out, NULL, NULL, 0 };
 
 	format_metadata(md, &sink);
 }
 
-void manifest_format(const struct manifest *m, struct buf *out)
+/* holds: see manifest_write(). */
+static void format_manifest(const struct manifest *m,
+			    const struct content_index *holds,
+			    const char *holder, struct metadata_sink *sink)
 {
+	struct buf *out = sink->text;
+
 	buf_printf(out, "{\n\"format_version\": %d,\n\"backup_id\": \"%s\","
 		   "\n\"date\": ", METADATA_FORMAT_VERSION, m->backup_id);
 	json_string(out, m->date, strlen(m->date));
@@ -380,16 +465,40 @@ void manifest_format(const struct manifest *m, struct buf *out)
 		buf_puts(out, ",");
 		format_entry_fields(out, &m->files.entries[i], NULL);
 		buf_puts(out, "}");
+		sink_drain(sink, SINK_DRAIN_AT);
 	}
 	buf_puts(out, "\n],\n\"deleted\": [");
 	for (size_t i = 0; i < m->deleted.len; i++) {
 		buf_puts(out, i ? ",\n{" : "\n{");
 		json_name(out, "path", m->deleted.items[i], false);
 		buf_puts(out, "}");
+		sink_drain(sink, SINK_DRAIN_AT);
 	}
 	buf_puts(out, "\n],\n\"holds\": {");
-	format_contents(out, &m->holds, false);
+	format_contents(out, holds, false, holder);
 	buf_puts(out, "\n}\n}\n");
+	sink_drain(sink, 0);
+}
+
+void manifest_format(const struct manifest *m, struct buf *out)
+{
+	struct metadata_sink sink = { out, NULL, NULL, 0 };
+
+	format_manifest(m, &m->holds, NULL, &sink);
+}
+
+int manifest_write(const struct manifest *m,
+		   const struct content_index *contents, const char *holder,
+		   int (*take)(void *ctx, const char *data, size_t len),
+		   void *ctx)
+{
+	struct buf text = {0};
+	struct metadata_sink sink = { &text, take, ctx, 0 };
+
+	format_manifest(m, contents ? contents : &m->holds,
+			contents ? holder : NULL, &sink);
+	buf_release(&text);
+	return sink.failed;
 }
 
 /* ---- reading ---- */
@@ -1297,26 +1406,35 @@ static bool record_in_scopes(const char *line, size_t len,
 	return keep;
 }
 
-/* The manifest, line by line as manifest_format() writes it: the lines
- * around its sections are kept, of "files" the records record_in_scopes()
- * keeps, of "deleted" and "holds" none. What is kept is then parsed (and
- * checked) as any manifest. */
-enum sieve_state { SIEVE_TOP, SIEVE_FILES, SIEVE_DROP_ARRAY,
-		   SIEVE_DROP_OBJECT, SIEVE_LOST };
+/* The manifest, line by line as manifest_format() writes it, never whole
+ * in memory: each record (a line) is parsed as it arrives, with the checks
+ * of a whole parse, and the lines around the sections are kept, to be
+ * parsed at the end as a manifest with empty sections. For a reader of
+ * some paths, only the files records record_in_scopes() keeps are parsed,
+ * and no "deleted" or "holds" record. */
+enum sieve_state { SIEVE_TOP, SIEVE_FILES, SIEVE_DELETED, SIEVE_HOLDS,
+		   SIEVE_LOST };
 
 struct manifest_sieve {
-	const struct strlist *paths;
-	struct buf kept;
-	struct buf partial;      /* a line not complete yet */
+	const struct strlist *paths;  /* NULL: every record */
+	struct manifest records;      /* what the records said */
+	struct buf skeleton;          /* the lines around them */
+	struct buf partial;           /* a line not complete yet */
+	struct buf one;               /* a record as a document of its own */
+	struct json_reader reader;
+	struct error err;
 	enum sieve_state state;
-	bool first;              /* no record kept yet in this section */
+	bool comma;                   /* the last record ended with one */
+	bool any;                     /* a record in this section so far */
 };
 
 struct manifest_sieve *manifest_sieve_new(const struct strlist *paths)
 {
 	struct manifest_sieve *s = xcalloc(1, sizeof(*s));
 
-	s->paths = paths;
+	s->paths = paths && paths->len ? paths : NULL;
+	manifest_init(&s->records);
+	json_reader_init(&s->reader, "", 0, false, &s->err);
 	return s;
 }
 
@@ -1326,41 +1444,85 @@ static bool line_is(const char *line, size_t len, const char *text)
 }
 
 /* A record on a line of its own; `lead` opens it ('{', or '"' for a
- * key). The comma after it, if any, is left out of *len. */
-static bool record_line(const char *line, size_t *len, char lead)
+ * key). The comma after it, if any, is left out of *len and noted: one
+ * must separate records, and none may follow the last. */
+static bool record_line(struct manifest_sieve *s, const char *line,
+			size_t *len, char lead)
 {
 	size_t n = *len;
+	bool comma = n && line[n - 1] == ',';
 
-	if (n && line[n - 1] == ',')
+	if (comma)
 		n--;
-	if (n < 2 || line[0] != lead || line[n - 1] != '}')
+	if (n < 2 || line[0] != lead || line[n - 1] != '}' ||
+	    (s->any && !s->comma))
 		return false;
+	s->any = true;
+	s->comma = comma;
 	*len = n;
 	return true;
-}
-
-static void keep_line(struct manifest_sieve *s, const char *line, size_t len)
-{
-	buf_append(&s->kept, line, len);
-	buf_append(&s->kept, "\n", 1);
 }
 
 static void sieve_top_line(struct manifest_sieve *s, const char *line,
 			   size_t len)
 {
-	keep_line(s, line, len);
-	s->first = true;
+	buf_append(&s->skeleton, line, len);
+	buf_append(&s->skeleton, "\n", 1);
+	s->any = s->comma = false;
 	if (line_is(line, len, "\"files\": ["))
 		s->state = SIEVE_FILES;
 	else if (line_is(line, len, "\"deleted\": ["))
-		s->state = SIEVE_DROP_ARRAY;
+		s->state = SIEVE_DELETED;
 	else if (line_is(line, len, "\"holds\": {"))
-		s->state = SIEVE_DROP_OBJECT;
+		s->state = SIEVE_HOLDS;
+}
+
+/* Parses one record into s->records, wrapped as a one-element array (or
+ * object, for a holds record and its key). */
+static bool parse_record(struct manifest_sieve *s, const char *line,
+			 size_t len)
+{
+	struct json_reader *r = &s->reader;
+	bool keyed = s->state == SIEVE_HOLDS;
+	bool ok;
+
+	s->one.len = 0;
+	buf_append(&s->one, keyed ? "{" : "[", 1);
+	buf_append(&s->one, line, len);
+	buf_append(&s->one, keyed ? "}" : "]", 1);
+	json_reader_rebind(r, s->one.data, s->one.len);
+	switch (s->state) {
+	case SIEVE_FILES:
+		ok = json_array_begin(r, "'files'") == 0 &&
+		     json_array_next(r) == 1 &&
+		     read_entry(r, &s->records.files, NULL, "files") == 0 &&
+		     json_array_next(r) == 0;
+		break;
+	case SIEVE_DELETED:
+		ok = read_path_list(r, &s->records.deleted, "'deleted'") == 0;
+		break;
+	default:
+		ok = json_object_begin(r, "'holds'") == 0 &&
+		     json_object_next(r) == 1 &&
+		     read_content(r, &s->records.holds, false) == 0 &&
+		     json_object_next(r) == 0;
+		break;
+	}
+	return ok && json_finish(r) == 0;
+}
+
+static bool record_wanted(const struct manifest_sieve *s, const char *line,
+			  size_t len)
+{
+	if (!s->paths)
+		return true;
+	return s->state == SIEVE_FILES &&
+	       record_in_scopes(line, len, s->paths);
 }
 
 static void sieve_line(struct manifest_sieve *s, const char *line, size_t len)
 {
-	char closer = s->state == SIEVE_DROP_OBJECT ? '}' : ']';
+	char closer = s->state == SIEVE_HOLDS ? '}' : ']';
 
 	switch (s->state) {
 	case SIEVE_TOP:
@@ -1371,23 +1533,18 @@ static void sieve_line(struct manifest_sieve *s, const char *line, size_t len)
 	default:
 		break;
 	}
+	/* Anything unexpected (another layout, damage) ends the sieve: the
+	 * caller reads the manifest whole, whose errors say where. */
 	if (len && line[0] == closer &&
 	    (len == 1 || (len == 2 && line[1] == ','))) {
-		keep_line(s, line, len);
-		s->state = SIEVE_TOP;
+		s->state = s->comma ? SIEVE_LOST : SIEVE_TOP;
+		if (s->state == SIEVE_TOP)
+			sieve_top_line(s, line, len);
 		return;
 	}
-	if (!record_line(line, &len, s->state == SIEVE_DROP_OBJECT ? '"' : '{')) {
+	if (!record_line(s, line, &len, s->state == SIEVE_HOLDS ? '"' : '{') ||
+	    (record_wanted(s, line, len) && !parse_record(s, line, len)))
 		s->state = SIEVE_LOST;
-		return;
-	}
-	if (s->state != SIEVE_FILES ||
-	    !record_in_scopes(line, len, s->paths))
-		return;
-	if (!s->first)
-		buf_append(&s->kept, ",", 1);
-	s->first = false;
-	keep_line(s, line, len);
 }
 
 void manifest_sieve_feed(struct manifest_sieve *s, const char *data,
@@ -1410,25 +1567,55 @@ void manifest_sieve_feed(struct manifest_sieve *s, const char *data,
 		buf_append(&s->partial, data, (size_t)(end - data));
 }
 
+static void move_records(struct manifest *to, struct manifest *from)
+{
+	tree_release(&to->files);
+	to->files = from->files;
+	memset(&from->files, 0, sizeof(from->files));
+	strlist_clear(&to->deleted);
+	to->deleted = from->deleted;
+	memset(&from->deleted, 0, sizeof(from->deleted));
+	content_index_release(&to->holds);
+	to->holds = from->holds;
+	memset(&from->holds, 0, sizeof(from->holds));
+}
+
 int manifest_sieve_finish(struct manifest_sieve *s, struct manifest *m,
 			  struct error *err)
 {
-	int rc = 1;
-
 	if (s->partial.len && s->state != SIEVE_LOST)
 		sieve_line(s, s->partial.data, s->partial.len);
-	if (s->state == SIEVE_TOP)
-		rc = manifest_parse(s->kept.data ? s->kept.data : "",
-				    s->kept.len, m, err) < 0 ? -1 : 0;
-	return rc;
+	s->partial.len = 0;
+	if (s->state != SIEVE_TOP)
+		return 1;
+	if (manifest_parse(s->skeleton.data ? s->skeleton.data : "",
+			   s->skeleton.len, m, err) < 0)
+		return -1;
+	/* Records on a line of their own all went past; others did not. */
+	if (m->files.len || m->deleted.len || m->holds.len) {
+		manifest_release(m);
+		manifest_init(m);
+		return 1;
+	}
+	move_records(m, &s->records);
+	tree_sort(&m->files);
+	if (check_duplicates(&m->files, err) < 0) {
+		manifest_release(m);
+		manifest_init(m);
+		return -1;
+	}
+	return 0;
 }
 
 void manifest_sieve_free(struct manifest_sieve *s)
 {
 	if (!s)
 		return;
-	buf_release(&s->kept);
+	manifest_release(&s->records);
+	json_reader_release(&s->reader);
+	buf_release(&s->skeleton);
 	buf_release(&s->partial);
+	buf_release(&s->one);
 	free(s);
 }
 
@@ -1436,10 +1623,8 @@ int manifest_parse_paths(const char *text, size_t len,
 			 const struct strlist *paths, struct manifest *m,
 			 struct error *err)
 {
-	struct manifest_sieve *s;
-
 	if (paths && paths->len) {
-		s = manifest_sieve_new(paths);
+		struct manifest_sieve *s = manifest_sieve_new(paths);
 		int rc;
 
 		manifest_sieve_feed(s, text, len);
@@ -1807,6 +1992,14 @@ int metadata_load_finish(struct metadata_loading *l, struct metadata *md,
 	return rc;
 }
 
+/* A metadata_sink's take(): errno of a failed write, or 0. */
+static int write_to_fd(void *ctx, const char *data, size_t len)
+{
+	if (fs_write_all(*(const int *)ctx, data, len) == 0)
+		return 0;
+	return errno ? errno : EIO;
+}
+
 int metadata_save(const char *dest, const struct metadata *md,
 		  struct error *err)
 {
@@ -1814,8 +2007,8 @@ int metadata_save(const char *dest, const struct metadata *md,
 	char *path = path_join(dest, METADATA_FILE_NAME);
 	char *tmp = NULL;
 	struct buf text = {0};
-	struct metadata_sink sink = { &text, -1, 0 };
-	int rc = -1;
+	int fd, rc = -1;
+	struct metadata_sink sink = { &text, write_to_fd, &fd, 0 };
 
 	/* Saving now would drop every content record. */
 	if (md->contents_pending) {
@@ -1823,19 +2016,19 @@ int metadata_save(const char *dest, const struct metadata *md,
 			  "its contents", METADATA_FILE_NAME);
 		goto out;
 	}
-	sink.fd = fs_temp_open(dest, METADATA_FILE_NAME, 0600, &tmp, err);
-	if (sink.fd < 0)
+	fd = fs_temp_open(dest, METADATA_FILE_NAME, 0600, &tmp, err);
+	if (fd < 0)
 		goto out;
 	grow_array((void **)&text.data, &text.alloc, SINK_DRAIN_AT + 65536, 1);
 	format_metadata(md, &sink);
-	if (sink.write_errno) {
+	if (sink.failed) {
 		error_set(err, "cannot write '%s': %s", path,
-			  strerror(sink.write_errno));
-		close(sink.fd);
+			  strerror(sink.failed));
+		close(fd);
 		unlink(tmp);
 		goto out;
 	}
-	rc = fs_commit_temp(sink.fd, tmp, path, err);
+	rc = fs_commit_temp(fd, tmp, path, err);
 out:
 	buf_release(&text);
 	free(tmp);

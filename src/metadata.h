@@ -184,6 +184,14 @@ const struct history_entry *metadata_find_backup(const struct metadata *md,
 void manifest_init(struct manifest *m);
 void manifest_release(struct manifest *m);
 void manifest_format(const struct manifest *m, struct buf *out);
+/* manifest_format() in pieces of a few MiB handed to take() (which returns
+ * 0, or nonzero to stop: manifest_write then returns that), never whole in
+ * memory. The holds are those of `contents` held by backup `holder`, or
+ * m->holds if contents is NULL. */
+int manifest_write(const struct manifest *m,
+		   const struct content_index *contents, const char *holder,
+		   int (*take)(void *ctx, const char *data, size_t len),
+		   void *ctx);
 int manifest_parse(const char *text, size_t len, struct manifest *m,
 		   struct error *err);
 /* manifest_parse() for a reader of some paths (relative, normalised, not

@@ -456,17 +456,12 @@ static int resolve_positions(struct rewrite *rw)
 
 static int finish_heir(struct rewrite *rw, int64_t mtime)
 {
-	struct buf text = {0};
 	uint64_t size;
 	int rc;
 
-	if (resolve_positions(rw) < 0)
-		return -1;
-	manifest_format(&rw->heir, &text);
-	rc = tarball_write_buffer(rw->w, MANIFEST_MEMBER, text.data, text.len,
-				  mtime, rw->err);
-	buf_release(&text);
-	if (rc < 0)
+	if (resolve_positions(rw) < 0 ||
+	    store_write_manifest(rw->w, &rw->heir, NULL, NULL, mtime,
+				 STORE_MANIFEST_BUFFERED, rw->err) < 0)
 		return -1;
 	rc = tarball_writer_commit(rw->w, &size, rw->err);
 	rw->w = NULL;

@@ -8,8 +8,10 @@
 
 #include "util.h"
 
+struct content_index;
 struct error;
 struct manifest;
+struct tarball_writer;
 
 /* Archives keep their own files under .incbak/ (the manifest, carried
  * content). A source path there cannot be a member name of its own: its
@@ -27,14 +29,26 @@ char *store_member_name(const char *path, const uint8_t *checksum);
 char *store_archive_path(const char *dest, const char *archive);
 
 /* Reads MANIFEST_MEMBER from the archive at path: just its own zstd frame
- * when the archive's index says where that is, else one sequential pass (it
- * is the last member). Errors name the archive: a damaged archive, or one
- * without a manifest, or a manifest that does not parse. */
+ * when the archive's index says where that is, parsed record by record as
+ * it is decompressed, else one sequential pass (it is the last member).
+ * Errors name the archive: a damaged archive, or one without a manifest,
+ * or a manifest that does not parse. */
 int store_read_manifest(const char *path, struct manifest *m,
 			struct error *err);
 /* The same for a reader of some paths: see manifest_parse_paths(). */
 int store_read_manifest_paths(const char *path, const struct strlist *paths,
 			      struct manifest *m, struct error *err);
+
+/* Adds the manifest of m (holds: see manifest_write) to the archive being
+ * written, as its own member MANIFEST_MEMBER. A manifest up to `buffered`
+ * bytes (STORE_MANIFEST_BUFFERED) is formatted once, into memory; a bigger
+ * one (300 MB for a million files) twice: counted, then written in pieces,
+ * since the member's header needs its size first. */
+#define STORE_MANIFEST_BUFFERED ((size_t)64 << 20)
+int store_write_manifest(struct tarball_writer *w, const struct manifest *m,
+			 const struct content_index *contents,
+			 const char *holder, int64_t mtime, size_t buffered,
+			 struct error *err);
 
 /* True if name looks like NAME_backup_YYYY-MM-DD_HH-MM-SS.tar.zst for any
  * NAME; sets id (BACKUP_ID_SIZE bytes). */

@@ -298,12 +298,11 @@ int tarball_finish_file(struct tarball_writer *w, uint64_t written,
 	return 0;
 }
 
-int tarball_write_buffer(struct tarball_writer *w, const char *name,
-			 const void *data, size_t len, int64_t mtime,
-			 struct error *err)
+int tarball_begin_buffer(struct tarball_writer *w, const char *name,
+			 uint64_t size, int64_t mtime, struct error *err)
 {
 	struct tree_entry e = {
-		.type = ENTRY_FILE, .mode = 0600, .size = len,
+		.type = ENTRY_FILE, .mode = 0600, .size = size,
 		.mtime = { .sec = mtime },
 	};
 
@@ -313,7 +312,14 @@ int tarball_write_buffer(struct tarball_writer *w, const char *name,
 		return -1;
 	w->manifest_frame = w->member_frame;
 	w->have_manifest = true;
-	if (tarball_write_header(w, name, &e, err) < 0)
+	return tarball_write_header(w, name, &e, err);
+}
+
+int tarball_write_buffer(struct tarball_writer *w, const char *name,
+			 const void *data, size_t len, int64_t mtime,
+			 struct error *err)
+{
+	if (tarball_begin_buffer(w, name, len, mtime, err) < 0)
 		return -1;
 	return tarball_write_data(w, data, len, err);
 }

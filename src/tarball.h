@@ -53,6 +53,10 @@ int tarball_write_hardlink(struct tarball_writer *w, const char *name,
 int tarball_write_buffer(struct tarball_writer *w, const char *name,
 			 const void *data, size_t len, int64_t mtime,
 			 struct error *err);
+/* The same member written in pieces: its header now, then exactly `size`
+ * bytes with tarball_write_data(). */
+int tarball_begin_buffer(struct tarball_writer *w, const char *name,
+			 uint64_t size, int64_t mtime, struct error *err);
 
 /* Where the member started by the last tarball_write_header/_hardlink/
  * _buffer call begins: the number of the zstd frame it starts in, and the

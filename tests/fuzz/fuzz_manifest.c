@@ -2,7 +2,8 @@
  * any buffer either fails to parse or survives a round trip, format ->
  * parse -> format giving the same bytes; and read for one path (as a
  * restore of that path reads it), the formatted manifest gives every
- * entry at, under and above that path, and nothing that is not in it. */
+ * entry at, under and above that path, and nothing that is not in it;
+ * read record by record as it arrives, the same as read whole. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -91,6 +92,42 @@ static void check_paths(const struct manifest *whole)
 	buf_release(&text);
 }
 
+/* Read record by record as it arrives (in two pieces), any text gives
+ * what a whole read gives, or defers to it. */
+static void check_streamed(const uint8_t *data, size_t size,
+			   const struct manifest *whole, bool whole_ok)
+{
+	struct manifest_sieve *s = manifest_sieve_new(NULL);
+	struct manifest m;
+	struct buf a = {0}, b = {0};
+	struct error err = { "" };
+	int rc;
+
+	manifest_sieve_feed(s, (const char *)data, size / 2);
+	manifest_sieve_feed(s, (const char *)data + size / 2,
+			    size - size / 2);
+	manifest_init(&m);
+	rc = manifest_sieve_finish(s, &m, &err);
+	manifest_sieve_free(s);
+	if (rc == 0 && !whole_ok) {
+		fprintf(stderr, "streamed, a manifest a whole read refuses "
+			"parses\n");
+		abort();
+	}
+	if (rc == 0) {
+		manifest_format(&m, &a);
+		manifest_format(whole, &b);
+		if (a.len != b.len || memcmp(a.data, b.data, a.len)) {
+			fprintf(stderr, "streamed:\n%s\nwhole:\n%s", a.data,
+				b.data);
+			abort();
+		}
+	}
+	buf_release(&a);
+	buf_release(&b);
+	manifest_release(&m);
+}
+
 /* Whatever the text, a read for some path parses or says why. */
 static void check_raw_paths(const uint8_t *data, size_t size)
 {
@@ -111,14 +148,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct manifest m;
 	struct error err = { "" };
+	bool ok;
 
 	manifest_init(&m);
-	if (manifest_parse((const char *)data, size, &m, &err) == 0) {
+	ok = manifest_parse((const char *)data, size, &m, &err) == 0;
+	if (ok) {
 		check_round_trip(&m);
 		check_paths(&m);
 	} else if (!err.msg[0]) {
 		abort(); /* a failure must say why */
 	}
+	check_streamed(data, size, &m, ok);
 	manifest_release(&m);
 	check_raw_paths(data, size);
 	return 0;

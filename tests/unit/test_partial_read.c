@@ -145,6 +145,107 @@ static void test_pieces_of_any_size(void **state)
 	buf_release(&text);
 }
 
+/* Read whole, record by record as it arrives: the same manifest. */
+static void test_every_record_as_it_arrives(void **state)
+{
+	struct buf text = {0}, again = {0};
+	struct manifest m;
+	struct error err;
+	struct manifest_sieve *s = manifest_sieve_new(NULL);
+
+	(void)state;
+	formatted_manifest(&text);
+	for (size_t at = 0; at < text.len; at += 7)
+		manifest_sieve_feed(s, text.data + at,
+				    text.len - at < 7 ? text.len - at : 7);
+	manifest_init(&m);
+	assert_int_equal(manifest_sieve_finish(s, &m, &err), 0);
+	manifest_sieve_free(s);
+	assert_int_equal(m.files.len, 9);
+	assert_int_equal(m.deleted.len, 1);
+	assert_int_equal(m.holds.len, 3);
+	manifest_format(&m, &again);
+	buf_append(&text, "", 1);
+	buf_append(&again, "", 1);
+	assert_string_equal(again.data, text.data);
+	manifest_release(&m);
+	buf_release(&text);
+	buf_release(&again);
+}
+
+/* Checks that span records still hold: a path twice is an error. */
+static void test_a_path_twice(void **state)
+{
+	struct buf text = {0};
+	struct manifest m;
+	struct error err;
+	struct manifest_sieve *s = manifest_sieve_new(NULL);
+	char *line, *end;
+
+	(void)state;
+	formatted_manifest(&text);
+	buf_append(&text, "", 1);
+	line = strstr(text.data, "\n{\"path\":\"ab/x\"") + 1;
+	end = strchr(line, '\n') + 1;
+	/* ab/x's line (which ends in a comma) twice: still JSON. */
+	manifest_sieve_feed(s, text.data, (size_t)(end - text.data));
+	manifest_sieve_feed(s, line, (size_t)(end - line));
+	manifest_sieve_feed(s, end, text.len - 1 - (size_t)(end - text.data));
+	manifest_init(&m);
+	err.msg[0] = '\0';
+	assert_int_equal(manifest_sieve_finish(s, &m, &err), -1);
+	assert_string_equal(err.msg, "path 'ab/x' appears twice");
+	manifest_sieve_free(s);
+	manifest_release(&m);
+	buf_release(&text);
+}
+
+/* Records must be separated by commas, and none may follow the last, as
+ * in any JSON: else the manifest is read whole, which says where. */
+static void test_commas_between_records(void **state)
+{
+	static const char *const bad[] = {
+		"}\n{\"path\":\"a-b\"",       /* a comma dropped */
+		"},\n],\n\"deleted\"",       /* one after the last */
+	};
+	static const char *const fixed[] = {
+		"},\n{\"path\":\"a-b\"",
+		"}\n],\n\"deleted\"",
+	};
+	struct buf text = {0};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct manifest_sieve *s = manifest_sieve_new(NULL);
+		struct manifest m;
+		struct error err;
+		struct buf edited = {0};
+		char *at;
+
+		text.len = 0;
+		formatted_manifest(&text);
+		buf_append(&text, "", 1);
+		/* From the formatted text to the bad one by one edit. */
+		at = strstr(text.data, fixed[i]);
+		if (!at)
+			fail_msg("case %zu: no '%s' in\n%s", i, fixed[i],
+				 text.data);
+		buf_append(&edited, text.data, (size_t)(at - text.data));
+		buf_puts(&edited, bad[i]);
+		buf_puts(&edited, at + strlen(fixed[i]));
+		manifest_sieve_feed(s, edited.data, edited.len);
+		manifest_init(&m);
+		assert_int_equal(manifest_sieve_finish(s, &m, &err), 1);
+		manifest_sieve_free(s);
+		manifest_init(&m);
+		assert_int_equal(manifest_parse(edited.data, edited.len, &m,
+						&err), -1);
+		assert_non_null(strstr(err.msg, "not valid JSON"));
+		buf_release(&edited);
+	}
+	buf_release(&text);
+}
+
 static void test_another_layout_is_read_whole(void **state)
 {
 	(void)state;
@@ -431,11 +532,85 @@ static void test_a_replaced_file(void **state)
 	metadata_release(&md);
 }
 
+/* Enough contents to be formatted on a second thread and handed over in
+ * many pieces: all there, in order (bisection depends on it). */
+static void test_many_contents_saved_in_order(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata md, back;
+	struct error err;
+	bool found;
+	char *text, *at, prev[HASH_HEX_SIZE] = "";
+	size_t n = 0;
+	FILE *in;
+	long len;
+
+	metadata_init(&md);
+	assert_int_equal(metadata_parse(compact_metadata,
+					sizeof(compact_metadata) - 1, &md,
+					&err), 0);
+	/* File records to format meanwhile: the pieces queue up. */
+	for (uint32_t i = 0; i < 200000; i++) {
+		struct tree_entry *e = tree_push(&md.files);
+		char name[32];
+
+		snprintf(name, sizeof(name), "d%07u", (unsigned)i);
+		e->path = tree_store_path(&md.files, name);
+		e->path_stored = true;
+		e->type = ENTRY_DIR;
+		e->mode = 0755;
+	}
+	tree_sort(&md.files);
+	for (uint32_t i = 0; i < 60000; i++) {
+		uint8_t sum[HASH_SIZE] = {0};
+
+		/* Inserted out of order: the writer sorts. */
+		sum[0] = (uint8_t)(i * 7919u >> 8);
+		sum[1] = (uint8_t)(i * 7919u);
+		sum[2] = (uint8_t)(i >> 8);
+		sum[3] = (uint8_t)i;
+		sum[31] = 0x5a;
+		content_insert(&md.contents, sum, i, ID,
+			       "a/member/name/long/enough/to/need/several/"
+			       "pieces/of/four/mebibytes", ID);
+	}
+	assert_int_equal(metadata_save(f->dir, &md, &err), 0);
+	in = fopen(f->path, "rb");
+	assert_non_null(in);
+	assert_int_equal(fseek(in, 0, SEEK_END), 0);
+	len = ftell(in);
+	assert_true(len > 8 << 20);
+	rewind(in);
+	text = calloc(1, (size_t)len + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)len, in), (size_t)len);
+	fclose(in);
+	at = strstr(text, "\n\"contents\": {\n");
+	assert_non_null(at);
+	for (at = strchr(at + 2, '\n'); at && at[1] == '"' &&
+	     at[2 + 2 * HASH_SIZE] == '"'; at = strchr(at + 1, '\n')) {
+		if (n && memcmp(prev, at + 2, 2 * HASH_SIZE) >= 0)
+			fail_msg("record %zu is out of order", n);
+		memcpy(prev, at + 2, 2 * HASH_SIZE);
+		n++;
+	}
+	assert_int_equal(n, 60003);
+	free(text);
+	metadata_init(&back);
+	assert_int_equal(metadata_load(f->dir, &back, &found, &err), 0);
+	assert_int_equal(back.contents.len, 60003);
+	metadata_release(&back);
+	metadata_release(&md);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_files_at_under_and_above_the_paths),
 		cmocka_unit_test(test_pieces_of_any_size),
+		cmocka_unit_test(test_every_record_as_it_arrives),
+		cmocka_unit_test(test_a_path_twice),
+		cmocka_unit_test(test_commas_between_records),
 		cmocka_unit_test(test_another_layout_is_read_whole),
 		cmocka_unit_test(test_damage_is_found_where_it_is_read),
 		cmocka_unit_test_setup_teardown(
@@ -449,6 +624,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_a_replaced_file, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_many_contents_saved_in_order, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
