@@ -704,8 +704,7 @@ static void mark_contents_used(struct run *r)
 			continue;
 		c = content_find(&r->md.contents, r->next.entries[i].checksum);
 		if (c && strcmp(c->last_used, r->id)) {
-			free(c->last_used);
-			c->last_used = xstrdup(r->id);
+			content_set_last_used(&r->md.contents, c, r->id);
 		}
 	}
 }

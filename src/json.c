@@ -63,11 +63,12 @@ static int syntax_error(struct json_reader *r, const char *what)
  * to the kernel so a big metadata file does not stay resident. */
 static void release_consumed(struct json_reader *r)
 {
-	long page = sysconf(_SC_PAGESIZE);
+	long page;
 	uintptr_t from, to;
 
 	if (!r->mapped || (size_t)(r->p - r->released) < RELEASE_CHUNK)
 		return;
+	page = sysconf(_SC_PAGESIZE);
 	from = ((uintptr_t)r->released + (uintptr_t)page - 1) &
 	       ~((uintptr_t)page - 1);
 	to = (uintptr_t)r->p & ~((uintptr_t)page - 1);
@@ -543,8 +544,8 @@ bool json_skim_records(struct json_reader *r, bool keyed)
 		r->first[r->depth] = false;
 		skipped = true;
 		p = line_end;
+		release_consumed(r);
 	}
-	release_consumed(r);
 	return skipped;
 }
 

@@ -2138,6 +2138,37 @@ void content_copy_frame(struct content *c, const struct content *from)
 	c->frame_skip = from->frame_skip;
 }
 
+/* The index's own copy of id, shared with the contents that name it. Only
+ * the ids added last are looked at: a run names a handful, and a file
+ * naming a million different ones costs a copy each, not a quadratic
+ * search. */
+#define RECENT_IDS 16
+
+static const char *intern_id(struct content_index *idx, const char *id)
+{
+	struct strlist *ids = &idx->ids;
+
+	if (!id)
+		id = "";
+	for (size_t i = ids->len; i > 0 && i + RECENT_IDS > ids->len; i--)
+		if (!strcmp(ids->items[i - 1], id))
+			return ids->items[i - 1];
+	strlist_push(ids, id);
+	return ids->items[ids->len - 1];
+}
+
+void content_set_holder(struct content_index *idx, struct content *c,
+			const char *id)
+{
+	c->holder = intern_id(idx, id);
+}
+
+void content_set_last_used(struct content_index *idx, struct content *c,
+			   const char *id)
+{
+	c->last_used = intern_id(idx, id);
+}
+
 struct content *content_insert(struct content_index *idx,
 			       const uint8_t checksum[HASH_SIZE], uint64_t size,
 			       const char *holder, const char *member,
@@ -2151,9 +2182,9 @@ struct content *content_insert(struct content_index *idx,
 	c = &idx->items[idx->len++];
 	memcpy(c->checksum, checksum, HASH_SIZE);
 	c->size = size;
-	c->holder = xstrdup(holder ? holder : "");
+	c->holder = intern_id(idx, holder);
 	c->member = xstrdup(member);
-	c->last_used = xstrdup(last_used ? last_used : "");
+	c->last_used = intern_id(idx, last_used);
 	c->has_frame = false;
 	c->frame_offset = c->frame_skip = 0;
 	if (idx->len * 2 > idx->nslots) {
@@ -2177,9 +2208,7 @@ void content_remove_if(struct content_index *idx,
 		struct content *c = &idx->items[i];
 
 		if (drop(c, ctx)) {
-			free(c->holder);
 			free(c->member);
-			free(c->last_used);
 			continue;
 		}
 		idx->items[kept++] = *c;
@@ -2217,13 +2246,11 @@ const struct content **content_sorted(const struct content_index *idx)
 
 void content_index_release(struct content_index *idx)
 {
-	for (size_t i = 0; i < idx->len; i++) {
-		free(idx->items[i].holder);
+	for (size_t i = 0; i < idx->len; i++)
 		free(idx->items[i].member);
-		free(idx->items[i].last_used);
-	}
 	free(idx->items);
 	free(idx->slots);
+	strlist_clear(&idx->ids);
 	memset(idx, 0, sizeof(*idx));
 }
 

@@ -23,9 +23,12 @@ struct error;
 struct content {
 	uint8_t checksum[HASH_SIZE];
 	uint64_t size;
-	char *holder;    /* id of the backup whose archive holds the bytes */
+	/* Backup ids, shared by every content of the index that names them
+	 * (a million contents name a handful of backups): set them with
+	 * content_set_holder() and content_set_last_used(). */
+	const char *holder;    /* the backup whose archive holds the bytes */
+	const char *last_used; /* newest backup whose tree refers to it */
 	char *member;    /* member name inside that archive */
-	char *last_used; /* newest backup id whose tree refers to it */
 	/* Where the member starts in the holder's archive (see
 	 * tarball_last_member_position); JSON "frame" and "skip". Unknown for
 	 * older archives: then it is found by reading the archive in order. */
@@ -39,6 +42,7 @@ struct content_index {
 	size_t len, alloc;
 	size_t *slots;   /* item index + 1, 0 = empty; power-of-two sized */
 	size_t nslots;
+	struct strlist ids; /* the strings holder and last_used point at */
 };
 
 struct history_entry {
@@ -162,6 +166,11 @@ struct content *content_insert(struct content_index *idx,
 			       const uint8_t checksum[HASH_SIZE], uint64_t size,
 			       const char *holder, const char *member,
 			       const char *last_used);
+/* Set c's holder or last_used (c is an item of idx). */
+void content_set_holder(struct content_index *idx, struct content *c,
+			const char *id);
+void content_set_last_used(struct content_index *idx, struct content *c,
+			   const char *id);
 /* Copies from's member position to c (both may be unknown). */
 void content_copy_frame(struct content *c, const struct content *from);
 /* True if some content of exactly this size is indexed. */

@@ -76,10 +76,9 @@ static void mark_used(struct metadata *md, const struct manifest *m)
 		if (e->type != ENTRY_FILE)
 			continue;
 		c = content_find(&md->contents, e->checksum);
-		if (c && strcmp(c->last_used, m->backup_id)) {
-			free(c->last_used);
-			c->last_used = xstrdup(m->backup_id);
-		}
+		if (c && strcmp(c->last_used, m->backup_id))
+			content_set_last_used(&md->contents, c,
+					      m->backup_id);
 	}
 }
 

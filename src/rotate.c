@@ -537,8 +537,7 @@ static int64_t forget_victim(struct metadata *md, struct carry *carries,
 	for (size_t i = 0; i < n; i++) {
 		struct content *c = carries[i].content;
 
-		free(c->holder);
-		c->holder = xstrdup(heir_id);
+		content_set_holder(&md->contents, c, heir_id);
 		if (carries[i].new_member) {
 			free(c->member);
 			c->member = xstrdup(carries[i].new_member);
