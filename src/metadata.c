@@ -55,14 +55,36 @@ static void json_string(struct buf *out, const char *s, size_t len)
 
 /* JSON strings must be UTF-8; a name that is not gets a readable lossy form
  * (invalid bytes as \xNN text) and its exact bytes in a `<field>_hex`. */
+/* Most names are printable ASCII: they go in as they are. */
+static bool plain_ascii(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
 static void json_name(struct buf *out, const char *field, const char *s,
 		      bool as_key)
 {
 	size_t len = strlen(s);
-	bool valid = utf8_valid(s, len);
+	bool valid;
 
-	if (!as_key)
-		buf_printf(out, "\"%s\":", field);
+	if (!as_key) {
+		buf_append(out, "\"", 1);
+		buf_puts(out, field);
+		buf_append(out, "\":", 2);
+	}
+	if (plain_ascii(s, len)) {
+		buf_append(out, "\"", 1);
+		buf_append(out, s, len);
+		buf_append(out, as_key ? "\":{" : "\"", as_key ? 3 : 1);
+		return;
+	}
+	valid = utf8_valid(s, len);
 	if (valid) {
 		json_string(out, s, len);
 	} else {
@@ -93,9 +115,36 @@ static void json_name(struct buf *out, const char *field, const char *s,
 	}
 }
 
-/* Number appenders for the per-file records: snprintf is most of the time
- * of formatting a big tree's metadata. */
-static void put_u64(struct buf *out, uint64_t v)
+/* The fixed fields of a record are written through a cursor into room
+ * reserved once per record: an append per field (a capacity check, a
+ * copy, a NUL) was most of the time of formatting a big tree's metadata,
+ * and snprintf before that. */
+#define FIELDS_ROOM 512  /* keys, numbers, a checksum: 400 at most */
+
+static char *reserve(struct buf *out, size_t n)
+{
+	grow_array((void **)&out->data, &out->alloc, out->len + n + 1, 1);
+	return out->data + out->len;
+}
+
+static void commit(struct buf *out, char *end)
+{
+	out->len = (size_t)(end - out->data);
+	out->data[out->len] = '\0';
+}
+
+#define PUT_TEXT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), \
+			  (p) + sizeof(lit) - 1)
+
+static char *put_string(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static char *put_u64(char *p, uint64_t v)
 {
 	char digits[20];
 	size_t n = 0;
@@ -104,96 +153,105 @@ static void put_u64(struct buf *out, uint64_t v)
 		digits[sizeof(digits) - ++n] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	buf_append(out, digits + sizeof(digits) - n, n);
+	memcpy(p, digits + sizeof(digits) - n, n);
+	return p + n;
 }
 
-static void put_i64(struct buf *out, int64_t v)
+static char *put_i64(char *p, int64_t v)
 {
-	if (v < 0) {
-		buf_append(out, "-", 1);
-		put_u64(out, (uint64_t)0 - (uint64_t)v);
-	} else {
-		put_u64(out, (uint64_t)v);
-	}
+	if (v >= 0)
+		return put_u64(p, (uint64_t)v);
+	*p++ = '-';
+	return put_u64(p, (uint64_t)0 - (uint64_t)v);
 }
 
-static void put_nanoseconds(struct buf *out, int32_t nsec)
+static char *put_nanoseconds(char *p, int32_t nsec)
 {
-	char digits[9];
-
 	for (int i = 8; i >= 0; i--) {
-		digits[i] = (char)('0' + nsec % 10);
+		p[i] = (char)('0' + nsec % 10);
 		nsec /= 10;
 	}
-	buf_append(out, digits, sizeof(digits));
+	return p + 9;
 }
 
 /* Seconds with a fraction, exact in text: -1.25 s is sec -2, nsec 750e6. */
-static void format_seconds(struct buf *out, struct nstime t)
+static char *put_seconds(char *p, struct nstime t)
 {
 	if (t.sec < 0 && t.nsec > 0) {
-		buf_append(out, "-", 1);
-		put_u64(out, (uint64_t)-(t.sec + 1));
-		buf_append(out, ".", 1);
-		put_nanoseconds(out, 1000000000 - t.nsec);
-	} else {
-		put_i64(out, t.sec);
-		buf_append(out, ".", 1);
-		put_nanoseconds(out, t.nsec);
+		*p++ = '-';
+		p = put_u64(p, (uint64_t)-(t.sec + 1));
+		*p++ = '.';
+		return put_nanoseconds(p, 1000000000 - t.nsec);
 	}
+	p = put_i64(p, t.sec);
+	*p++ = '.';
+	return put_nanoseconds(p, t.nsec);
 }
 
 /* [seconds,nanoseconds] */
-static void format_time_pair(struct buf *out, struct nstime t)
+static char *put_time_pair(char *p, struct nstime t)
 {
-	buf_append(out, "[", 1);
-	put_i64(out, t.sec);
-	buf_append(out, ",", 1);
-	put_u64(out, (uint64_t)t.nsec);
-	buf_append(out, "]", 1);
+	*p++ = '[';
+	p = put_i64(p, t.sec);
+	*p++ = ',';
+	p = put_u64(p, (uint64_t)t.nsec);
+	*p++ = ']';
+	return p;
 }
 
-static void put_field(struct buf *out, const char *text)
+/* Four octal digits, as "%04o" gives permission bits. */
+static char *put_mode(char *p, uint32_t mode)
 {
-	buf_append(out, text, strlen(text));
+	for (int i = 3; i >= 0; i--) {
+		p[i] = (char)('0' + (mode & 7));
+		mode >>= 3;
+	}
+	return p + 4;
+}
+
+static char *put_checksum(char *p, const uint8_t *sum)
+{
+	char hex[HASH_HEX_SIZE];
+
+	hex_encode(sum, HASH_SIZE, hex);
+	memcpy(p, hex, HASH_HEX_SIZE - 1);
+	return p + HASH_HEX_SIZE - 1;
 }
 
 static void format_entry_fields(struct buf *out, const struct tree_entry *e,
 				const char *holder)
 {
-	char sum[HASH_HEX_SIZE];
-	char mode[16];
+	char *p = reserve(out, FIELDS_ROOM + (holder ? strlen(holder) : 0));
 
-	put_field(out, "\"type\":\"");
-	put_field(out, tree_type_name(e->type));
-	put_field(out, "\",\"size\":");
-	put_u64(out, e->size);
-	put_field(out, ",\"modified_time\":");
-	format_seconds(out, e->mtime);
-	put_field(out, ",\"mtime\":");
-	format_time_pair(out, e->mtime);
-	put_field(out, ",\"ctime\":");
-	format_time_pair(out, e->ctime);
-	put_field(out, ",\"inode\":\"");
-	put_u64(out, e->ino);
-	snprintf(mode, sizeof(mode), "%04o", (unsigned)e->mode);
-	put_field(out, "\",\"mode\":\"");
-	put_field(out, mode);
-	put_field(out, "\",\"uid\":");
-	put_u64(out, e->uid);
-	put_field(out, ",\"gid\":");
-	put_u64(out, e->gid);
+	p = PUT_TEXT(p, "\"type\":\"");
+	p = put_string(p, tree_type_name(e->type));
+	p = PUT_TEXT(p, "\",\"size\":");
+	p = put_u64(p, e->size);
+	p = PUT_TEXT(p, ",\"modified_time\":");
+	p = put_seconds(p, e->mtime);
+	p = PUT_TEXT(p, ",\"mtime\":");
+	p = put_time_pair(p, e->mtime);
+	p = PUT_TEXT(p, ",\"ctime\":");
+	p = put_time_pair(p, e->ctime);
+	p = PUT_TEXT(p, ",\"inode\":\"");
+	p = put_u64(p, e->ino);
+	p = PUT_TEXT(p, "\",\"mode\":\"");
+	p = put_mode(p, e->mode);
+	p = PUT_TEXT(p, "\",\"uid\":");
+	p = put_u64(p, e->uid);
+	p = PUT_TEXT(p, ",\"gid\":");
+	p = put_u64(p, e->gid);
 	if (e->type == ENTRY_FILE) {
-		hex_encode(e->checksum, HASH_SIZE, sum);
-		put_field(out, ",\"checksum\":\"");
-		buf_append(out, sum, HASH_HEX_SIZE - 1);
-		buf_append(out, "\"", 1);
+		p = PUT_TEXT(p, ",\"checksum\":\"");
+		p = put_checksum(p, e->checksum);
+		*p++ = '"';
 		if (holder) {
-			put_field(out, ",\"backup_id\":\"");
-			put_field(out, holder);
-			buf_append(out, "\"", 1);
+			p = PUT_TEXT(p, ",\"backup_id\":\"");
+			p = put_string(p, holder);
+			*p++ = '"';
 		}
 	}
+	commit(out, p);
 	if (e->type == ENTRY_SYMLINK) {
 		buf_puts(out, ",");
 		json_name(out, "link_target", e->link_target, false);
@@ -205,29 +263,32 @@ static void format_entry_fields(struct buf *out, const struct tree_entry *e,
 static void format_content(struct buf *out, const struct content *c,
 			   bool with_owner)
 {
-	char sum[HASH_HEX_SIZE];
+	char *p = reserve(out, FIELDS_ROOM);
 
-	hex_encode(c->checksum, HASH_SIZE, sum);
-	buf_append(out, "\"", 1);
-	buf_append(out, sum, HASH_HEX_SIZE - 1);
-	put_field(out, "\":{\"size\":");
-	put_u64(out, c->size);
-	buf_append(out, ",", 1);
+	*p++ = '"';
+	p = put_checksum(p, c->checksum);
+	p = PUT_TEXT(p, "\":{\"size\":");
+	p = put_u64(p, c->size);
+	*p++ = ',';
+	commit(out, p);
 	json_name(out, "member", c->member, false);
+	p = reserve(out, FIELDS_ROOM + (with_owner ? strlen(c->holder) +
+					strlen(c->last_used) : 0));
 	if (c->has_frame) {
-		put_field(out, ",\"frame\":");
-		put_u64(out, c->frame_offset);
-		put_field(out, ",\"skip\":");
-		put_u64(out, c->frame_skip);
+		p = PUT_TEXT(p, ",\"frame\":");
+		p = put_u64(p, c->frame_offset);
+		p = PUT_TEXT(p, ",\"skip\":");
+		p = put_u64(p, c->frame_skip);
 	}
 	if (with_owner) {
-		put_field(out, ",\"backup_id\":\"");
-		put_field(out, c->holder);
-		put_field(out, "\",\"last_used\":\"");
-		put_field(out, c->last_used);
-		buf_append(out, "\"", 1);
+		p = PUT_TEXT(p, ",\"backup_id\":\"");
+		p = put_string(p, c->holder);
+		p = PUT_TEXT(p, "\",\"last_used\":\"");
+		p = put_string(p, c->last_used);
+		*p++ = '"';
 	}
-	buf_puts(out, "}");
+	*p++ = '}';
+	commit(out, p);
 }
 
 /* Those held by `holder` only, if not NULL. */
@@ -294,9 +355,9 @@ static void sink_drain(struct metadata_sink *sink, size_t at_least)
 
 /* The contents section, formatted on a second thread while the file
  * records are, and handed over in pieces of a few MiB; at most
- * PIPE_PIECES wait at once, so the section never sits whole in memory
- * (200 MB for a million contents). */
-#define PIPE_PIECES 4
+ * PIPE_PIECES wait at once (64 MiB: 300,000 contents), so the section
+ * never sits whole in memory (200 MB for a million contents). */
+#define PIPE_PIECES 16
 
 struct contents_pipe {
 	const struct content_index *contents;
