@@ -564,6 +564,12 @@ int manifest_write(const struct manifest *m,
 
 /* ---- reading ---- */
 
+/* content_insert() that takes member (malloc'ed) instead of copying it. */
+static struct content *insert_content(struct content_index *idx,
+				      const uint8_t checksum[HASH_SIZE],
+				      uint64_t size, const char *holder,
+				      char *member, const char *last_used);
+
 /* Fields of a tree entry, as JSON keys; bits in entry_state.seen. */
 enum entry_field {
 	F_PATH, F_PATH_HEX, F_TYPE, F_SIZE, F_MODIFIED_TIME, F_MTIME, F_CTIME,
@@ -938,11 +944,26 @@ static const char *const content_fields[C_COUNT] = {
 	"skip",
 };
 
+/* One content record as read; the ids in place, as there are a million
+ * records and a handful of ids. */
 struct content_state {
 	uint64_t size, frame, skip;
-	char *member, *holder, *last;
+	char *member;
+	char holder[BACKUP_ID_SIZE], last[BACKUP_ID_SIZE];
 	unsigned seen;
 };
+
+static int read_id_into(struct json_reader *r, char out[BACKUP_ID_SIZE],
+			const char *what)
+{
+	if (string_value(r, what) < 0)
+		return -1;
+	if (!is_backup_id(r->str))
+		return error_set(r->err, "%s is not a backup id "
+				 "(YYYY-MM-DD_HH-MM-SS)", what);
+	memcpy(out, r->str, BACKUP_ID_SIZE);
+	return 0;
+}
 
 static int read_content_field(struct json_reader *r, struct content_state *c,
 			      int f)
@@ -952,8 +973,8 @@ static int read_content_field(struct json_reader *r, struct content_state *c,
 	case C_MEMBER: return read_name(r, &c->member, false, "'member'");
 	case C_MEMBER_HEX: return read_name(r, &c->member, true,
 					    "'member_hex'");
-	case C_HOLDER: return read_backup_id(r, &c->holder, "'backup_id'");
-	case C_LAST: return read_backup_id(r, &c->last, "'last_used'");
+	case C_HOLDER: return read_id_into(r, c->holder, "'backup_id'");
+	case C_LAST: return read_id_into(r, c->last, "'last_used'");
 	case C_FRAME: return read_size(r, &c->frame, "'frame'");
 	case C_SKIP: return read_size(r, &c->skip, "'skip'");
 	default: return json_skip(r);
@@ -984,7 +1005,8 @@ static int read_content_fields(struct json_reader *r, struct content_state *c,
 		return error_set(r->err, "missing 'size' or 'member'");
 	if (!tree_path_is_safe(c->member))
 		return error_set(r->err, "unsafe member name");
-	if (with_owner && (!c->holder || !c->last))
+	if (with_owner && (!(c->seen & 1u << C_HOLDER) ||
+			   !(c->seen & 1u << C_LAST)))
 		return error_set(r->err, "missing 'backup_id' or 'last_used'");
 	/* Both or neither: older files have no position at all. */
 	if (!(c->seen & 1u << C_FRAME) != !(c->seen & 1u << C_SKIP))
@@ -1034,9 +1056,13 @@ static int read_content(struct json_reader *r, struct content_index *idx,
 	struct content *item;
 	uint8_t sum[HASH_SIZE];
 	char key[HASH_HEX_SIZE + 8];
+	size_t keylen = r->str_len < sizeof(key) - 1 ? r->str_len :
+			sizeof(key) - 1;
 	int rc = -1;
 
-	snprintf(key, sizeof(key), "%.72s", r->str);
+	/* The key, for messages: the fields' strings replace r->str. */
+	memcpy(key, r->str, keylen);
+	key[keylen] = '\0';
 	if (r->str_len != 2 * HASH_SIZE || hex_decode(r->str, sum, HASH_SIZE)) {
 		error_set(r->err, "key must be a checksum");
 		goto out;
@@ -1050,8 +1076,8 @@ static int read_content(struct json_reader *r, struct content_index *idx,
 	rc = 0;
 	if (!idx)
 		goto out;
-	item = content_insert(idx, sum, c.size, c.holder ? c.holder : "",
-			      c.member, c.last ? c.last : "");
+	item = insert_content(idx, sum, c.size, c.holder, c.member, c.last);
+	c.member = NULL;
 	item->has_frame = (c.seen & 1u << C_FRAME) != 0;
 	item->frame_offset = c.frame;
 	item->frame_skip = c.skip;
@@ -1059,8 +1085,6 @@ out:
 	if (rc < 0)
 		error_prefix(r->err, "content '%s'", key);
 	free(c.member);
-	free(c.holder);
-	free(c.last);
 	return rc;
 }
 
@@ -2235,6 +2259,15 @@ struct content *content_insert(struct content_index *idx,
 			       const char *holder, const char *member,
 			       const char *last_used)
 {
+	return insert_content(idx, checksum, size, holder, xstrdup(member),
+			      last_used);
+}
+
+static struct content *insert_content(struct content_index *idx,
+				      const uint8_t checksum[HASH_SIZE],
+				      uint64_t size, const char *holder,
+				      char *member, const char *last_used)
+{
 	struct content *c;
 	size_t s;
 
@@ -2244,7 +2277,7 @@ struct content *content_insert(struct content_index *idx,
 	memcpy(c->checksum, checksum, HASH_SIZE);
 	c->size = size;
 	c->holder = intern_id(idx, holder);
-	c->member = xstrdup(member);
+	c->member = member;
 	c->last_used = intern_id(idx, last_used);
 	c->has_frame = false;
 	c->frame_offset = c->frame_skip = 0;
