@@ -60,7 +60,7 @@ struct rewrite {
 	bool *name_taken;            /* per heir file: a carry took its path */
 	struct moved *moved;         /* the heir's own file members */
 	size_t nmoved, moved_alloc;
-	struct buf manifest_text;
+	bool have_heir_manifest;
 	struct manifest heir;
 	size_t placed_holds;         /* the first holds, copied raw, already
 					know their compressed offsets */
@@ -159,24 +159,30 @@ static int copy_member(struct rewrite *rw, struct tarball_reader *r,
 	return copy_data(rw, r, sum, &size);
 }
 
-static int read_manifest_member(struct rewrite *rw, struct tarball_reader *r)
+/* The heir's manifest, parsed record by record as it is decompressed
+ * (never whole: 300 MB for a million files); one that does not go through
+ * that way is read again from the archive, which says what is wrong. */
+static int read_heir_manifest(struct rewrite *rw, struct tarball_reader *r,
+			      const char *path)
 {
-	char buf[65536];
+	struct manifest_sieve *s = manifest_sieve_new(NULL);
+	struct error ignored;
 	ssize_t n;
+	int rc;
 
-	rw->manifest_text.len = 0;
-	while ((n = tarball_read(r, buf, sizeof(buf), rw->err)) > 0)
-		buf_append(&rw->manifest_text, buf, (size_t)n);
-	return n < 0 ? -1 : 0;
-}
-
-static int parse_heir_manifest(struct rewrite *rw, const char *path)
-{
-	if (manifest_parse(rw->manifest_text.data ? rw->manifest_text.data
-						  : "",
-			   rw->manifest_text.len, &rw->heir, rw->err) < 0)
-		return error_prefix(rw->err, "'%s': bad manifest", path);
-	return 0;
+	manifest_release(&rw->heir);
+	manifest_init(&rw->heir);
+	while ((n = tarball_read(r, rw->chunk, COPY_CHUNK, rw->err)) > 0)
+		manifest_sieve_feed(s, rw->chunk, (size_t)n);
+	rc = n < 0 ? -1 : manifest_sieve_finish(s, &rw->heir, &ignored);
+	manifest_sieve_free(s);
+	if (rc > 0 || (rc < 0 && n == 0)) {
+		manifest_release(&rw->heir);
+		manifest_init(&rw->heir);
+		rc = store_read_manifest(path, &rw->heir, rw->err);
+	}
+	rw->have_heir_manifest = rc == 0;
+	return rc;
 }
 
 /* Pass 1, for a heir without an index: everything of it but its manifest
@@ -193,7 +199,7 @@ static int copy_heir(struct rewrite *rw, const char *path)
 		if (m.is_other)
 			continue;
 		if (!strcmp(m.name, MANIFEST_MEMBER) && !m.is_hardlink) {
-			if (read_manifest_member(rw, r) < 0)
+			if (read_heir_manifest(rw, r, path) < 0)
 				goto out;
 			continue;
 		}
@@ -203,8 +209,11 @@ static int copy_heir(struct rewrite *rw, const char *path)
 	}
 	if (more < 0)
 		goto out;
-	if (parse_heir_manifest(rw, path) < 0)
+	if (!rw->have_heir_manifest) {
+		error_set(rw->err, "'%s' has no %s: not an incbak archive",
+			  path, MANIFEST_MEMBER);
 		goto out;
+	}
 	relocate_holds(rw);
 	rc = 0;
 out:
@@ -233,9 +242,7 @@ static int copy_heir_raw(struct rewrite *rw, const char *path)
 		rc = 0; /* the index is stale: read the heir in order */
 		goto out;
 	}
-	if (more < 0 || read_manifest_member(rw, r) < 0)
-		goto out;
-	if (parse_heir_manifest(rw, path) < 0)
+	if (more < 0 || read_heir_manifest(rw, r, path) < 0)
 		goto out;
 	if (tarball_writer_start_with(rw->w, path, manifest_frame,
 				      rw->err) < 0)
@@ -586,7 +593,6 @@ static void rewrite_release(struct rewrite *rw)
 	free(rw->by_checksum);
 	free(rw->name_taken);
 	free(rw->carry_by_member);
-	buf_release(&rw->manifest_text);
 	manifest_release(&rw->heir);
 	hash_free(rw->hash);
 	free(rw->chunk);

@@ -180,6 +180,35 @@ archive_sum() {
 	ib verify -q --source "$SRC" --dest "$DST"
 }
 
+@test "prune carries into a newest archive whose manifest another tool rewrote" {
+	start_tree
+	for i in 1 2; do
+		mutate "$i"
+		backup_step "$i"
+	done
+	newest=$(latest_archive)
+	zstd -q -d -c "$newest" > "$TEST_DIR/raw.tar"
+	# the same archive, its manifest pretty-printed (not one record per
+	# line, as incbak reads it as it is decompressed)
+	python3 - "$TEST_DIR/raw.tar" "$TEST_DIR/pretty.tar" <<'EOF'
+import io, json, sys, tarfile
+with tarfile.open(sys.argv[1]) as src, \
+        tarfile.open(sys.argv[2], "w", format=tarfile.PAX_FORMAT) as out:
+    for m in src.getmembers():
+        data = src.extractfile(m).read() if m.isreg() else None
+        if m.name == ".incbak/manifest.json":
+            data = json.dumps(json.loads(data), indent=2).encode()
+            m.size = len(data)
+        out.addfile(m, io.BytesIO(data) if data is not None else None)
+EOF
+	zstd -q -f "$TEST_DIR/pretty.tar" -o "$newest"
+	tar --zstd -xOf "$newest" .incbak/manifest.json | grep -q '^  "files": \['
+	ib prune --keep 1 -q --source "$SRC" --dest "$DST"
+	[ "$(archive_count)" -eq 1 ]
+	assert_all_restorable
+	ib verify -q --source "$SRC" --dest "$DST"
+}
+
 @test "a run that rotates writes backup_metadata.json once, and every kept backup restores" {
 	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
 	start_tree
