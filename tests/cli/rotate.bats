@@ -164,7 +164,9 @@ archive_sum() {
 	assert_all_restorable
 }
 
-@test "prune carries into a newest archive without incbak's index (recompressed by plain zstd)" {
+# Two backups; sets `newest` to the newer archive, whose tar is left in
+# $TEST_DIR/raw.tar for a test to rewrite.
+two_backups_newest_as_tar() {
 	start_tree
 	for i in 1 2; do
 		mutate "$i"
@@ -172,6 +174,10 @@ archive_sum() {
 	done
 	newest=$(latest_archive)
 	zstd -q -d -c "$newest" > "$TEST_DIR/raw.tar"
+}
+
+@test "prune carries into a newest archive without incbak's index (recompressed by plain zstd)" {
+	two_backups_newest_as_tar
 	zstd -q -f "$TEST_DIR/raw.tar" -o "$newest"
 	ib prune --keep 1 -q --source "$SRC" --dest "$DST"
 	[ "$(archive_count)" -eq 1 ]
@@ -181,13 +187,7 @@ archive_sum() {
 }
 
 @test "prune carries into a newest archive whose manifest another tool rewrote" {
-	start_tree
-	for i in 1 2; do
-		mutate "$i"
-		backup_step "$i"
-	done
-	newest=$(latest_archive)
-	zstd -q -d -c "$newest" > "$TEST_DIR/raw.tar"
+	two_backups_newest_as_tar
 	# the same archive, its manifest pretty-printed (not one record per
 	# line, as incbak reads it as it is decompressed)
 	python3 - "$TEST_DIR/raw.tar" "$TEST_DIR/pretty.tar" <<'EOF'

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "metadata.h"
+#include "metadata_dir.h"
 #include "util.h"
 
 #define SUM_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -43,51 +44,16 @@ static const char *content(const char *sum, int size)
 	return out;
 }
 
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
 static void write_metadata(struct fixture *f, const char *contents)
 {
-	char tmp[160];
-	FILE *out;
+	struct buf text = {0};
 
-	/* A new file renamed over the old one, as incbak itself writes it. */
-	snprintf(tmp, sizeof(tmp), "%s/new", f->dir);
-	out = fopen(tmp, "w");
-	assert_non_null(out);
-	fputs(files_part, out);
+	buf_puts(&text, files_part);
 	if (contents)
-		fprintf(out, "\"contents\":{%s},", contents);
-	fputs(history_part, out);
-	assert_int_equal(fclose(out), 0);
-	assert_int_equal(rename(tmp, f->path), 0);
-}
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/incbak-unit.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir,
-		 METADATA_FILE_NAME);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
+		buf_printf(&text, "\"contents\":{%s},", contents);
+	buf_puts(&text, history_part);
+	metadata_dir_write(f, text.data);
+	buf_release(&text);
 }
 
 static void load_files_only(struct fixture *f, struct metadata *md)
@@ -189,19 +155,18 @@ static void test_no_contents_key(void **state)
 	metadata_release(&md);
 }
 
+/* Each with a destination folder of its own. */
+#define IN_DIR(test) \
+	cmocka_unit_test_setup_teardown(test, metadata_dir_setup, \
+					metadata_dir_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			test_contents_later_equal_a_whole_load, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			test_a_replaced_file_is_read_whole, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_a_replaced_corrupt_file_is_an_error, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(test_no_contents_key, setup,
-						teardown),
+		IN_DIR(test_contents_later_equal_a_whole_load),
+		IN_DIR(test_a_replaced_file_is_read_whole),
+		IN_DIR(test_a_replaced_corrupt_file_is_an_error),
+		IN_DIR(test_no_contents_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "metadata.h"
+#include "metadata_dir.h"
 #include "util.h"
 
 #define SUM_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -320,43 +321,24 @@ static const char compact_metadata[] =
 	"\"" ID "\",\"archive\":\"x_backup_" ID ".tar.zst\","
 	"\"files_added\":2,\"total_files\":2}],\"reported_specials\":[]}";
 
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
+/* Saved by incbak, so laid out as every run writes it. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
 	struct metadata md;
 	struct error err;
+	struct fixture *f;
+	int rc = -1;
 
-	if (!f)
+	if (metadata_dir_setup(state) < 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/incbak-unit.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir,
-		 METADATA_FILE_NAME);
-	*state = f;
-	/* Saved by incbak, so laid out as every run writes it. */
+	f = *state;
 	metadata_init(&md);
 	if (metadata_parse(compact_metadata, sizeof(compact_metadata) - 1,
-			   &md, &err) < 0 ||
-	    metadata_save(f->dir, &md, &err) < 0)
-		return -1;
+			   &md, &err) == 0 &&
+	    metadata_save(f->dir, &md, &err) == 0)
+		rc = 0;
 	metadata_release(&md);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return rc;
 }
 
 static char *read_text(const char *path)
@@ -371,26 +353,13 @@ static char *read_text(const char *path)
 	return text;
 }
 
-static void write_text(const struct fixture *f, const char *text)
-{
-	char tmp[160];
-	FILE *out;
-
-	snprintf(tmp, sizeof(tmp), "%s/new", f->dir);
-	out = fopen(tmp, "w");
-	assert_non_null(out);
-	fputs(text, out);
-	assert_int_equal(fclose(out), 0);
-	assert_int_equal(rename(tmp, f->path), 0);
-}
-
 static void damage_file(const struct fixture *f, const char *anchor,
 			const char *from, const char *to)
 {
 	char *text = read_text(f->path);
 
 	damage(text, anchor, from, to);
-	write_text(f, text);
+	metadata_dir_write(f, text);
 	free(text);
 }
 
@@ -487,7 +456,7 @@ static void test_unsorted_contents(void **state)
 	assert_non_null(c);
 	memcpy(a + 2, SUM_C, len - 2);
 	memcpy(c + 2, SUM_A, len - 2);
-	write_text(f, text);
+	metadata_dir_write(f, text);
 	free(text);
 	load_history(f, &md);
 	load_some(f, &md, asked, ARRAY_SIZE(asked), 0);
@@ -524,7 +493,7 @@ static void test_a_replaced_file(void **state)
 	text = read_text(f->path);
 	memmove(text + 1, text, strlen(text) + 1);
 	text[0] = ' ';
-	write_text(f, text);
+	metadata_dir_write(f, text);
 	free(text);
 	load_some(f, &md, asked, 1, 0);
 	assert_int_equal(md.contents.len, 1);
@@ -603,6 +572,10 @@ static void test_many_contents_saved_in_order(void **state)
 	metadata_release(&md);
 }
 
+/* Each with a destination folder of its own. */
+#define IN_DIR(test) \
+	cmocka_unit_test_setup_teardown(test, setup, metadata_dir_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -613,19 +586,12 @@ int main(void)
 		cmocka_unit_test(test_commas_between_records),
 		cmocka_unit_test(test_another_layout_is_read_whole),
 		cmocka_unit_test(test_damage_is_found_where_it_is_read),
-		cmocka_unit_test_setup_teardown(
-			test_history_without_checking_the_rest, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			test_only_the_contents_asked_for, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unsorted_contents, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_damage_in_contents, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_a_replaced_file, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(
-			test_many_contents_saved_in_order, setup, teardown),
+		IN_DIR(test_history_without_checking_the_rest),
+		IN_DIR(test_only_the_contents_asked_for),
+		IN_DIR(test_unsorted_contents),
+		IN_DIR(test_damage_in_contents),
+		IN_DIR(test_a_replaced_file),
+		IN_DIR(test_many_contents_saved_in_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
