@@ -291,21 +291,6 @@ static void format_content(struct buf *out, const struct content *c,
 	commit(out, p);
 }
 
-/* Those held by `holder` only, if not NULL. */
-static void format_contents(struct buf *out, const struct content_index *idx,
-			    bool with_owner, const char *holder)
-{
-	const struct content **sorted = content_sorted(idx);
-	size_t n = 0;
-
-	for (size_t i = 0; i < idx->len; i++) {
-		if (holder && strcmp(sorted[i]->holder, holder))
-			continue;
-		buf_puts(out, n++ ? ",\n" : "\n");
-		format_content(out, sorted[i], with_owner);
-	}
-	free(sorted);
-}
 
 static void format_history(struct buf *out, const struct history_entry *h)
 {
@@ -351,6 +336,25 @@ static void sink_drain(struct metadata_sink *sink, size_t at_least)
 		return;
 	sink_put(sink, sink->text->data, sink->text->len);
 	sink->text->len = 0;
+}
+
+/* Those held by `holder` only, if not NULL. */
+static void format_contents(struct metadata_sink *sink,
+			    const struct content_index *idx, bool with_owner,
+			    const char *holder)
+{
+	const struct content **sorted = content_sorted(idx);
+	struct buf *out = sink->text;
+	size_t n = 0;
+
+	for (size_t i = 0; i < idx->len; i++) {
+		if (holder && strcmp(sorted[i]->holder, holder))
+			continue;
+		buf_puts(out, n++ ? ",\n" : "\n");
+		format_content(out, sorted[i], with_owner);
+		sink_drain(sink, SINK_DRAIN_AT);
+	}
+	free(sorted);
 }
 
 /* The contents section, formatted on a second thread while the file
@@ -481,7 +485,7 @@ static void format_metadata(const struct metadata *md,
 		pthread_cond_destroy(&pipe.changed);
 		pthread_mutex_destroy(&pipe.lock);
 	} else {
-		format_contents(out, &md->contents, true, NULL);
+		format_contents(sink, &md->contents, true, NULL);
 	}
 	buf_puts(out, "\n},\n\"backup_history\": [");
 	for (size_t i = 0; i < md->nhistory; i++) {
@@ -536,7 +540,7 @@ static void format_manifest(const struct manifest *m,
 		sink_drain(sink, SINK_DRAIN_AT);
 	}
 	buf_puts(out, "\n],\n\"holds\": {");
-	format_contents(out, holds, false, holder);
+	format_contents(sink, holds, false, holder);
 	buf_puts(out, "\n}\n}\n");
 	sink_drain(sink, 0);
 }
