@@ -1,0 +1,181 @@
+/* The contents by checksum: an array in insertion order with an
+ * open-addressing index on the checksum, and the backup ids they share. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metadata.h"
+#include "records.h"
+
+static size_t content_slot_start(const struct content_index *idx,
+				 const uint8_t sum[HASH_SIZE])
+{
+	uint64_t h;
+
+	memcpy(&h, sum, sizeof(h));
+	return (size_t)(h & (idx->nslots - 1));
+}
+
+static void content_rehash(struct content_index *idx, size_t nslots)
+{
+	free(idx->slots);
+	idx->nslots = nslots;
+	idx->slots = xcalloc(nslots, sizeof(*idx->slots));
+	for (size_t i = 0; i < idx->len; i++) {
+		size_t s = content_slot_start(idx, idx->items[i].checksum);
+
+		while (idx->slots[s])
+			s = (s + 1) & (nslots - 1);
+		idx->slots[s] = i + 1;
+	}
+}
+
+struct content *content_find(const struct content_index *idx,
+			     const uint8_t checksum[HASH_SIZE])
+{
+	size_t s;
+
+	if (!idx->nslots)
+		return NULL;
+	for (s = content_slot_start(idx, checksum); idx->slots[s];
+	     s = (s + 1) & (idx->nslots - 1)) {
+		struct content *c = &idx->items[idx->slots[s] - 1];
+
+		if (memcmp(c->checksum, checksum, HASH_SIZE) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+void content_copy_frame(struct content *c, const struct content *from)
+{
+	c->has_frame = from->has_frame;
+	c->frame_offset = from->frame_offset;
+	c->frame_skip = from->frame_skip;
+}
+
+/* The index's own copy of id, shared with the contents that name it. Only
+ * the ids added last are looked at: a run names a handful, and a file
+ * naming a million different ones costs a copy each, not a quadratic
+ * search. */
+#define RECENT_IDS 16
+
+static const char *intern_id(struct content_index *idx, const char *id)
+{
+	struct strlist *ids = &idx->ids;
+
+	if (!id)
+		id = "";
+	for (size_t i = ids->len; i > 0 && i + RECENT_IDS > ids->len; i--)
+		if (!strcmp(ids->items[i - 1], id))
+			return ids->items[i - 1];
+	strlist_push(ids, id);
+	return ids->items[ids->len - 1];
+}
+
+void content_set_holder(struct content_index *idx, struct content *c,
+			const char *id)
+{
+	c->holder = intern_id(idx, id);
+}
+
+void content_set_last_used(struct content_index *idx, struct content *c,
+			   const char *id)
+{
+	c->last_used = intern_id(idx, id);
+}
+
+struct content *content_insert(struct content_index *idx,
+			       const uint8_t checksum[HASH_SIZE], uint64_t size,
+			       const char *holder, const char *member,
+			       const char *last_used)
+{
+	return insert_content(idx, checksum, size, holder, xstrdup(member),
+			      last_used);
+}
+
+struct content *insert_content(struct content_index *idx,
+				      const uint8_t checksum[HASH_SIZE],
+				      uint64_t size, const char *holder,
+				      char *member, const char *last_used)
+{
+	struct content *c;
+	size_t s;
+
+	grow_array((void **)&idx->items, &idx->alloc, idx->len + 1,
+		   sizeof(*idx->items));
+	c = &idx->items[idx->len++];
+	memcpy(c->checksum, checksum, HASH_SIZE);
+	c->size = size;
+	c->holder = intern_id(idx, holder);
+	c->member = member;
+	c->last_used = intern_id(idx, last_used);
+	c->has_frame = false;
+	c->frame_offset = c->frame_skip = 0;
+	if (idx->len * 2 > idx->nslots) {
+		content_rehash(idx, idx->nslots ? idx->nslots * 2 : 64);
+		return c;
+	}
+	for (s = content_slot_start(idx, checksum); idx->slots[s];
+	     s = (s + 1) & (idx->nslots - 1))
+		;
+	idx->slots[s] = idx->len;
+	return c;
+}
+
+void content_remove_if(struct content_index *idx,
+		       bool (*drop)(const struct content *c, void *ctx),
+		       void *ctx)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < idx->len; i++) {
+		struct content *c = &idx->items[i];
+
+		if (drop(c, ctx)) {
+			free(c->member);
+			continue;
+		}
+		idx->items[kept++] = *c;
+	}
+	idx->len = kept;
+	content_rehash(idx, idx->nslots ? idx->nslots : 64);
+}
+
+bool content_has_size(const struct content_index *idx, uint64_t size)
+{
+	for (size_t i = 0; i < idx->len; i++)
+		if (idx->items[i].size == size)
+			return true;
+	return false;
+}
+
+static int cmp_content_ptrs(const void *a, const void *b)
+{
+	const struct content *x = *(const struct content *const *)a;
+	const struct content *y = *(const struct content *const *)b;
+
+	return memcmp(x->checksum, y->checksum, HASH_SIZE);
+}
+
+const struct content **content_sorted(const struct content_index *idx)
+{
+	const struct content **v = xmalloc((idx->len + 1) * sizeof(*v));
+
+	for (size_t i = 0; i < idx->len; i++)
+		v[i] = &idx->items[i];
+	if (idx->len > 1)
+		qsort(v, idx->len, sizeof(*v), cmp_content_ptrs);
+	return v;
+}
+
+void content_index_release(struct content_index *idx)
+{
+	for (size_t i = 0; i < idx->len; i++)
+		free(idx->items[i].member);
+	free(idx->items);
+	free(idx->slots);
+	strlist_clear(&idx->ids);
+	memset(idx, 0, sizeof(*idx));
+}
+
