@@ -142,7 +142,8 @@ static int ensure_writer(struct run *r)
 	return rc;
 }
 
-/* The metadata's contents are loaded only once some file must be read:
+/* The metadata's contents, when the load left them out (a big tree: see
+ * METADATA_SMALL_CONTENTS), are loaded only once some file must be read:
  * a run with nothing changed, the common case, never needs them. */
 static int ensure_contents(struct run *r)
 {
@@ -674,18 +675,17 @@ static int resolve_positions(struct run *r)
 	return 0;
 }
 
+/* After adopt_next_tree(). */
 static int write_manifest(struct run *r, const char *date)
 {
 	struct manifest m;
 
-	if (resolve_positions(r) < 0)
-		return -1;
 	/* A view of the run's state, nothing copied: the holds are the
 	 * contents this run stored. */
 	manifest_init(&m);
 	m.backup_id = r->id;
 	m.date = (char *)date;
-	m.files = r->next;
+	m.files = r->md.files;
 	m.deleted = r->deleted;
 	m.files_added = r->stats->files_added;
 	m.files_modified = r->stats->files_modified;
@@ -709,6 +709,7 @@ static void mark_contents_used(struct run *r)
 	}
 }
 
+/* The archive's size is recorded once it is committed. */
 static void record_history(struct run *r, const char *date)
 {
 	struct history_entry *h = metadata_add_history(&r->md);
@@ -723,7 +724,6 @@ static void record_history(struct run *r, const char *date)
 	h->files_backed_up = s->files_added + s->files_modified;
 	h->files_stored = s->files_stored;
 	h->total_files = s->total_files;
-	h->bytes_written = (int64_t)s->archive_size;
 	free(r->md.last_backup_date);
 	r->md.last_backup_date = xstrdup(date);
 }
@@ -757,37 +757,50 @@ static bool rotation_records_backup(const struct run *r)
 	       rotate_plan_excess(&r->md, r->opts->max_backups) > 0;
 }
 
-/* Writes the manifest, commits the archive, then the metadata (or leaves
- * that to the rotation that follows). If the metadata cannot be saved the
- * new archive is removed again. */
+/* Writes the manifest and commits the archive, then the metadata (or leaves
+ * that to the rotation that follows). The metadata's records are final
+ * once the archive's data is: they are written to a temporary file while
+ * the manifest is compressed and the archive made durable, and only the
+ * history (which needs the archive's size) waits; the file replaces the
+ * old one only after the archive is in place. If the metadata cannot be
+ * saved the new archive is removed again. */
 static int finish_backup(struct run *r)
 {
 	char date[32];
+	struct metadata_saving *saving = NULL;
 
-	if (ensure_contents(r) < 0 || ensure_writer(r) < 0)
+	if (ensure_contents(r) < 0 || ensure_writer(r) < 0 ||
+	    resolve_positions(r) < 0)
 		return -1;
 	format_iso_utc(r->now.sec, date, sizeof(date));
-	if (write_manifest(r, date) < 0)
-		return -1;
+	mark_contents_used(r);
+	adopt_next_tree(r);
 	r->stats->archive = backup_archive_name(r->opts->name, r->id);
+	record_history(r, date);
+	if (!rotation_records_backup(r))
+		saving = metadata_save_begin(r->opts->dest, &r->md);
+	if (write_manifest(r, date) < 0)
+		goto fail;
 	if (tarball_writer_commit(r->writer, &r->stats->archive_size,
 				  r->err) < 0) {
 		r->writer = NULL;
-		return -1;
+		goto fail;
 	}
 	r->writer = NULL;
 	fault_point("run:archive-committed");
 	memcpy(r->stats->backup_id, r->id, BACKUP_ID_SIZE);
-	mark_contents_used(r);
-	adopt_next_tree(r);
-	record_history(r, date);
-	if (rotation_records_backup(r)) {
+	r->md.history[r->md.nhistory - 1].bytes_written =
+		(int64_t)r->stats->archive_size;
+	if (!saving) {
 		r->record_pending = true;
 		return 0;
 	}
-	if (metadata_save(r->opts->dest, &r->md, r->err) == 0)
+	if (metadata_save_end(saving, r->err) == 0)
 		return 0;
 	discard_new_archive(r);
+	return -1;
+fail:
+	metadata_save_abort(saving);
 	return -1;
 }
 
@@ -1050,7 +1063,8 @@ static int rotate_after_run(struct run *r)
 static int load_and_scan(struct run *r)
 {
 	struct metadata_loading *loading =
-		metadata_load_start(r->opts->dest, METADATA_FILES);
+		metadata_load_start(r->opts->dest,
+				    METADATA_FILES | METADATA_SMALL_CONTENTS);
 	int scanned = open_run(r) < 0 ? -1 : scan_source(r);
 	bool found;
 

@@ -77,6 +77,12 @@ static void release_consumed(struct json_reader *r)
 	r->released = r->p;
 }
 
+void json_reader_advance(struct json_reader *r, const char *to)
+{
+	r->p = to;
+	release_consumed(r);
+}
+
 static void skip_space(struct json_reader *r)
 {
 	while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' ||

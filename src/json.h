@@ -44,6 +44,9 @@ void json_reader_release(struct json_reader *r);
  * documents read one after another. */
 void json_reader_rebind(struct json_reader *r, const char *text, size_t len);
 
+/* Moves past a value the caller read from r->p itself (up to `to`). */
+void json_reader_advance(struct json_reader *r, const char *to);
+
 /* The type of the next value, or -1 (syntax error). */
 int json_peek(struct json_reader *r);
 

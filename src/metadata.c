@@ -440,9 +440,9 @@ static void take_contents(struct contents_pipe *p, struct metadata_sink *sink)
 }
 
 /* The two big sections are formatted on two threads: a run that changed
- * anything waits for this text before it can finish. */
-static void format_metadata(const struct metadata *md,
-			    struct metadata_sink *sink)
+ * anything waits for this text before it can finish. Up to the end of the
+ * contents: the history and what follows are format_tail()'s. */
+static void format_body(const struct metadata *md, struct metadata_sink *sink)
 {
 	struct buf *out = sink->text;
 	struct contents_pipe pipe = { .contents = &md->contents };
@@ -488,7 +488,14 @@ static void format_metadata(const struct metadata *md,
 	} else {
 		format_contents(sink, &md->contents, true, NULL);
 	}
-	buf_puts(out, "\n},\n\"backup_history\": [");
+	buf_puts(out, "\n},");
+}
+
+static void format_tail(const struct metadata *md, struct metadata_sink *sink)
+{
+	struct buf *out = sink->text;
+
+	buf_puts(out, "\n\"backup_history\": [");
 	for (size_t i = 0; i < md->nhistory; i++) {
 		buf_puts(out, i ? ",\n" : "\n");
 		format_history(out, &md->history[i]);
@@ -501,6 +508,13 @@ static void format_metadata(const struct metadata *md,
 	}
 	buf_puts(out, "\n]\n}\n");
 	sink_drain(sink, 0);
+}
+
+static void format_metadata(const struct metadata *md,
+			    struct metadata_sink *sink)
+{
+	format_body(md, sink);
+	format_tail(md, sink);
 }
 
 void metadata_format(const struct metadata *md, struct buf *out)
@@ -570,23 +584,10 @@ int manifest_write(const struct manifest *m,
 /* ---- reading ---- */
 
 
-/* Fields of a tree entry, as JSON keys; bits in entry_state.seen. */
-enum entry_field {
-	F_PATH, F_PATH_HEX, F_TYPE, F_SIZE, F_MODIFIED_TIME, F_MTIME, F_CTIME,
-	F_INODE, F_MODE, F_UID, F_GID, F_CHECKSUM, F_LINK, F_LINK_HEX,
-	F_RECHECK, F_COUNT,
-};
-
 static const char *const entry_fields[F_COUNT] = {
 	"path", "path_hex", "type", "size", "modified_time", "mtime", "ctime",
 	"inode", "mode", "uid", "gid", "checksum", "link_target",
 	"link_target_hex", "recheck",
-};
-
-struct entry_state {
-	struct tree_entry *e;
-	unsigned seen;
-	double modified_time;
 };
 
 /* The first byte rules out most names before a full comparison. */
@@ -849,7 +850,8 @@ int read_entry(struct json_reader *r, struct tree *t, const char *key,
 		e->path = tree_store_path(t, key);
 		e->path_stored = true;
 	}
-	if (read_entry_fields(r, &st) < 0 || check_entry(&st, r->err) < 0) {
+	if ((!fast_entry_fields(r, t, &st, !key) &&
+	     read_entry_fields(r, &st) < 0) || check_entry(&st, r->err) < 0) {
 		/* A syntax error's position says more than the entry. */
 		if (str_starts(r->err->msg, "not valid JSON"))
 			return -1;
@@ -912,7 +914,7 @@ static int read_files_array(struct json_reader *r, struct tree *files)
 	return check_duplicates(files, r->err);
 }
 
-static bool is_backup_id(const char *s)
+bool is_backup_id(const char *s)
 {
 	static const char shape[] = "dddd-dd-dd_dd-dd-dd";
 
@@ -936,21 +938,9 @@ static int read_backup_id(struct json_reader *r, char **out, const char *what)
 	return 0;
 }
 
-enum content_field { C_SIZE, C_MEMBER, C_MEMBER_HEX, C_HOLDER, C_LAST,
-		     C_FRAME, C_SKIP, C_COUNT };
-
 static const char *const content_fields[C_COUNT] = {
 	"size", "member", "member_hex", "backup_id", "last_used", "frame",
 	"skip",
-};
-
-/* One content record as read; the ids in place, as there are a million
- * records and a handful of ids. */
-struct content_state {
-	uint64_t size, frame, skip;
-	char *member;
-	char holder[BACKUP_ID_SIZE], last[BACKUP_ID_SIZE];
-	unsigned seen;
 };
 
 static int read_id_into(struct json_reader *r, char out[BACKUP_ID_SIZE],
@@ -986,6 +976,8 @@ static int read_content_fields(struct json_reader *r, struct content_state *c,
 {
 	int more;
 
+	if (fast_content_fields(r, c))
+		goto check;
 	if (json_object_begin(r, "a content") < 0)
 		return -1;
 	while ((more = json_object_next(r)) > 0) {
@@ -1001,6 +993,7 @@ static int read_content_fields(struct json_reader *r, struct content_state *c,
 	}
 	if (more < 0)
 		return -1;
+check:
 	if (!(c->seen & 1u << C_SIZE) || !c->member)
 		return error_set(r->err, "missing 'size' or 'member'");
 	if (!tree_path_is_safe(c->member))
@@ -1309,6 +1302,7 @@ struct metadata_reader {
 	unsigned parts;
 	const struct content_filter *only; /* contents kept; NULL: as parts
 					      says */
+	bool contents_read;                /* every one of them */
 };
 
 /* Left out, with METADATA_SKIM. */
@@ -1334,7 +1328,12 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 		return json_skip(r);
 	case M_CONTENTS: {
 		size_t from = (size_t)(r->p - r->start);
-		bool all = mr->parts & METADATA_CONTENTS;
+		/* What follows the contents (the history) is small: the
+		 * rest of the file says how big they are. */
+		bool all = (mr->parts & METADATA_CONTENTS) ||
+			   ((mr->parts & METADATA_SMALL_CONTENTS) && !mr->only &&
+			    (size_t)(r->end - r->p) <=
+			    METADATA_SMALL_CONTENTS_SIZE);
 		const struct content_filter *only = mr->only;
 
 		if (!all && !only && (mr->parts & METADATA_SKIM))
@@ -1344,6 +1343,7 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 			return -1;
 		md->origin.contents_from = from;
 		md->origin.contents_to = (size_t)(r->p - r->start);
+		mr->contents_read = all;
 		return 0;
 	}
 	case M_HISTORY: return read_history(r, md);
@@ -1357,7 +1357,7 @@ static int parse_metadata_text(const char *text, size_t len, bool mapped,
 			       struct metadata *md, struct error *err)
 {
 	struct json_reader r;
-	struct metadata_reader mr = { md, parts, only };
+	struct metadata_reader mr = { md, parts, only, false };
 	struct top_reader t = { metadata_keys, M_COUNT, read_metadata_key,
 				&mr };
 	int seen;
@@ -1372,7 +1372,8 @@ static int parse_metadata_text(const char *text, size_t len, bool mapped,
 		metadata_init(md);
 		return -1;
 	}
-	md->contents_pending = !(parts & METADATA_CONTENTS);
+	md->contents_pending = !(parts & METADATA_CONTENTS) &&
+			       !mr.contents_read;
 	return 0;
 }
 
@@ -1797,40 +1798,112 @@ static int write_to_fd(void *ctx, const char *data, size_t len)
 	return errno ? errno : EIO;
 }
 
+/* A save under way: the file being written, and the thread writing the
+ * body to it while the caller goes on. */
+struct metadata_saving {
+	const struct metadata *md;
+	char *path, *tmp;
+	int fd;
+	struct buf text;
+	struct metadata_sink sink;
+	pthread_t thread;
+	bool threaded;
+	struct error err;
+	int rc;
+};
+
+/* The body goes to the disk while the caller still works (a run commits
+ * its archive meanwhile): the final fsync is then left only the history.
+ * A failure is kept, as a later fsync may not report it again. */
+static void *write_body(void *arg)
+{
+	struct metadata_saving *s = arg;
+
+	format_body(s->md, &s->sink);
+	if (!s->sink.failed && fdatasync(s->fd) < 0)
+		s->sink.failed = errno ? errno : EIO;
+	return NULL;
+}
+
+static void saving_free(struct metadata_saving *s)
+{
+	if (s->fd >= 0) {
+		close(s->fd);
+		unlink(s->tmp);
+	}
+	buf_release(&s->text);
+	free(s->tmp);
+	free(s->path);
+	free(s);
+}
+
+struct metadata_saving *metadata_save_begin(const char *dest,
+					    const struct metadata *md)
+{
+	struct metadata_saving *s = xcalloc(1, sizeof(*s));
+
+	fault_point("metadata:save");
+	s->md = md;
+	s->path = path_join(dest, METADATA_FILE_NAME);
+	s->sink = (struct metadata_sink){ &s->text, write_to_fd, &s->fd, 0 };
+	/* Saving now would drop every content record. */
+	if (md->contents_pending) {
+		s->fd = -1;
+		s->rc = error_set(&s->err, "internal error: '%s' would be "
+				  "saved without its contents",
+				  METADATA_FILE_NAME);
+		return s;
+	}
+	s->fd = fs_temp_open(dest, METADATA_FILE_NAME, 0600, &s->tmp,
+			     &s->err);
+	if (s->fd < 0) {
+		s->rc = -1;
+		return s;
+	}
+	grow_array((void **)&s->text.data, &s->text.alloc,
+		   SINK_DRAIN_AT + 65536, 1);
+	s->threaded = pthread_create(&s->thread, NULL, write_body, s) == 0;
+	/* Without a thread it is only not overlapped. */
+	if (!s->threaded)
+		write_body(s);
+	return s;
+}
+
+int metadata_save_end(struct metadata_saving *s, struct error *err)
+{
+	int rc = s->rc;
+
+	if (s->threaded)
+		pthread_join(s->thread, NULL);
+	if (rc == 0) {
+		format_tail(s->md, &s->sink);
+		if (s->sink.failed)
+			rc = error_set(&s->err, "cannot write '%s': %s",
+				       s->path, strerror(s->sink.failed));
+	}
+	if (rc == 0) {
+		rc = fs_commit_temp(s->fd, s->tmp, s->path, &s->err);
+		s->fd = -1;
+	}
+	if (rc < 0)
+		*err = s->err;
+	saving_free(s);
+	return rc;
+}
+
+void metadata_save_abort(struct metadata_saving *s)
+{
+	if (!s)
+		return;
+	if (s->threaded)
+		pthread_join(s->thread, NULL);
+	saving_free(s);
+}
+
 int metadata_save(const char *dest, const struct metadata *md,
 		  struct error *err)
 {
-	fault_point("metadata:save");
-	char *path = path_join(dest, METADATA_FILE_NAME);
-	char *tmp = NULL;
-	struct buf text = {0};
-	int fd, rc = -1;
-	struct metadata_sink sink = { &text, write_to_fd, &fd, 0 };
-
-	/* Saving now would drop every content record. */
-	if (md->contents_pending) {
-		error_set(err, "internal error: '%s' would be saved without "
-			  "its contents", METADATA_FILE_NAME);
-		goto out;
-	}
-	fd = fs_temp_open(dest, METADATA_FILE_NAME, 0600, &tmp, err);
-	if (fd < 0)
-		goto out;
-	grow_array((void **)&text.data, &text.alloc, SINK_DRAIN_AT + 65536, 1);
-	format_metadata(md, &sink);
-	if (sink.failed) {
-		error_set(err, "cannot write '%s': %s", path,
-			  strerror(sink.failed));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	rc = fs_commit_temp(fd, tmp, path, err);
-out:
-	buf_release(&text);
-	free(tmp);
-	free(path);
-	return rc;
+	return metadata_save_end(metadata_save_begin(dest, md), err);
 }
 
 /* ---- in-memory helpers ---- */

@@ -16,7 +16,12 @@ struct tree_names {
 
 char *tree_store_path(struct tree *t, const char *path)
 {
-	size_t len = strlen(path) + 1;
+	return tree_store_name(t, path, strlen(path));
+}
+
+char *tree_store_name(struct tree *t, const char *name, size_t n)
+{
+	size_t len = n + 1;
 	struct tree_names *b = t->names;
 	char *out;
 
@@ -37,7 +42,8 @@ char *tree_store_path(struct tree *t, const char *path)
 		}
 	}
 	out = b->data + b->used;
-	memcpy(out, path, len);
+	memcpy(out, name, n);
+	out[n] = '\0';
 	b->used += len;
 	return out;
 }

@@ -55,6 +55,8 @@ ptrdiff_t tree_find_duplicate(const struct tree *t);
  * costs 16 to 30 bytes more than the path. Entries moved to another tree
  * must take t's storage along, as moving the whole tree does. */
 char *tree_store_path(struct tree *t, const char *path);
+/* The same for n bytes of name (no NUL among them), NUL-terminated. */
+char *tree_store_name(struct tree *t, const char *name, size_t n);
 /* Deep copy of src into dst (appended). */
 void tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src);
 void tree_entry_release(struct tree_entry *e);

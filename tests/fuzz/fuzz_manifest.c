@@ -3,7 +3,9 @@
  * parse -> format giving the same bytes; and read for one path (as a
  * restore of that path reads it), the formatted manifest gives every
  * entry at, under and above that path, and nothing that is not in it;
- * read record by record as it arrives, the same as read whole. */
+ * read record by record as it arrives, the same as read whole; and the
+ * reader of records laid out as incbak writes them reads what the general
+ * reader reads, with the same errors. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "metadata.h"
+#include "records.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -144,6 +147,42 @@ static void check_raw_paths(const uint8_t *data, size_t size)
 	strlist_clear(&paths);
 }
 
+static void check_general_reader(const uint8_t *data, size_t size, bool ok,
+				 const struct manifest *m,
+				 const struct error *err)
+{
+	struct manifest general;
+	struct error general_err = { "" };
+	struct buf fast_text = {0}, general_text = {0};
+	bool general_ok;
+
+	manifest_init(&general);
+	records_fast_enabled = false;
+	general_ok = manifest_parse((const char *)data, size, &general,
+				    &general_err) == 0;
+	records_fast_enabled = true;
+	if (general_ok != ok || (!ok && strcmp(err->msg, general_err.msg))) {
+		fprintf(stderr, "the two readers disagree: '%s' / '%s'\n",
+			ok ? "read" : err->msg,
+			general_ok ? "read" : general_err.msg);
+		abort();
+	}
+	if (ok) {
+		manifest_format(m, &fast_text);
+		manifest_format(&general, &general_text);
+		if (fast_text.len != general_text.len ||
+		    memcmp(fast_text.data, general_text.data, fast_text.len)) {
+			fprintf(stderr, "the two readers read differently:\n"
+				"%s\nand:\n%s", fast_text.data,
+				general_text.data);
+			abort();
+		}
+	}
+	manifest_release(&general);
+	buf_release(&fast_text);
+	buf_release(&general_text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct manifest m;
@@ -159,6 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* a failure must say why */
 	}
 	check_streamed(data, size, &m, ok);
+	check_general_reader(data, size, ok, &m, &err);
 	manifest_release(&m);
 	check_raw_paths(data, size);
 	return 0;

@@ -1,6 +1,7 @@
 /* Loading backup_metadata.json in parts: the contents a run leaves out at
- * first are read later from their own byte range, and from the whole file
- * again if it is not the file that was loaded. */
+ * first (on a big tree only) are read later from their own byte range, and
+ * from the whole file again if it is not the file that was loaded; and
+ * saving it in two steps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -155,6 +157,152 @@ static void test_no_contents_key(void **state)
 	metadata_release(&md);
 }
 
+static void test_small_contents_come_with_the_files(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata md;
+	struct error err;
+	bool found;
+	char both[900];
+
+	snprintf(both, sizeof(both), "%s,%s", content(SUM_A, 3),
+		 content(SUM_B, 5));
+	write_metadata(f, both);
+	metadata_init(&md);
+	assert_int_equal(metadata_load_parts(f->dir, &md, &found,
+					     METADATA_FILES |
+					     METADATA_SMALL_CONTENTS, &err), 0);
+	assert_false(md.contents_pending);
+	assert_int_equal(md.contents.len, 2);
+	assert_int_equal(md.files.len, 1);
+	metadata_release(&md);
+}
+
+/* White space after the document counts as what follows the contents: a
+ * file that is big there leaves them for later. */
+static void test_big_contents_wait_until_asked(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata later, whole;
+	struct buf text = {0}, a = {0}, b = {0};
+	struct error err;
+	bool found;
+	char both[900];
+
+	snprintf(both, sizeof(both), "%s,%s", content(SUM_A, 3),
+		 content(SUM_B, 5));
+	buf_puts(&text, files_part);
+	buf_printf(&text, "\"contents\":{%s},", both);
+	buf_puts(&text, history_part);
+	while (text.len < METADATA_SMALL_CONTENTS_SIZE + 4096)
+		buf_puts(&text, "\n                                       ");
+	metadata_dir_write(f, text.data);
+	metadata_init(&later);
+	assert_int_equal(metadata_load_parts(f->dir, &later, &found,
+					     METADATA_FILES |
+					     METADATA_SMALL_CONTENTS, &err), 0);
+	assert_true(later.contents_pending);
+	assert_int_equal(later.contents.len, 0);
+	assert_int_equal(metadata_load_contents(f->dir, &later, &err), 0);
+	assert_int_equal(later.contents.len, 2);
+	metadata_init(&whole);
+	assert_int_equal(metadata_load(f->dir, &whole, &found, &err), 0);
+	format(&later, &a);
+	format(&whole, &b);
+	assert_string_equal(a.data, b.data);
+	buf_release(&text);
+	buf_release(&a);
+	buf_release(&b);
+	metadata_release(&later);
+	metadata_release(&whole);
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' || !strncmp(de->d_name, ".incbak", 7))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* The history added between the two steps is in the file; the rest as
+ * it was when the save began. */
+static void test_save_in_two_steps(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata md, again;
+	struct metadata_saving *saving;
+	struct history_entry *h;
+	struct buf a = {0}, b = {0};
+	struct error err;
+	bool found;
+
+	write_metadata(f, content(SUM_A, 3));
+	metadata_init(&md);
+	assert_int_equal(metadata_load(f->dir, &md, &found, &err), 0);
+	saving = metadata_save_begin(f->dir, &md);
+	h = metadata_add_history(&md);
+	h->backup_id = xstrdup("2026-01-02_00-00-00");
+	h->date = xstrdup("2026-01-02T00:00:00Z");
+	h->archive = xstrdup("x_backup_2026-01-02_00-00-00.tar.zst");
+	h->bytes_written = 1234;
+	assert_int_equal(metadata_save_end(saving, &err), 0);
+	metadata_init(&again);
+	assert_int_equal(metadata_load(f->dir, &again, &found, &err), 0);
+	assert_int_equal(again.nhistory, 2);
+	assert_int_equal(again.history[1].bytes_written, 1234);
+	format(&md, &a);
+	format(&again, &b);
+	assert_string_equal(a.data, b.data);
+	/* the metadata file alone: no temporary file left */
+	assert_int_equal(count_entries(f->dir), 1);
+	buf_release(&a);
+	buf_release(&b);
+	metadata_release(&md);
+	metadata_release(&again);
+}
+
+static void test_an_aborted_save_leaves_the_file(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata md;
+	struct buf before = {0}, after = {0};
+	struct error err;
+	bool found;
+	FILE *in;
+	char chunk[4096];
+	size_t n;
+
+	write_metadata(f, content(SUM_A, 3));
+	in = fopen(f->path, "r");
+	assert_non_null(in);
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		buf_append(&before, chunk, n);
+	fclose(in);
+	metadata_init(&md);
+	assert_int_equal(metadata_load(f->dir, &md, &found, &err), 0);
+	free(md.last_backup_date);
+	md.last_backup_date = xstrdup("2027-01-01T00:00:00Z");
+	metadata_save_abort(metadata_save_begin(f->dir, &md));
+	in = fopen(f->path, "r");
+	assert_non_null(in);
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		buf_append(&after, chunk, n);
+	fclose(in);
+	assert_int_equal(before.len, after.len);
+	assert_memory_equal(before.data, after.data, before.len);
+	assert_int_equal(count_entries(f->dir), 1);
+	buf_release(&before);
+	buf_release(&after);
+	metadata_release(&md);
+}
+
 /* Each with a destination folder of its own. */
 #define IN_DIR(test) \
 	cmocka_unit_test_setup_teardown(test, metadata_dir_setup, \
@@ -167,6 +315,10 @@ int main(void)
 		IN_DIR(test_a_replaced_file_is_read_whole),
 		IN_DIR(test_a_replaced_corrupt_file_is_an_error),
 		IN_DIR(test_no_contents_key),
+		IN_DIR(test_small_contents_come_with_the_files),
+		IN_DIR(test_big_contents_wait_until_asked),
+		IN_DIR(test_save_in_two_steps),
+		IN_DIR(test_an_aborted_save_leaves_the_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
