@@ -26,7 +26,7 @@ static void content_rehash(struct content_index *idx, size_t nslots)
 
 		while (idx->slots[s])
 			s = (s + 1) & (nslots - 1);
-		idx->slots[s] = i + 1;
+		idx->slots[s] = (uint32_t)(i + 1);
 	}
 }
 
@@ -90,25 +90,19 @@ struct content *content_insert(struct content_index *idx,
 			       const char *holder, const char *member,
 			       const char *last_used)
 {
-	return insert_content(idx, checksum, size, holder, xstrdup(member),
-			      last_used);
-}
-
-struct content *insert_content(struct content_index *idx,
-				      const uint8_t checksum[HASH_SIZE],
-				      uint64_t size, const char *holder,
-				      char *member, const char *last_used)
-{
 	struct content *c;
 	size_t s;
 
+	/* Slots hold 32-bit indexes (8 MB less for a million contents). */
+	if (idx->len >= UINT32_MAX - 1)
+		out_of_memory((idx->len + 1) * sizeof(*idx->items));
 	grow_array((void **)&idx->items, &idx->alloc, idx->len + 1,
 		   sizeof(*idx->items));
 	c = &idx->items[idx->len++];
 	memcpy(c->checksum, checksum, HASH_SIZE);
 	c->size = size;
 	c->holder = intern_id(idx, holder);
-	c->member = member;
+	c->member = names_store(&idx->members, member, strlen(member));
 	c->last_used = intern_id(idx, last_used);
 	c->has_frame = false;
 	c->frame_offset = c->frame_skip = 0;
@@ -119,8 +113,14 @@ struct content *insert_content(struct content_index *idx,
 	for (s = content_slot_start(idx, checksum); idx->slots[s];
 	     s = (s + 1) & (idx->nslots - 1))
 		;
-	idx->slots[s] = idx->len;
+	idx->slots[s] = (uint32_t)idx->len;
 	return c;
+}
+
+void content_set_member(struct content_index *idx, struct content *c,
+			const char *member)
+{
+	c->member = names_store(&idx->members, member, strlen(member));
 }
 
 void content_remove_if(struct content_index *idx,
@@ -132,10 +132,9 @@ void content_remove_if(struct content_index *idx,
 	for (size_t i = 0; i < idx->len; i++) {
 		struct content *c = &idx->items[i];
 
-		if (drop(c, ctx)) {
-			free(c->member);
+		/* Its member name stays in idx->members until the end. */
+		if (drop(c, ctx))
 			continue;
-		}
 		idx->items[kept++] = *c;
 	}
 	idx->len = kept;
@@ -171,9 +170,8 @@ const struct content **content_sorted(const struct content_index *idx)
 
 void content_index_release(struct content_index *idx)
 {
-	for (size_t i = 0; i < idx->len; i++)
-		free(idx->items[i].member);
 	free(idx->items);
+	names_release(&idx->members);
 	free(idx->slots);
 	strlist_clear(&idx->ids);
 	memset(idx, 0, sizeof(*idx));

@@ -320,7 +320,10 @@ struct metadata_sink {
 	int failed;          /* take()'s first nonzero result */
 };
 
-#define SINK_DRAIN_AT ((size_t)4 << 20)
+/* Small enough that the pieces in flight (a manifest's, the metadata's
+ * file records' and its contents') cost little at the peak of a big run,
+ * big enough that a write is rare. */
+#define SINK_DRAIN_AT ((size_t)1 << 20)
 
 static void sink_put(struct metadata_sink *sink, const char *data,
 		     size_t len)
@@ -359,10 +362,10 @@ static void format_contents(struct metadata_sink *sink,
 }
 
 /* The contents section, formatted on a second thread while the file
- * records are, and handed over in pieces of a few MiB; at most
- * PIPE_PIECES wait at once (64 MiB: 300,000 contents), so the section
- * never sits whole in memory (200 MB for a million contents). */
-#define PIPE_PIECES 16
+ * records are, and handed over in pieces of 1 MiB; at most PIPE_PIECES
+ * wait at once (8 MiB, 40,000 contents), so the section never sits whole
+ * in memory (200 MB for a million contents). */
+#define PIPE_PIECES 8
 
 struct contents_pipe {
 	const struct content_index *contents;
@@ -1069,8 +1072,7 @@ int read_content(struct json_reader *r, struct content_index *idx,
 	rc = 0;
 	if (!idx)
 		goto out;
-	item = insert_content(idx, sum, c.size, c.holder, c.member, c.last);
-	c.member = NULL;
+	item = content_insert(idx, sum, c.size, c.holder, c.member, c.last);
 	item->has_frame = (c.seen & 1u << C_FRAME) != 0;
 	item->frame_offset = c.frame;
 	item->frame_skip = c.skip;

@@ -28,7 +28,8 @@ struct content {
 	 * content_set_holder() and content_set_last_used(). */
 	const char *holder;    /* the backup whose archive holds the bytes */
 	const char *last_used; /* newest backup whose tree refers to it */
-	char *member;    /* member name inside that archive */
+	char *member;    /* member name inside that archive, in the index's
+			    own storage: set it with content_set_member() */
 	/* Where the member starts in the holder's archive (see
 	 * tarball_last_member_position); JSON "frame" and "skip". Unknown for
 	 * older archives: then it is found by reading the archive in order. */
@@ -40,9 +41,10 @@ struct content {
 struct content_index {
 	struct content *items;
 	size_t len, alloc;
-	size_t *slots;   /* item index + 1, 0 = empty; power-of-two sized */
+	uint32_t *slots; /* item index + 1, 0 = empty; power-of-two sized */
 	size_t nslots;
 	struct strlist ids; /* the strings holder and last_used point at */
+	struct name_block *members; /* the member names */
 };
 
 struct history_entry {
@@ -192,6 +194,9 @@ void content_set_holder(struct content_index *idx, struct content *c,
 			const char *id);
 void content_set_last_used(struct content_index *idx, struct content *c,
 			   const char *id);
+/* Gives c (an item of idx) another member name. */
+void content_set_member(struct content_index *idx, struct content *c,
+			const char *member);
 /* Copies from's member position to c (both may be unknown). */
 void content_copy_frame(struct content *c, const struct content *from);
 /* True if some content of exactly this size is indexed. */

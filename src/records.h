@@ -77,10 +77,4 @@ int fast_content_fields(struct json_reader *r, struct content_state *c);
  * record to the general reader. */
 extern bool records_fast_enabled;
 
-/* content_insert() that takes member (malloc'ed) instead of copying it. */
-struct content *insert_content(struct content_index *idx,
-			       const uint8_t checksum[HASH_SIZE],
-			       uint64_t size, const char *holder,
-			       char *member, const char *last_used);
-
 #endif

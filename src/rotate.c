@@ -545,10 +545,9 @@ static int64_t forget_victim(struct metadata *md, struct carry *carries,
 		struct content *c = carries[i].content;
 
 		content_set_holder(&md->contents, c, heir_id);
-		if (carries[i].new_member) {
-			free(c->member);
-			c->member = xstrdup(carries[i].new_member);
-		}
+		if (carries[i].new_member)
+			content_set_member(&md->contents, c,
+					   carries[i].new_member);
 	}
 	content_remove_if(&md->contents, held_by, victim_id);
 	free(victim_id);

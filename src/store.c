@@ -227,6 +227,9 @@ static int add_to_member(void *ctx, const char *data, size_t len)
 	return tarball_write_data(mm->w, data, len, mm->err) < 0 ? -1 : 0;
 }
 
+/* Every file record holds over 100 bytes of field names alone. */
+#define MANIFEST_RECORD_MIN 100
+
 int store_write_manifest(struct tarball_writer *w, const struct manifest *m,
 			 const struct content_index *contents,
 			 const char *holder, int64_t mtime, size_t buffered,
@@ -236,6 +239,10 @@ int store_write_manifest(struct tarball_writer *w, const struct manifest *m,
 	struct manifest_member mm = { w, err, 0 };
 	int rc;
 
+	/* Sure to be too big: only counted, never buffered in vain (64 MiB
+	 * held while a million-file run is at its peak). */
+	if (m->files.len > buffered / MANIFEST_RECORD_MIN)
+		t.too_big = true;
 	manifest_write(m, contents, holder, keep_or_count, &t);
 	if (!t.too_big) {
 		rc = tarball_write_buffer(w, MANIFEST_MEMBER, t.text.data,

@@ -5,47 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Blocks of paths, newest first. */
-struct tree_names {
-	struct tree_names *next;
-	size_t used, size;
-	char data[];
-};
-
-#define NAMES_BLOCK ((size_t)256 << 10)
-
 char *tree_store_path(struct tree *t, const char *path)
 {
-	return tree_store_name(t, path, strlen(path));
+	return names_store(&t->names, path, strlen(path));
 }
 
 char *tree_store_name(struct tree *t, const char *name, size_t n)
 {
-	size_t len = n + 1;
-	struct tree_names *b = t->names;
-	char *out;
-
-	if (!b || b->size - b->used < len) {
-		size_t size = len > NAMES_BLOCK / 4 ? len : NAMES_BLOCK;
-
-		b = xmalloc(sizeof(*b) + size);
-		b->used = 0;
-		b->size = size;
-		/* A block for one long path goes behind the current one, so
-		 * the current one keeps filling. */
-		if (size == len && t->names) {
-			b->next = t->names->next;
-			t->names->next = b;
-		} else {
-			b->next = t->names;
-			t->names = b;
-		}
-	}
-	out = b->data + b->used;
-	memcpy(out, name, n);
-	out[n] = '\0';
-	b->used += len;
-	return out;
+	return names_store(&t->names, name, n);
 }
 
 struct tree_entry *tree_push(struct tree *t)
@@ -119,12 +86,7 @@ void tree_release(struct tree *t)
 	for (size_t i = 0; i < t->len; i++)
 		tree_entry_release(&t->entries[i]);
 	free(t->entries);
-	while (t->names) {
-		struct tree_names *next = t->names->next;
-
-		free(t->names);
-		t->names = next;
-	}
+	names_release(&t->names);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -34,12 +34,11 @@ struct tree_entry {
 				tree_store_path), not malloc'ed */
 };
 
-struct tree_names;
 
 struct tree {
 	struct tree_entry *entries;
 	size_t len, alloc;
-	struct tree_names *names; /* storage for paths, freed with the tree */
+	struct name_block *names; /* storage for paths, freed with the tree */
 };
 
 /* Appends a zeroed entry and returns it (pointers into the tree move). */

@@ -37,7 +37,7 @@ int error_prefix(struct error *err, const char *fmt, ...)
 	return -1;
 }
 
-static void out_of_memory(size_t n)
+_Noreturn void out_of_memory(size_t n)
 {
 	fprintf(stderr, "incbak: out of memory (wanted %zu bytes)\n", n);
 	abort();
@@ -151,6 +151,54 @@ void strlist_push_owned(struct strlist *list, char *s)
 	grow_array((void **)&list->items, &list->alloc, list->len + 1,
 		   sizeof(*list->items));
 	list->items[list->len++] = s;
+}
+
+/* Blocks of names, newest first. */
+struct name_block {
+	struct name_block *next;
+	size_t used, size;
+	char data[];
+};
+
+#define NAME_BLOCK_SIZE ((size_t)256 << 10)
+
+char *names_store(struct name_block **store, const char *name, size_t n)
+{
+	size_t len = n + 1;
+	struct name_block *b = *store;
+	char *out;
+
+	if (!b || b->size - b->used < len) {
+		size_t size = len > NAME_BLOCK_SIZE / 4 ? len : NAME_BLOCK_SIZE;
+
+		b = xmalloc(sizeof(*b) + size);
+		b->used = 0;
+		b->size = size;
+		/* A block for one long name goes behind the current one, so
+		 * the current one keeps filling. */
+		if (size == len && *store) {
+			b->next = (*store)->next;
+			(*store)->next = b;
+		} else {
+			b->next = *store;
+			*store = b;
+		}
+	}
+	out = b->data + b->used;
+	memcpy(out, name, n);
+	out[n] = '\0';
+	b->used += len;
+	return out;
+}
+
+void names_release(struct name_block **store)
+{
+	while (*store) {
+		struct name_block *next = (*store)->next;
+
+		free(*store);
+		*store = next;
+	}
 }
 
 void strlist_clear(struct strlist *list)

@@ -125,8 +125,15 @@ static void test_small_manifest_in_one_piece(void **state)
 static void test_big_manifest_counted_then_written(void **state)
 {
 	(void)state;
-	/* Anything over 100 bytes counts as big here. */
+	/* Four files can never fit in 100 bytes: counted from the start. */
 	write_and_read_back(100);
+}
+
+static void test_manifest_found_too_big_while_buffered(void **state)
+{
+	(void)state;
+	/* They might fit in 400 bytes, and do not. */
+	write_and_read_back(400);
 }
 
 int main(void)
@@ -134,6 +141,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_small_manifest_in_one_piece),
 		cmocka_unit_test(test_big_manifest_counted_then_written),
+		cmocka_unit_test(test_manifest_found_too_big_while_buffered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
