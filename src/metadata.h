@@ -246,6 +246,9 @@ int manifest_parse_paths(const char *text, size_t len,
  * manifest_parse(), whose errors name the right lines. */
 struct manifest_sieve;
 struct manifest_sieve *manifest_sieve_new(const struct strlist *paths);
+/* For a reader that needs no holds (a restore, which takes them from the
+ * metadata): each is still checked, not kept (a million took 140 MB). */
+void manifest_sieve_check_holds_only(struct manifest_sieve *s);
 void manifest_sieve_feed(struct manifest_sieve *s, const char *data,
 			 size_t len);
 int manifest_sieve_finish(struct manifest_sieve *s, struct manifest *m,

@@ -103,7 +103,7 @@ out:
  * decompress. 0 if m holds the result; else the caller reads it whole,
  * which reports what is wrong. */
 static int read_manifest_sieved(const char *path,
-				const struct strlist *paths,
+				const struct strlist *paths, bool keep_holds,
 				struct manifest *m)
 {
 	struct tarball_reader *r = NULL;
@@ -121,6 +121,8 @@ static int read_manifest_sieved(const char *path,
 	    strcmp(mem.name, MANIFEST_MEMBER) || mem.is_hardlink)
 		goto out;
 	s = manifest_sieve_new(paths);
+	if (!keep_holds)
+		manifest_sieve_check_holds_only(s);
 	window = xmalloc(SIEVE_WINDOW);
 	while ((n = tarball_read(r, window, SIEVE_WINDOW, NULL)) > 0)
 		manifest_sieve_feed(s, window, (size_t)n);
@@ -165,19 +167,14 @@ out:
 	return rc;
 }
 
-int store_read_manifest(const char *path, struct manifest *m,
-			struct error *err)
-{
-	return store_read_manifest_paths(path, NULL, m, err);
-}
-
-int store_read_manifest_paths(const char *path, const struct strlist *paths,
-			      struct manifest *m, struct error *err)
+static int read_manifest(const char *path, const struct strlist *paths,
+			 bool keep_holds, struct manifest *m,
+			 struct error *err)
 {
 	struct buf text = {0};
 	int rc = -1;
 
-	if (read_manifest_sieved(path, paths, m) == 0)
+	if (read_manifest_sieved(path, paths, keep_holds, m) == 0)
 		return 0;
 	if (!read_manifest_indexed(path, &text) &&
 	    read_manifest_sequential(path, &text, err) < 0)
@@ -190,6 +187,18 @@ int store_read_manifest_paths(const char *path, const struct strlist *paths,
 out:
 	buf_release(&text);
 	return rc;
+}
+
+int store_read_manifest(const char *path, struct manifest *m,
+			struct error *err)
+{
+	return read_manifest(path, NULL, true, m, err);
+}
+
+int store_read_manifest_paths(const char *path, const struct strlist *paths,
+			      struct manifest *m, struct error *err)
+{
+	return read_manifest(path, paths, false, m, err);
 }
 
 struct manifest_text {

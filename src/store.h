@@ -35,7 +35,10 @@ char *store_archive_path(const char *dest, const char *archive);
  * or a manifest that does not parse. */
 int store_read_manifest(const char *path, struct manifest *m,
 			struct error *err);
-/* The same for a reader of some paths: see manifest_parse_paths(). */
+/* The same for a restore of some paths (all of them if paths is NULL):
+ * see manifest_parse_paths(). Where the manifest is laid out as incbak
+ * writes it, m->holds stay empty (restore takes the contents from the
+ * metadata). */
 int store_read_manifest_paths(const char *path, const struct strlist *paths,
 			      struct manifest *m, struct error *err);
 

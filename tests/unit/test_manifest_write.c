@@ -106,6 +106,14 @@ static void write_and_read_back(size_t buffered)
 	buf_append(&got, "", 1);
 	expected_text(&want);
 	assert_string_equal(got.data, want.data);
+	/* A restore's read: the same tree, the holds only checked. */
+	manifest_release(&back);
+	manifest_init(&back);
+	if (store_read_manifest_paths(path, NULL, &back, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(back.holds.len, 0);
+	assert_int_equal(back.files.len, m.files.len);
+	assert_int_equal(back.deleted.len, 1);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(rmdir(dir), 0);
 	free(path);
