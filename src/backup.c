@@ -777,6 +777,8 @@ static int finish_backup(struct run *r)
 	adopt_next_tree(r);
 	r->stats->archive = backup_archive_name(r->opts->name, r->id);
 	record_history(r, date);
+	/* The metadata and the manifest list the contents in one order. */
+	content_index_keep_order(&r->md.contents);
 	if (!rotation_records_backup(r))
 		saving = metadata_save_begin(r->opts->dest, &r->md);
 	if (write_manifest(r, date) < 0)

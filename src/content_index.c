@@ -93,6 +93,9 @@ struct content *content_insert(struct content_index *idx,
 	struct content *c;
 	size_t s;
 
+	/* Items may move: a kept order would point at the old ones. */
+	free(idx->order);
+	idx->order = NULL;
 	/* Slots hold 32-bit indexes (8 MB less for a million contents). */
 	if (idx->len >= UINT32_MAX - 1)
 		out_of_memory((idx->len + 1) * sizeof(*idx->items));
@@ -129,6 +132,8 @@ void content_remove_if(struct content_index *idx,
 {
 	size_t kept = 0;
 
+	free(idx->order);
+	idx->order = NULL;
 	for (size_t i = 0; i < idx->len; i++) {
 		struct content *c = &idx->items[i];
 
@@ -168,8 +173,22 @@ const struct content **content_sorted(const struct content_index *idx)
 	return v;
 }
 
+void content_index_keep_order(struct content_index *idx)
+{
+	free(idx->order);
+	idx->order = content_sorted(idx);
+}
+
+const struct content **content_order(const struct content_index *idx,
+				     bool *owned)
+{
+	*owned = !idx->order;
+	return idx->order ? idx->order : content_sorted(idx);
+}
+
 void content_index_release(struct content_index *idx)
 {
+	free(idx->order);
 	free(idx->items);
 	names_release(&idx->members);
 	free(idx->slots);

@@ -347,7 +347,8 @@ static void format_contents(struct metadata_sink *sink,
 			    const struct content_index *idx, bool with_owner,
 			    const char *holder)
 {
-	const struct content **sorted = content_sorted(idx);
+	bool owned;
+	const struct content **sorted = content_order(idx, &owned);
 	struct buf *out = sink->text;
 	size_t n = 0;
 
@@ -358,7 +359,8 @@ static void format_contents(struct metadata_sink *sink,
 		format_content(out, sorted[i], with_owner);
 		sink_drain(sink, SINK_DRAIN_AT);
 	}
-	free(sorted);
+	if (owned)
+		free(sorted);
 }
 
 /* The contents section, formatted on a second thread while the file
@@ -412,7 +414,8 @@ static bool pipe_take(struct contents_pipe *p, struct buf *piece)
 static void *format_contents_in_background(void *arg)
 {
 	struct contents_pipe *p = arg;
-	const struct content **sorted = content_sorted(p->contents);
+	bool owned;
+	const struct content **sorted = content_order(p->contents, &owned);
 	struct buf piece = {0};
 
 	for (size_t i = 0; i < p->contents->len; i++) {
@@ -423,7 +426,8 @@ static void *format_contents_in_background(void *arg)
 	}
 	if (piece.len)
 		pipe_put(p, &piece);
-	free(sorted);
+	if (owned)
+		free(sorted);
 	pthread_mutex_lock(&p->lock);
 	p->done = true;
 	pthread_cond_broadcast(&p->changed);

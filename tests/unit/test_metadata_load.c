@@ -303,6 +303,38 @@ static void test_an_aborted_save_leaves_the_file(void **state)
 	metadata_release(&md);
 }
 
+/* A kept order is dropped by a change: what is saved is every content, in
+ * order. */
+static void test_kept_order_follows_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata md, back;
+	struct error err;
+	uint8_t sum[HASH_SIZE];
+	bool found;
+	char both[900];
+
+	snprintf(both, sizeof(both), "%s,%s", content(SUM_A, 3),
+		 content(SUM_C, 7));
+	write_metadata(f, both);
+	metadata_init(&md);
+	assert_int_equal(metadata_load(f->dir, &md, &found, &err), 0);
+	content_index_keep_order(&md.contents);
+	/* SUM_B sorts between the two, and its insert may move the items. */
+	assert_int_equal(hex_decode(SUM_B, sum, HASH_SIZE), 0);
+	content_insert(&md.contents, sum, 5, ID, "b", ID);
+	assert_int_equal(metadata_save(f->dir, &md, &err), 0);
+	metadata_init(&back);
+	assert_int_equal(metadata_load(f->dir, &back, &found, &err), 0);
+	assert_int_equal(back.contents.len, 3);
+	assert_non_null(content_find(&back.contents, sum));
+	/* in order, or the reload's bisection could not find them */
+	assert_int_equal(metadata_load_some_contents(f->dir, &back, sum, 1,
+						     &err), 0);
+	metadata_release(&md);
+	metadata_release(&back);
+}
+
 /* Each with a destination folder of its own. */
 #define IN_DIR(test) \
 	cmocka_unit_test_setup_teardown(test, metadata_dir_setup, \
@@ -319,6 +351,7 @@ int main(void)
 		IN_DIR(test_big_contents_wait_until_asked),
 		IN_DIR(test_save_in_two_steps),
 		IN_DIR(test_an_aborted_save_leaves_the_file),
+		IN_DIR(test_kept_order_follows_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
