@@ -1724,12 +1724,14 @@ int metadata_load_some_contents(const char *dest, struct metadata *md,
 				const uint8_t *sums, size_t n,
 				struct error *err)
 {
-	uint8_t *sorted = xmalloc(n ? n * HASH_SIZE : 1);
-	struct content_filter only = { sorted, n, true };
+	uint8_t *sorted;
+	struct content_filter only;
 	int rc;
 
 	if (!md->contents_pending)
 		return 0;
+	sorted = xmalloc(n ? n * HASH_SIZE : 1);
+	only = (struct content_filter){ sorted, n, true };
 	if (n) {
 		memcpy(sorted, sums, n * HASH_SIZE);
 		qsort(sorted, n, HASH_SIZE, cmp_checksums);
