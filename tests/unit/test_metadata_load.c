@@ -78,13 +78,30 @@ static void format(const struct metadata *md, struct buf *out)
 	buf_append(out, "", 1);
 }
 
-static void test_contents_later_equal_a_whole_load(void **state)
+/* md, loaded in parts, says what a whole load of the file says. */
+static void assert_same_as_whole_load(struct fixture *f,
+				      const struct metadata *md)
 {
-	struct fixture *f = *state;
-	struct metadata later, whole;
+	struct metadata whole;
 	struct buf a = {0}, b = {0};
 	struct error err;
 	bool found;
+
+	metadata_init(&whole);
+	assert_int_equal(metadata_load(f->dir, &whole, &found, &err), 0);
+	format(md, &a);
+	format(&whole, &b);
+	assert_string_equal(a.data, b.data);
+	buf_release(&a);
+	buf_release(&b);
+	metadata_release(&whole);
+}
+
+static void test_contents_later_equal_a_whole_load(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata later;
+	struct error err;
 	char both[900];
 
 	snprintf(both, sizeof(both), "%s,%s", content(SUM_A, 3),
@@ -94,15 +111,8 @@ static void test_contents_later_equal_a_whole_load(void **state)
 	assert_int_equal(metadata_load_contents(f->dir, &later, &err), 0);
 	assert_false(later.contents_pending);
 	assert_int_equal(later.contents.len, 2);
-	metadata_init(&whole);
-	assert_int_equal(metadata_load(f->dir, &whole, &found, &err), 0);
-	format(&later, &a);
-	format(&whole, &b);
-	assert_string_equal(a.data, b.data);
-	buf_release(&a);
-	buf_release(&b);
+	assert_same_as_whole_load(f, &later);
 	metadata_release(&later);
-	metadata_release(&whole);
 }
 
 static void test_a_replaced_file_is_read_whole(void **state)
@@ -183,8 +193,8 @@ static void test_small_contents_come_with_the_files(void **state)
 static void test_big_contents_wait_until_asked(void **state)
 {
 	struct fixture *f = *state;
-	struct metadata later, whole;
-	struct buf text = {0}, a = {0}, b = {0};
+	struct metadata later;
+	struct buf text = {0};
 	struct error err;
 	bool found;
 	char both[900];
@@ -205,16 +215,9 @@ static void test_big_contents_wait_until_asked(void **state)
 	assert_int_equal(later.contents.len, 0);
 	assert_int_equal(metadata_load_contents(f->dir, &later, &err), 0);
 	assert_int_equal(later.contents.len, 2);
-	metadata_init(&whole);
-	assert_int_equal(metadata_load(f->dir, &whole, &found, &err), 0);
-	format(&later, &a);
-	format(&whole, &b);
-	assert_string_equal(a.data, b.data);
+	assert_same_as_whole_load(f, &later);
 	buf_release(&text);
-	buf_release(&a);
-	buf_release(&b);
 	metadata_release(&later);
-	metadata_release(&whole);
 }
 
 static int count_entries(const char *dir)
