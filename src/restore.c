@@ -19,6 +19,7 @@
 #include "hash.h"
 #include "lock.h"
 #include "metadata.h"
+#include "prefetch.h"
 #include "store.h"
 #include "tarball.h"
 #include "tree.h"
@@ -67,10 +68,12 @@ struct restore {
 	uint64_t done, total;
 };
 
-/* Where a file's bytes come from: an archive member, or a file this restore
+/* Where a file's bytes come from: an archive member, read here or ahead
+ * on another thread (which hashes them too), or a file this restore
  * already wrote (a content needed at several paths is read once). */
 struct source {
 	struct tarball_reader *reader;
+	struct prefetch *ahead;
 	int fd;
 	off_t off;
 	const char *archive;           /* for messages */
@@ -882,10 +885,11 @@ static void progress(struct restore *r)
 				      r->st->bytes);
 }
 
-/* Bytes waiting in r->buf, which starts at file offset `base`. */
+/* Bytes waiting in r->buf, which starts at file offset `base`, going to a
+ * new (empty) file written up to `end`. */
 struct sink {
 	int fd;
-	uint64_t base;
+	uint64_t base, end;
 	size_t fill;
 };
 
@@ -910,42 +914,53 @@ static int pwrite_all(int fd, const char *p, size_t len, uint64_t off)
 	return 0;
 }
 
-/* Writes the buffered runs of non-zero blocks and skips the zero ones,
- * which stay holes (sink_finish sets the length). */
-static int sink_flush(struct restore *r, struct sink *s, const char *path)
+/* Writes the len bytes at data at the sink's offset: the runs of
+ * non-zero blocks, skipping the zero ones, which stay holes (sink_finish
+ * sets the length). */
+static int sink_put(struct restore *r, struct sink *s, const char *data,
+		    size_t len, const char *path)
 {
 	size_t i = 0;
 
-	while (i < s->fill) {
+	while (i < len) {
 		size_t start, n;
 
-		for (n = 0; i < s->fill; i += n) {
-			n = s->fill - i < SPARSE_BLOCK ? s->fill - i
-						       : SPARSE_BLOCK;
-			if (!block_is_zero(r->buf + i, n))
+		for (n = 0; i < len; i += n) {
+			n = len - i < SPARSE_BLOCK ? len - i : SPARSE_BLOCK;
+			if (!block_is_zero(data + i, n))
 				break;
 		}
-		for (start = i; i < s->fill; i += n) {
-			n = s->fill - i < SPARSE_BLOCK ? s->fill - i
-						       : SPARSE_BLOCK;
-			if (block_is_zero(r->buf + i, n))
+		for (start = i; i < len; i += n) {
+			n = len - i < SPARSE_BLOCK ? len - i : SPARSE_BLOCK;
+			if (block_is_zero(data + i, n))
 				break;
 		}
-		if (i > start && pwrite_all(s->fd, r->buf + start, i - start,
+		if (i > start && pwrite_all(s->fd, data + start, i - start,
 					    s->base + start) < 0)
 			return error_set(r->err, "cannot write '%s': %s",
 					 path, strerror(errno));
+		if (i > start)
+			s->end = s->base + i;
 	}
-	s->base += s->fill;
-	s->fill = 0;
+	s->base += len;
 	return 0;
+}
+
+/* Writes what waits in r->buf. */
+static int sink_flush(struct restore *r, struct sink *s, const char *path)
+{
+	int rc = sink_put(r, s, r->buf, s->fill, path);
+
+	s->fill = 0;
+	return rc;
 }
 
 static int sink_finish(struct restore *r, struct sink *s, const char *path)
 {
 	if (sink_flush(r, s, path) < 0)
 		return -1;
-	if (ftruncate(s->fd, (off_t)s->base) < 0)
+	/* Only a file ending in a hole needs its length set. */
+	if (s->end != s->base && ftruncate(s->fd, (off_t)s->base) < 0)
 		return error_set(r->err, "cannot write '%s': %s", path,
 				 strerror(errno));
 	return 0;
@@ -973,9 +988,11 @@ static ssize_t source_read(struct restore *r, struct source *src, char *buf,
 	return n;
 }
 
+/* src's bytes were hashed into r->hash, unless they were read ahead. */
 static int check_sum(struct restore *r, const struct tree_entry *e,
-		     uint64_t total, const char *archive)
+		     uint64_t total, const struct source *src)
 {
+	const char *archive = src ? src->archive : r->archive_path;
 	uint8_t sum[HASH_SIZE];
 	char want[HASH_HEX_SIZE], got[HASH_HEX_SIZE];
 
@@ -985,8 +1002,12 @@ static int check_sum(struct restore *r, const struct tree_entry *e,
 			       "%s%llu)", e->path, archive,
 			       (unsigned long long)e->size,
 			       total > e->size ? "more than " : "",
-			       (unsigned long long)total);
-	if (hash_final(r->hash, sum) < 0)
+			       /* reading stopped past the record */
+			       (unsigned long long)(total > e->size ? e->size
+								    : total));
+	if (src && src->ahead)
+		prefetch_digest(src->ahead, sum);
+	else if (hash_final(r->hash, sum) < 0)
 		return error_set(r->err, "SHA-256 is not available");
 	if (!memcmp(sum, e->checksum, HASH_SIZE))
 		return 0;
@@ -995,6 +1016,32 @@ static int check_sum(struct restore *r, const struct tree_entry *e,
 	return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: checksum mismatch "
 		       "(recorded %s, archive has %s)", e->path, archive, want,
 		       got);
+}
+
+/* Writes a member read ahead into fd straight from where the reading
+ * thread put it, which hashed it too. */
+static int fill_from_ahead(struct restore *r, int fd, struct source *src,
+			   const struct tree_entry *e)
+{
+	struct sink s = { .fd = fd };
+	uint64_t total = 0;
+	const void *data;
+	ssize_t n;
+
+	while ((n = prefetch_data(src->ahead, &data, r->err)) > 0) {
+		total += (uint64_t)n;
+		if (check_interrupted(r) < 0 ||
+		    sink_put(r, &s, data, (size_t)n, e->path) < 0)
+			return -1;
+		/* The reading thread stops one byte past the recorded size. */
+		if (total > e->size)
+			break;
+	}
+	if (n < 0)
+		return mark(r, RESTORE_INTEGRITY);
+	if (check_sum(r, e, total, src) < 0)
+		return -1;
+	return sink_finish(r, &s, e->path);
 }
 
 /* Copies src (NULL for an empty file) into fd, hashing; stops as soon as
@@ -1007,6 +1054,8 @@ static int fill_file(struct restore *r, int fd, struct source *src,
 	uint64_t total = 0;
 	ssize_t n = 0;
 
+	if (src && src->ahead)
+		return fill_from_ahead(r, fd, src, e);
 	hash_reset(r->hash);
 	while (src && total <= e->size &&
 	       (n = source_read(r, src, r->buf + s.fill,
@@ -1018,8 +1067,7 @@ static int fill_file(struct restore *r, int fd, struct source *src,
 		    (s.fill == IO_SIZE && sink_flush(r, &s, e->path) < 0))
 			return -1;
 	}
-	if (n < 0 || check_sum(r, e, total, src ? src->archive
-					       : r->archive_path) < 0)
+	if (n < 0 || check_sum(r, e, total, src) < 0)
 		return -1;
 	return sink_finish(r, &s, e->path);
 }
@@ -1126,10 +1174,9 @@ static const struct tree_entry *need_entry(const struct restore *r, size_t i)
  * the paths of the needs after it that share it, copied from the first
  * (each copy verified too). Sets *count to the needs satisfied. */
 static int restore_group(struct restore *r, size_t i, size_t hi,
-			 struct tarball_reader *rd, const char *archive,
-			 size_t *count)
+			 struct source src, size_t *count)
 {
-	struct source src = { .reader = rd, .fd = -1, .archive = archive };
+	const char *archive = src.archive;
 	int first = -1, rc;
 	size_t j;
 
@@ -1230,7 +1277,8 @@ static int read_seeking(struct restore *r, size_t lo, size_t hi,
 
 		if (r->needs[i].done || !seek_member(r, path, i, &rd))
 			continue;
-		rc = restore_group(r, i, hi, rd, path, &count);
+		rc = restore_group(r, i, hi, (struct source){ .reader = rd,
+				   .fd = -1, .archive = path }, &count);
 		tarball_reader_close(rd);
 		if (rc < 0)
 			return -1;
@@ -1247,30 +1295,63 @@ static size_t count_left(const struct restore *r, size_t lo, size_t hi)
 	return left;
 }
 
+/* The needs one sequential pass serves, for the reading thread. */
+struct wanted {
+	const struct restore *r;
+	size_t lo, hi;
+};
+
+/* The most bytes any need of member `name` takes, or -1 if none needs
+ * it. Looks only at what stays as it is during the pass (not `done`). */
+static int64_t wanted_size(void *ctx, const char *name)
+{
+	const struct wanted *w = ctx;
+	const struct need *needs = w->r->needs;
+	size_t a = w->lo, b = w->hi;
+	int64_t most = -1;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (strcmp(needs[mid].c->member, name) < 0)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	for (; a < w->hi && !strcmp(needs[a].c->member, name); a++) {
+		uint64_t size = w->r->m.files.entries[needs[a].entry].size;
+
+		if (size <= INT64_MAX - 1 && (int64_t)size > most)
+			most = (int64_t)size;
+	}
+	return most;
+}
+
 /* One sequential pass over the archive for the needs of [lo, hi) not done
- * yet. Only regular members are read: hard links, the manifest, symlinks,
- * devices and anything not needed are skipped. */
+ * yet, read and hashed ahead on another thread. Only regular members are
+ * read: hard links, the manifest, symlinks, devices and anything not
+ * needed are skipped. */
 static int read_sequential(struct restore *r, size_t lo, size_t hi,
 			   const char *path)
 {
-	struct tarball_reader *rd = NULL;
-	struct tarball_member mem;
+	struct wanted w = { r, lo, hi };
+	struct prefetch *ahead = NULL;
+	const char *name;
 	size_t left = count_left(r, lo, hi), count;
 	int more = 0, rc = -1;
 
-	if (left && tarball_reader_open(path, &rd, r->err) < 0) {
+	if (left && prefetch_open(path, wanted_size, &w, true, &ahead,
+				  r->err) < 0) {
 		mark(r, RESTORE_INTEGRITY);
 		goto out;
 	}
-	while (left && (more = tarball_next(rd, &mem, r->err)) > 0) {
-		size_t i;
+	while (left && (more = prefetch_next(ahead, &name, r->err)) > 0) {
+		size_t i = find_need(r, lo, hi, name);
 
-		if (mem.type != ENTRY_FILE || mem.is_hardlink || mem.is_other)
-			continue;
-		i = find_need(r, lo, hi, mem.name);
 		if (i == hi)
 			continue;
-		if (restore_group(r, i, hi, rd, path, &count) < 0)
+		if (restore_group(r, i, hi, (struct source){ .ahead = ahead,
+				  .fd = -1, .archive = path }, &count) < 0)
 			goto out;
 		left -= count;
 	}
@@ -1280,7 +1361,7 @@ static int read_sequential(struct restore *r, size_t lo, size_t hi,
 	}
 	rc = check_all_found(r, lo, hi, path);
 out:
-	tarball_reader_close(rd);
+	prefetch_close(ahead);
 	return rc;
 }
 

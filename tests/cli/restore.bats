@@ -408,6 +408,33 @@ manifest_with_file() {
 	[ "$(cat "$TEST_DIR/out2/good")" = good ]
 }
 
+@test "a member longer or shorter than recorded is exit 5 naming both sizes, and leaves no file" {
+	printf 'hello' > "$SRC/a.txt"
+	backdate
+	backup_at 1
+	tar --zstd -xOf "$(latest_archive)" .incbak/manifest.json > "$TEST_DIR/base.json"
+	manifest_with_file b.txt evil > "$TEST_DIR/m.json"
+	id=$(id_at 2)
+	long=$(head -c 100000 /dev/zero | tr '\0' 'e')
+	craft_backup 2 "$TEST_DIR/m.json" "file:b.txt:evil$long"
+	record_content evil "$id" b.txt
+	run rs latest --to "$TEST_DIR/out"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"'b.txt' in $DST/src_backup_$id.tar.zst: size mismatch (recorded 4 bytes, archive has more than 4)"* ]]
+	[ ! -e "$TEST_DIR/out/b.txt" ]
+	no_temp_files "$TEST_DIR/out"
+
+	jq 'del(.backup_history[-1])' "$DST/backup_metadata.json" > "$TEST_DIR/md.json"
+	cp "$TEST_DIR/md.json" "$DST/backup_metadata.json"
+	craft_backup 2 "$TEST_DIR/m.json" "file:b.txt:evi"
+	record_content evil "$id" b.txt
+	run rs latest --to "$TEST_DIR/out2"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"'b.txt' in $DST/src_backup_$id.tar.zst: size mismatch (recorded 4 bytes, archive has 3)"* ]]
+	[ ! -e "$TEST_DIR/out2/b.txt" ]
+	no_temp_files "$TEST_DIR/out2"
+}
+
 @test "a truncated archive, or content missing from the metadata, is exit 5" {
 	head -c 200000 /dev/urandom > "$SRC/big"
 	printf 'small' > "$SRC/small"

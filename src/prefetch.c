@@ -1,0 +1,508 @@
+/* The reading side of a restore on its own thread. It passes what it reads
+ * to the caller as messages in a ring of bytes (a member's name, chunks of
+ * its data, its digest), so a small file costs no allocation and the
+ * ring's size bounds the memory however far the reader gets ahead. The
+ * two ends of the ring move without a lock; a side that must wait sleeps on
+ * a condition and is woken only once there is a batch for it, since a
+ * wake-up per message (tens of thousands of small files) cost more system
+ * time than the thread saved. */
+#include "prefetch.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tarball.h"
+#include "util.h"
+
+#define RING_SIZE ((size_t)16 << 20)
+/* The most data one message carries: small enough that the ring holds
+ * many, large enough that a big file costs few. */
+#define CHUNK_MAX ((size_t)256 << 10)
+#define MSG_ALIGN ((size_t)8)
+#define MSG_MAX (RING_SIZE / 2 - sizeof(struct msg))
+/* A sleeping side is woken once this much is there for it. */
+#define WAKE_BATCH (RING_SIZE / 4)
+/* The reader hashes a member when at least this much waits for the caller
+ * as it starts. */
+#define HASH_HERE_FILL (RING_SIZE / 4)
+
+enum msg_kind {
+	MSG_MEMBER = 1, /* the member's name, NUL-terminated; hashed by the
+			   reader */
+	MSG_MEMBER_RAW, /* the same, to be hashed by the caller */
+	MSG_DATA,       /* some of its bytes */
+	MSG_END,        /* its SHA-256, if the reader hashed it */
+	MSG_FAIL,       /* the error message: nothing follows */
+	MSG_EOF,        /* the archive's end: nothing follows */
+	MSG_WRAP,       /* the next message is at the ring's start */
+};
+
+struct msg {
+	uint32_t kind;
+	uint32_t len;   /* of the payload that follows */
+};
+
+enum reader_state { READ_HEADER, READ_DATA, READ_DONE };
+
+struct prefetch {
+	char *ring;
+	_Atomic uint64_t head;   /* end of the published messages */
+	_Atomic uint64_t tail;   /* end of the messages the caller is done with */
+	/* Sleeping, and what wakes them: */
+	pthread_mutex_t mu;
+	pthread_cond_t filled;   /* a batch published, or the last message */
+	pthread_cond_t emptied;  /* room freed, or stop set */
+	atomic_bool caller_sleeps;
+	_Atomic uint64_t reader_sleeps; /* room it waits for; 0: awake */
+	bool stop;               /* under mu */
+	bool threaded;
+	pthread_t thread;
+
+	/* The reader's own. */
+	struct tarball_reader *rd;
+	char *path;
+	prefetch_want_fn want;
+	void *ctx;
+	struct hash *hash;
+	bool hashing;            /* the reader hashes the current member */
+	enum reader_state state;
+	uint64_t left;           /* bytes the current member may still give */
+	uint64_t wrap;           /* bytes passed over to reserve at the start */
+	struct error err;
+
+	/* The caller's own. */
+	uint64_t seen_head;      /* head when the caller last looked */
+	uint64_t at;             /* the caller's tail */
+	bool lent;               /* the data message at `at` was handed out */
+	bool in_member;
+	bool failed;
+	struct hash *caller_hash; /* for the members the reader left */
+	bool caller_hashes;
+	char *name;
+	size_t name_alloc;
+	uint8_t digest[HASH_SIZE];
+};
+
+static size_t padded(size_t len)
+{
+	return (len + MSG_ALIGN - 1) & ~(MSG_ALIGN - 1);
+}
+
+/* ---- the reader ---- */
+
+/* Wakes the caller if it sleeps and there is a batch for it, or `last`
+ * (nothing more will come). */
+static void wake_caller(struct prefetch *p, uint64_t head, bool last)
+{
+	if (!p->threaded || !atomic_load(&p->caller_sleeps) ||
+	    (!last && head - atomic_load(&p->tail) < WAKE_BATCH))
+		return;
+	pthread_mutex_lock(&p->mu);
+	pthread_cond_signal(&p->filled);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Room for a message with up to len bytes of payload: its payload's
+ * address, or NULL if the caller stopped the prefetch. Threaded, waits
+ * for the caller to free enough; otherwise the caller has taken every
+ * message, so the ring is empty. */
+static char *reserve(struct prefetch *p, size_t len)
+{
+	uint64_t head = atomic_load_explicit(&p->head, memory_order_relaxed);
+	size_t at = (size_t)(head % RING_SIZE);
+	size_t need = sizeof(struct msg) + padded(len);
+	bool stop = false;
+
+	/* Messages are at most half the ring, so one always fits in an empty
+	 * ring, even after passing over its end. */
+	p->wrap = at + need > RING_SIZE ? RING_SIZE - at : 0;
+	need += p->wrap;
+	if (p->threaded && head + need - atomic_load(&p->tail) > RING_SIZE) {
+		/* What is there may be less than a batch (a long name). */
+		wake_caller(p, head, true);
+		pthread_mutex_lock(&p->mu);
+		atomic_store(&p->reader_sleeps, need > WAKE_BATCH ? need
+								  : WAKE_BATCH);
+		while (!p->stop && head + need - atomic_load(&p->tail) >
+				   RING_SIZE)
+			pthread_cond_wait(&p->emptied, &p->mu);
+		atomic_store(&p->reader_sleeps, 0);
+		stop = p->stop;
+		pthread_mutex_unlock(&p->mu);
+	}
+	if (stop)
+		return NULL;
+	at = (size_t)((head + p->wrap) % RING_SIZE);
+	return p->ring + at + sizeof(struct msg);
+}
+
+/* Publishes the message reserve() made room for, with len bytes. */
+static void publish(struct prefetch *p, enum msg_kind kind, size_t len)
+{
+	struct msg m = { (uint32_t)kind, (uint32_t)len };
+	uint64_t head = atomic_load_explicit(&p->head, memory_order_relaxed);
+	size_t at = (size_t)(head % RING_SIZE);
+
+	if (p->wrap) {
+		struct msg w = { MSG_WRAP, 0 };
+
+		memcpy(p->ring + at, &w, sizeof(w));
+		at = 0;
+	}
+	memcpy(p->ring + at, &m, sizeof(m));
+	head += p->wrap + sizeof(m) + padded(len);
+	atomic_store(&p->head, head);
+	/* The reader blocks only in reserve(), with the ring full: the
+	 * caller has a batch then anyway. */
+	wake_caller(p, head, kind == MSG_FAIL || kind == MSG_EOF);
+}
+
+/* A whole message from bytes at hand; false if the caller stopped. */
+static bool send(struct prefetch *p, enum msg_kind kind, const void *data,
+		 size_t len)
+{
+	char *to = reserve(p, len);
+
+	if (!to)
+		return false;
+	memcpy(to, data, len);
+	publish(p, kind, len);
+	return true;
+}
+
+static bool send_failure(struct prefetch *p)
+{
+	p->state = READ_DONE;
+	send(p, MSG_FAIL, p->err.msg, strlen(p->err.msg) + 1);
+	return false;
+}
+
+/* Finds the next wanted member and announces it. */
+static bool read_header(struct prefetch *p)
+{
+	struct tarball_member m;
+	int64_t limit = -1;
+	int rc;
+
+	while ((rc = tarball_next(p->rd, &m, &p->err)) > 0) {
+		if (m.type != ENTRY_FILE || m.is_hardlink || m.is_other)
+			continue;
+		limit = p->want(p->ctx, m.name);
+		if (limit >= 0)
+			break;
+	}
+	if (rc < 0)
+		return send_failure(p);
+	if (rc == 0) {
+		p->state = READ_DONE;
+		send(p, MSG_EOF, "", 0);
+		return false;
+	}
+	if (strlen(m.name) + 1 > MSG_MAX) {
+		error_set(&p->err, "'%s': member name of %zu bytes is too long",
+			  p->path, strlen(m.name));
+		return send_failure(p);
+	}
+	if (hash_reset(p->hash) < 0) {
+		error_set(&p->err, "SHA-256 is not available");
+		return send_failure(p);
+	}
+	p->left = (uint64_t)limit + 1;
+	p->state = READ_DATA;
+	/* Hashing goes to whichever side has time: the reader, when the
+	 * caller lags behind (the ring is filling: small files, where
+	 * creating each costs more than reading it); the caller, when it
+	 * waits for the reader (big files, where decompressing is the work). */
+	p->hashing = p->threaded && atomic_load(&p->head) -
+				    atomic_load(&p->tail) >= HASH_HERE_FILL;
+	return send(p, p->hashing ? MSG_MEMBER : MSG_MEMBER_RAW, m.name,
+		    strlen(m.name) + 1);
+}
+
+/* Fills len bytes at to from the member, short only at its end. */
+static ssize_t read_full(struct prefetch *p, char *to, size_t len)
+{
+	size_t got = 0;
+	ssize_t n = 1;
+
+	while (got < len && n > 0) {
+		n = tarball_read(p->rd, to + got, len - got, &p->err);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	return n < 0 ? -1 : (ssize_t)got;
+}
+
+/* The member's next chunk, or its digest once it has given all it has or
+ * all it may. Every chunk but a member's last is CHUNK_MAX bytes, so the
+ * caller sees whole blocks at block-aligned offsets. */
+static bool read_data(struct prefetch *p)
+{
+	size_t len = p->left < CHUNK_MAX ? (size_t)p->left : CHUNK_MAX;
+	ssize_t n = 0;
+	uint8_t sum[HASH_SIZE];
+	char *to;
+
+	if (len) {
+		to = reserve(p, len);
+		if (!to)
+			return false;
+		n = read_full(p, to, len);
+		if (n < 0)
+			return send_failure(p);
+		if (n > 0 && p->hashing &&
+		    hash_update(p->hash, to, (size_t)n) < 0) {
+			error_set(&p->err, "SHA-256 is not available");
+			return send_failure(p);
+		}
+		if (n > 0) {
+			p->left -= (uint64_t)n;
+			publish(p, MSG_DATA, (size_t)n);
+			return true;
+		}
+	}
+	if (p->hashing && hash_final(p->hash, sum) < 0) {
+		error_set(&p->err, "SHA-256 is not available");
+		return send_failure(p);
+	}
+	p->state = READ_HEADER;
+	return send(p, MSG_END, sum, p->hashing ? sizeof(sum) : 0);
+}
+
+/* Publishes at least one message; false once there is nothing more to do
+ * (the last message, end or failure, is published) or the caller
+ * stopped. */
+static bool read_step(struct prefetch *p)
+{
+	switch (p->state) {
+	case READ_HEADER:
+		return read_header(p);
+	case READ_DATA:
+		return read_data(p);
+	case READ_DONE:
+		break;
+	}
+	return false;
+}
+
+static void *read_ahead(void *arg)
+{
+	struct prefetch *p = arg;
+
+	/* Named for top -H and perf. */
+	pthread_setname_np(pthread_self(), "incbak-read");
+	while (read_step(p))
+		;
+	return NULL;
+}
+
+/* ---- the caller ---- */
+
+/* Sleeps until the reader published something past the caller's tail. */
+static void wait_for_reader(struct prefetch *p)
+{
+	pthread_mutex_lock(&p->mu);
+	atomic_store(&p->caller_sleeps, true);
+	while (atomic_load(&p->head) == p->at)
+		pthread_cond_wait(&p->filled, &p->mu);
+	atomic_store(&p->caller_sleeps, false);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* The message at the caller's tail, once there is one. */
+static const struct msg *peek(struct prefetch *p)
+{
+	const struct msg *m;
+
+	if (p->at == p->seen_head) {
+		if (!p->threaded)
+			read_step(p);
+		else if (atomic_load(&p->head) == p->at)
+			wait_for_reader(p);
+		p->seen_head = atomic_load(&p->head);
+	}
+	m = (const struct msg *)(p->ring + p->at % RING_SIZE);
+	if (m->kind != MSG_WRAP)
+		return m;
+	/* WRAP is always published with the message after it. */
+	p->at += RING_SIZE - p->at % RING_SIZE;
+	return (const struct msg *)(p->ring + p->at % RING_SIZE);
+}
+
+static const char *payload(const struct msg *m)
+{
+	return (const char *)(m + 1);
+}
+
+/* Gives the message at the caller's tail back to the reader. */
+static void release(struct prefetch *p, const struct msg *m)
+{
+	uint64_t wants;
+
+	p->at += sizeof(*m) + padded(m->len);
+	p->lent = false;
+	atomic_store(&p->tail, p->at);
+	wants = p->threaded ? atomic_load(&p->reader_sleeps) : 0;
+	if (wants && p->at + RING_SIZE - atomic_load(&p->head) >= wants) {
+		pthread_mutex_lock(&p->mu);
+		pthread_cond_signal(&p->emptied);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+/* FAIL and EOF stay at tail, so every later call sees them again. */
+static int fail(struct prefetch *p, const struct msg *m, struct error *err)
+{
+	p->in_member = false;
+	p->failed = true;
+	return error_set(err, "%s", payload(m));
+}
+
+int prefetch_next(struct prefetch *p, const char **name, struct error *err)
+{
+	const struct msg *m;
+
+	if (p->lent)
+		release(p, (const struct msg *)(p->ring + p->at % RING_SIZE));
+	for (;;) {
+		m = peek(p);
+		if (m->kind == MSG_FAIL)
+			return fail(p, m, err);
+		if (m->kind == MSG_EOF) {
+			p->in_member = false;
+			return 0;
+		}
+		if (m->kind == MSG_MEMBER || m->kind == MSG_MEMBER_RAW)
+			break;
+		release(p, m);
+	}
+	p->caller_hashes = m->kind == MSG_MEMBER_RAW;
+	if (p->caller_hashes && hash_reset(p->caller_hash) < 0)
+		return error_set(err, "SHA-256 is not available");
+	if (m->len > p->name_alloc) {
+		free(p->name);
+		p->name_alloc = m->len;
+		p->name = xmalloc(p->name_alloc);
+	}
+	memcpy(p->name, payload(m), m->len);
+	release(p, m);
+	p->in_member = true;
+	*name = p->name;
+	return 1;
+}
+
+ssize_t prefetch_data(struct prefetch *p, const void **data,
+		      struct error *err)
+{
+	const struct msg *m;
+
+	if (p->lent) {
+		/* The caller is done with the chunk it was given. */
+		m = (const struct msg *)(p->ring + p->at % RING_SIZE);
+		release(p, m);
+	}
+	if (p->failed)
+		return fail(p, peek(p), err);
+	if (!p->in_member)
+		return 0;
+	m = peek(p);
+	if (m->kind == MSG_FAIL)
+		return fail(p, m, err);
+	if (m->kind != MSG_DATA) {
+		/* END follows a member's data; anything else cannot, and is
+		 * left for prefetch_next() with a digest nothing matches. */
+		memset(p->digest, 0, HASH_SIZE);
+		p->in_member = false;
+		if (m->kind != MSG_END)
+			return 0;
+		if (!p->caller_hashes)
+			memcpy(p->digest, payload(m), HASH_SIZE);
+		release(p, m);
+		if (p->caller_hashes && hash_final(p->caller_hash, p->digest) < 0)
+			return error_set(err, "SHA-256 is not available");
+		return 0;
+	}
+	if (p->caller_hashes && hash_update(p->caller_hash, payload(m),
+					    m->len) < 0)
+		return error_set(err, "SHA-256 is not available");
+	*data = payload(m);
+	p->lent = true;
+	return (ssize_t)m->len;
+}
+
+void prefetch_digest(const struct prefetch *p, uint8_t out[HASH_SIZE])
+{
+	memcpy(out, p->digest, HASH_SIZE);
+}
+
+/* Reads with no signals: the caller's thread handles them. */
+static void start_reader(struct prefetch *p)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* Set before the thread starts, which reads it. */
+	p->threaded = true;
+	if (pthread_create(&p->thread, NULL, read_ahead, p) != 0)
+		p->threaded = false;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+int prefetch_open(const char *path, prefetch_want_fn want, void *ctx,
+		  bool threaded, struct prefetch **out, struct error *err)
+{
+	struct prefetch *p;
+	struct tarball_reader *rd;
+
+	if (tarball_reader_open(path, &rd, err) < 0)
+		return -1;
+	p = xcalloc(1, sizeof(*p));
+	p->hash = hash_new();
+	p->caller_hash = hash_new();
+	if (!p->hash || !p->caller_hash) {
+		tarball_reader_close(rd);
+		hash_free(p->hash);
+		hash_free(p->caller_hash);
+		free(p);
+		return error_set(err, "SHA-256 is not available");
+	}
+	p->rd = rd;
+	p->path = xstrdup(path);
+	p->want = want;
+	p->ctx = ctx;
+	p->ring = xmalloc(RING_SIZE);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->filled, NULL);
+	pthread_cond_init(&p->emptied, NULL);
+	if (threaded)
+		start_reader(p);
+	*out = p;
+	return 0;
+}
+
+void prefetch_close(struct prefetch *p)
+{
+	if (!p)
+		return;
+	if (p->threaded) {
+		pthread_mutex_lock(&p->mu);
+		p->stop = true;
+		pthread_cond_signal(&p->emptied);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->thread, NULL);
+	}
+	pthread_cond_destroy(&p->emptied);
+	pthread_cond_destroy(&p->filled);
+	pthread_mutex_destroy(&p->mu);
+	tarball_reader_close(p->rd);
+	hash_free(p->hash);
+	hash_free(p->caller_hash);
+	free(p->ring);
+	free(p->path);
+	free(p->name);
+	free(p);
+}

@@ -1,0 +1,53 @@
+/* An archive's wanted file members read, and their SHA-256 computed, on a
+ * thread of their own, ahead of the caller. A restore spends about as much
+ * time decompressing and hashing as it spends in the kernel creating and
+ * writing the files; with the first on this thread and the second on the
+ * caller's, two cores share the work. Hashing goes to whichever thread is
+ * ahead, member by member (then prefetch_data() does it on the caller's),
+ * which the caller sees only in the time it takes. */
+#ifndef INCBAK_PREFETCH_H
+#define INCBAK_PREFETCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hash.h"
+
+struct error;
+struct prefetch;
+
+/* Whether the member called `name` is wanted: the most bytes any use of it
+ * can take, or -1 to pass it over. Called on the reading thread, so it may
+ * only look at what nobody changes while the prefetch is open. */
+typedef int64_t (*prefetch_want_fn)(void *ctx, const char *name);
+
+/* Opens the archive at path. Only regular file members (not hard links,
+ * folders, symlinks or devices) that `want` accepts are delivered, each
+ * with at most one byte more than `want` allowed, so a member longer than
+ * recorded is seen without reading all of it. With `threaded` false, or if
+ * no thread can be started, everything happens on the caller's thread, in
+ * the same order and with the same results. */
+int prefetch_open(const char *path, prefetch_want_fn want, void *ctx,
+		  bool threaded, struct prefetch **out, struct error *err);
+
+/* Moves to the next wanted member, passing over what is left of the
+ * current one: 1 with *name (valid until the next call), 0 at the end of
+ * the archive, -1 if it is damaged (err says where and how; every later
+ * call fails the same way). */
+int prefetch_next(struct prefetch *p, const char **name, struct error *err);
+
+/* The current member's next bytes: sets *data and returns how many there
+ * are (valid until the next call), 0 at its end (prefetch_digest() is then
+ * valid), -1 as prefetch_next(). Every piece but a member's last is a whole
+ * number of 4 KiB blocks. */
+ssize_t prefetch_data(struct prefetch *p, const void **data,
+		      struct error *err);
+
+/* Once prefetch_data() returned 0: the SHA-256 of the member's bytes. */
+void prefetch_digest(const struct prefetch *p, uint8_t out[HASH_SIZE]);
+
+/* Stops the reading thread and closes the archive. Accepts NULL. */
+void prefetch_close(struct prefetch *p);
+
+#endif

@@ -1,0 +1,354 @@
+/* Members read ahead on a thread: the same members, bytes and digests as a
+ * read on the caller's thread, through a ring much smaller than the
+ * archive; members longer than wanted cut one byte past; damage reported
+ * where it is and again on every later call; a prefetch closed midway
+ * stops its thread. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hash.h"
+#include "prefetch.h"
+#include "store.h"
+#include "tarball.h"
+#include "tree.h"
+#include "util.h"
+
+#define ARCHIVE "test.tar.zst"
+#define BLOCK 4096
+
+struct member {
+	const char *name;
+	enum entry_type type;
+	size_t size;
+	const char *target; /* hard links and symlinks */
+};
+
+/* Sizes around the pieces the reader hands out (256 KiB) and the ring
+ * (8 MiB), which the 20 MiB member wraps around twice. */
+static const struct member members[] = {
+	{ "d", ENTRY_DIR, 0, NULL },
+	{ "d/empty", ENTRY_FILE, 0, NULL },
+	{ "d/one", ENTRY_FILE, 1, NULL },
+	{ "d/link", ENTRY_SYMLINK, 0, "one" },
+	{ "d/piece", ENTRY_FILE, 262144, NULL },
+	{ "d/piece+1", ENTRY_FILE, 262145, NULL },
+	{ "d/same", ENTRY_FILE, 1, "d/one" },
+	{ "d/skipped", ENTRY_FILE, 5000, NULL },
+	{ "d/big", ENTRY_FILE, (size_t)20 << 20, NULL },
+	{ "d/odd", ENTRY_FILE, 3 * 1048576 + 7, NULL },
+	{ "z", ENTRY_FILE, 100, NULL },
+};
+#define NMEMBERS (sizeof(members) / sizeof(members[0]))
+
+struct fixture {
+	char dir[64];
+	char *path;
+};
+
+/* Member i's bytes: different for every member and offset, compressible
+ * but not trivially. */
+static void fill(size_t i, char *p, size_t size)
+{
+	uint32_t x = (uint32_t)i * 2654435761u + 1;
+
+	for (size_t k = 0; k < size; k++) {
+		x = x * 1103515245u + 12345u;
+		p[k] = (char)('a' + (x >> 16) % 7);
+	}
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct tarball_writer *w;
+	struct error err;
+	uint64_t size;
+	char *data = malloc((size_t)20 << 20);
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/incbak-unit.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(tarball_writer_open(f->dir, ARCHIVE, 3, 1, &w, &err),
+			 0);
+	for (size_t i = 0; i < NMEMBERS; i++) {
+		const struct member *m = &members[i];
+		struct tree_entry e = { .type = (uint8_t)m->type, .mode = 0644,
+					.size = m->size };
+		int rc;
+
+		if (m->type == ENTRY_SYMLINK)
+			e.link_target = (char *)m->target;
+		if (m->type == ENTRY_FILE && m->target) {
+			rc = tarball_write_hardlink(w, m->name, m->target, &e,
+						    &err);
+		} else {
+			rc = tarball_write_header(w, m->name, &e, &err);
+			if (rc == 0 && m->type == ENTRY_FILE && m->size) {
+				fill(i, data, m->size);
+				rc = tarball_write_data(w, data, m->size, &err);
+			}
+		}
+		if (rc < 0)
+			fail_msg("%s", err.msg);
+	}
+	assert_int_equal(tarball_writer_commit(w, &size, &err), 0);
+	free(data);
+	f->path = store_archive_path(f->dir, ARCHIVE);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f->path);
+	free(f);
+	return 0;
+}
+
+/* Every regular member but d/skipped, with its size as the limit, or
+ * `cut` bytes where that is smaller. */
+static int64_t cut;
+
+static int64_t want(void *ctx, const char *name)
+{
+	(void)ctx;
+	for (size_t i = 0; i < NMEMBERS; i++) {
+		if (strcmp(members[i].name, name))
+			continue;
+		if (!strcmp(name, "d/skipped"))
+			return -1;
+		return (int64_t)members[i].size < cut ? (int64_t)members[i].size
+						      : cut;
+	}
+	fail_msg("the reader asked about '%s', which is not a file", name);
+	return -1;
+}
+
+static size_t index_of(const char *name)
+{
+	for (size_t i = 0; i < NMEMBERS; i++)
+		if (!strcmp(members[i].name, name))
+			return i;
+	fail_msg("no member '%s'", name);
+	return 0;
+}
+
+/* Reads the whole archive, checking every member's bytes and digest and
+ * that every piece but the last is whole blocks; returns the names seen,
+ * space-separated. */
+static char *read_all(const char *path, bool threaded)
+{
+	struct prefetch *p;
+	struct error err;
+	struct buf names = { 0 };
+	const char *name;
+	char *expect = malloc((size_t)20 << 20);
+	int rc;
+
+	assert_int_equal(prefetch_open(path, want, NULL, threaded, &p, &err),
+			 0);
+	while ((rc = prefetch_next(p, &name, &err)) > 0) {
+		size_t i = index_of(name), size = members[i].size, got = 0;
+		uint8_t sum[HASH_SIZE], digest[HASH_SIZE];
+		const void *data;
+		ssize_t n;
+
+		buf_append(&names, name, strlen(name));
+		buf_append(&names, " ", 1);
+		fill(i, expect, size);
+		while ((n = prefetch_data(p, &data, &err)) > 0) {
+			assert_true(got + (size_t)n <= size);
+			assert_memory_equal(data, expect + got, (size_t)n);
+			got += (size_t)n;
+			if (got < size)
+				assert_int_equal((size_t)n % BLOCK, 0);
+		}
+		assert_int_equal(n, 0);
+		assert_int_equal(got, size);
+		prefetch_digest(p, digest);
+		assert_int_equal(hash_buffer(expect, size, sum), 0);
+		assert_memory_equal(digest, sum, HASH_SIZE);
+	}
+	assert_int_equal(rc, 0);
+	/* The end stays the end. */
+	assert_int_equal(prefetch_next(p, &name, &err), 0);
+	prefetch_close(p);
+	free(expect);
+	buf_append(&names, "", 1);
+	return names.data;
+}
+
+static void test_threaded_reads_what_inline_reads(void **state)
+{
+	struct fixture *f = *state;
+	char *inline_names, *threaded_names;
+
+	cut = INT64_MAX;
+	inline_names = read_all(f->path, false);
+	threaded_names = read_all(f->path, true);
+	assert_string_equal(inline_names, "d/empty d/one d/piece d/piece+1 "
+			    "d/big d/odd z ");
+	assert_string_equal(threaded_names, inline_names);
+	free(inline_names);
+	free(threaded_names);
+}
+
+/* A member longer than wanted gives one byte more than wanted, and its
+ * digest is of those bytes. */
+static void test_member_longer_than_wanted_is_cut(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int threaded = 0; threaded < 2; threaded++) {
+		struct prefetch *p;
+		struct error err;
+		const char *name;
+		const void *data;
+		size_t total = 0;
+		ssize_t n;
+		uint8_t digest[HASH_SIZE], sum[HASH_SIZE];
+		char *expect = malloc(300000);
+
+		cut = 262144 + 5;
+		assert_int_equal(prefetch_open(f->path, want, NULL, threaded,
+					       &p, &err), 0);
+		do
+			assert_int_equal(prefetch_next(p, &name, &err), 1);
+		while (strcmp(name, "d/big"));
+		while ((n = prefetch_data(p, &data, &err)) > 0)
+			total += (size_t)n;
+		assert_int_equal(total, 262144 + 6);
+		fill(index_of("d/big"), expect, total);
+		prefetch_digest(p, digest);
+		assert_int_equal(hash_buffer(expect, total, sum), 0);
+		assert_memory_equal(digest, sum, HASH_SIZE);
+		/* The next member comes whole after the cut one. */
+		assert_int_equal(prefetch_next(p, &name, &err), 1);
+		assert_string_equal(name, "d/odd");
+		prefetch_close(p);
+		free(expect);
+	}
+}
+
+/* Members left half read are passed over; a prefetch closed while its
+ * thread waits for room in the ring stops it. */
+static void test_partial_reads_and_early_close(void **state)
+{
+	struct fixture *f = *state;
+
+	cut = INT64_MAX;
+	for (int threaded = 0; threaded < 2; threaded++) {
+		struct prefetch *p;
+		struct error err;
+		const char *name;
+		const void *data;
+
+		assert_int_equal(prefetch_open(f->path, want, NULL, threaded,
+					       &p, &err), 0);
+		do
+			assert_int_equal(prefetch_next(p, &name, &err), 1);
+		while (strcmp(name, "d/big"));
+		assert_int_equal(prefetch_data(p, &data, &err), 262144);
+		assert_int_equal(prefetch_next(p, &name, &err), 1);
+		assert_string_equal(name, "d/odd");
+		assert_int_equal(prefetch_data(p, &data, &err), 262144);
+		prefetch_close(p);
+
+		/* Closed at once: the thread may be anywhere. */
+		assert_int_equal(prefetch_open(f->path, want, NULL, threaded,
+					       &p, &err), 0);
+		prefetch_close(p);
+	}
+}
+
+/* A copy of the archive cut short in the middle of d/big. */
+static char *truncated_copy(const struct fixture *f)
+{
+	char *copy = str_fmt("%s/cut.tar.zst", f->dir);
+	FILE *in = fopen(f->path, "rb"), *out = fopen(copy, "wb");
+	struct stat st;
+	char chunk[65536];
+	size_t left;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	assert_int_equal(stat(f->path, &st), 0);
+	left = (size_t)st.st_size / 2;
+	while (left > 0) {
+		size_t n = fread(chunk, 1, left < sizeof(chunk) ? left
+							       : sizeof(chunk),
+				 in);
+
+		assert_true(n > 0);
+		assert_int_equal(fwrite(chunk, 1, n, out), n);
+		left -= n;
+	}
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	return copy;
+}
+
+/* The members before the damage come whole; the damaged one fails with
+ * the reader's message, and so does every later call. */
+static void test_damage_is_reported_where_it_is(void **state)
+{
+	struct fixture *f = *state;
+	char *copy = truncated_copy(f);
+	char first[sizeof(((struct error *)0)->msg)];
+
+	cut = INT64_MAX;
+	for (int threaded = 0; threaded < 2; threaded++) {
+		struct prefetch *p;
+		struct error err;
+		const char *name;
+		const void *data;
+		ssize_t n;
+
+		assert_int_equal(prefetch_open(copy, want, NULL, threaded, &p,
+					       &err), 0);
+		do
+			assert_int_equal(prefetch_next(p, &name, &err), 1);
+		while (strcmp(name, "d/big"));
+		while ((n = prefetch_data(p, &data, &err)) > 0)
+			;
+		assert_int_equal(n, -1);
+		assert_non_null(strstr(err.msg, "cut.tar.zst"));
+		if (threaded)
+			assert_string_equal(err.msg, first);
+		else
+			snprintf(first, sizeof(first), "%s", err.msg);
+		err.msg[0] = '\0';
+		assert_int_equal(prefetch_next(p, &name, &err), -1);
+		assert_string_equal(err.msg, first);
+		err.msg[0] = '\0';
+		assert_int_equal(prefetch_data(p, &data, &err), -1);
+		assert_string_equal(err.msg, first);
+		prefetch_close(p);
+	}
+	unlink(copy);
+	free(copy);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_threaded_reads_what_inline_reads),
+		cmocka_unit_test(test_member_longer_than_wanted_is_cut),
+		cmocka_unit_test(test_partial_reads_and_early_close),
+		cmocka_unit_test(test_damage_is_reported_where_it_is),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
