@@ -190,6 +190,22 @@ static char *read_all(const char *path, bool threaded)
 	return names.data;
 }
 
+/* A prefetch of the archive at path, at `member`. */
+static struct prefetch *open_at(const char *path, bool threaded,
+				const char *member)
+{
+	struct prefetch *p;
+	struct error err;
+	const char *name;
+
+	assert_int_equal(prefetch_open(path, want, NULL, threaded, &p, &err),
+			 0);
+	do
+		assert_int_equal(prefetch_next(p, &name, &err), 1);
+	while (strcmp(name, member));
+	return p;
+}
+
 static void test_threaded_reads_what_inline_reads(void **state)
 {
 	struct fixture *f = *state;
@@ -222,11 +238,7 @@ static void test_member_longer_than_wanted_is_cut(void **state)
 		char *expect = malloc(300000);
 
 		cut = 262144 + 5;
-		assert_int_equal(prefetch_open(f->path, want, NULL, threaded,
-					       &p, &err), 0);
-		do
-			assert_int_equal(prefetch_next(p, &name, &err), 1);
-		while (strcmp(name, "d/big"));
+		p = open_at(f->path, threaded, "d/big");
 		while ((n = prefetch_data(p, &data, &err)) > 0)
 			total += (size_t)n;
 		assert_int_equal(total, 262144 + 6);
@@ -255,11 +267,7 @@ static void test_partial_reads_and_early_close(void **state)
 		const char *name;
 		const void *data;
 
-		assert_int_equal(prefetch_open(f->path, want, NULL, threaded,
-					       &p, &err), 0);
-		do
-			assert_int_equal(prefetch_next(p, &name, &err), 1);
-		while (strcmp(name, "d/big"));
+		p = open_at(f->path, threaded, "d/big");
 		assert_int_equal(prefetch_data(p, &data, &err), 262144);
 		assert_int_equal(prefetch_next(p, &name, &err), 1);
 		assert_string_equal(name, "d/odd");
@@ -316,11 +324,7 @@ static void test_damage_is_reported_where_it_is(void **state)
 		const void *data;
 		ssize_t n;
 
-		assert_int_equal(prefetch_open(copy, want, NULL, threaded, &p,
-					       &err), 0);
-		do
-			assert_int_equal(prefetch_next(p, &name, &err), 1);
-		while (strcmp(name, "d/big"));
+		p = open_at(copy, threaded, "d/big");
 		while ((n = prefetch_data(p, &data, &err)) > 0)
 			;
 		assert_int_equal(n, -1);
