@@ -23,6 +23,7 @@ enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
 struct slot {
 	enum slot_state state;
 	uint64_t frame_no;
+	int level;
 	char *in, *out;
 	size_t in_len, out_cap;
 	size_t result;           /* of ZSTD_compress2: a size or an error */
@@ -36,6 +37,7 @@ struct worker {
 
 struct framepool {
 	int fd, level;
+	int frame_level;         /* for the frames submitted from now on */
 	pthread_mutex_t mu;
 	pthread_cond_t queued;   /* a slot was queued, or stop was set */
 	pthread_cond_t done;     /* a slot was compressed */
@@ -76,7 +78,11 @@ static ZSTD_CCtx *new_cctx(int level)
 
 static void compress_slot(ZSTD_CCtx *cctx, struct slot *s)
 {
-	s->result = ZSTD_compress2(cctx, s->out, s->out_cap, s->in, s->in_len);
+	s->result = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel,
+					   s->level);
+	if (!ZSTD_isError(s->result))
+		s->result = ZSTD_compress2(cctx, s->out, s->out_cap, s->in,
+					   s->in_len);
 }
 
 static void *worker_main(void *arg)
@@ -144,6 +150,7 @@ struct framepool *framepool_new(int fd, int level, int threads)
 		threads = (int)cpus;
 	p->fd = fd;
 	p->level = level;
+	p->frame_level = level;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->queued, NULL);
 	pthread_cond_init(&p->done, NULL);
@@ -226,6 +233,7 @@ static int submit(struct framepool *p)
 	if (s->in_len == 0)
 		return 0;
 	s->frame_no = p->fill_frame++;
+	s->level = p->frame_level;
 	if (p->nworkers == 0) {
 		if (!p->own_cctx)
 			return fail(p, 0, "cannot create a compressor");
@@ -242,6 +250,11 @@ static int submit(struct framepool *p)
 		if (write_oldest(p) < 0)
 			return -1;
 	return 0;
+}
+
+void framepool_set_level(struct framepool *p, int level)
+{
+	p->frame_level = level;
 }
 
 void framepool_start_at(struct framepool *p, uint64_t offset)

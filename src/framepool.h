@@ -27,6 +27,10 @@ struct framepool *framepool_new(int fd, int level, int threads);
  * first write. */
 void framepool_start_at(struct framepool *p, uint64_t offset);
 
+/* Compresses the frames ended from now on at `level`, starting with the
+ * current one. */
+void framepool_set_level(struct framepool *p, int level);
+
 /* Appends len bytes to the current frame. -1 on a write or compression
  * error (see framepool_error); the pool is then unusable. */
 int framepool_write(struct framepool *p, const void *data, size_t len);

@@ -32,11 +32,16 @@
 
 /* libarchive's "no errno" error code (its ERRNO_NONE is private). */
 #define ERRNO_NONE (-1)
+/* The most a manifest is compressed: every run rewrites one listing the
+ * whole tree, and on that JSON (34 MB for 67,800 files) zstd -2 is 1.6x as
+ * fast as -3 and 3% smaller; -9 is 3% smaller again at a sixth the speed. */
+#define TARBALL_MANIFEST_LEVEL 2
 
 struct tarball_writer {
 	struct archive *a;
 	struct framepool *frames;
 	int fd;
+	int level;
 	uint64_t member_frame, member_skip; /* of the last member started */
 	uint64_t manifest_frame;             /* its number */
 	bool have_manifest;
@@ -136,6 +141,7 @@ int tarball_writer_open(const char *dir, const char *final_name, int level,
 		error_set(err, "'%s': cannot start an archive", w->final_path);
 		goto fail;
 	}
+	w->level = level;
 	w->frames = framepool_new(w->fd, level, threads);
 	if (configure_writer(w) < 0) {
 		archive_fail(w->a, w->final_path, err);
@@ -310,6 +316,8 @@ int tarball_begin_buffer(struct tarball_writer *w, const char *name,
 	 * at: reading it means decompressing nothing else. */
 	if (start_member(w, true, err) < 0)
 		return -1;
+	framepool_set_level(w->frames, w->level < TARBALL_MANIFEST_LEVEL
+				       ? w->level : TARBALL_MANIFEST_LEVEL);
 	w->manifest_frame = w->member_frame;
 	w->have_manifest = true;
 	return tarball_write_header(w, name, &e, err);

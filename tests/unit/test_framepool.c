@@ -194,6 +194,53 @@ static void test_write_error(void **state)
 	free(input);
 }
 
+/* The size zstd gives len bytes as one frame at `level`, with the
+ * checksum the pool adds. */
+static size_t frame_size_at(const unsigned char *data, size_t len, int level)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	size_t cap = ZSTD_compressBound(len), n;
+	void *out = malloc(cap);
+
+	assert_non_null(c);
+	assert_non_null(out);
+	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+	n = ZSTD_compress2(c, out, cap, data, len);
+	assert_false(ZSTD_isError(n));
+	ZSTD_freeCCtx(c);
+	free(out);
+	return n;
+}
+
+/* A level set between frames applies from the frame being filled on: the
+ * same bytes come out as zstd makes them at 19, then at 1. */
+static void test_level_per_frame(void **state)
+{
+	size_t len = FRAMEPOOL_FRAME_SIZE / 2;
+	unsigned char *input = make_input(len, 5);
+	FILE *f = tmpfile();
+	struct framepool *p;
+
+	(void)state;
+	assert_non_null(f);
+	p = framepool_new(fileno(f), 19, 2);
+	assert_int_equal(framepool_write(p, input, len), 0);
+	assert_int_equal(framepool_end_frame(p), 0);
+	framepool_set_level(p, 1);
+	assert_int_equal(framepool_write(p, input, len), 0);
+	assert_int_equal(framepool_flush(p), 0);
+	assert_int_equal(framepool_frame_offset(p, 1),
+			 frame_size_at(input, len, 19));
+	assert_int_equal(framepool_bytes_out(p) - framepool_frame_offset(p, 1),
+			 frame_size_at(input, len, 1));
+	assert_true(frame_size_at(input, len, 1) !=
+		    frame_size_at(input, len, 19));
+	framepool_free(p);
+	fclose(f);
+	free(input);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_more_threads_than_cores),
 		cmocka_unit_test(test_nothing_written),
 		cmocka_unit_test(test_write_error),
+		cmocka_unit_test(test_level_per_frame),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /* Writing a manifest into an archive: formatted once into memory when
  * small, counted and then written in pieces when big; either way the
  * archive carries the same manifest, whose holds are the contents the
- * backup itself holds. */
+ * backup itself holds; its frame is compressed at no more than level 2. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zstd.h>
 
+#include "fsutil.h"
 #include "metadata.h"
 #include "store.h"
 #include "tarball.h"
@@ -144,12 +146,89 @@ static void test_manifest_found_too_big_while_buffered(void **state)
 	write_and_read_back(400);
 }
 
+/* The size zstd makes of data at `level`, with a checksum as incbak's. */
+static size_t zstd_size(const void *data, size_t len, int level)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	size_t cap = ZSTD_compressBound(len), n;
+	void *out = malloc(cap);
+
+	assert_non_null(out);
+	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+	n = ZSTD_compress2(c, out, cap, data, len);
+	assert_false(ZSTD_isError(n));
+	ZSTD_freeCCtx(c);
+	free(out);
+	return n;
+}
+
+/* Writes a manifest-like member into an archive at `level`; returns how
+ * big its frame is, and in *at_level the size zstd makes of that frame's
+ * bytes at `want`. */
+static size_t manifest_frame_size(int level, int want, size_t *at_level)
+{
+	char dir[] = "/tmp/incbak-unit.XXXXXX";
+	struct tarball_writer *w;
+	struct buf text = {0}, file = {0};
+	struct error err;
+	uint64_t size, off;
+	unsigned long long plain;
+	size_t frame;
+	void *bytes;
+	char *path;
+
+	assert_non_null(mkdtemp(dir));
+	for (int i = 0; i < 20000; i++)
+		buf_printf(&text, "{\"path\":\"d%d/f%d\",\"size\":%d}\n",
+			   i % 97, i, i * 31 % 7919);
+	assert_int_equal(tarball_writer_open(dir, ARCHIVE, level, 1, &w, &err),
+			 0);
+	assert_int_equal(tarball_write_buffer(w, ".incbak/manifest.json",
+					      text.data, text.len, 0, &err), 0);
+	assert_int_equal(tarball_writer_commit(w, &size, &err), 0);
+	path = store_archive_path(dir, ARCHIVE);
+	assert_int_equal(tarball_find_manifest_frame(path, &off, &err), 1);
+	assert_int_equal(fs_read_file(path, &file, 1 << 26, &err), 0);
+	frame = ZSTD_findFrameCompressedSize(file.data + off, file.len - off);
+	assert_false(ZSTD_isError(frame));
+	plain = ZSTD_getFrameContentSize(file.data + off, frame);
+	assert_true(plain > text.len && plain < text.len + 8192);
+	bytes = malloc(plain);
+	assert_int_equal(ZSTD_decompress(bytes, plain, file.data + off, frame),
+			 plain);
+	*at_level = zstd_size(bytes, plain, want);
+	free(bytes);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+	buf_release(&file);
+	buf_release(&text);
+	return frame;
+}
+
+/* Every run rewrites a manifest of the whole tree: above level 2 it would
+ * cost much time for little size. */
+static void test_manifest_frame_at_most_level_2(void **state)
+{
+	size_t got, want;
+
+	(void)state;
+	got = manifest_frame_size(19, 2, &want);
+	assert_int_equal(got, want);
+	got = manifest_frame_size(1, 1, &want);
+	assert_int_equal(got, want);
+	got = manifest_frame_size(19, 19, &want);
+	assert_int_not_equal(got, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_small_manifest_in_one_piece),
 		cmocka_unit_test(test_big_manifest_counted_then_written),
 		cmocka_unit_test(test_manifest_found_too_big_while_buffered),
+		cmocka_unit_test(test_manifest_frame_at_most_level_2),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
