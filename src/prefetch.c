@@ -57,7 +57,10 @@ struct prefetch {
 	pthread_cond_t emptied;  /* room freed, or stop set */
 	atomic_bool caller_sleeps;
 	_Atomic uint64_t reader_sleeps; /* room it waits for; 0: awake */
-	bool stop;               /* under mu */
+	/* Set by the caller once it wants nothing more; the reader looks at
+	 * it between members too, so it does not go on through the rest of
+	 * a big archive nobody reads. Changed under mu, for the sleeper. */
+	atomic_bool stop;
 	bool threaded;
 	pthread_t thread;
 
@@ -126,11 +129,11 @@ static char *reserve(struct prefetch *p, size_t len)
 		pthread_mutex_lock(&p->mu);
 		atomic_store(&p->reader_sleeps, need > WAKE_BATCH ? need
 								  : WAKE_BATCH);
-		while (!p->stop && head + need - atomic_load(&p->tail) >
-				   RING_SIZE)
+		while (!atomic_load(&p->stop) &&
+		       head + need - atomic_load(&p->tail) > RING_SIZE)
 			pthread_cond_wait(&p->emptied, &p->mu);
 		atomic_store(&p->reader_sleeps, 0);
-		stop = p->stop;
+		stop = atomic_load(&p->stop);
 		pthread_mutex_unlock(&p->mu);
 	}
 	if (stop)
@@ -188,6 +191,8 @@ static bool read_header(struct prefetch *p)
 	int rc;
 
 	while ((rc = tarball_next(p->rd, &m, &p->err)) > 0) {
+		if (atomic_load(&p->stop))
+			return false;
 		if (m.type != ENTRY_FILE || m.is_hardlink || m.is_other)
 			continue;
 		limit = p->want(p->ctx, m.name);
@@ -294,7 +299,7 @@ static void *read_ahead(void *arg)
 
 	/* Named for top -H and perf. */
 	pthread_setname_np(pthread_self(), "incbak-read");
-	while (read_step(p))
+	while (!atomic_load(&p->stop) && read_step(p))
 		;
 	return NULL;
 }
@@ -490,7 +495,7 @@ void prefetch_close(struct prefetch *p)
 		return;
 	if (p->threaded) {
 		pthread_mutex_lock(&p->mu);
-		p->stop = true;
+		atomic_store(&p->stop, true);
 		pthread_cond_signal(&p->emptied);
 		pthread_mutex_unlock(&p->mu);
 		pthread_join(p->thread, NULL);

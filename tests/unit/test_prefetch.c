@@ -3,8 +3,10 @@
  * archive; members longer than wanted cut one byte past; damage reported
  * where it is and again on every later call; a prefetch closed midway
  * stops its thread. */
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -345,6 +347,58 @@ static void test_damage_is_reported_where_it_is(void **state)
 	free(copy);
 }
 
+/* How many members the reader asked about, for the test below. */
+static atomic_long asked;
+
+static int64_t want_first_and_last(void *ctx, const char *name)
+{
+	(void)ctx;
+	atomic_fetch_add(&asked, 1);
+	return strcmp(name, "a") && strcmp(name, "z") ? -1 : 1;
+}
+
+/* A prefetch closed while its reader passes over members nobody wants
+ * stops there, not at the end of the archive (a restore of the first
+ * folder of a big archive would otherwise read it all before it ends). */
+static void test_close_stops_the_reader_between_members(void **state)
+{
+	struct fixture *f = *state;
+	enum { UNWANTED = 100000 };
+	struct tree_entry e = { .type = ENTRY_FILE, .mode = 0644, .size = 1 };
+	struct tarball_writer *w;
+	struct prefetch *p;
+	struct error err;
+	uint64_t size;
+	char *path = str_fmt("%s/many.tar.zst", f->dir);
+
+	assert_int_equal(tarball_writer_open(f->dir, "many.tar.zst", 1, 1, &w,
+					     &err), 0);
+	assert_int_equal(tarball_write_header(w, "a", &e, &err), 0);
+	assert_int_equal(tarball_write_data(w, "a", 1, &err), 0);
+	e.size = 0;
+	for (int i = 0; i < UNWANTED; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "u/%06d", i);
+		assert_int_equal(tarball_write_header(w, name, &e, &err), 0);
+	}
+	e.size = 1;
+	assert_int_equal(tarball_write_header(w, "z", &e, &err), 0);
+	assert_int_equal(tarball_write_data(w, "z", 1, &err), 0);
+	assert_int_equal(tarball_writer_commit(w, &size, &err), 0);
+
+	atomic_store(&asked, 0);
+	assert_int_equal(prefetch_open(path, want_first_and_last, NULL, true,
+				       &p, &err), 0);
+	/* Closed once the reader is among the unwanted ones. */
+	while (atomic_load(&asked) < 100)
+		sched_yield();
+	prefetch_close(p);
+	assert_true(atomic_load(&asked) < UNWANTED);
+	unlink(path);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_member_longer_than_wanted_is_cut),
 		cmocka_unit_test(test_partial_reads_and_early_close),
 		cmocka_unit_test(test_damage_is_reported_where_it_is),
+		cmocka_unit_test(test_close_stops_the_reader_between_members),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
