@@ -96,12 +96,18 @@ static size_t padded(size_t len)
 
 /* ---- the reader ---- */
 
-/* Wakes the caller if it sleeps and there is a batch for it, or `last`
- * (nothing more will come). */
-static void wake_caller(struct prefetch *p, uint64_t head, bool last)
+/* Wakes the caller if it sleeps and there is a batch for it, or anything
+ * at all if `now`: the reader is about to work without publishing (it
+ * passes over members nobody wants, or waits for room), or has published
+ * its last message. */
+static void wake_caller(struct prefetch *p, uint64_t head, bool now)
 {
-	if (!p->threaded || !atomic_load(&p->caller_sleeps) ||
-	    (!last && head - atomic_load(&p->tail) < WAKE_BATCH))
+	uint64_t waiting;
+
+	if (!p->threaded || !atomic_load(&p->caller_sleeps))
+		return;
+	waiting = head - atomic_load(&p->tail);
+	if (waiting == 0 || (!now && waiting < WAKE_BATCH))
 		return;
 	pthread_mutex_lock(&p->mu);
 	pthread_cond_signal(&p->filled);
@@ -158,8 +164,6 @@ static void publish(struct prefetch *p, enum msg_kind kind, size_t len)
 	memcpy(p->ring + at, &m, sizeof(m));
 	head += p->wrap + sizeof(m) + padded(len);
 	atomic_store(&p->head, head);
-	/* The reader blocks only in reserve(), with the ring full: the
-	 * caller has a batch then anyway. */
 	wake_caller(p, head, kind == MSG_FAIL || kind == MSG_EOF);
 }
 
@@ -193,11 +197,15 @@ static bool read_header(struct prefetch *p)
 	while ((rc = tarball_next(p->rd, &m, &p->err)) > 0) {
 		if (atomic_load(&p->stop))
 			return false;
-		if (m.type != ENTRY_FILE || m.is_hardlink || m.is_other)
-			continue;
-		limit = p->want(p->ctx, m.name);
-		if (limit >= 0)
-			break;
+		if (m.type == ENTRY_FILE && !m.is_hardlink && !m.is_other) {
+			limit = p->want(p->ctx, m.name);
+			if (limit >= 0)
+				break;
+		}
+		/* Passing over it may take long (a big file): the caller
+		 * gets what there is first, and may be done with it. */
+		wake_caller(p, atomic_load_explicit(&p->head,
+						    memory_order_relaxed), true);
 	}
 	if (rc < 0)
 		return send_failure(p);

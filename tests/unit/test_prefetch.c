@@ -358,8 +358,9 @@ static int64_t want_first_and_last(void *ctx, const char *name)
 }
 
 /* A prefetch closed while its reader passes over members nobody wants
- * stops there, not at the end of the archive (a restore of the first
- * folder of a big archive would otherwise read it all before it ends). */
+ * stops there, not at the end of the archive, and what was found before
+ * reaches the caller first (a restore of the first folder of a big archive
+ * would otherwise read it all before it ends). */
 static void test_close_stops_the_reader_between_members(void **state)
 {
 	struct fixture *f = *state;
@@ -368,6 +369,7 @@ static void test_close_stops_the_reader_between_members(void **state)
 	struct tarball_writer *w;
 	struct prefetch *p;
 	struct error err;
+	const char *name;
 	uint64_t size;
 	char *path = str_fmt("%s/many.tar.zst", f->dir);
 
@@ -395,6 +397,16 @@ static void test_close_stops_the_reader_between_members(void **state)
 		sched_yield();
 	prefetch_close(p);
 	assert_true(atomic_load(&asked) < UNWANTED);
+
+	/* The first member reaches the caller while the reader passes over
+	 * the others, not once it has passed them all. */
+	atomic_store(&asked, 0);
+	assert_int_equal(prefetch_open(path, want_first_and_last, NULL, true,
+				       &p, &err), 0);
+	assert_int_equal(prefetch_next(p, &name, &err), 1);
+	assert_string_equal(name, "a");
+	assert_true(atomic_load(&asked) < UNWANTED);
+	prefetch_close(p);
 	unlink(path);
 	free(path);
 }
