@@ -67,6 +67,7 @@ struct prefetch {
 	/* The reader's own. */
 	struct tarball_reader *rd;
 	char *path;
+	char *scratch;           /* for members passed over */
 	prefetch_want_fn want;
 	void *ctx;
 	struct hash *hash;
@@ -187,6 +188,21 @@ static bool send_failure(struct prefetch *p)
 	return false;
 }
 
+/* Reads through a member nobody wants, as tarball_next() would, but
+ * stops as soon as the caller does: the member may be gigabytes. 0, or -1
+ * when stopped or the archive is damaged (p->err then says how). */
+static int pass_over(struct prefetch *p)
+{
+	ssize_t n;
+
+	if (!p->scratch)
+		p->scratch = xmalloc(CHUNK_MAX);
+	while ((n = tarball_read(p->rd, p->scratch, CHUNK_MAX, &p->err)) > 0)
+		if (atomic_load(&p->stop))
+			return -1;
+	return n < 0 ? -1 : 0;
+}
+
 /* Finds the next wanted member and announces it. */
 static bool read_header(struct prefetch *p)
 {
@@ -206,6 +222,12 @@ static bool read_header(struct prefetch *p)
 		 * gets what there is first, and may be done with it. */
 		wake_caller(p, atomic_load_explicit(&p->head,
 						    memory_order_relaxed), true);
+		if (m.type == ENTRY_FILE && m.size > (int64_t)CHUNK_MAX &&
+		    pass_over(p) < 0) {
+			if (atomic_load(&p->stop))
+				return false;
+			return send_failure(p);
+		}
 	}
 	if (rc < 0)
 		return send_failure(p);
@@ -516,6 +538,7 @@ void prefetch_close(struct prefetch *p)
 	hash_free(p->caller_hash);
 	free(p->ring);
 	free(p->path);
+	free(p->scratch);
 	free(p->name);
 	free(p);
 }
