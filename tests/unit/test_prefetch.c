@@ -111,7 +111,15 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	/* The tests' own archives too, left behind by a test that failed. */
+	const char *const extra[] = { "cut.tar.zst", "many.tar.zst" };
 
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		char *path = str_fmt("%s/%s", f->dir, extra[i]);
+
+		unlink(path);
+		free(path);
+	}
 	unlink(f->path);
 	rmdir(f->dir);
 	free(f->path);
