@@ -16,6 +16,7 @@
 
 #include "framepool.h"
 #include "util.h"
+#include "zstd_size.h"
 
 /* Text-like bytes that compress, with some noise that does not. */
 static unsigned char *make_input(size_t len, unsigned seed)
@@ -194,25 +195,6 @@ static void test_write_error(void **state)
 	free(input);
 }
 
-/* The size zstd gives len bytes as one frame at `level`, with the
- * checksum the pool adds. */
-static size_t frame_size_at(const unsigned char *data, size_t len, int level)
-{
-	ZSTD_CCtx *c = ZSTD_createCCtx();
-	size_t cap = ZSTD_compressBound(len), n;
-	void *out = malloc(cap);
-
-	assert_non_null(c);
-	assert_non_null(out);
-	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
-	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
-	n = ZSTD_compress2(c, out, cap, data, len);
-	assert_false(ZSTD_isError(n));
-	ZSTD_freeCCtx(c);
-	free(out);
-	return n;
-}
-
 /* A level set between frames applies from the frame being filled on: the
  * same bytes come out as zstd makes them at 19, then at 1. */
 static void test_level_per_frame(void **state)
@@ -231,11 +213,11 @@ static void test_level_per_frame(void **state)
 	assert_int_equal(framepool_write(p, input, len), 0);
 	assert_int_equal(framepool_flush(p), 0);
 	assert_int_equal(framepool_frame_offset(p, 1),
-			 frame_size_at(input, len, 19));
+			 zstd_frame_size(input, len, 19));
 	assert_int_equal(framepool_bytes_out(p) - framepool_frame_offset(p, 1),
-			 frame_size_at(input, len, 1));
-	assert_true(frame_size_at(input, len, 1) !=
-		    frame_size_at(input, len, 19));
+			 zstd_frame_size(input, len, 1));
+	assert_true(zstd_frame_size(input, len, 1) !=
+		    zstd_frame_size(input, len, 19));
 	framepool_free(p);
 	fclose(f);
 	free(input);

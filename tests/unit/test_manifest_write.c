@@ -19,6 +19,7 @@
 #include "store.h"
 #include "tarball.h"
 #include "util.h"
+#include "zstd_size.h"
 
 #define SUM_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define SUM_B "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
@@ -146,23 +147,6 @@ static void test_manifest_found_too_big_while_buffered(void **state)
 	write_and_read_back(400);
 }
 
-/* The size zstd makes of data at `level`, with a checksum as incbak's. */
-static size_t zstd_size(const void *data, size_t len, int level)
-{
-	ZSTD_CCtx *c = ZSTD_createCCtx();
-	size_t cap = ZSTD_compressBound(len), n;
-	void *out = malloc(cap);
-
-	assert_non_null(out);
-	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
-	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
-	n = ZSTD_compress2(c, out, cap, data, len);
-	assert_false(ZSTD_isError(n));
-	ZSTD_freeCCtx(c);
-	free(out);
-	return n;
-}
-
 /* Writes a manifest-like member into an archive at `level`; returns how
  * big its frame is, and in *at_level the size zstd makes of that frame's
  * bytes at `want`. */
@@ -197,7 +181,7 @@ static size_t manifest_frame_size(int level, int want, size_t *at_level)
 	bytes = malloc(plain);
 	assert_int_equal(ZSTD_decompress(bytes, plain, file.data + off, frame),
 			 plain);
-	*at_level = zstd_size(bytes, plain, want);
+	*at_level = zstd_frame_size(bytes, plain, want);
 	free(bytes);
 	unlink(path);
 	rmdir(dir);
