@@ -770,8 +770,9 @@ static int finish_backup(struct run *r)
 	struct metadata_saving *saving = NULL;
 
 	if (ensure_contents(r) < 0 || ensure_writer(r) < 0 ||
-	    resolve_positions(r) < 0)
+	    tarball_writer_end_frame(r->writer, r->err) < 0)
 		return -1;
+	/* While the last frames compress: */
 	format_iso_utc(r->now.sec, date, sizeof(date));
 	mark_contents_used(r);
 	adopt_next_tree(r);
@@ -779,6 +780,8 @@ static int finish_backup(struct run *r)
 	record_history(r, date);
 	/* The metadata and the manifest list the contents in one order. */
 	content_index_keep_order(&r->md.contents);
+	if (resolve_positions(r) < 0)
+		return -1;
 	if (!rotation_records_backup(r))
 		saving = metadata_save_begin(r->opts->dest, &r->md);
 	if (write_manifest(r, date) < 0)

@@ -193,6 +193,13 @@ void tarball_last_member_position(const struct tarball_writer *w,
 	*within_frame = w->member_skip;
 }
 
+int tarball_writer_end_frame(struct tarball_writer *w, struct error *err)
+{
+	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN)
+		return archive_fail(w->a, w->final_path, err);
+	return framepool_end_frame(w->frames) < 0 ? frames_fail(w, err) : 0;
+}
+
 int tarball_writer_flush(struct tarball_writer *w, struct error *err)
 {
 	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN)

@@ -66,6 +66,10 @@ int tarball_begin_buffer(struct tarball_writer *w, const char *name,
 void tarball_last_member_position(const struct tarball_writer *w,
 				  uint64_t *frame_no, uint64_t *within_frame);
 
+/* Ends the current frame, which starts compressing, and returns at once:
+ * the caller can do other work before tarball_writer_flush(). */
+int tarball_writer_end_frame(struct tarball_writer *w, struct error *err);
+
 /* Ends the current frame and waits until everything so far is compressed
  * and written. */
 int tarball_writer_flush(struct tarball_writer *w, struct error *err);
