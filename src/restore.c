@@ -69,8 +69,9 @@ struct restore {
 };
 
 /* Where a file's bytes come from: an archive member, read here or ahead
- * on another thread (which hashes them too), or a file this restore
- * already wrote (a content needed at several paths is read once). */
+ * on another thread (the prefetch then hashes them too), or a file this
+ * restore already wrote (a content needed at several paths is read
+ * once). */
 struct source {
 	struct tarball_reader *reader;
 	struct prefetch *ahead;
@@ -1019,7 +1020,7 @@ static int check_sum(struct restore *r, const struct tree_entry *e,
 }
 
 /* Writes a member read ahead into fd straight from where the reading
- * thread put it, which hashed it too. */
+ * thread put it; the prefetch hashes it, on whichever thread is ahead. */
 static int fill_from_ahead(struct restore *r, int fd, struct source *src,
 			   const struct tree_entry *e)
 {
