@@ -79,6 +79,21 @@ void exclude_set_free(struct exclude_set *set)
 	free(set);
 }
 
+struct exclude_set *exclude_set_copy(const struct exclude_set *set)
+{
+	struct exclude_set *copy = exclude_set_new();
+
+	copy->len = copy->alloc = set->len;
+	copy->patterns = set->len ? xcalloc(set->len, sizeof(*set->patterns))
+				  : NULL;
+	for (size_t i = 0; i < set->len; i++) {
+		copy->patterns[i] = set->patterns[i];
+		copy->patterns[i].text = xstrdup(set->patterns[i].text);
+		copy->patterns[i].base = xstrdup(set->patterns[i].base);
+	}
+	return copy;
+}
+
 size_t exclude_set_mark(const struct exclude_set *set)
 {
 	return set->len;

@@ -22,6 +22,8 @@ extern const char *const exclude_default_patterns[];
 struct exclude_set *exclude_set_new(void);
 /* Accepts NULL. */
 void exclude_set_free(struct exclude_set *set);
+/* An independent copy: each thread of a walk pushes and pops its own. */
+struct exclude_set *exclude_set_copy(const struct exclude_set *set);
 
 /* Adds one gitignore pattern that applies below `base`: "" for the source
  * root, else a relative directory path without trailing slash ("a/b").

@@ -4,12 +4,17 @@
  * names are listed before anything else is done there, so the files that
  * steer the walk (CACHEDIR.TAG, .incbakignore, markers) are opened only
  * where the listing has them: a run with nothing changed makes about a
- * third fewer system calls than when it tried each in every folder. */
+ * third fewer system calls than when it tried each in every folder.
+ * Several threads walk at once, each taking whole folders (see share_dir);
+ * what they find is merged, sorted and reported once they are done. */
 #include "scan.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,10 +29,50 @@
 #define CACHEDIR_TAG "CACHEDIR.TAG"
 #define LIST_BUF_SIZE 32768
 
-struct walk {
+/* What the walk has to tell, kept until it is over and then told in path
+ * order, whichever thread came across it. */
+struct report_line {
+	char *path;
+	const char *text;   /* the special's kind, or a reason */
+	int errnum;         /* the reason, when not 0 */
+	bool special;
+};
+
+/* A folder found by one thread, opened, and left for whichever thread is
+ * free: it lists it, records it and walks below it. */
+struct scan_task {
+	int fd;
+	char *rel;
+	struct stat st;
+	const struct exclude_set *patterns; /* in force where it was found */
+};
+
+/* The state the walking threads share. */
+struct walk_shared {
 	const struct scan_options *opts;
-	struct scan_result *out;
 	dev_t root_dev;
+	int nthreads;
+	pthread_mutex_t mu;
+	pthread_cond_t wake;        /* a task was queued, or the walk is over */
+	struct scan_task *tasks;    /* a stack */
+	size_t ntasks, tasks_alloc;
+	atomic_size_t queued;       /* ntasks, read without the lock */
+	int idle;
+	bool over;
+	struct exclude_set **copies; /* the patterns tasks took along */
+	size_t ncopies, copies_alloc;
+};
+
+/* One walking thread. */
+struct walk {
+	struct walk_shared *sh;
+	const struct scan_options *opts;
+	struct scan_result out;
+	struct exclude_set *patterns;       /* its own, pushed and popped */
+	const struct exclude_set *base;     /* what patterns started from */
+	struct report_line *lines;
+	size_t nlines, lines_alloc;
+	pthread_t thread;
 };
 
 const char *scan_special_kind(mode_t mode)
@@ -149,6 +194,20 @@ static bool dir_opts_out(const struct scan_options *opts, int dirfd,
 	return false;
 }
 
+static void add_line(struct walk *w, const char *rel, bool special,
+		     const char *text, int errnum)
+{
+	struct report_line *l;
+
+	grow_array((void **)&w->lines, &w->lines_alloc, w->nlines + 1,
+		   sizeof(*w->lines));
+	l = &w->lines[w->nlines++];
+	l->path = xstrdup(*rel ? rel : ".");
+	l->text = text;
+	l->errnum = errnum;
+	l->special = special;
+}
+
 static void load_ignore_file(struct walk *w, int dirfd, const char *rel)
 {
 	struct buf text = {0};
@@ -157,21 +216,17 @@ static void load_ignore_file(struct walk *w, int dirfd, const char *rel)
 	if (fd < 0)
 		return;
 	if (fs_read_fd(fd, &text, IGNORE_FILE_MAX) == 0 && text.len)
-		exclude_set_add_lines(w->opts->excludes, text.data, text.len,
-				      rel);
-	else if (errno && w->opts->report.unreadable)
-		w->opts->report.unreadable(w->opts->report.ctx,
-			*rel ? rel : ".", "cannot read .incbakignore");
+		exclude_set_add_lines(w->patterns, text.data, text.len, rel);
+	else if (errno)
+		add_line(w, rel, false, "cannot read .incbakignore", 0);
 	close(fd);
 	buf_release(&text);
 }
 
 static void report_unreadable(struct walk *w, const char *rel, int errnum)
 {
-	strlist_push(&w->out->failed_dirs, rel);
-	if (w->opts->report.unreadable)
-		w->opts->report.unreadable(w->opts->report.ctx, rel,
-					   strerror(errnum));
+	strlist_push(&w->out.failed_dirs, rel);
+	add_line(w, rel, false, NULL, errnum);
 }
 
 static void walk_dir(struct walk *w, int dirfd, const char *rel,
@@ -184,38 +239,31 @@ static bool is_skipped_dir(const struct walk *w, const struct stat *st)
 	if (o->skip_dir_valid && st->st_dev == o->skip_dev &&
 	    st->st_ino == o->skip_ino)
 		return true;
-	return o->one_file_system && st->st_dev != w->root_dev;
+	return o->one_file_system && st->st_dev != w->sh->root_dev;
 }
 
 static void set_path(struct walk *w, struct tree_entry *e, const char *rel)
 {
-	e->path = tree_store_path(&w->out->tree, rel);
+	e->path = tree_store_path(&w->out.tree, rel);
 	e->path_stored = true;
 }
 
-/* Records the folder `name` (at rel) and walks it, unless it asks to be
- * left out. One that cannot be listed is recorded, and reported. */
-static void visit_dir(struct walk *w, int dirfd, const char *name,
-		      const char *rel, const struct stat *st)
+/* Lists the folder fd (at rel), records it and walks it, unless it asks
+ * to be left out. One that cannot be listed is recorded, and reported. */
+static void enter_dir(struct walk *w, int fd, const char *rel,
+		      const struct stat *st)
 {
 	struct strlist names = {0};
 	struct tree_entry *e;
-	int listed, failure, fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY |
-					 O_NOFOLLOW | O_CLOEXEC);
+	int listed = list_dir(fd, &names), failure = errno;
 
-	if (fd < 0) {
-		report_unreadable(w, rel, errno);
-		return;
-	}
-	listed = list_dir(fd, &names);
-	failure = errno;
 	if (listed == 0 && dir_opts_out(w->opts, fd, &names)) {
 		close(fd);
 		strlist_clear(&names);
 		return;
 	}
-	e = push_entry(w->out);
-	scan_entry_from_stat(e, st, dirfd, name);
+	e = push_entry(&w->out);
+	scan_entry_from_stat(e, st, fd, "");
 	set_path(w, e, rel);
 	if (listed < 0) {
 		report_unreadable(w, rel, failure);
@@ -224,6 +272,69 @@ static void visit_dir(struct walk *w, int dirfd, const char *name,
 		walk_dir(w, fd, e->path, &names);
 	}
 	strlist_clear(&names);
+}
+
+/* The patterns a task found here takes along: the ones this thread started
+ * from, unless a .incbakignore on the way down added some. */
+static const struct exclude_set *patterns_to_share(struct walk *w)
+{
+	struct walk_shared *sh = w->sh;
+	struct exclude_set *copy;
+
+	if (exclude_set_mark(w->patterns) == exclude_set_mark(w->base))
+		return w->base;
+	copy = exclude_set_copy(w->patterns);
+	pthread_mutex_lock(&sh->mu);
+	grow_array((void **)&sh->copies, &sh->copies_alloc, sh->ncopies + 1,
+		   sizeof(*sh->copies));
+	sh->copies[sh->ncopies++] = copy;
+	pthread_mutex_unlock(&sh->mu);
+	return copy;
+}
+
+/* A thread waits for work: the folder goes to it rather than into this
+ * thread's own walk. Queueing only then keeps the fds held by queued
+ * folders few, and the walk depth-first where no thread waits. */
+static bool share_dir(struct walk *w, int fd, const char *rel,
+		      const struct stat *st)
+{
+	struct walk_shared *sh = w->sh;
+	struct scan_task t = { fd, NULL, *st, NULL };
+	bool waiting;
+
+	if (atomic_load(&sh->queued) > 0)
+		return false;
+	pthread_mutex_lock(&sh->mu);
+	waiting = sh->idle > 0;
+	pthread_mutex_unlock(&sh->mu);
+	if (!waiting)
+		return false;
+	t.rel = xstrdup(rel);
+	t.patterns = patterns_to_share(w);
+	pthread_mutex_lock(&sh->mu);
+	grow_array((void **)&sh->tasks, &sh->tasks_alloc, sh->ntasks + 1,
+		   sizeof(*sh->tasks));
+	sh->tasks[sh->ntasks++] = t;
+	atomic_store(&sh->queued, sh->ntasks);
+	pthread_cond_signal(&sh->wake);
+	pthread_mutex_unlock(&sh->mu);
+	return true;
+}
+
+/* Records the folder `name` (at rel) and walks it, here or on another
+ * thread. */
+static void visit_dir(struct walk *w, int dirfd, const char *name,
+		      const char *rel, const struct stat *st)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			O_CLOEXEC);
+
+	if (fd < 0) {
+		report_unreadable(w, rel, errno);
+		return;
+	}
+	if (!share_dir(w, fd, rel, st))
+		enter_dir(w, fd, rel, st);
 }
 
 /* Handles one name inside a folder: stat, exclude, record, descend. */
@@ -241,13 +352,12 @@ static void visit(struct walk *w, int dirfd, const char *rel_dir,
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) &&
 	    !S_ISLNK(st.st_mode)) {
-		if (!exclude_set_excludes(w->opts->excludes, rel, false) &&
-		    w->opts->report.special)
-			w->opts->report.special(w->opts->report.ctx, rel,
-						scan_special_kind(st.st_mode));
+		if (!exclude_set_excludes(w->patterns, rel, false))
+			add_line(w, rel, true, scan_special_kind(st.st_mode),
+				 0);
 		goto out;
 	}
-	if (exclude_set_excludes(w->opts->excludes, rel, S_ISDIR(st.st_mode)))
+	if (exclude_set_excludes(w->patterns, rel, S_ISDIR(st.st_mode)))
 		goto out;
 	if (S_ISDIR(st.st_mode) && is_skipped_dir(w, &st))
 		goto out;
@@ -255,9 +365,9 @@ static void visit(struct walk *w, int dirfd, const char *rel_dir,
 		visit_dir(w, dirfd, name, rel, &st);
 		goto out;
 	}
-	e = push_entry(w->out);
+	e = push_entry(&w->out);
 	if (scan_entry_from_stat(e, &st, dirfd, name) < 0) {
-		w->out->tree.len--;
+		w->out.tree.len--;
 		report_unreadable(w, rel, errno);
 		goto out;
 	}
@@ -273,23 +383,170 @@ out:
 static void walk_dir(struct walk *w, int dirfd, const char *rel,
 		     const struct strlist *names)
 {
-	size_t mark = exclude_set_mark(w->opts->excludes);
+	size_t mark = exclude_set_mark(w->patterns);
 
 	if (strlist_has_sorted(names, IGNORE_FILE))
 		load_ignore_file(w, dirfd, rel);
 	for (size_t i = 0; i < names->len; i++)
 		visit(w, dirfd, rel, names->items[i]);
-	exclude_set_truncate(w->opts->excludes, mark);
+	exclude_set_truncate(w->patterns, mark);
 	close(dirfd);
+}
+
+/* Starts this thread on a task's patterns. */
+static void take_patterns(struct walk *w, const struct exclude_set *p)
+{
+	exclude_set_free(w->patterns);
+	w->patterns = exclude_set_copy(p);
+	w->base = p;
+}
+
+/* Takes queued folders until none is left and every thread waits. */
+static void work(struct walk *w)
+{
+	struct walk_shared *sh = w->sh;
+
+	pthread_mutex_lock(&sh->mu);
+	for (;;) {
+		struct scan_task t;
+
+		if (sh->ntasks == 0) {
+			if (sh->over)
+				break;
+			if (++sh->idle == sh->nthreads) {
+				sh->over = true;
+				pthread_cond_broadcast(&sh->wake);
+				break;
+			}
+			pthread_cond_wait(&sh->wake, &sh->mu);
+			sh->idle--;
+			continue;
+		}
+		t = sh->tasks[--sh->ntasks];
+		atomic_store(&sh->queued, sh->ntasks);
+		pthread_mutex_unlock(&sh->mu);
+		take_patterns(w, t.patterns);
+		enter_dir(w, t.fd, t.rel, &t.st);
+		free(t.rel);
+		pthread_mutex_lock(&sh->mu);
+	}
+	pthread_mutex_unlock(&sh->mu);
+}
+
+static void *helper_main(void *arg)
+{
+	work(arg);
+	return NULL;
+}
+
+/* Each thread walks whole folders (it lists, stats, excludes, records) and
+ * hands one to a waiting thread when it finds one: the walk is system
+ * calls on cached metadata, which two cores do in about half the time
+ * (`find` on /usr/share in two halves: 0.09 s, whole: 0.14 to 0.22 s). */
+#define WALK_THREADS_MAX 4
+
+static int walk_threads(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cpus < 1)
+		return 1;
+	return cpus > WALK_THREADS_MAX ? WALK_THREADS_MAX : (int)cpus;
+}
+
+/* Helper threads get no signals, as the compression workers do not. One
+ * that cannot be started is one thread less. */
+static void start_helpers(struct walk_shared *sh, struct walk *ws, int n)
+{
+	sigset_t all, old;
+	int started = 1;
+
+	sh->nthreads = n;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (int i = 1; i < n; i++) {
+		if (pthread_create(&ws[i].thread, NULL, helper_main,
+				   &ws[i]) != 0)
+			break;
+		started++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_mutex_lock(&sh->mu);
+	sh->nthreads = started;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+	const struct report_line *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : (int)x->special - (int)y->special;
+}
+
+/* Gathers every thread's results into out, and tells what they found in
+ * path order, as one thread walking alone would have. */
+static void gather(struct walk *ws, int n, struct scan_result *out,
+		   const struct scan_report *report)
+{
+	struct report_line *lines = NULL;
+	size_t nlines = 0, alloc = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct walk *w = &ws[i];
+
+		tree_absorb(&out->tree, &w->out.tree);
+		for (size_t j = 0; j < w->out.failed_dirs.len; j++)
+			strlist_push_owned(&out->failed_dirs,
+					   w->out.failed_dirs.items[j]);
+		free(w->out.failed_dirs.items);
+		grow_array((void **)&lines, &alloc, nlines + w->nlines,
+			   sizeof(*lines));
+		if (w->nlines)
+			memcpy(lines + nlines, w->lines,
+			       w->nlines * sizeof(*lines));
+		nlines += w->nlines;
+		free(w->lines);
+		exclude_set_free(w->patterns);
+	}
+	tree_sort(&out->tree);
+	strlist_sort(&out->failed_dirs);
+	if (nlines > 1)
+		qsort(lines, nlines, sizeof(*lines), cmp_lines);
+	for (size_t i = 0; i < nlines; i++) {
+		struct report_line *l = &lines[i];
+
+		if (l->special && report->special)
+			report->special(report->ctx, l->path, l->text);
+		else if (!l->special && report->unreadable)
+			report->unreadable(report->ctx, l->path,
+					   l->errnum ? strerror(l->errnum)
+						     : l->text);
+		free(l->path);
+	}
+	free(lines);
+}
+
+static void walk_root(struct walk *w, int fd)
+{
+	struct strlist names = {0};
+
+	if (list_dir(fd, &names) < 0) {
+		report_unreadable(w, ".", errno);
+		close(fd);
+	} else {
+		walk_dir(w, fd, "", &names);
+	}
+	strlist_clear(&names);
 }
 
 int scan_tree(const struct scan_options *opts, struct scan_result *out,
 	      struct error *err)
 {
-	struct walk w = { .opts = opts, .out = out };
-	struct strlist names = {0};
+	struct walk_shared sh = { .opts = opts };
+	struct walk *ws;
 	struct stat st;
-	int fd = open(opts->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int wanted, fd = open(opts->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
 		return error_set(err, "cannot open source '%s': %s",
@@ -299,15 +556,31 @@ int scan_tree(const struct scan_options *opts, struct scan_result *out,
 		return error_set(err, "cannot stat source '%s': %s",
 				 opts->root, strerror(errno));
 	}
-	w.root_dev = st.st_dev;
-	if (list_dir(fd, &names) < 0) {
-		report_unreadable(&w, ".", errno);
-		close(fd);
-	} else {
-		walk_dir(&w, fd, "", &names);
+	sh.root_dev = st.st_dev;
+	pthread_mutex_init(&sh.mu, NULL);
+	pthread_cond_init(&sh.wake, NULL);
+	wanted = walk_threads();
+	ws = xcalloc((size_t)wanted, sizeof(*ws));
+	for (int i = 0; i < wanted; i++) {
+		ws[i].sh = &sh;
+		ws[i].opts = opts;
+		take_patterns(&ws[i], opts->excludes);
 	}
-	strlist_clear(&names);
-	tree_sort(&out->tree);
+	start_helpers(&sh, ws, wanted);
+	walk_root(&ws[0], fd);
+	work(&ws[0]);
+	for (int i = 1; i < sh.nthreads; i++)
+		pthread_join(ws[i].thread, NULL);
+	gather(ws, sh.nthreads, out, &opts->report);
+	for (int i = sh.nthreads; i < wanted; i++)
+		exclude_set_free(ws[i].patterns);
+	free(ws);
+	for (size_t i = 0; i < sh.ncopies; i++)
+		exclude_set_free(sh.copies[i]);
+	free(sh.copies);
+	free(sh.tasks);
+	pthread_cond_destroy(&sh.wake);
+	pthread_mutex_destroy(&sh.mu);
 	return 0;
 }
 

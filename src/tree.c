@@ -32,9 +32,35 @@ static int cmp_entries(const void *a, const void *b)
 		      ((const struct tree_entry *)b)->path);
 }
 
+void tree_absorb(struct tree *dst, struct tree *src)
+{
+	struct name_block **tail = &src->names;
+
+	if (src->len) {
+		grow_array((void **)&dst->entries, &dst->alloc,
+			   dst->len + src->len, sizeof(*dst->entries));
+		memcpy(dst->entries + dst->len, src->entries,
+		       src->len * sizeof(*src->entries));
+		dst->len += src->len;
+	}
+	names_splice(tail, &dst->names);
+	free(src->entries);
+	memset(src, 0, sizeof(*src));
+}
+
+static bool tree_is_sorted(const struct tree *t)
+{
+	for (size_t i = 1; i < t->len; i++)
+		if (cmp_entries(&t->entries[i - 1], &t->entries[i]) > 0)
+			return false;
+	return true;
+}
+
+/* Trees mostly come sorted (the metadata is written so): checking costs
+ * one comparison an entry, qsort about log2(n) / 2 of them. */
 void tree_sort(struct tree *t)
 {
-	if (t->len > 1)
+	if (t->len > 1 && !tree_is_sorted(t))
 		qsort(t->entries, t->len, sizeof(*t->entries), cmp_entries);
 }
 

@@ -43,6 +43,9 @@ struct tree {
 
 /* Appends a zeroed entry and returns it (pointers into the tree move). */
 struct tree_entry *tree_push(struct tree *t);
+/* Moves every entry of src, and the storage of their paths, to the end of
+ * dst; src is left empty. */
+void tree_absorb(struct tree *dst, struct tree *src);
 /* Sorts by strcmp of path. */
 void tree_sort(struct tree *t);
 /* Binary search in a sorted tree; NULL if absent. */

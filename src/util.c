@@ -191,6 +191,19 @@ char *names_store(struct name_block **store, const char *name, size_t n)
 	return out;
 }
 
+void names_splice(struct name_block **from, struct name_block **to)
+{
+	struct name_block *last = *from;
+
+	if (!last)
+		return;
+	while (last->next)
+		last = last->next;
+	last->next = *to;
+	*to = *from;
+	*from = NULL;
+}
+
 void names_release(struct name_block **store)
 {
 	while (*store) {

@@ -52,6 +52,8 @@ bool str_starts(const char *s, const char *prefix);
 struct name_block;
 /* A copy of n bytes of name (no NUL among them), NUL-terminated. */
 char *names_store(struct name_block **store, const char *name, size_t n);
+/* Moves every block of *from into *to, whose strings stay where they are. */
+void names_splice(struct name_block **from, struct name_block **to);
 void names_release(struct name_block **store);
 
 /* A growable list of owned strings. */
