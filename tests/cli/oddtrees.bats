@@ -41,6 +41,20 @@ backdate_unless_kept() {
 	[ "$(cat "$TEST_DIR/out$rel/$name")" = deep ]
 }
 
+@test "a folder 100 deep, with files and folders beside it at every level" {
+	rel=""
+	for i in $(seq 1 100); do
+		rel="$rel/d$i"
+		mkdir -p "$SRC$rel" "$SRC$rel-side/in"
+		printf '%s' "$i" > "$SRC$rel/f"
+		printf 'side %s' "$i" > "$SRC$rel-side/in/g"
+	done
+	backup_and_restore
+	diff -r "$SRC" "$TEST_DIR/out"
+	[ "$(cat "$TEST_DIR/out$rel/f")" = 100 ]
+	[ "$(find "$TEST_DIR/out" -type f | wc -l)" -eq 200 ]
+}
+
 @test "100,000 files in one folder" {
 	# the sanitizer pass checks memory, not scale: 20,000 there
 	n=100000
