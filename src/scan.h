@@ -30,6 +30,8 @@ struct scan_options {
 					     pushed and popped on it */
 	const struct strlist *exclude_if_present; /* marker file names */
 	bool one_file_system;
+	int threads;                      /* that walk at most; 0: one per
+					     core (4 at most either way) */
 	bool skip_dir_valid;              /* skip the folder with this dev/ino
 					     (the destination inside the source) */
 	dev_t skip_dev;
