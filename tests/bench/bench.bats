@@ -30,8 +30,11 @@ teardown() {
 		done
 	done
 	jq -e '.corpus.files == 200 and .machine.nproc > 0 and
-		(.ratios | length) == 7 and .sha256_mb_s_per_core > 0' \
+		(.ratios | length) == 7 and .sha256_mb_s_per_core > 0 and
+		(.ratios[] | select(.step == "full") |
+			.incbak_over_tar_by_round > 0)' \
 		"$TEST_DIR/results.json" > /dev/null
+	grep -q '^by round .* full /tar [0-9.]* ' "$TEST_DIR/table"
 	# nothing left behind
 	[ -z "$(find "$TEST_DIR" -name 'incbak-bench.*')" ]
 }
