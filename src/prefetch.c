@@ -1,11 +1,11 @@
-/* The reading side of a restore on its own thread. It passes what it reads
- * to the caller as messages in a ring of bytes (a member's name, chunks of
- * its data, its digest), so a small file costs no allocation and the
- * ring's size bounds the memory however far the reader gets ahead. The
- * two ends of the ring move without a lock; a side that must wait sleeps on
- * a condition and is woken only once there is a batch for it, since a
- * wake-up per message (tens of thousands of small files) cost more system
- * time than the thread saved. */
+/* The reading side of a restore (and of verify) on its own thread. It
+ * passes what it reads to the caller as messages in a ring of bytes (a
+ * member's kind and name, chunks of its data, its digest), so a small file
+ * costs no allocation and the ring's size bounds the memory however far
+ * the reader gets ahead. The two ends of the ring move without a lock; a
+ * side that must wait sleeps on a condition and is woken only once there
+ * is a batch for it, since a wake-up per message (tens of thousands of
+ * small files) cost more system time than the thread saved. */
 #include "prefetch.h"
 
 #include <pthread.h>
@@ -29,10 +29,18 @@
  * as it starts. */
 #define HASH_HERE_FILL (RING_SIZE / 4)
 
+/* A member's message starts with its type and flags, then its name and
+ * its link target (empty if none), each NUL-terminated. */
+#define MEMBER_HEAD 2
+#define FLAG_HARDLINK 1
+#define FLAG_OTHER 2
+
 enum msg_kind {
-	MSG_MEMBER = 1, /* the member's name, NUL-terminated; hashed by the
+	MSG_MEMBER = 1, /* a file member, whose data follow; hashed by the
 			   reader */
 	MSG_MEMBER_RAW, /* the same, to be hashed by the caller */
+	MSG_MEMBER_INFO, /* any other member (every_member only): nothing
+			    follows */
 	MSG_DATA,       /* some of its bytes */
 	MSG_END,        /* its SHA-256, if the reader hashed it */
 	MSG_FAIL,       /* the error message: nothing follows */
@@ -68,6 +76,7 @@ struct prefetch {
 	struct tarball_reader *rd;
 	char *path;
 	char *scratch;           /* for members passed over */
+	bool every_member;       /* prefetch_open_every() */
 	prefetch_want_fn want;
 	void *ctx;
 	struct hash *hash;
@@ -85,7 +94,7 @@ struct prefetch {
 	bool failed;
 	struct hash *caller_hash; /* for the members the reader left */
 	bool caller_hashes;
-	char *name;
+	char *name;              /* the member's message, as sent */
 	size_t name_alloc;
 	uint8_t digest[HASH_SIZE];
 };
@@ -203,6 +212,52 @@ static int pass_over(struct prefetch *p)
 	return n < 0 ? -1 : 0;
 }
 
+static bool is_file(const struct tarball_member *m)
+{
+	return m->type == ENTRY_FILE && !m->is_hardlink && !m->is_other;
+}
+
+/* Sends member m as `kind`; false if the caller stopped or it cannot be
+ * sent (the failure is then sent instead). */
+static bool announce(struct prefetch *p, enum msg_kind kind,
+		     const struct tarball_member *m)
+{
+	const char *target = m->link_target ? m->link_target : "";
+	size_t nlen = strlen(m->name) + 1, tlen = strlen(target) + 1;
+	char *to;
+
+	if (MEMBER_HEAD + nlen + tlen > MSG_MAX) {
+		error_set(&p->err, "'%s': member name of %zu bytes is too long",
+			  p->path, nlen + tlen - 2);
+		return send_failure(p);
+	}
+	to = reserve(p, MEMBER_HEAD + nlen + tlen);
+	if (!to)
+		return false;
+	to[0] = (char)m->type;
+	to[1] = (char)((m->is_hardlink ? FLAG_HARDLINK : 0) |
+		       (m->is_other ? FLAG_OTHER : 0));
+	memcpy(to + MEMBER_HEAD, m->name, nlen);
+	memcpy(to + MEMBER_HEAD + nlen, target, tlen);
+	publish(p, kind, MEMBER_HEAD + nlen + tlen);
+	return true;
+}
+
+/* Whether m is delivered, and then (in *limit) how many of its bytes may
+ * be: all of a file's for prefetch_open_every(). */
+static bool wanted(struct prefetch *p, const struct tarball_member *m,
+		   int64_t *limit)
+{
+	*limit = -1;
+	if (p->every_member) {
+		*limit = INT64_MAX - 1;
+		return true;
+	}
+	if (is_file(m))
+		*limit = p->want(p->ctx, m->name);
+	return *limit >= 0;
+}
+
 /* Finds the next wanted member and announces it. */
 static bool read_header(struct prefetch *p)
 {
@@ -213,11 +268,8 @@ static bool read_header(struct prefetch *p)
 	while ((rc = tarball_next(p->rd, &m, &p->err)) > 0) {
 		if (atomic_load(&p->stop))
 			return false;
-		if (m.type == ENTRY_FILE && !m.is_hardlink && !m.is_other) {
-			limit = p->want(p->ctx, m.name);
-			if (limit >= 0)
-				break;
-		}
+		if (wanted(p, &m, &limit))
+			break;
 		/* Passing over it may take long (a big file): the caller
 		 * gets what there is first, and may be done with it. */
 		wake_caller(p, atomic_load_explicit(&p->head,
@@ -236,11 +288,8 @@ static bool read_header(struct prefetch *p)
 		send(p, MSG_EOF, "", 0);
 		return false;
 	}
-	if (strlen(m.name) + 1 > MSG_MAX) {
-		error_set(&p->err, "'%s': member name of %zu bytes is too long",
-			  p->path, strlen(m.name));
-		return send_failure(p);
-	}
+	if (!is_file(&m))
+		return announce(p, MSG_MEMBER_INFO, &m);
 	if (hash_reset(p->hash) < 0) {
 		error_set(&p->err, "SHA-256 is not available");
 		return send_failure(p);
@@ -253,8 +302,7 @@ static bool read_header(struct prefetch *p)
 	 * waits for the reader (big files, where decompressing is the work). */
 	p->hashing = p->threaded && atomic_load(&p->head) -
 				    atomic_load(&p->tail) >= HASH_HERE_FILL;
-	return send(p, p->hashing ? MSG_MEMBER : MSG_MEMBER_RAW, m.name,
-		    strlen(m.name) + 1);
+	return announce(p, p->hashing ? MSG_MEMBER : MSG_MEMBER_RAW, &m);
 }
 
 /* Fills len bytes at to from the member, short only at its end. */
@@ -396,9 +444,11 @@ static int fail(struct prefetch *p, const struct msg *m, struct error *err)
 	return error_set(err, "%s", payload(m));
 }
 
-int prefetch_next(struct prefetch *p, const char **name, struct error *err)
+int prefetch_next_member(struct prefetch *p, struct prefetch_member *out,
+			 struct error *err)
 {
 	const struct msg *m;
+	size_t nlen;
 
 	if (p->lent)
 		release(p, (const struct msg *)(p->ring + p->at % RING_SIZE));
@@ -410,10 +460,13 @@ int prefetch_next(struct prefetch *p, const char **name, struct error *err)
 			p->in_member = false;
 			return 0;
 		}
-		if (m->kind == MSG_MEMBER || m->kind == MSG_MEMBER_RAW)
+		if (m->kind == MSG_MEMBER || m->kind == MSG_MEMBER_RAW ||
+		    m->kind == MSG_MEMBER_INFO)
 			break;
 		release(p, m);
 	}
+	p->in_member = m->kind != MSG_MEMBER_INFO;
+	memset(p->digest, 0, HASH_SIZE);
 	p->caller_hashes = m->kind == MSG_MEMBER_RAW;
 	if (p->caller_hashes && hash_reset(p->caller_hash) < 0)
 		return error_set(err, "SHA-256 is not available");
@@ -424,9 +477,24 @@ int prefetch_next(struct prefetch *p, const char **name, struct error *err)
 	}
 	memcpy(p->name, payload(m), m->len);
 	release(p, m);
-	p->in_member = true;
-	*name = p->name;
+	nlen = strlen(p->name + MEMBER_HEAD) + 1;
+	out->name = p->name + MEMBER_HEAD;
+	out->link_target = p->name[MEMBER_HEAD + nlen]
+				   ? p->name + MEMBER_HEAD + nlen : NULL;
+	out->type = (enum entry_type)(unsigned char)p->name[0];
+	out->is_hardlink = p->name[1] & FLAG_HARDLINK;
+	out->is_other = p->name[1] & FLAG_OTHER;
 	return 1;
+}
+
+int prefetch_next(struct prefetch *p, const char **name, struct error *err)
+{
+	struct prefetch_member m;
+	int rc = prefetch_next_member(p, &m, err);
+
+	if (rc > 0)
+		*name = m.name;
+	return rc;
 }
 
 ssize_t prefetch_data(struct prefetch *p, const void **data,
@@ -487,8 +555,9 @@ static void start_reader(struct prefetch *p)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-int prefetch_open(const char *path, prefetch_want_fn want, void *ctx,
-		  bool threaded, struct prefetch **out, struct error *err)
+static int open_prefetch(const char *path, prefetch_want_fn want, void *ctx,
+			 bool every_member, bool threaded,
+			 struct prefetch **out, struct error *err)
 {
 	struct prefetch *p;
 	struct tarball_reader *rd;
@@ -509,6 +578,7 @@ int prefetch_open(const char *path, prefetch_want_fn want, void *ctx,
 	p->path = xstrdup(path);
 	p->want = want;
 	p->ctx = ctx;
+	p->every_member = every_member;
 	p->ring = xmalloc(RING_SIZE);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->filled, NULL);
@@ -517,6 +587,18 @@ int prefetch_open(const char *path, prefetch_want_fn want, void *ctx,
 		start_reader(p);
 	*out = p;
 	return 0;
+}
+
+int prefetch_open(const char *path, prefetch_want_fn want, void *ctx,
+		  bool threaded, struct prefetch **out, struct error *err)
+{
+	return open_prefetch(path, want, ctx, false, threaded, out, err);
+}
+
+int prefetch_open_every(const char *path, bool threaded,
+			struct prefetch **out, struct error *err)
+{
+	return open_prefetch(path, NULL, NULL, true, threaded, out, err);
 }
 
 void prefetch_close(struct prefetch *p)

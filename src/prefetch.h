@@ -1,5 +1,6 @@
-/* An archive's wanted file members read, and their SHA-256 computed, on a
- * thread of their own, ahead of the caller. A restore spends about as much
+/* An archive's wanted file members (or all its members, for verify) read,
+ * and their SHA-256 computed, on a thread of their own, ahead of the
+ * caller. A restore spends about as much
  * time decompressing and hashing as it spends in the kernel creating and
  * writing the files; with the first on this thread and the second on the
  * caller's, two cores share the work. Hashing goes to whichever thread is
@@ -13,6 +14,7 @@
 #include <sys/types.h>
 
 #include "hash.h"
+#include "tree.h"
 
 struct error;
 struct prefetch;
@@ -31,11 +33,31 @@ typedef int64_t (*prefetch_want_fn)(void *ctx, const char *name);
 int prefetch_open(const char *path, prefetch_want_fn want, void *ctx,
 		  bool threaded, struct prefetch **out, struct error *err);
 
+/* Every member of any kind, every file whole, in archive order (for a
+ * check of the whole archive). Folders, symlinks, hard links and devices
+ * come with no data: prefetch_data() gives 0 at once. */
+int prefetch_open_every(const char *path, bool threaded,
+			struct prefetch **out, struct error *err);
+
 /* Moves to the next wanted member, passing over what is left of the
  * current one: 1 with *name (valid until the next call), 0 at the end of
  * the archive, -1 if it is damaged (err says where and how; every later
  * call fails the same way). */
 int prefetch_next(struct prefetch *p, const char **name, struct error *err);
+
+/* A member as prefetch_next_member() gives it; the strings are valid until
+ * the next call. */
+struct prefetch_member {
+	const char *name;
+	const char *link_target;  /* symlinks and hard links, else NULL */
+	enum entry_type type;
+	bool is_hardlink;
+	bool is_other;            /* a device, FIFO or socket */
+};
+
+/* prefetch_next() with what kind of member it is. */
+int prefetch_next_member(struct prefetch *p, struct prefetch_member *m,
+			 struct error *err);
 
 /* The current member's next bytes: sets *data and returns how many there
  * are (valid until the next call), 0 at its end (prefetch_digest() is then

@@ -12,12 +12,11 @@
 
 #include "hash.h"
 #include "metadata.h"
+#include "prefetch.h"
 #include "store.h"
-#include "tarball.h"
 #include "tree.h"
 #include "util.h"
 
-#define CHUNK_SIZE ((size_t)1 << 20)
 /* A manifest larger than this is not one of ours (as in store.c). */
 #define MANIFEST_MAX ((size_t)2 << 30)
 /* Checksums in messages: enough hex digits to tell contents apart. */
@@ -44,8 +43,6 @@ struct verifier {
 	const struct verify_report *report;
 	struct verify_stats *stats;
 	struct error *err;
-	struct hash *hash;
-	char *chunk;
 	bool *selected;            /* per history entry: read it */
 	bool *missing;             /* per history entry: no archive file */
 	ptrdiff_t *holder;         /* per content: history index or -1 */
@@ -176,19 +173,19 @@ static void init_contents(struct verifier *v)
 
 /* ---- reading one archive ---- */
 
-/* Hashes the current member's bytes into a new entry of ac->members.
- * 0, 1 if the archive is damaged (aerr set), -1 to stop. */
+/* Hashes the current member's bytes (the prefetch hashes them on whichever
+ * thread is ahead) into a new entry of ac->members. 0, 1 if the archive is
+ * damaged (aerr set), -1 to stop. */
 static int hash_member(struct verifier *v, struct archive_check *ac,
-		       struct tarball_reader *r, const char *name,
+		       struct prefetch *p, const char *name,
 		       struct error *aerr)
 {
 	struct tree_entry *e;
 	uint64_t size = 0;
+	const void *data;
 	ssize_t n;
 
-	hash_reset(v->hash);
-	while ((n = tarball_read(r, v->chunk, CHUNK_SIZE, aerr)) > 0) {
-		hash_update(v->hash, v->chunk, (size_t)n);
+	while ((n = prefetch_data(p, &data, aerr)) > 0) {
 		size += (uint64_t)n;
 		if (incbak_interrupted)
 			return error_set(v->err, "interrupted");
@@ -200,25 +197,26 @@ static int hash_member(struct verifier *v, struct archive_check *ac,
 	e->type = ENTRY_FILE;
 	e->ino = ac->members.len - 1;
 	e->size = size;
-	hash_final(v->hash, e->checksum);
+	prefetch_digest(p, e->checksum);
 	v->stats->members++;
 	return 0;
 }
 
 static int read_manifest(struct verifier *v, struct archive_check *ac,
-			 struct tarball_reader *r, struct error *aerr)
+			 struct prefetch *p, struct error *aerr)
 {
 	struct buf text = {0};
 	struct error perr = {{0}};
+	const void *data;
 	ssize_t n;
 	int rc = 1;
 
-	while ((n = tarball_read(r, v->chunk, CHUNK_SIZE, aerr)) > 0) {
+	while ((n = prefetch_data(p, &data, aerr)) > 0) {
 		if (text.len + (size_t)n > MANIFEST_MAX) {
 			error_set(aerr, "%s is too large", MANIFEST_MEMBER);
 			goto out;
 		}
-		buf_append(&text, v->chunk, (size_t)n);
+		buf_append(&text, data, (size_t)n);
 	}
 	if (n < 0)
 		goto out;
@@ -238,7 +236,7 @@ out:
 /* A name that could leave the target of an extraction: incbak never
  * writes one. Names below a symlink member are checked at the end. */
 static void check_name(struct verifier *v, struct archive_check *ac,
-		       const struct tarball_member *m)
+		       const struct prefetch_member *m)
 {
 	size_t n = strlen(m->name);
 	char *name;
@@ -251,17 +249,18 @@ static void check_name(struct verifier *v, struct archive_check *ac,
 	strlist_push_owned(&ac->names, name);
 }
 
-static void add_link(struct archive_check *ac, const struct tarball_member *m)
+static void add_link(struct archive_check *ac,
+		     const struct prefetch_member *m)
 {
 	struct tree_entry *e = tree_push(&ac->links);
 
 	e->path = xstrdup(m->name);
-	e->link_target = xstrdup(m->link_target);
+	e->link_target = xstrdup(m->link_target ? m->link_target : "");
 	e->ino = ac->members.len;
 }
 
 static int read_member(struct verifier *v, struct archive_check *ac,
-		       struct tarball_reader *r, const struct tarball_member *m,
+		       struct prefetch *p, const struct prefetch_member *m,
 		       struct error *aerr)
 {
 	char *name;
@@ -284,26 +283,26 @@ static int read_member(struct verifier *v, struct archive_check *ac,
 	if (m->type != ENTRY_FILE)
 		return 0;
 	if (!strcmp(m->name, MANIFEST_MEMBER))
-		return read_manifest(v, ac, r, aerr);
+		return read_manifest(v, ac, p, aerr);
 	name = xstrdup(m->name);
-	rc = hash_member(v, ac, r, name, aerr);
+	rc = hash_member(v, ac, p, name, aerr);
 	free(name);
 	return rc;
 }
 
-/* Reads the archive to its end. Damage is reported here, once; returns -1
- * only when verification must stop. */
+/* Reads the archive to its end, decompressing on a second thread. Damage
+ * is reported here, once; returns -1 only when verification must stop. */
 static int read_archive(struct verifier *v, struct archive_check *ac)
 {
 	char *path = store_archive_path(v->dest, ac->h->archive);
-	struct tarball_reader *r = NULL;
-	struct tarball_member m;
+	struct prefetch *p = NULL;
+	struct prefetch_member m;
 	struct error aerr = {{0}};
 	int more = -1, rc = 0;
 
-	if (tarball_reader_open(path, &r, &aerr) == 0)
-		while ((more = tarball_next(r, &m, &aerr)) > 0 &&
-		       (rc = read_member(v, ac, r, &m, &aerr)) == 0)
+	if (prefetch_open_every(path, true, &p, &aerr) == 0)
+		while ((more = prefetch_next_member(p, &m, &aerr)) > 0 &&
+		       (rc = read_member(v, ac, p, &m, &aerr)) == 0)
 			;
 	if (rc < 0)
 		goto out;
@@ -314,7 +313,7 @@ static int read_archive(struct verifier *v, struct archive_check *ac)
 	}
 	rc = 0;
 out:
-	tarball_reader_close(r);
+	prefetch_close(p);
 	free(path);
 	return rc;
 }
@@ -550,8 +549,6 @@ static void settle_deferred(struct verifier *v)
 
 static void verifier_release(struct verifier *v)
 {
-	hash_free(v->hash);
-	free(v->chunk);
 	free(v->selected);
 	free(v->missing);
 	free(v->holder);
@@ -571,12 +568,6 @@ int verify_backups(const char *dest, const struct metadata *md,
 	int rc = -1;
 
 	memset(stats, 0, sizeof(*stats));
-	v.hash = hash_new();
-	if (!v.hash) {
-		error_set(err, "SHA-256 is not available");
-		goto out;
-	}
-	v.chunk = xmalloc(CHUNK_SIZE);
 	if (select_backups(&v, ids, nids) < 0)
 		goto out;
 	init_contents(&v);

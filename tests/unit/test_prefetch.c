@@ -231,6 +231,67 @@ static void test_threaded_reads_what_inline_reads(void **state)
 	free(threaded_names);
 }
 
+/* prefetch_open_every(): every member in archive order with its kind and
+ * link target, folders, links and devices with no data, every file whole
+ * with its digest (even d/skipped, which want() refuses). */
+static void test_every_member_comes_with_its_kind(void **state)
+{
+	struct fixture *f = *state;
+	char *expect = malloc((size_t)20 << 20);
+
+	for (int threaded = 0; threaded < 2; threaded++) {
+		struct prefetch *p;
+		struct prefetch_member m;
+		struct error err;
+		size_t i = 0;
+		int rc;
+
+		assert_int_equal(prefetch_open_every(f->path, threaded, &p,
+						     &err), 0);
+		while ((rc = prefetch_next_member(p, &m, &err)) > 0) {
+			const struct member *want_m = &members[i];
+			bool hardlink = want_m->type == ENTRY_FILE &&
+					want_m->target;
+			size_t size = hardlink ? 0 : want_m->size, got = 0;
+			uint8_t sum[HASH_SIZE], digest[HASH_SIZE];
+			const void *data;
+			ssize_t n;
+
+			assert_true(i < NMEMBERS);
+			assert_string_equal(m.name, want_m->type == ENTRY_DIR
+					    ? "d/" : want_m->name);
+			assert_int_equal(m.type, want_m->type);
+			assert_int_equal(m.is_hardlink, hardlink);
+			assert_false(m.is_other);
+			if (want_m->target)
+				assert_string_equal(m.link_target,
+						    want_m->target);
+			else
+				assert_null(m.link_target);
+			fill(i, expect, size);
+			while ((n = prefetch_data(p, &data, &err)) > 0) {
+				assert_true(got + (size_t)n <= size);
+				assert_memory_equal(data, expect + got,
+						    (size_t)n);
+				got += (size_t)n;
+			}
+			assert_int_equal(n, 0);
+			assert_int_equal(got, size);
+			if (want_m->type == ENTRY_FILE && !hardlink) {
+				prefetch_digest(p, digest);
+				assert_int_equal(hash_buffer(expect, size, sum),
+						 0);
+				assert_memory_equal(digest, sum, HASH_SIZE);
+			}
+			i++;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(i, NMEMBERS);
+		prefetch_close(p);
+	}
+	free(expect);
+}
+
 /* A member longer than wanted gives one byte more than wanted, and its
  * digest is of those bytes. */
 static void test_member_longer_than_wanted_is_cut(void **state)
@@ -424,6 +485,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threaded_reads_what_inline_reads),
 		cmocka_unit_test(test_member_longer_than_wanted_is_cut),
+		cmocka_unit_test(test_every_member_comes_with_its_kind),
 		cmocka_unit_test(test_partial_reads_and_early_close),
 		cmocka_unit_test(test_damage_is_reported_where_it_is),
 		cmocka_unit_test(test_close_stops_the_reader_between_members),
