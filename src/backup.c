@@ -558,6 +558,9 @@ static int handle_present(struct run *r, struct tree_entry *scanned,
 	}
 	rc = e->type == ENTRY_FILE ? handle_file(r, e, old)
 				   : handle_other(r, e, old);
+	/* Its record in the metadata still says all: saving copies it. */
+	e->same_record = rc == 0 && old && old->same_record &&
+			 tree_entry_same(e, old);
 	if (e->path) /* else unreadable and new: not in this backup */
 		(*kept)++;
 	return rc;
@@ -1070,7 +1073,8 @@ static int load_and_scan(struct run *r)
 {
 	struct metadata_loading *loading =
 		metadata_load_start(r->opts->dest,
-				    METADATA_FILES | METADATA_SMALL_CONTENTS);
+				    METADATA_FILES | METADATA_SMALL_CONTENTS |
+				    METADATA_RECORDS);
 	int scanned = open_run(r) < 0 ? -1 : scan_source(r);
 	bool found;
 

@@ -446,10 +446,141 @@ static void take_contents(struct contents_pipe *p, struct metadata_sink *sink)
 	}
 }
 
+/* The file_checksums of the file a save replaces, mapped, for copying the
+ * records that entries kept (tree_entry.same_record) instead of
+ * formatting them again: at is the first line not passed yet. */
+struct record_source {
+	const char *at, *end;
+	const char *released;   /* pages before this were given back */
+};
+
+/* Records copied are not read again: their pages go, as the parser's do,
+ * so a save does not hold the whole old file in memory. */
+static void release_copied(struct record_source *src)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t from, to;
+
+	if ((size_t)(src->at - src->released) < ((size_t)4 << 20))
+		return;
+	from = ((uintptr_t)src->released + (uintptr_t)page - 1) &
+	       ~((uintptr_t)page - 1);
+	to = (uintptr_t)src->at & ~((uintptr_t)page - 1);
+	if (to > from)
+		madvise((void *)from, to - from, MADV_DONTNEED);
+	src->released = src->at;
+}
+
+/* Where the line at `line` ends (its newline, or end). */
+static const char *line_end(const char *line, const char *end)
+{
+	const char *nl = memchr(line, '\n', (size_t)(end - line));
+
+	return nl ? nl : end;
+}
+
+/* The length of path's record on the line [line, stop) without the comma
+ * after it, or 0 if the line holds no record of that path. */
+static size_t record_on_line(const char *line, const char *stop,
+			     const char *path, size_t plen)
+{
+	size_t n = (size_t)(stop - line);
+
+	if (n < plen + 5 || line[0] != '"' || memcmp(line + 1, path, plen) ||
+	    memcmp(line + 1 + plen, "\":{", 3))
+		return 0;
+	if (line[n - 1] == ',')
+		n--;
+	return line[n - 1] == '}' ? n : 0;
+}
+
+/* Moves src->at to path's record and returns its length; the lines passed
+ * are records of paths gone or changed (both lists are in path order). 0
+ * if there is none: then nothing more is copied from src. */
+static size_t find_record(struct record_source *src, const char *path)
+{
+	size_t plen = strlen(path);
+
+	for (const char *line = src->at; line < src->end;) {
+		const char *stop = line_end(line, src->end);
+		size_t n = record_on_line(line, stop, path, plen);
+
+		if (n) {
+			src->at = line;
+			return n;
+		}
+		line = stop < src->end ? stop + 1 : src->end;
+	}
+	src->at = src->end;
+	return 0;
+}
+
+/* Whether the record copied says what entry e says with its content's
+ * holder: the rest of it was the same when the run kept e's mark
+ * (tree_entry_same), and the holder is the one thing a file record shows
+ * of something else. */
+static bool copied_record_fits(const struct metadata *md,
+			       const struct tree_entry *e, const char *text,
+			       size_t len)
+{
+	const struct content *c;
+	char tail[BACKUP_ID_SIZE + 40];
+	int n;
+
+	if (e->type != ENTRY_FILE)
+		return true;
+	c = content_find(&md->contents, e->checksum);
+	if (!c)
+		return false;
+	n = snprintf(tail, sizeof(tail), ",\"backup_id\":\"%s\"%s}",
+		     c->holder, e->recheck ? ",\"recheck\":true" : "");
+	return n > 0 && (size_t)n < sizeof(tail) && len >= (size_t)n &&
+	       !memcmp(text + len - (size_t)n, tail, (size_t)n);
+}
+
+/* Copies the records of files[i] and of the marked entries after it that
+ * follow it line by line in src, at most about a MiB of them, with what
+ * separates them; returns how many (0: format files[i] instead). */
+static size_t copy_records(const struct metadata *md, size_t i,
+			   struct record_source *src,
+			   struct metadata_sink *sink)
+{
+	const struct tree_entry *ent = md->files.entries;
+	size_t len = find_record(src, ent[i].path), j;
+	const char *first = src->at, *end = first + len;
+
+	if (!len || !copied_record_fits(md, &ent[i], first, len))
+		return 0;
+	for (j = i + 1; j < md->files.len && ent[j].same_record &&
+	     (size_t)(end - first) < SINK_DRAIN_AT; j++) {
+		const char *next = end + 2;
+
+		if (next >= src->end || memcmp(end, ",\n", 2))
+			break;
+		len = record_on_line(next, line_end(next, src->end),
+				     ent[j].path, strlen(ent[j].path));
+		if (!len || !copied_record_fits(md, &ent[j], next, len))
+			break;
+		end = next + len;
+	}
+	buf_puts(sink->text, i ? ",\n" : "\n");
+	if (sink->take) {
+		sink_drain(sink, 0);
+		sink_put(sink, first, (size_t)(end - first));
+	} else {
+		buf_append(sink->text, first, (size_t)(end - first));
+	}
+	src->at = end;
+	release_copied(src);
+	return j - i;
+}
+
 /* The two big sections are formatted on two threads: a run that changed
  * anything waits for this text before it can finish. Up to the end of the
- * contents: the history and what follows are format_tail()'s. */
-static void format_body(const struct metadata *md, struct metadata_sink *sink)
+ * contents: the history and what follows are format_tail()'s. Records that
+ * entries kept are copied from src (NULL: none). */
+static void format_body(const struct metadata *md, struct record_source *src,
+			struct metadata_sink *sink)
 {
 	struct buf *out = sink->text;
 	struct contents_pipe pipe = { .contents = &md->contents };
@@ -477,9 +608,17 @@ static void format_body(const struct metadata *md, struct metadata_sink *sink)
 	buf_puts(out, ",\n\"file_checksums\": {");
 	for (size_t i = 0; i < md->files.len; i++) {
 		const struct tree_entry *e = &md->files.entries[i];
-		const struct content *c = e->type == ENTRY_FILE ?
-			content_find(&md->contents, e->checksum) : NULL;
+		const struct content *c;
+		size_t copied = 0;
 
+		if (src && src->at < src->end && e->same_record)
+			copied = copy_records(md, i, src, sink);
+		if (copied) {
+			i += copied - 1;
+			continue;
+		}
+		c = e->type == ENTRY_FILE ?
+			content_find(&md->contents, e->checksum) : NULL;
 		buf_puts(out, i ? ",\n" : "\n");
 		json_name(out, "path", e->path, true);
 		format_entry_fields(out, e, c ? c->holder : NULL);
@@ -520,7 +659,7 @@ static void format_tail(const struct metadata *md, struct metadata_sink *sink)
 static void format_metadata(const struct metadata *md,
 			    struct metadata_sink *sink)
 {
-	format_body(md, sink);
+	format_body(md, NULL, sink);
 	format_tail(md, sink);
 }
 
@@ -846,9 +985,11 @@ static int read_entry_fields(struct json_reader *r, struct entry_state *st)
 	return more;
 }
 
-/* One entry; `key` (file_checksums) or its "path" field names it. */
-int read_entry(struct json_reader *r, struct tree *t, const char *key,
-		      const char *where)
+/* read_entry(); *fast says whether the record was laid out as incbak
+ * writes it. */
+static int read_entry_noting_layout(struct json_reader *r, struct tree *t,
+				    const char *key, const char *where,
+				    bool *fast)
 {
 	struct tree_entry *e = tree_push(t);
 	struct entry_state st = { .e = e };
@@ -857,8 +998,9 @@ int read_entry(struct json_reader *r, struct tree *t, const char *key,
 		e->path = tree_store_path(t, key);
 		e->path_stored = true;
 	}
-	if ((!fast_entry_fields(r, t, &st, !key) &&
-	     read_entry_fields(r, &st) < 0) || check_entry(&st, r->err) < 0) {
+	*fast = fast_entry_fields(r, t, &st, !key);
+	if ((!*fast && read_entry_fields(r, &st) < 0) ||
+	    check_entry(&st, r->err) < 0) {
 		/* A syntax error's position says more than the entry. */
 		if (str_starts(r->err->msg, "not valid JSON"))
 			return -1;
@@ -868,6 +1010,28 @@ int read_entry(struct json_reader *r, struct tree *t, const char *key,
 		return error_prefix(r->err, "%s entry %zu", where, t->len);
 	}
 	return 0;
+}
+
+/* One entry; `key` (file_checksums) or its "path" field names it. */
+int read_entry(struct json_reader *r, struct tree *t, const char *key,
+	       const char *where)
+{
+	bool fast;
+
+	return read_entry_noting_layout(r, t, key, where, &fast);
+}
+
+/* Whether the file record just read, keyed `key` (len bytes), can be
+ * found again by its path and copied whole: laid out as incbak writes
+ * records, on a line of its own, its key the path itself (no escapes). */
+static bool record_is_copyable(const struct json_reader *r, const char *key,
+			       size_t len)
+{
+	return r->element > r->start && r->element[-1] == '\n' &&
+	       r->element[0] == '"' && r->element + len + 4 <= r->p &&
+	       !memcmp(r->element + 1, key, len) &&
+	       !memcmp(r->element + 1 + len, "\":{", 3) &&
+	       (r->p == r->end || *r->p == ',' || *r->p == '\n');
 }
 
 int check_duplicates(const struct tree *t, struct error *err)
@@ -880,7 +1044,10 @@ int check_duplicates(const struct tree *t, struct error *err)
 	return 0;
 }
 
-static int read_file_checksums(struct json_reader *r, struct tree *files)
+/* With mark_records, the entries whose records a save may copy are
+ * marked (tree_entry.same_record). */
+static int read_file_checksums(struct json_reader *r, struct tree *files,
+			       bool mark_records)
 {
 	int more;
 
@@ -888,14 +1055,19 @@ static int read_file_checksums(struct json_reader *r, struct tree *files)
 		return -1;
 	while ((more = json_object_next(r)) > 0) {
 		char *key;
+		size_t len = r->str_len;
+		bool fast;
 		int rc;
 
-		if (strlen(r->str) != r->str_len)
+		if (strlen(r->str) != len)
 			return error_set(r->err, "file_checksums: a path "
 					 "contains a NUL character");
 		key = xstrdup(r->str);
-		rc = read_entry(r, files, key, "file_checksums");
-
+		rc = read_entry_noting_layout(r, files, key, "file_checksums",
+					      &fast);
+		if (rc == 0 && mark_records && fast)
+			files->entries[files->len - 1].same_record =
+				record_is_copyable(r, key, len);
 		free(key);
 		if (rc < 0)
 			return -1;
@@ -1327,8 +1499,14 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 		return read_name(r, &md->last_backup_date, false,
 				 "'last_backup_date'");
 	case M_FILES:
-		if (mr->parts & METADATA_FILES)
-			return read_file_checksums(r, &md->files);
+		if (mr->parts & METADATA_FILES) {
+			md->origin.files_from = (size_t)(r->p - r->start);
+			if (read_file_checksums(r, &md->files,
+						mr->parts & METADATA_RECORDS) < 0)
+				return -1;
+			md->origin.files_to = (size_t)(r->p - r->start);
+			return 0;
+		}
 		if (mr->parts & METADATA_SKIM)
 			return leave_records(r, true, "'file_checksums'");
 		return json_skip(r);
@@ -1664,7 +1842,7 @@ static int load_parts(const char *dest, struct metadata *md, bool *found,
 		error_prefix(err, "corrupt metadata '%s'", f.path);
 		goto out;
 	}
-	if (md->contents_pending)
+	if (md->contents_pending || (parts & METADATA_RECORDS))
 		remember_origin(&md->origin, &f.st);
 	rc = 0;
 out:
@@ -1812,6 +1990,8 @@ struct metadata_saving {
 	const struct metadata *md;
 	char *path, *tmp;
 	int fd;
+	struct metadata_file origin; /* the file replaced, if md's marked
+					records lie there (else not mapped) */
 	struct buf text;
 	struct metadata_sink sink;
 	pthread_t thread;
@@ -1827,7 +2007,16 @@ static void *write_body(void *arg)
 {
 	struct metadata_saving *s = arg;
 
-	format_body(s->md, &s->sink);
+	struct record_source src;
+	const struct metadata_origin *o = &s->md->origin;
+
+	if (s->origin.map != MAP_FAILED) {
+		src.at = (const char *)s->origin.map + o->files_from;
+		src.end = (const char *)s->origin.map + o->files_to;
+		src.released = s->origin.map;
+	}
+	format_body(s->md, s->origin.map != MAP_FAILED ? &src : NULL,
+		    &s->sink);
 	if (!s->sink.failed && fdatasync(s->fd) < 0)
 		s->sink.failed = errno ? errno : EIO;
 	return NULL;
@@ -1839,10 +2028,29 @@ static void saving_free(struct metadata_saving *s)
 		close(s->fd);
 		unlink(s->tmp);
 	}
+	metadata_file_close(&s->origin);
 	buf_release(&s->text);
 	free(s->tmp);
 	free(s->path);
 	free(s);
+}
+
+/* Maps the file md was loaded from into f if it is still in place and
+ * md marked records to copy from it; otherwise f stays unmapped. */
+static void open_origin(const char *dest, const struct metadata *md,
+			struct metadata_file *f)
+{
+	const struct metadata_origin *o = &md->origin;
+
+	if (!o->known || o->files_from >= o->files_to ||
+	    metadata_file_open(dest, f) < 0 || !is_origin(o, &f->st) ||
+	    o->files_to > (size_t)f->st.st_size ||
+	    metadata_file_map(f) < 0 || f->map == MAP_FAILED) {
+		metadata_file_close(f);
+		memset(f, 0, sizeof(*f));
+		f->fd = -1;
+		f->map = MAP_FAILED;
+	}
 }
 
 struct metadata_saving *metadata_save_begin(const char *dest,
@@ -1852,6 +2060,7 @@ struct metadata_saving *metadata_save_begin(const char *dest,
 
 	fault_point("metadata:save");
 	s->md = md;
+	s->origin = (struct metadata_file){ .fd = -1, .map = MAP_FAILED };
 	s->path = path_join(dest, METADATA_FILE_NAME);
 	s->sink = (struct metadata_sink){ &s->text, write_to_fd, &s->fd, 0 };
 	/* Saving now would drop every content record. */
@@ -1868,6 +2077,7 @@ struct metadata_saving *metadata_save_begin(const char *dest,
 		s->rc = -1;
 		return s;
 	}
+	open_origin(dest, md, &s->origin);
 	grow_array((void **)&s->text.data, &s->text.alloc,
 		   SINK_DRAIN_AT + 65536, 1);
 	s->threaded = pthread_create(&s->thread, NULL, write_body, s) == 0;

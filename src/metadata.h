@@ -64,12 +64,13 @@ struct history_entry {
  * the file again (which took as long as the contents themselves). */
 struct metadata_origin {
 	bool known;                     /* loaded from a file, contents left
-					   out */
+					   out or METADATA_RECORDS marked */
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	struct timespec mtime, ctime;
 	size_t contents_from, contents_to; /* byte range; equal if absent */
+	size_t files_from, files_to;    /* file_checksums' byte range */
 };
 
 struct metadata {
@@ -127,6 +128,9 @@ enum {
 	METADATA_SMALL_CONTENTS = 8, /* contents too, if their part of the
 					file is at most
 					METADATA_SMALL_CONTENTS_SIZE */
+	METADATA_RECORDS = 16,  /* mark the file records a save of md may
+				   copy while the file stays in place (see
+				   tree_entry.same_record) */
 };
 
 /* About 80,000 contents, 15 MB in memory: a run keeps them from the start

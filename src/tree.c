@@ -98,6 +98,28 @@ void tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src)
 	dst->link_target = src->link_target ? xstrdup(src->link_target) : NULL;
 }
 
+static bool same_time(struct nstime a, struct nstime b)
+{
+	return a.sec == b.sec && a.nsec == b.nsec;
+}
+
+bool tree_entry_same(const struct tree_entry *a, const struct tree_entry *b)
+{
+	if (a->type != b->type || a->size != b->size || a->ino != b->ino ||
+	    !same_time(a->mtime, b->mtime) || !same_time(a->ctime, b->ctime) ||
+	    a->mode != b->mode || a->uid != b->uid || a->gid != b->gid ||
+	    a->recheck != b->recheck)
+		return false;
+	if (a->type == ENTRY_FILE &&
+	    memcmp(a->checksum, b->checksum, HASH_SIZE))
+		return false;
+	if (a->type == ENTRY_SYMLINK &&
+	    (!a->link_target || !b->link_target ||
+	     strcmp(a->link_target, b->link_target)))
+		return false;
+	return true;
+}
+
 void tree_entry_release(struct tree_entry *e)
 {
 	if (!e->path_stored)

@@ -32,6 +32,11 @@ struct tree_entry {
 				changed while being read) */
 	bool path_stored;    /* path is in the tree's own storage (see
 				tree_store_path), not malloc'ed */
+	bool same_record;    /* the metadata file this entry was read from
+				holds a record saying just this of its path,
+				which a save may copy (metadata.c's business:
+				a run keeps it for an entry that stayed the
+				same) */
 };
 
 
@@ -62,6 +67,10 @@ char *tree_store_name(struct tree *t, const char *name, size_t n);
 /* Deep copy of src into dst (appended). */
 void tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src);
 void tree_entry_release(struct tree_entry *e);
+/* True if a and b say the same of their path: type, size, inode, times,
+ * mode, owner, checksum (files), link target (symlinks) and the recheck
+ * flag, which is all a record of either shows but the path. */
+bool tree_entry_same(const struct tree_entry *a, const struct tree_entry *b);
 void tree_release(struct tree *t);
 
 /* "file", "dir", "symlink". */

@@ -1,4 +1,5 @@
-/* Trees: paths kept in the tree's own storage next to malloc'ed ones. */
+/* Trees: paths kept in the tree's own storage next to malloc'ed ones;
+ * entries that say the same of their path. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,10 +64,64 @@ static void test_stored_paths_stay_intact(void **state)
 	free(huge);
 }
 
+static struct tree_entry sample(enum entry_type type)
+{
+	struct tree_entry e = {
+		.path = "a", .size = 5, .ino = 7, .mtime = { 100, 1 },
+		.ctime = { 200, 2 }, .mode = 0644, .uid = 1, .gid = 2,
+		.type = (uint8_t)type,
+	};
+
+	memset(e.checksum, 0xab, HASH_SIZE);
+	if (type == ENTRY_SYMLINK)
+		e.link_target = "target";
+	return e;
+}
+
+/* Any field a record shows makes two entries differ; the path, the marks
+ * and what a type does not show do not. */
+static void test_same_entries(void **state)
+{
+	struct tree_entry a = sample(ENTRY_FILE), b;
+	char other_target[] = "target";
+
+	(void)state;
+	b = a;
+	b.path = "elsewhere";
+	b.same_record = true;
+	assert_true(tree_entry_same(&a, &b));
+#define DIFFERS(change) \
+	do { b = a; change; assert_false(tree_entry_same(&a, &b)); } while (0)
+	DIFFERS(b.type = ENTRY_DIR);
+	DIFFERS(b.size++);
+	DIFFERS(b.ino++);
+	DIFFERS(b.mtime.sec++);
+	DIFFERS(b.mtime.nsec++);
+	DIFFERS(b.ctime.sec++);
+	DIFFERS(b.ctime.nsec++);
+	DIFFERS(b.mode = 0600);
+	DIFFERS(b.uid++);
+	DIFFERS(b.gid++);
+	DIFFERS(b.recheck = true);
+	DIFFERS(b.checksum[HASH_SIZE - 1] ^= 1);
+	a = sample(ENTRY_DIR);
+	b = a;
+	b.checksum[0] ^= 1;
+	assert_true(tree_entry_same(&a, &b));
+	a = sample(ENTRY_SYMLINK);
+	b = a;
+	b.link_target = other_target;
+	assert_true(tree_entry_same(&a, &b));
+	DIFFERS(b.link_target = "targe");
+	DIFFERS(b.link_target = NULL);
+#undef DIFFERS
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stored_paths_stay_intact),
+		cmocka_unit_test(test_same_entries),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
