@@ -682,6 +682,8 @@ static int resolve_positions(struct run *r)
 static int write_manifest(struct run *r, const char *date)
 {
 	struct manifest m;
+	struct metadata_records *rec;
+	int rc;
 
 	/* A view of the run's state, nothing copied: the holds are the
 	 * contents this run stored. */
@@ -693,9 +695,13 @@ static int write_manifest(struct run *r, const char *date)
 	m.files_added = r->stats->files_added;
 	m.files_modified = r->stats->files_modified;
 	m.files_deleted = r->stats->files_deleted;
-	return store_write_manifest(r->writer, &m, &r->md.contents, r->id,
-				    r->now.sec, STORE_MANIFEST_BUFFERED,
-				    r->err);
+	/* Made from the records of unchanged paths in the metadata file this
+	 * run replaces (their fields are the same). */
+	rec = metadata_records_open(r->opts->dest, &r->md);
+	rc = store_write_manifest(r->writer, &m, &r->md.contents, r->id, rec,
+				  r->now.sec, STORE_MANIFEST_BUFFERED, r->err);
+	metadata_records_close(rec);
+	return rc;
 }
 
 static void mark_contents_used(struct run *r)

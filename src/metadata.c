@@ -446,6 +446,20 @@ static void take_contents(struct contents_pipe *p, struct metadata_sink *sink)
 	}
 }
 
+/* backup_metadata.json opened, and mapped once asked. */
+struct metadata_file {
+	char *path;
+	int fd;
+	struct stat st;
+	void *map;    /* MAP_FAILED until mapped, and for an empty file */
+};
+
+/* The records of md's file: see metadata_records_open(). */
+struct metadata_records {
+	struct metadata_file f;
+	size_t from, to;      /* file_checksums' byte range */
+};
+
 /* The file_checksums of the file a save replaces, mapped, for copying the
  * records that entries kept (tree_entry.same_record) instead of
  * formatting them again: at is the first line not passed yet. */
@@ -453,6 +467,19 @@ struct record_source {
 	const char *at, *end;
 	const char *released;   /* pages before this were given back */
 };
+
+/* src set to read rec's records from the start; NULL if rec is. */
+static struct record_source *record_source_of(
+	const struct metadata_records *rec, struct record_source *src)
+{
+	const char *map;
+
+	if (!rec)
+		return NULL;
+	map = rec->f.map;
+	*src = (struct record_source){ map + rec->from, map + rec->to, map };
+	return src;
+}
 
 /* Records copied are not read again: their pages go, as the parser's do,
  * so a save does not hold the whole old file in memory. */
@@ -670,12 +697,56 @@ void metadata_format(const struct metadata *md, struct buf *out)
 	format_metadata(md, &sink);
 }
 
-/* holds: see manifest_write(). */
+/* e's manifest record from its record in the metadata file (src moved
+ * to it), which says the same of e but also names its content's holder:
+ * the record but that, without its braces. False if it is not laid out
+ * so: then e is formatted. */
+static bool copy_manifest_fields(struct buf *out, const struct tree_entry *e,
+				 struct record_source *src)
+{
+	static const char id_key[] = ",\"backup_id\":\"";
+	static const char recheck[] = ",\"recheck\":true";
+	size_t len = find_record(src, e->path), plen = strlen(e->path);
+	size_t idlen = sizeof(id_key) - 1 + BACKUP_ID_SIZE;
+	size_t rlen = e->recheck ? sizeof(recheck) - 1 : 0;
+	const char *fields = src->at + plen + 4, *id;
+	size_t flen;
+
+	if (!len || len < plen + 5)
+		return false;
+	flen = len - plen - 5;
+	if (e->type == ENTRY_FILE) {
+		if (flen < idlen + rlen)
+			return false;
+		id = fields + flen - rlen - idlen;
+		if (memcmp(id, id_key, sizeof(id_key) - 1) ||
+		    id[idlen - 1] != '"' ||
+		    memcmp(fields + flen - rlen, recheck, rlen))
+			return false;
+		flen = (size_t)(id - fields);
+	} else {
+		rlen = 0;
+	}
+	buf_append(out, "\"path\":\"", 8);
+	buf_append(out, e->path, plen);
+	buf_append(out, "\",", 2);
+	buf_append(out, fields, flen);
+	buf_append(out, recheck, rlen);
+	src->at += len;
+	release_copied(src);
+	return true;
+}
+
+/* holds: see manifest_write(); rec: see metadata_records_open(). */
 static void format_manifest(const struct manifest *m,
 			    const struct content_index *holds,
-			    const char *holder, struct metadata_sink *sink)
+			    const char *holder,
+			    const struct metadata_records *rec,
+			    struct metadata_sink *sink)
 {
 	struct buf *out = sink->text;
+	struct record_source src_space;
+	struct record_source *src = record_source_of(rec, &src_space);
 
 	buf_printf(out, "{\n\"format_version\": %d,\n\"backup_id\": \"%s\","
 		   "\n\"date\": ", METADATA_FORMAT_VERSION, m->backup_id);
@@ -686,10 +757,15 @@ static void format_manifest(const struct manifest *m,
 		   (long long)m->files_added, (long long)m->files_modified,
 		   (long long)m->files_deleted);
 	for (size_t i = 0; i < m->files.len; i++) {
+		const struct tree_entry *e = &m->files.entries[i];
+
 		buf_puts(out, i ? ",\n{" : "\n{");
-		json_name(out, "path", m->files.entries[i].path, false);
-		buf_puts(out, ",");
-		format_entry_fields(out, &m->files.entries[i], NULL);
+		if (!src || src->at >= src->end || !e->same_record ||
+		    !copy_manifest_fields(out, e, src)) {
+			json_name(out, "path", e->path, false);
+			buf_puts(out, ",");
+			format_entry_fields(out, e, NULL);
+		}
 		buf_puts(out, "}");
 		sink_drain(sink, SINK_DRAIN_AT);
 	}
@@ -710,11 +786,12 @@ void manifest_format(const struct manifest *m, struct buf *out)
 {
 	struct metadata_sink sink = { out, NULL, NULL, 0 };
 
-	format_manifest(m, &m->holds, NULL, &sink);
+	format_manifest(m, &m->holds, NULL, NULL, &sink);
 }
 
 int manifest_write(const struct manifest *m,
 		   const struct content_index *contents, const char *holder,
+		   const struct metadata_records *rec,
 		   int (*take)(void *ctx, const char *data, size_t len),
 		   void *ctx)
 {
@@ -722,7 +799,7 @@ int manifest_write(const struct manifest *m,
 	struct metadata_sink sink = { &text, take, ctx, 0 };
 
 	format_manifest(m, contents ? contents : &m->holds,
-			contents ? holder : NULL, &sink);
+			contents ? holder : NULL, rec, &sink);
 	buf_release(&text);
 	return sink.failed;
 }
@@ -1647,14 +1724,6 @@ static bool is_origin(const struct metadata_origin *o, const struct stat *st)
 	       o->contents_to <= (size_t)o->size;
 }
 
-/* backup_metadata.json opened, and mapped once asked. */
-struct metadata_file {
-	char *path;
-	int fd;
-	struct stat st;
-	void *map;    /* MAP_FAILED until mapped, and for an empty file */
-};
-
 /* 0, or -1 with errno set (ENOENT: there is none). */
 static int metadata_file_open(const char *dest, struct metadata_file *f)
 {
@@ -1990,8 +2059,7 @@ struct metadata_saving {
 	const struct metadata *md;
 	char *path, *tmp;
 	int fd;
-	struct metadata_file origin; /* the file replaced, if md's marked
-					records lie there (else not mapped) */
+	struct metadata_records *records; /* in the file replaced */
 	struct buf text;
 	struct metadata_sink sink;
 	pthread_t thread;
@@ -2008,15 +2076,8 @@ static void *write_body(void *arg)
 	struct metadata_saving *s = arg;
 
 	struct record_source src;
-	const struct metadata_origin *o = &s->md->origin;
 
-	if (s->origin.map != MAP_FAILED) {
-		src.at = (const char *)s->origin.map + o->files_from;
-		src.end = (const char *)s->origin.map + o->files_to;
-		src.released = s->origin.map;
-	}
-	format_body(s->md, s->origin.map != MAP_FAILED ? &src : NULL,
-		    &s->sink);
+	format_body(s->md, record_source_of(s->records, &src), &s->sink);
 	if (!s->sink.failed && fdatasync(s->fd) < 0)
 		s->sink.failed = errno ? errno : EIO;
 	return NULL;
@@ -2028,29 +2089,39 @@ static void saving_free(struct metadata_saving *s)
 		close(s->fd);
 		unlink(s->tmp);
 	}
-	metadata_file_close(&s->origin);
+	metadata_records_close(s->records);
 	buf_release(&s->text);
 	free(s->tmp);
 	free(s->path);
 	free(s);
 }
 
-/* Maps the file md was loaded from into f if it is still in place and
- * md marked records to copy from it; otherwise f stays unmapped. */
-static void open_origin(const char *dest, const struct metadata *md,
-			struct metadata_file *f)
+struct metadata_records *metadata_records_open(const char *dest,
+					       const struct metadata *md)
 {
 	const struct metadata_origin *o = &md->origin;
+	struct metadata_records *rec;
 
-	if (!o->known || o->files_from >= o->files_to ||
-	    metadata_file_open(dest, f) < 0 || !is_origin(o, &f->st) ||
-	    o->files_to > (size_t)f->st.st_size ||
-	    metadata_file_map(f) < 0 || f->map == MAP_FAILED) {
-		metadata_file_close(f);
-		memset(f, 0, sizeof(*f));
-		f->fd = -1;
-		f->map = MAP_FAILED;
+	if (!o->known || o->files_from >= o->files_to)
+		return NULL;
+	rec = xcalloc(1, sizeof(*rec));
+	rec->from = o->files_from;
+	rec->to = o->files_to;
+	if (metadata_file_open(dest, &rec->f) < 0 || !is_origin(o, &rec->f.st) ||
+	    o->files_to > (size_t)rec->f.st.st_size ||
+	    metadata_file_map(&rec->f) < 0 || rec->f.map == MAP_FAILED) {
+		metadata_records_close(rec);
+		return NULL;
 	}
+	return rec;
+}
+
+void metadata_records_close(struct metadata_records *rec)
+{
+	if (!rec)
+		return;
+	metadata_file_close(&rec->f);
+	free(rec);
 }
 
 struct metadata_saving *metadata_save_begin(const char *dest,
@@ -2060,7 +2131,6 @@ struct metadata_saving *metadata_save_begin(const char *dest,
 
 	fault_point("metadata:save");
 	s->md = md;
-	s->origin = (struct metadata_file){ .fd = -1, .map = MAP_FAILED };
 	s->path = path_join(dest, METADATA_FILE_NAME);
 	s->sink = (struct metadata_sink){ &s->text, write_to_fd, &s->fd, 0 };
 	/* Saving now would drop every content record. */
@@ -2077,7 +2147,7 @@ struct metadata_saving *metadata_save_begin(const char *dest,
 		s->rc = -1;
 		return s;
 	}
-	open_origin(dest, md, &s->origin);
+	s->records = metadata_records_open(dest, md);
 	grow_array((void **)&s->text.data, &s->text.alloc,
 		   SINK_DRAIN_AT + 65536, 1);
 	s->threaded = pthread_create(&s->thread, NULL, write_body, s) == 0;

@@ -185,6 +185,15 @@ struct metadata_saving *metadata_save_begin(const char *dest,
 int metadata_save_end(struct metadata_saving *s, struct error *err);
 void metadata_save_abort(struct metadata_saving *s);
 
+/* The file md was loaded from with METADATA_RECORDS, mapped, while it is
+ * still in place (same inode, size and times): what formats md's marked
+ * entries again (a save of md, a manifest of its tree) copies their
+ * records from there. NULL if md marked none or the file changed. */
+struct metadata_records;
+struct metadata_records *metadata_records_open(const char *dest,
+					       const struct metadata *md);
+void metadata_records_close(struct metadata_records *rec);
+
 /* Content index helpers. */
 struct content *content_find(const struct content_index *idx,
 			     const uint8_t checksum[HASH_SIZE]);
@@ -234,9 +243,11 @@ void manifest_format(const struct manifest *m, struct buf *out);
 /* manifest_format() in pieces of a few MiB handed to take() (which returns
  * 0, or nonzero to stop: manifest_write then returns that), never whole in
  * memory. The holds are those of `contents` held by backup `holder`, or
- * m->holds if contents is NULL. */
+ * m->holds if contents is NULL. The records of entries marked in rec's
+ * file (NULL: none) are made from their records there. */
 int manifest_write(const struct manifest *m,
 		   const struct content_index *contents, const char *holder,
+		   const struct metadata_records *rec,
 		   int (*take)(void *ctx, const char *data, size_t len),
 		   void *ctx);
 int manifest_parse(const char *text, size_t len, struct manifest *m,

@@ -467,7 +467,7 @@ static int finish_heir(struct rewrite *rw, int64_t mtime)
 	int rc;
 
 	if (resolve_positions(rw) < 0 ||
-	    store_write_manifest(rw->w, &rw->heir, NULL, NULL, mtime,
+	    store_write_manifest(rw->w, &rw->heir, NULL, NULL, NULL, mtime,
 				 STORE_MANIFEST_BUFFERED, rw->err) < 0)
 		return -1;
 	rc = tarball_writer_commit(rw->w, &size, rw->err);

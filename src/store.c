@@ -241,8 +241,9 @@ static int add_to_member(void *ctx, const char *data, size_t len)
 
 int store_write_manifest(struct tarball_writer *w, const struct manifest *m,
 			 const struct content_index *contents,
-			 const char *holder, int64_t mtime, size_t buffered,
-			 struct error *err)
+			 const char *holder,
+			 const struct metadata_records *rec, int64_t mtime,
+			 size_t buffered, struct error *err)
 {
 	struct manifest_text t = { .buffered = buffered };
 	struct manifest_member mm = { w, err, 0 };
@@ -252,14 +253,14 @@ int store_write_manifest(struct tarball_writer *w, const struct manifest *m,
 	 * held while a million-file run is at its peak). */
 	if (m->files.len > buffered / MANIFEST_RECORD_MIN)
 		t.too_big = true;
-	manifest_write(m, contents, holder, keep_or_count, &t);
+	manifest_write(m, contents, holder, rec, keep_or_count, &t);
 	if (!t.too_big) {
 		rc = tarball_write_buffer(w, MANIFEST_MEMBER, t.text.data,
 					  t.text.len, mtime, err);
 		goto out;
 	}
 	rc = tarball_begin_buffer(w, MANIFEST_MEMBER, t.size, mtime, err);
-	if (rc == 0 && manifest_write(m, contents, holder, add_to_member,
+	if (rc == 0 && manifest_write(m, contents, holder, rec, add_to_member,
 				      &mm) != 0)
 		rc = -1;
 	if (rc == 0 && mm.written != t.size)

@@ -11,6 +11,7 @@
 struct content_index;
 struct error;
 struct manifest;
+struct metadata_records;
 struct tarball_writer;
 
 /* Archives keep their own files under .incbak/ (the manifest, carried
@@ -42,7 +43,7 @@ int store_read_manifest(const char *path, struct manifest *m,
 int store_read_manifest_paths(const char *path, const struct strlist *paths,
 			      struct manifest *m, struct error *err);
 
-/* Adds the manifest of m (holds: see manifest_write) to the archive being
+/* Adds the manifest of m (holds, rec: see manifest_write) to the archive being
  * written, as its own member MANIFEST_MEMBER. A manifest up to `buffered`
  * bytes (STORE_MANIFEST_BUFFERED) is formatted once, into memory; a bigger
  * one (300 MB for a million files) twice: counted, then written in pieces,
@@ -50,8 +51,9 @@ int store_read_manifest_paths(const char *path, const struct strlist *paths,
 #define STORE_MANIFEST_BUFFERED ((size_t)64 << 20)
 int store_write_manifest(struct tarball_writer *w, const struct manifest *m,
 			 const struct content_index *contents,
-			 const char *holder, int64_t mtime, size_t buffered,
-			 struct error *err);
+			 const char *holder,
+			 const struct metadata_records *rec, int64_t mtime,
+			 size_t buffered, struct error *err);
 
 /* True if name looks like NAME_backup_YYYY-MM-DD_HH-MM-SS.tar.zst for any
  * NAME; sets id (BACKUP_ID_SIZE bytes). */

@@ -97,7 +97,7 @@ static void write_and_read_back(size_t buffered)
 	add(&contents, SUM_B, 5, OTHER, "d/b");
 	add(&contents, SUM_C, 7, ID, "d/c");
 	assert_int_equal(tarball_writer_open(dir, ARCHIVE, 3, 1, &w, &err), 0);
-	if (store_write_manifest(w, &m, &contents, ID, 1767225600, buffered,
+	if (store_write_manifest(w, &m, &contents, ID, NULL, 1767225600, buffered,
 				 &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(tarball_writer_commit(w, &size, &err), 0);

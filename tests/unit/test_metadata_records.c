@@ -1,7 +1,8 @@
 /* Saving backup_metadata.json copies the file records of the entries that
  * kept their mark (METADATA_RECORDS, tree_entry.same_record) from the file
- * they were loaded from: what is saved is byte for byte what formatting
- * every record anew gives, whatever changed in between. */
+ * they were loaded from, and a run's manifest is made from them: what is
+ * written is byte for byte what formatting every record anew gives,
+ * whatever changed in between. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,6 +308,75 @@ static void test_nothing_is_copied_from_another_file(void **state)
 	metadata_release(&back);
 }
 
+static int append_to(void *ctx, const char *data, size_t len)
+{
+	buf_append(ctx, data, len);
+	return 0;
+}
+
+/* m's manifest as a run writes it, made from rec's records or not. */
+static void write_manifest_of(const struct metadata *md,
+			      const struct metadata_records *rec,
+			      struct buf *out)
+{
+	struct manifest m;
+
+	/* a view of md, nothing copied or released */
+	manifest_init(&m);
+	m.backup_id = (char *)ID_C;
+	m.date = (char *)"2026-01-03T00:00:00Z";
+	m.files = md->files;
+	out->len = 0;
+	assert_int_equal(manifest_write(&m, &md->contents, ID_A, rec,
+					append_to, out), 0);
+	buf_append(out, "", 1);
+}
+
+/* A run's manifest, made from the records of the metadata it replaces, is
+ * byte for byte the manifest formatted anew, and it is made from them. */
+static void test_a_manifest_made_from_records_is_formatted_anew(void **state)
+{
+	struct fixture *f = *state;
+	struct metadata md, back;
+	struct metadata_records *rec;
+	struct buf copied = {0}, formatted = {0};
+
+	build(&md);
+	save(f, &md);
+	load_noting_records(f, &back);
+	change_like_a_run(&back);
+	rec = metadata_records_open(f->dir, &back);
+	assert_non_null(rec);
+	write_manifest_of(&back, rec, &copied);
+	write_manifest_of(&back, NULL, &formatted);
+	assert_int_equal(copied.len, formatted.len);
+	assert_string_equal(copied.data, formatted.data);
+	/* made from them: an entry changed behind its mark shows as it was */
+	entry_named(&back, 10)->size = 999999;
+	write_manifest_of(&back, rec, &copied);
+	assert_null(strstr(copied.data, "\"size\":999999"));
+	write_manifest_of(&back, NULL, &formatted);
+	assert_non_null(strstr(formatted.data, "\"size\":999999"));
+	metadata_records_close(rec);
+	/* not from a file other than the one loaded, nor without marks */
+	save(f, &md);
+	assert_null(metadata_records_open(f->dir, &back));
+	metadata_release(&back);
+	metadata_init(&back);
+	{
+		struct error err;
+		bool found;
+
+		assert_int_equal(metadata_load(f->dir, &back, &found, &err),
+				 0);
+	}
+	assert_null(metadata_records_open(f->dir, &back));
+	buf_release(&copied);
+	buf_release(&formatted);
+	metadata_release(&md);
+	metadata_release(&back);
+}
+
 /* Each with a destination folder of its own. */
 #define IN_DIR(test) \
 	cmocka_unit_test_setup_teardown(test, metadata_dir_setup, \
@@ -319,6 +389,7 @@ int main(void)
 		IN_DIR(test_a_save_after_changes_is_formatted_anew),
 		IN_DIR(test_kept_records_are_copied),
 		IN_DIR(test_nothing_is_copied_from_another_file),
+		IN_DIR(test_a_manifest_made_from_records_is_formatted_anew),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
