@@ -18,6 +18,11 @@ struct error;
 /* Writes all of buf, retrying short writes and EINTR; -1 with errno set. */
 int fs_write_all(int fd, const void *buf, size_t len);
 
+/* Gives back to the kernel the whole pages of a read-only file mapping
+ * that lie in [from, to): read once, front to back, a big file then does
+ * not stay resident. */
+void fs_release_mapped(const char *from, const char *to);
+
 /* Copies the first len bytes of from_fd (from its start) to to_fd's
  * position, in the kernel where it can; -1 with errno set (EIO if from_fd
  * is shorter than len). */

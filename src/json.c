@@ -6,9 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
+#include "fsutil.h"
 #include "util.h"
 
 #define JSON_MAX_DEPTH 64 /* json.h sizes `first` to match */
@@ -63,17 +62,9 @@ static int syntax_error(struct json_reader *r, const char *what)
  * to the kernel so a big metadata file does not stay resident. */
 static void release_consumed(struct json_reader *r)
 {
-	long page;
-	uintptr_t from, to;
-
 	if (!r->mapped || (size_t)(r->p - r->released) < RELEASE_CHUNK)
 		return;
-	page = sysconf(_SC_PAGESIZE);
-	from = ((uintptr_t)r->released + (uintptr_t)page - 1) &
-	       ~((uintptr_t)page - 1);
-	to = (uintptr_t)r->p & ~((uintptr_t)page - 1);
-	if (to > from)
-		madvise((void *)from, to - from, MADV_DONTNEED);
+	fs_release_mapped(r->released, r->p);
 	r->released = r->p;
 }
 

@@ -485,16 +485,9 @@ static struct record_source *record_source_of(
  * so a save does not hold the whole old file in memory. */
 static void release_copied(struct record_source *src)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	uintptr_t from, to;
-
 	if ((size_t)(src->at - src->released) < ((size_t)4 << 20))
 		return;
-	from = ((uintptr_t)src->released + (uintptr_t)page - 1) &
-	       ~((uintptr_t)page - 1);
-	to = (uintptr_t)src->at & ~((uintptr_t)page - 1);
-	if (to > from)
-		madvise((void *)from, to - from, MADV_DONTNEED);
+	fs_release_mapped(src->released, src->at);
 	src->released = src->at;
 }
 
