@@ -128,8 +128,9 @@ enum {
 	METADATA_SMALL_CONTENTS = 8, /* contents too, if their part of the
 					file is at most
 					METADATA_SMALL_CONTENTS_SIZE */
-	METADATA_RECORDS = 16,  /* mark the file records a save of md may
-				   copy while the file stays in place (see
+	METADATA_RECORDS = 16,  /* mark the file records that a save of md,
+				   or a manifest of its tree, may copy while
+				   the file stays in place (see
 				   tree_entry.same_record) */
 };
 

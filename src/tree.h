@@ -34,9 +34,9 @@ struct tree_entry {
 				tree_store_path), not malloc'ed */
 	bool same_record;    /* the metadata file this entry was read from
 				holds a record saying just this of its path,
-				which a save may copy (metadata.c's business:
-				a run keeps it for an entry that stayed the
-				same) */
+				which a save, or a manifest of the tree, may
+				copy (metadata.c's business: a run keeps it
+				for an entry that stayed the same) */
 };
 
 
