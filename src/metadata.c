@@ -702,12 +702,13 @@ static bool copy_manifest_fields(struct buf *out, const struct tree_entry *e,
 	size_t len = find_record(src, e->path), plen = strlen(e->path);
 	size_t idlen = sizeof(id_key) - 1 + BACKUP_ID_SIZE;
 	size_t rlen = e->recheck ? sizeof(recheck) - 1 : 0;
-	const char *fields = src->at + plen + 4, *id;
+	const char *fields, *id;
 	size_t flen;
 
 	if (!len || len < plen + 5)
 		return false;
-	flen = len - plen - 5;
+	fields = src->at + plen + 4; /* after "PATH":{ */
+	flen = len - plen - 5;       /* and without the closing brace */
 	if (e->type == ENTRY_FILE) {
 		if (flen < idlen + rlen)
 			return false;
