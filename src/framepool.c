@@ -54,8 +54,7 @@ struct framepool {
 	uint64_t *offsets;       /* compressed offset of each frame written */
 	size_t offsets_alloc;
 	uint64_t frames_written;
-	uint64_t out_total;
-	uint64_t writeback_from;  /* start of the bytes not yet sent to disk */
+	struct fs_writeback out;  /* the file: bytes written, sent to disk */
 	bool failed;
 	int fail_errno;
 	const char *zstd_error;
@@ -158,6 +157,7 @@ struct framepool *framepool_new(int fd, int level, int threads)
 	if (threads <= 0 || threads > cpus)
 		threads = (int)cpus;
 	p->fd = fd;
+	p->out.fd = fd;
 	p->level = level;
 	p->frame_level = level;
 	pthread_mutex_init(&p->mu, NULL);
@@ -191,23 +191,6 @@ static void set_state(struct framepool *p, struct slot *s,
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* Starts writing the last WRITEBACK_STEP bytes to disk without waiting,
- * so the fsync that commits the archive finds little left to do (on a
- * 270 MB archive it took 0.2 s alone). Where the kernel cannot (not a
- * file), nothing is lost: the fsync still does it all. */
-#define WRITEBACK_STEP ((uint64_t)8 << 20)
-
-static void start_writeback(struct framepool *p)
-{
-	uint64_t pending = p->out_total - p->writeback_from;
-
-	if (pending < WRITEBACK_STEP)
-		return;
-	sync_file_range(p->fd, (off_t)p->writeback_from, (off_t)pending,
-			SYNC_FILE_RANGE_WRITE);
-	p->writeback_from = p->out_total;
-}
-
 /* Waits for the oldest slot in flight to be compressed and writes it. */
 static int write_oldest(struct framepool *p)
 {
@@ -221,11 +204,11 @@ static int write_oldest(struct framepool *p)
 		return fail(p, 0, ZSTD_getErrorName(s->result));
 	grow_array((void **)&p->offsets, &p->offsets_alloc, s->frame_no + 1,
 		   sizeof(*p->offsets));
-	p->offsets[s->frame_no] = p->out_total;
+	p->offsets[s->frame_no] = p->out.written;
 	if (fs_write_all(p->fd, s->out, s->result) < 0)
 		return fail(p, errno, NULL);
-	p->out_total += s->result;
-	start_writeback(p);
+	/* On a 270 MB archive the commit's fsync took 0.2 s when left it all. */
+	fs_writeback_advance(&p->out, s->result);
 	p->frames_written = s->frame_no + 1;
 	s->in_len = 0;
 	set_state(p, s, SLOT_FREE);
@@ -268,8 +251,8 @@ void framepool_set_level(struct framepool *p, int level)
 
 void framepool_start_at(struct framepool *p, uint64_t offset)
 {
-	p->out_total = offset;
-	p->writeback_from = offset;
+	p->out.written = offset;
+	p->out.sent = offset;
 }
 
 int framepool_write(struct framepool *p, const void *data, size_t len)
@@ -329,7 +312,7 @@ uint64_t framepool_frame_offset(const struct framepool *p, uint64_t frame_no)
 
 uint64_t framepool_bytes_out(const struct framepool *p)
 {
-	return p->out_total;
+	return p->out.written;
 }
 
 int framepool_errno(const struct framepool *p)

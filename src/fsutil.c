@@ -46,6 +46,18 @@ int fs_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+#define WRITEBACK_STEP ((uint64_t)8 << 20)
+
+void fs_writeback_advance(struct fs_writeback *wb, uint64_t len)
+{
+	wb->written += len;
+	if (wb->written - wb->sent < WRITEBACK_STEP)
+		return;
+	sync_file_range(wb->fd, (off_t)wb->sent, (off_t)(wb->written - wb->sent),
+			SYNC_FILE_RANGE_WRITE);
+	wb->sent = wb->written;
+}
+
 static int copy_by_reading(int from_fd, int to_fd, off_t at, uint64_t len)
 {
 	char buf[1 << 16];

@@ -18,6 +18,20 @@ struct error;
 /* Writes all of buf, retrying short writes and EINTR; -1 with errno set. */
 int fs_write_all(int fd, const void *buf, size_t len);
 
+/* A file written front to back, its bytes sent to disk as it grows: the
+ * fsync that makes it durable then waits only for the last few MiB (a
+ * 40 MB file took 33 ms to fsync after being written whole). */
+struct fs_writeback {
+	int fd;
+	uint64_t written;  /* bytes written so far */
+	uint64_t sent;     /* of which the kernel was asked to write out */
+};
+
+/* Notes len more bytes written to wb->fd and, every few MiB, starts their
+ * writeback without waiting. Where the kernel cannot (not a file), nothing
+ * is lost: the fsync still does it all. */
+void fs_writeback_advance(struct fs_writeback *wb, uint64_t len);
+
 /* Gives back to the kernel the whole pages of a read-only file mapping
  * that lie in [from, to): read once, front to back, a big file then does
  * not stay resident. */

@@ -2039,12 +2039,16 @@ int metadata_load_finish(struct metadata_loading *l, struct metadata *md,
 	return rc;
 }
 
-/* A metadata_sink's take(): errno of a failed write, or 0. */
+/* A metadata_sink's take(): errno of a failed write, or 0. The bytes go
+ * to disk as they are written, so the fsync at the end waits for little. */
 static int write_to_fd(void *ctx, const char *data, size_t len)
 {
-	if (fs_write_all(*(const int *)ctx, data, len) == 0)
-		return 0;
-	return errno ? errno : EIO;
+	struct fs_writeback *wb = ctx;
+
+	if (fs_write_all(wb->fd, data, len) < 0)
+		return errno ? errno : EIO;
+	fs_writeback_advance(wb, len);
+	return 0;
 }
 
 /* A save under way: the file being written, and the thread writing the
@@ -2053,6 +2057,7 @@ struct metadata_saving {
 	const struct metadata *md;
 	char *path, *tmp;
 	int fd;
+	struct fs_writeback out;
 	struct metadata_records *records; /* in the file replaced */
 	struct buf text;
 	struct metadata_sink sink;
@@ -2126,7 +2131,7 @@ struct metadata_saving *metadata_save_begin(const char *dest,
 	fault_point("metadata:save");
 	s->md = md;
 	s->path = path_join(dest, METADATA_FILE_NAME);
-	s->sink = (struct metadata_sink){ &s->text, write_to_fd, &s->fd, 0 };
+	s->sink = (struct metadata_sink){ &s->text, write_to_fd, &s->out, 0 };
 	/* Saving now would drop every content record. */
 	if (md->contents_pending) {
 		s->fd = -1;
@@ -2141,6 +2146,7 @@ struct metadata_saving *metadata_save_begin(const char *dest,
 		s->rc = -1;
 		return s;
 	}
+	s->out.fd = s->fd;
 	s->records = metadata_records_open(dest, md);
 	grow_array((void **)&s->text.data, &s->text.alloc,
 		   SINK_DRAIN_AT + 65536, 1);
