@@ -25,6 +25,7 @@
 #include "tarball.h"
 #include "tree.h"
 #include "verify.h"
+#include "warmup.h"
 
 /* Files up to this size are read into memory once, so they can be hashed
  * before we decide whether to store them (deduplication, touch-only
@@ -60,6 +61,12 @@ struct run {
 					rotation's first step saves both */
 	bool cache_missed;           /* this file was not all in the page
 					cache before we read it */
+	/* On a cold cache, the files the walk reads next are asked for
+	 * ahead of it: warm_i and warm_j are how far it has looked in the
+	 * scan and the old tree. */
+	struct warmup warm;
+	bool warming;
+	size_t warm_i, warm_j;
 };
 
 char *backup_archive_name(const char *name, const char *id)
@@ -151,17 +158,6 @@ static int ensure_contents(struct run *r)
 }
 
 /* ---- reading and storing one file ---- */
-
-static int open_source(struct run *r, const char *path)
-{
-	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
-	int fd = openat(r->rootfd, path, flags | O_NOATIME);
-
-	/* O_NOATIME is only allowed on files we own (or as root). */
-	if (fd < 0 && errno == EPERM)
-		fd = openat(r->rootfd, path, flags);
-	return fd;
-}
 
 static void entry_take_stat(struct tree_entry *e, const struct stat *st)
 {
@@ -449,12 +445,13 @@ static int process_file(struct run *r, struct tree_entry *e,
 			const struct tree_entry *old)
 {
 	struct stat st;
+	bool warmed;
 	int fd;
 	int rc = 1;
 
 	if (ensure_contents(r) < 0)
 		return -1;
-	fd = open_source(r, e->path);
+	fd = fs_open_source(r->rootfd, e->path, 0);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			warn(r, "'%s' vanished before it could be read",
@@ -469,11 +466,18 @@ static int process_file(struct run *r, struct tree_entry *e,
 		goto out;
 	}
 	entry_take_stat(e, &st);
+	warmed = warmup_take(&r->warm, e->path);
 	r->cache_missed = false;
 	if (st.st_size <= (off_t)SMALL_FILE_LIMIT)
 		rc = process_small(r, fd, e, old);
 	else
 		rc = process_large(r, fd, e, old);
+	/* Our own read went to the disk: the cache is cold here. */
+	if (r->cache_missed && !warmed && !r->warming) {
+		r->warming = true;
+		warmup_resume(&r->warm);
+	}
+	r->cache_missed |= warmed;
 	drop_from_cache(r, fd);
 	if (rc == 0 && e->mtime.sec >= r->now.sec - RACY_WINDOW_SEC)
 		e->recheck = true;
@@ -617,6 +621,37 @@ static void settle_next_tree(struct run *r, size_t kept)
 	memset(next, 0, sizeof(*next));
 }
 
+/* Asks for the files the walk will read after its entry i of the scan
+ * tree (j of the old), as far as the warm-up has room; stops warming once
+ * they turn out to be cached. The entries from i on are not touched yet. */
+static void warm_ahead(struct run *r, size_t i, size_t j)
+{
+	const struct tree *now = &r->scan.tree, *old = &r->md.files;
+
+	if (r->warm_i < i) {
+		r->warm_i = i;
+		r->warm_j = j;
+	}
+	while (warmup_wants_more(&r->warm) && r->warm_i < now->len) {
+		const struct tree_entry *e = &now->entries[r->warm_i];
+		const struct tree_entry *o = NULL;
+		int c = r->warm_j == old->len ? -1 :
+			strcmp(e->path, old->entries[r->warm_j].path);
+
+		if (c > 0) {
+			r->warm_j++;
+			continue;
+		}
+		if (c == 0)
+			o = &old->entries[r->warm_j++];
+		r->warm_i++;
+		if (e->type == ENTRY_FILE && needs_reading(r, e, o))
+			warmup_ask(&r->warm, e->path, e->size);
+	}
+	if (warmup_finds_cached(&r->warm))
+		r->warming = false;
+}
+
 static int compare_walk(struct run *r)
 {
 	struct tree *now = &r->scan.tree, *old = &r->md.files;
@@ -640,8 +675,11 @@ static int compare_walk(struct run *r)
 		i++;
 		if (c == 0)
 			j++;
+		if (r->warming)
+			warm_ahead(r, i, j);
 		report_progress(r, i);
 	}
+	warmup_clear(&r->warm);
 	settle_next_tree(r, kept);
 	return 0;
 }
@@ -965,6 +1003,7 @@ static int settle_state(struct run *r, bool found)
 static int open_run(struct run *r)
 {
 	r->rootfd = open(r->opts->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	warmup_init(&r->warm, r->rootfd);
 	if (r->rootfd < 0)
 		return error_set(r->err, "cannot open source '%s': %s",
 				 r->opts->source, strerror(errno));

@@ -46,6 +46,17 @@ int fs_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int fs_open_source(int dirfd, const char *path, int flags)
+{
+	int fd;
+
+	flags |= O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+	fd = openat(dirfd, path, flags | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, path, flags);
+	return fd;
+}
+
 #define WRITEBACK_STEP ((uint64_t)8 << 20)
 
 void fs_writeback_advance(struct fs_writeback *wb, uint64_t len)

@@ -42,6 +42,11 @@ void fs_release_mapped(const char *from, const char *to);
  * is shorter than len). */
 int fs_copy_prefix(int from_fd, int to_fd, uint64_t len);
 
+/* Opens path (relative to dirfd) to read it, not following a symlink,
+ * with flags added; without changing its access time where allowed (files
+ * we own, or as root). -1 with errno set. */
+int fs_open_source(int dirfd, const char *path, int flags);
+
 /* Reads up to max bytes of fd into out; -1 with errno set, or if the file is
  * larger than max (errno EFBIG). */
 int fs_read_fd(int fd, struct buf *out, size_t max);

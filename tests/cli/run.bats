@@ -530,3 +530,61 @@ make_tree() {
 	cmp "$SRC/cold.bin" "$TEST_DIR/out/cold.bin"
 	cmp "$SRC/hot.bin" "$TEST_DIR/out/hot.bin"
 }
+
+# Drops each named file from the page cache.
+evict() {
+	local f
+	for f in "$@"; do
+		dd if="$f" iflag=nocache count=0 status=none
+	done
+}
+
+@test "on a cold cache the files a run reads next are asked for ahead, and still dropped after" {
+	command -v fincore >/dev/null || skip "fincore is not installed"
+	command -v strace >/dev/null || skip "strace is not installed"
+	mkdir "$SRC/many"
+	for i in $(seq -w 1 200); do
+		head -c 16384 /dev/urandom > "$SRC/many/f$i"
+	done
+	backdate
+	sync
+	evict "$SRC"/many/f*
+	# every 8th file is in the user's working set
+	hot=("$SRC"/many/f??[08])
+	cat "${hot[@]}" > /dev/null
+	[ "$(fincore -nb -o RES "$SRC/many/f001")" -eq 0 ] ||
+		skip "this file system keeps files in memory (tmpfs?)"
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=fadvise64 -o "$TEST_DIR/trace" \
+		"$INCBAK" run -q --source "$SRC" --dest "$DST"
+	# the first cold file is read before the run knows the cache is cold
+	asked=$(grep -c POSIX_FADV_WILLNEED "$TEST_DIR/trace" || true)
+	[ "$asked" -ge $((200 - ${#hot[@]} - 1)) ] ||
+		fail "only $asked of $((200 - ${#hot[@]})) cold files were asked for ahead"
+	[ "$asked" -le $((200 - ${#hot[@]})) ] ||
+		fail "$asked files asked for ahead: cached ones too"
+	for f in "$SRC"/many/f*; do
+		res=$(fincore -nb -o RES "$f")
+		case " ${hot[*]} " in
+		*" $f "*) [ "$res" -eq 16384 ] || fail "the run evicted cached '$f'" ;;
+		*) [ "$res" -eq 0 ] || fail "the run left '$f', which it read in, cached" ;;
+		esac
+	done
+	ib restore --source "$SRC" --dest "$DST" latest --to "$TEST_DIR/out" -q
+	diff -r "$SRC/many" "$TEST_DIR/out/many"
+}
+
+@test "on a warm cache nothing is asked for ahead" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	mkdir "$SRC/many"
+	for i in $(seq -w 1 200); do
+		head -c 16384 /dev/urandom > "$SRC/many/f$i"
+	done
+	backdate
+	cat "$SRC"/many/f* > /dev/null
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat,fadvise64 \
+		-o "$TEST_DIR/trace" "$INCBAK" run -q --source "$SRC" --dest "$DST"
+	! grep POSIX_FADV_WILLNEED "$TEST_DIR/trace" || fail "files were asked for ahead"
+	# each file is opened once, to be read
+	opened=$(grep -c 'openat(.*"many/f[0-9]*"' "$TEST_DIR/trace" || true)
+	[ "$opened" -eq 200 ] || fail "200 files opened $opened times"
+}

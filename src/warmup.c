@@ -1,0 +1,95 @@
+/* Asking for files ahead of a reader on a cold page cache. Everything runs
+ * on the reader's own thread: asking costs an open, two reads that may not
+ * wait and an fadvise, and the kernel does the reading meanwhile. */
+#include "warmup.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+
+/* The part of a file asked for: past it, the reader's own sequential
+ * readahead keeps ahead of it. */
+#define WARMUP_FILE_PART ((uint64_t)4 << 20)
+/* Files found in the cache one after another that make it a warm one. */
+#define WARMUP_CACHED_ROW 64
+
+void warmup_init(struct warmup *w, int rootfd)
+{
+	memset(w, 0, sizeof(*w));
+	w->rootfd = rootfd;
+}
+
+bool warmup_wants_more(const struct warmup *w)
+{
+	return w->len < WARMUP_FILES && w->bytes < WARMUP_BYTES;
+}
+
+/* Whether the byte at offset is in the page cache: a read that may not
+ * wait fails (EAGAIN) if it is not, or cannot tell. */
+static bool byte_cached(int fd, uint64_t offset)
+{
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+
+	return preadv2(fd, &iov, 1, (off_t)offset, RWF_NOWAIT) == 1;
+}
+
+void warmup_ask(struct warmup *w, const char *path, uint64_t size)
+{
+	uint64_t part = size < WARMUP_FILE_PART ? size : WARMUP_FILE_PART;
+	struct warmup_item *it;
+	int fd;
+
+	if (!part || !warmup_wants_more(w))
+		return;
+	/* Not blocking on a file that became a FIFO since the scan. */
+	fd = fs_open_source(w->rootfd, path, O_NONBLOCK);
+	if (fd < 0)
+		return;
+	it = &w->ring[(w->first + w->len++) % WARMUP_FILES];
+	it->path = path;
+	it->bytes = part;
+	it->brought_in = !byte_cached(fd, 0) || !byte_cached(fd, part - 1);
+	w->bytes += part;
+	w->cached_in_row = it->brought_in ? 0 : w->cached_in_row + 1;
+	if (it->brought_in)
+		posix_fadvise(fd, 0, (off_t)part, POSIX_FADV_WILLNEED);
+	close(fd);
+}
+
+bool warmup_finds_cached(const struct warmup *w)
+{
+	return w->cached_in_row >= WARMUP_CACHED_ROW;
+}
+
+void warmup_resume(struct warmup *w)
+{
+	w->cached_in_row = 0;
+}
+
+/* Paths come in the reader's order, which is strcmp's. */
+bool warmup_take(struct warmup *w, const char *path)
+{
+	while (w->len) {
+		struct warmup_item *it = &w->ring[w->first];
+		int c = it->path == path ? 0 : strcmp(it->path, path);
+		bool brought_in = it->brought_in;
+
+		if (c > 0)
+			return false;
+		w->bytes -= it->bytes;
+		w->first = (w->first + 1) % WARMUP_FILES;
+		w->len--;
+		if (c == 0)
+			return brought_in;
+	}
+	return false;
+}
+
+void warmup_clear(struct warmup *w)
+{
+	warmup_init(w, w->rootfd);
+}
