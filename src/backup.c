@@ -451,7 +451,9 @@ static int process_file(struct run *r, struct tree_entry *e,
 
 	if (ensure_contents(r) < 0)
 		return -1;
-	fd = fs_open_source(r->rootfd, e->path, 0);
+	/* Not blocking, should it have become a FIFO since the scan: then
+	 * it is not read (O_NONBLOCK does nothing to a regular file). */
+	fd = fs_open_source(r->rootfd, e->path, O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			warn(r, "'%s' vanished before it could be read",

@@ -3,21 +3,34 @@
 
 #ifdef INCBAK_FAULT_INJECTION
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static long hits;
+/* Whether the point called name is the one var names (NAME, or NAME:N
+ * for the Nth time it is reached, counted in *hits). */
+static bool is_wanted(const char *var, const char *name, long *hits)
+{
+	const char *want = getenv(var);
+	size_t n = strlen(name);
+
+	if (!want || strncmp(want, name, n) || (want[n] && want[n] != ':'))
+		return false;
+	++*hits;
+	return *hits == (want[n] == ':' ? atol(want + n + 1) : 1);
+}
 
 /* INCBAK_CRASH_AT=NAME crashes the first time NAME is reached,
- * NAME:N the Nth time. INCBAK_FAULT_TRACE=FILE appends every point reached,
- * so a test can list the points a command passes. */
+ * NAME:N the Nth time. INCBAK_STOP_AT stops the process there instead
+ * (SIGSTOP), so a test can change the world under it and let it go on
+ * (SIGCONT). INCBAK_FAULT_TRACE=FILE appends every point reached, so a
+ * test can list the points a command passes. */
 void fault_point(const char *name)
 {
-	const char *want = getenv("INCBAK_CRASH_AT");
+	static long crash_hits, stop_hits;
 	const char *trace = getenv("INCBAK_FAULT_TRACE");
-	size_t n = strlen(name);
 
 	if (trace && *trace) {
 		FILE *f = fopen(trace, "a");
@@ -27,12 +40,10 @@ void fault_point(const char *name)
 			fclose(f);
 		}
 	}
-	if (!want || strncmp(want, name, n) || (want[n] && want[n] != ':'))
-		return;
-	hits++;
-	if (want[n] == ':' && hits != atol(want + n + 1))
-		return;
-	kill(getpid(), SIGKILL);
+	if (is_wanted("INCBAK_STOP_AT", name, &stop_hits))
+		raise(SIGSTOP);
+	if (is_wanted("INCBAK_CRASH_AT", name, &crash_hits))
+		kill(getpid(), SIGKILL);
 }
 #else
 void fault_point(const char *name)

@@ -164,11 +164,30 @@ static int list_dir(int dirfd, struct strlist *names)
 	return rc;
 }
 
+/* Opens one of the files that steer the walk, in the folder dirfd; -1
+ * with errno set, EINVAL if it is not a regular file. Opening a FIFO does
+ * not wait for a writer (the run would hang, deaf to SIGTERM), and no
+ * device is read. */
+static int open_control_file(int dirfd, const char *name)
+{
+	struct stat st;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+				     O_NONBLOCK | O_NOCTTY);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
 static bool has_cachedir_tag(int dirfd)
 {
 	char head[sizeof(CACHEDIR_SIGNATURE) - 1];
-	int fd = openat(dirfd, CACHEDIR_TAG,
-			O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_control_file(dirfd, CACHEDIR_TAG);
 	bool tagged;
 
 	if (fd < 0)
@@ -212,10 +231,14 @@ static void add_line(struct walk *w, const char *rel, bool special,
 static void load_ignore_file(struct walk *w, int dirfd, const char *rel)
 {
 	struct buf text = {0};
-	int fd = openat(dirfd, IGNORE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open_control_file(dirfd, IGNORE_FILE);
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EINVAL)
+			add_line(w, rel, false,
+				 ".incbakignore is not a regular file", 0);
 		return;
+	}
 	if (fs_read_fd(fd, &text, IGNORE_FILE_MAX) == 0 && text.len)
 		exclude_set_add_lines(w->patterns, text.data, text.len, rel);
 	else if (errno)

@@ -264,6 +264,51 @@ teardown_mount() {
 	diff -r "$SRC" "$TEST_DIR/out" -x .incbak
 }
 
+# Waits (up to 10 s) until process $1 is stopped.
+wait_stopped() {
+	local i
+	for i in $(seq 100); do
+		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+		sleep 0.1
+	done
+	fail "process $1 did not stop"
+}
+
+# Waits (up to 10 s) for background process $1 to end and sets `status` to
+# its exit status; kills it and fails if it does not end.
+wait_ended() {
+	local i
+	for i in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -9 "$1"
+		fail "process $1 hung"
+	fi
+	status=0
+	wait "$1" || status=$?
+}
+
+@test "a file that became a FIFO after the scan is warned about, not waited on forever" {
+	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
+	echo a > "$SRC/a"
+	echo b > "$SRC/b"
+	backdate
+	# stopped once the scan is done, before any file is read
+	INCBAK_STOP_AT=run:entry "$INCBAK_FAULTS" run -q --source "$SRC" --dest "$DST" \
+		2> "$TEST_DIR/err" &
+	pid=$!
+	wait_stopped "$pid"
+	rm "$SRC/b"
+	mkfifo "$SRC/b"
+	kill -CONT "$pid"
+	wait_ended "$pid"
+	[ "$status" -eq 3 ] || fail "exit $status: $(cat "$TEST_DIR/err")"
+	grep -q "'b' changed type before it could be read" "$TEST_DIR/err"
+	[ "$(archive_members "$(latest_archive)")" = a ]
+}
+
 @test "as an ordinary user: an unreadable folder gives exit 3, the rest is stored, its old files are kept, and the next run retries" {
 	chmod 0755 "$TEST_DIR"
 	mkdir -p "$SRC/open" "$SRC/closed" "$DST"

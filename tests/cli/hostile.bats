@@ -240,6 +240,29 @@ metadata_table() {
 	done
 }
 
+@test "a FIFO or a device named .incbakignore or CACHEDIR.TAG is not opened to wait or read: named, and the run goes on" {
+	mkdir -p "$SRC/fifo-tag" "$SRC/real-tag" "$SRC/dev"
+	echo a > "$SRC/a"
+	echo b > "$SRC/fifo-tag/b"
+	echo c > "$SRC/real-tag/c"
+	mkfifo "$SRC/.incbakignore" "$SRC/fifo-tag/CACHEDIR.TAG"
+	printf 'Signature: 8a477f597d28d172789f06886806bc55\n' > "$SRC/real-tag/CACHEDIR.TAG"
+	# /dev/zero under that name would be read to the size limit
+	if [ "$(id -u)" -eq 0 ]; then
+		mknod "$SRC/dev/.incbakignore" c 1 5
+	fi
+	backdate
+	run timeout -s KILL 30 "$INCBAK" run -q --source "$SRC" --dest "$DST"
+	want_status 3 || return 1
+	[ "$(grep -c "is not a regular file" <<< "$output")" -eq "$(( $(id -u) == 0 ? 2 : 1 ))" ] ||
+		fail "said: $output"
+	grep -qx "incbak: warning: cannot read '.': .incbakignore is not a regular file" <<< "$output" ||
+		fail "said: $output"
+	# a FIFO is no cache tag; the real one still is
+	members=$(archive_members "$(latest_archive)" | tr '\n' ' ')
+	[ "$members" = "a dev/ fifo-tag/ fifo-tag/b " ] || fail "archive holds: $members"
+}
+
 @test "wrong types, missing keys and huge numbers in backup_metadata.json are named" {
 	first_backup
 	metadata_table <<-'EOF'
