@@ -42,11 +42,16 @@ void log_warning(const char *fmt, ...)
 
 int log_append_line(const char *path, const char *line, struct error *err)
 {
+	/* Not waiting for a reader, should the log be a FIFO: one that is
+	 * read takes the line, one that is not is an error (ENXIO). */
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-		      O_NOFOLLOW, 0600);
+		      O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
 	char *text;
 	int rc = 0;
 
+	if (fd < 0 && errno == ENXIO)
+		return error_set(err, "cannot open log '%s': not a file, and "
+				 "nothing reads it", path);
 	if (fd < 0)
 		return error_set(err, "cannot open log '%s': %s", path,
 				 strerror(errno));

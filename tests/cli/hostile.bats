@@ -240,6 +240,27 @@ metadata_table() {
 	done
 }
 
+@test "a FIFO as the operations log: a line for whoever reads it, else one warning, never a hang" {
+	echo a > "$SRC/a"
+	mkdir -p "$DST"
+	mkfifo "$DST/backup_operations.log"
+	run timeout -s KILL 30 "$INCBAK" run --source "$SRC" --dest "$DST"
+	want_status 0 || return 1
+	grep -qx "incbak: warning: cannot open log '$DST/backup_operations.log': not a file, and nothing reads it" <<< "$output" ||
+		fail "said: $output"
+	[ "$(archive_count)" -eq 1 ] || fail "no backup written"
+	# a log collector reading the FIFO gets the run's line
+	timeout 30 head -n 1 "$DST/backup_operations.log" > "$TEST_DIR/line" &
+	reader=$!
+	sleep 0.5
+	echo b > "$SRC/b"
+	run timeout -s KILL 30 "$INCBAK" run -q --source "$SRC" --dest "$DST"
+	want_status 0 || return 1
+	[ -z "$output" ] || fail "said: $output"
+	wait "$reader"
+	grep -q " run exit=0 backup=.* added=1 " "$TEST_DIR/line" || fail "read: $(cat "$TEST_DIR/line")"
+}
+
 @test "a FIFO or a device named .incbakignore or CACHEDIR.TAG is not opened to wait or read: named, and the run goes on" {
 	mkdir -p "$SRC/fifo-tag" "$SRC/real-tag" "$SRC/dev"
 	echo a > "$SRC/a"
