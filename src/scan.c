@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "exclude.h"
+#include "faultpoint.h"
 #include "fsutil.h"
+#include "util.h"
 
 #define CACHEDIR_SIGNATURE "Signature: 8a477f597d28d172789f06886806bc55"
 #define IGNORE_FILE ".incbakignore"
@@ -405,9 +407,12 @@ static void walk_dir(struct walk *w, int dirfd, const char *rel,
 {
 	size_t mark = exclude_set_mark(w->patterns);
 
+	fault_point("scan:dir");
 	if (strlist_has_sorted(names, IGNORE_FILE))
 		load_ignore_file(w, dirfd, rel);
-	for (size_t i = 0; i < names->len; i++)
+	/* Ctrl-C or SIGTERM ends the walk now, not once the whole tree (a
+	 * million files, a network file system) is listed. */
+	for (size_t i = 0; i < names->len && !incbak_interrupted; i++)
 		visit(w, dirfd, rel, names->items[i]);
 	exclude_set_truncate(w->patterns, mark);
 	close(dirfd);
@@ -446,7 +451,10 @@ static void work(struct walk *w)
 		atomic_store(&sh->queued, sh->ntasks);
 		pthread_mutex_unlock(&sh->mu);
 		take_patterns(w, t.patterns);
-		enter_dir(w, t.fd, t.rel, &t.st);
+		if (incbak_interrupted)
+			close(t.fd);
+		else
+			enter_dir(w, t.fd, t.rel, &t.st);
 		free(t.rel);
 		pthread_mutex_lock(&sh->mu);
 	}
@@ -605,6 +613,10 @@ int scan_tree(const struct scan_options *opts, struct scan_result *out,
 	free(sh.tasks);
 	pthread_cond_destroy(&sh.wake);
 	pthread_mutex_destroy(&sh.mu);
+	if (incbak_interrupted) {
+		scan_result_release(out);
+		return error_set(err, "interrupted");
+	}
 	return 0;
 }
 

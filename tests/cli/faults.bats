@@ -346,3 +346,27 @@ wait_ended() {
 	[ "$status" -eq 0 ]
 	[ "$(archive_members "$(latest_archive)")" = "closed/b" ]
 }
+
+@test "SIGTERM during the scan ends the run there: exit 1, nothing written, the tree not walked to its end" {
+	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
+	for i in $(seq 60); do
+		mkdir "$SRC/d$i"
+		echo "$i" > "$SRC/d$i/f"
+	done
+	# stopped as it starts on its second folder
+	INCBAK_STOP_AT=scan:dir:2 INCBAK_FAULT_TRACE="$TEST_DIR/trace" \
+		"$INCBAK_FAULTS" run -q --source "$SRC" --dest "$DST" 2> "$TEST_DIR/err" &
+	pid=$!
+	wait_stopped "$pid"
+	kill -TERM "$pid"
+	kill -CONT "$pid"
+	wait_ended "$pid"
+	[ "$status" -eq 1 ] || fail "exit $status: $(cat "$TEST_DIR/err")"
+	[ "$(cat "$TEST_DIR/err")" = "incbak: interrupted" ] || fail "said: $(cat "$TEST_DIR/err")"
+	# each of the (at most 4) walking threads stops at its next folder
+	walked=$(grep -c '^scan:dir$' "$TEST_DIR/trace")
+	[ "$walked" -le 6 ] || fail "$walked of 61 folders walked after the signal"
+	[ "$(archive_count)" -eq 0 ] || fail "an archive was written"
+	[ ! -e "$DST/backup_metadata.json" ] || fail "metadata written"
+	[ -z "$(find "$DST" -name '.incbak-tmp.*')" ] || fail "temporary files left"
+}
