@@ -539,14 +539,20 @@ evict() {
 	done
 }
 
-@test "on a cold cache the files a run reads next are asked for ahead, and still dropped after" {
-	command -v fincore >/dev/null || skip "fincore is not installed"
-	command -v strace >/dev/null || skip "strace is not installed"
+# 200 files of 16 KiB, many/f001 to many/f200, in the past.
+make_many() {
+	local i
 	mkdir "$SRC/many"
 	for i in $(seq -w 1 200); do
 		head -c 16384 /dev/urandom > "$SRC/many/f$i"
 	done
 	backdate
+}
+
+@test "on a cold cache the files a run reads next are asked for ahead, and still dropped after" {
+	command -v fincore >/dev/null || skip "fincore is not installed"
+	command -v strace >/dev/null || skip "strace is not installed"
+	make_many
 	sync
 	evict "$SRC"/many/f*
 	# every 8th file is in the user's working set
@@ -575,11 +581,7 @@ evict() {
 
 @test "on a warm cache nothing is asked for ahead" {
 	command -v strace >/dev/null || skip "strace is not installed"
-	mkdir "$SRC/many"
-	for i in $(seq -w 1 200); do
-		head -c 16384 /dev/urandom > "$SRC/many/f$i"
-	done
-	backdate
+	make_many
 	cat "$SRC"/many/f* > /dev/null
 	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat,fadvise64 \
 		-o "$TEST_DIR/trace" "$INCBAK" run -q --source "$SRC" --dest "$DST"
