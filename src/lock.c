@@ -72,14 +72,18 @@ int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
 {
 	char *path = path_join(dest, LOCK_FILE_NAME);
 	int op = (mode == LOCK_EXCLUSIVE ? LOCK_EX : LOCK_SH) | LOCK_NB;
+	struct stat st;
 	int fd, rc = -1;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* O_NONBLOCK: a FIFO in the lock file's place is refused below,
+	 * not waited on. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		  0600);
 	/* A reader on a read-only destination locks what is there; with no
 	 * lock file at all on one, nobody can be writing. */
 	if (fd < 0 && mode == LOCK_SHARED &&
 	    (errno == EACCES || errno == EROFS || errno == EPERM)) {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		if (fd < 0 && errno == ENOENT) {
 			*out = xmalloc(sizeof(**out));
 			(*out)->fd = -1;
@@ -89,6 +93,10 @@ int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
 	}
 	if (fd < 0) {
 		error_set(err, "cannot open '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		error_set(err, "cannot lock '%s': not a regular file", path);
 		goto out;
 	}
 	while (flock(fd, op) < 0) {

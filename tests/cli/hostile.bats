@@ -240,6 +240,23 @@ metadata_table() {
 	done
 }
 
+@test "a FIFO named incbak.lock is refused in one line by every command that locks, without hanging" {
+	first_backup
+	rm "$DST/incbak.lock"
+	mkfifo "$DST/incbak.lock"
+	local cmd
+	for cmd in run "restore latest --to $TEST_DIR/out" verify "prune --keep 1" repair; do
+		# shellcheck disable=SC2086 # cmd holds the words of a command
+		run timeout -s KILL 30 env INCBAK_TEST_NOW=$((base + 120)) "$INCBAK" $cmd \
+			--source "$SRC" --dest "$DST"
+		want_status 1 "$cmd" || return 1
+		[ "$output" = "incbak: cannot lock '$DST/incbak.lock': not a regular file" ] ||
+			fail "$cmd said: $output"
+	done
+	[ "$(archive_count)" -eq 1 ] || fail "the backup was touched"
+	[ ! -e "$TEST_DIR/out" ] || fail "restore wrote $TEST_DIR/out"
+}
+
 @test "a FIFO as the operations log: a line for whoever reads it, else one warning, never a hang" {
 	echo a > "$SRC/a"
 	mkdir -p "$DST"

@@ -553,13 +553,17 @@ make_many() {
 	command -v fincore >/dev/null || skip "fincore is not installed"
 	command -v strace >/dev/null || skip "strace is not installed"
 	make_many
-	sync
-	evict "$SRC"/many/f*
-	# every 8th file is in the user's working set
+	# every 8th file is in the user's working set, the rest is not (a page
+	# the kernel is still busy with can stay: evicting again then helps)
 	hot=("$SRC"/many/f??[08])
+	for try in 1 2 3 4 5; do
+		sync
+		evict "$SRC"/many/f*
+		cached=$(fincore -nb -o RES "$SRC"/many/f* | awk '$1 > 0' | wc -l)
+		[ "$cached" -eq 0 ] && break
+	done
+	[ "$cached" -eq 0 ] || skip "$cached files stay in memory after $try tries (tmpfs?)"
 	cat "${hot[@]}" > /dev/null
-	[ "$(fincore -nb -o RES "$SRC/many/f001")" -eq 0 ] ||
-		skip "this file system keeps files in memory (tmpfs?)"
 	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=fadvise64 -o "$TEST_DIR/trace" \
 		"$INCBAK" run -q --source "$SRC" --dest "$DST"
 	# the first cold file is read before the run knows the cache is cold
