@@ -27,6 +27,20 @@ want_status() {
 	fi
 }
 
+# Runs each command (its words in one argument) on the test's folders at
+# minute 2, within 30 s: each must exit 1 saying exactly $1.
+each_refuses() {
+	local want=$1 cmd
+	shift
+	for cmd in "$@"; do
+		# shellcheck disable=SC2086 # cmd holds the words of a command
+		run timeout -s KILL 30 env INCBAK_TEST_NOW=$((base + 120)) "$INCBAK" $cmd \
+			--source "$SRC" --dest "$DST"
+		want_status 1 "$cmd" || return 1
+		[ "$output" = "$want" ] || fail "$cmd said: $output"
+	done
+}
+
 # Fails unless the last `run` printed exactly one line.
 one_line() {
 	[ "${#lines[@]}" -eq 1 ] || fail "$1: ${#lines[@]} lines, expected one: $output"
@@ -222,19 +236,13 @@ metadata_table() {
 
 @test "a folder or a FIFO named backup_metadata.json is refused in one line, without hanging" {
 	first_backup
-	local kind cmd
+	local kind
 	for kind in folder fifo; do
 		reset_dest
 		rm "$DST/$META"
 		if [ "$kind" = folder ]; then mkdir "$DST/$META"; else mkfifo "$DST/$META"; fi
-		for cmd in run list "restore latest --to $TEST_DIR/out"; do
-			# shellcheck disable=SC2086 # cmd holds the words of a command
-			run timeout 30 env INCBAK_TEST_NOW=$((base + 120)) "$INCBAK" $cmd \
-				--source "$SRC" --dest "$DST"
-			want_status 1 "$kind: $cmd" || return 1
-			[ "$output" = "incbak: cannot read '$DST/$META': not a regular file" ] ||
-				fail "$kind: $cmd said: $output"
-		done
+		each_refuses "incbak: cannot read '$DST/$META': not a regular file" \
+			run list "restore latest --to $TEST_DIR/out" || return 1
 		[ "$(archive_count)" -eq 1 ] || fail "$kind: an archive was written"
 		[ ! -e "$TEST_DIR/out" ] || fail "$kind: restore wrote $TEST_DIR/out"
 	done
@@ -244,15 +252,9 @@ metadata_table() {
 	first_backup
 	rm "$DST/incbak.lock"
 	mkfifo "$DST/incbak.lock"
-	local cmd
-	for cmd in run "restore latest --to $TEST_DIR/out" verify "prune --keep 1" repair; do
-		# shellcheck disable=SC2086 # cmd holds the words of a command
-		run timeout -s KILL 30 env INCBAK_TEST_NOW=$((base + 120)) "$INCBAK" $cmd \
-			--source "$SRC" --dest "$DST"
-		want_status 1 "$cmd" || return 1
-		[ "$output" = "incbak: cannot lock '$DST/incbak.lock': not a regular file" ] ||
-			fail "$cmd said: $output"
-	done
+	each_refuses "incbak: cannot lock '$DST/incbak.lock': not a regular file" \
+		run "restore latest --to $TEST_DIR/out" verify "prune --keep 1" repair ||
+		return 1
 	[ "$(archive_count)" -eq 1 ] || fail "the backup was touched"
 	[ ! -e "$TEST_DIR/out" ] || fail "restore wrote $TEST_DIR/out"
 }
