@@ -3,6 +3,7 @@
  * wait and an fadvise, and the kernel does the reading meanwhile. */
 #include "warmup.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -24,24 +25,28 @@ void warmup_init(struct warmup *w, int rootfd)
 
 bool warmup_wants_more(const struct warmup *w)
 {
-	return w->len < WARMUP_FILES && w->bytes < WARMUP_BYTES;
+	return !w->blind && w->len < WARMUP_FILES && w->bytes < WARMUP_BYTES;
 }
 
-/* Whether the byte at offset is in the page cache: a read that may not
- * wait fails (EAGAIN) if it is not, or cannot tell. */
-static bool byte_cached(int fd, uint64_t offset)
+/* Whether the byte at offset is in the page cache: 1 if so, 0 if not (a
+ * read that may not wait fails with EAGAIN, or finds the file shorter),
+ * -1 if the file system cannot tell. */
+static int byte_cached(int fd, uint64_t offset)
 {
 	char byte;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	ssize_t n = preadv2(fd, &iov, 1, (off_t)offset, RWF_NOWAIT);
 
-	return preadv2(fd, &iov, 1, (off_t)offset, RWF_NOWAIT) == 1;
+	if (n >= 0)
+		return n == 1;
+	return errno == EAGAIN ? 0 : -1;
 }
 
 void warmup_ask(struct warmup *w, const char *path, uint64_t size)
 {
 	uint64_t part = size < WARMUP_FILE_PART ? size : WARMUP_FILE_PART;
 	struct warmup_item *it;
-	int fd;
+	int fd, first, last;
 
 	if (!part || !warmup_wants_more(w))
 		return;
@@ -49,10 +54,19 @@ void warmup_ask(struct warmup *w, const char *path, uint64_t size)
 	fd = fs_open_source(w->rootfd, path, O_NONBLOCK);
 	if (fd < 0)
 		return;
+	first = byte_cached(fd, 0);
+	last = first == 1 ? byte_cached(fd, part - 1) : first;
+	/* Where the cache cannot be seen (tmpfs here, NFS, FUSE), warming
+	 * could not be told from waste: the reader reads as it did. */
+	if (last < 0) {
+		w->blind = true;
+		close(fd);
+		return;
+	}
 	it = &w->ring[(w->first + w->len++) % WARMUP_FILES];
 	it->path = path;
 	it->bytes = part;
-	it->brought_in = !byte_cached(fd, 0) || !byte_cached(fd, part - 1);
+	it->brought_in = !first || !last;
 	w->bytes += part;
 	w->cached_in_row = it->brought_in ? 0 : w->cached_in_row + 1;
 	if (it->brought_in)
@@ -62,7 +76,7 @@ void warmup_ask(struct warmup *w, const char *path, uint64_t size)
 
 bool warmup_finds_cached(const struct warmup *w)
 {
-	return w->cached_in_row >= WARMUP_CACHED_ROW;
+	return w->blind || w->cached_in_row >= WARMUP_CACHED_ROW;
 }
 
 void warmup_resume(struct warmup *w)

@@ -32,6 +32,7 @@ struct warmup {
 	size_t first, len;
 	uint64_t bytes;   /* asked for and not yet taken */
 	unsigned cached_in_row; /* files found in the cache, one after another */
+	bool blind;       /* the file system cannot say what is cached */
 };
 
 void warmup_init(struct warmup *w, int rootfd);
@@ -44,8 +45,9 @@ bool warmup_wants_more(const struct warmup *w);
  * cannot be opened is passed over: its reader will say why. */
 void warmup_ask(struct warmup *w, const char *path, uint64_t size);
 
-/* Whether the last files asked for were all in the cache already: the
- * warm-up then only costs system calls, and its caller stops asking. */
+/* Whether the last files asked for were all in the cache already, or the
+ * file system cannot tell: the warm-up then only costs system calls, and
+ * its caller stops asking. */
 bool warmup_finds_cached(const struct warmup *w);
 
 /* The caller asks again after warmup_finds_cached() made it stop. */

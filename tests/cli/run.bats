@@ -583,6 +583,22 @@ make_many() {
 	diff -r "$SRC/many" "$TEST_DIR/out/many"
 }
 
+@test "where the file system cannot say what is cached (tmpfs here), nothing is asked for ahead" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+	mkdir "$TEST_DIR/shm"
+	mount -t tmpfs -o size=16m tmpfs "$TEST_DIR/shm" || skip "cannot mount a tmpfs"
+	SRC="$TEST_DIR/shm" make_many
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat,fadvise64 \
+		-o "$TEST_DIR/trace" "$INCBAK" run -q --source "$TEST_DIR/shm" --dest "$DST"
+	! grep POSIX_FADV_WILLNEED "$TEST_DIR/trace" || fail "files were asked for ahead"
+	# the first file read tells the cache cannot be seen: one more open
+	opened=$(grep -c 'openat(.*"many/f[0-9]*"' "$TEST_DIR/trace" || true)
+	[ "$opened" -le 201 ] || fail "200 files opened $opened times"
+	ib restore --source "$TEST_DIR/shm" --dest "$DST" latest --to "$TEST_DIR/out" -q
+	diff -r "$TEST_DIR/shm/many" "$TEST_DIR/out/many"
+}
+
 @test "on a warm cache nothing is asked for ahead" {
 	command -v strace >/dev/null || skip "strace is not installed"
 	make_many
