@@ -565,8 +565,8 @@ static int handle_present(struct run *r, struct tree_entry *scanned,
 	rc = e->type == ENTRY_FILE ? handle_file(r, e, old)
 				   : handle_other(r, e, old);
 	/* Its record in the metadata still says all: saving copies it. */
-	e->same_record = rc == 0 && old && old->same_record &&
-			 tree_entry_same(e, old);
+	e->unchanged = rc == 0 && old && tree_entry_same(e, old);
+	e->same_record = e->unchanged && old->same_record;
 	if (e->path) /* else unreadable and new: not in this backup */
 		(*kept)++;
 	return rc;
@@ -586,7 +586,10 @@ static bool under_failed_dir(const struct run *r, const char *path)
 static void handle_missing(struct run *r, const struct tree_entry *old)
 {
 	if (under_failed_dir(r, old->path)) {
-		tree_entry_copy(tree_push(&r->next), old);
+		struct tree_entry *kept = tree_push(&r->next);
+
+		tree_entry_copy(kept, old);
+		kept->unchanged = true;
 		return;
 	}
 	if (old->type == ENTRY_DIR)
@@ -718,6 +721,35 @@ static int resolve_positions(struct run *r)
 	return 0;
 }
 
+/* The archive whose tree the new backup's manifest may continue, listing
+ * only what changed: the last backup's, if the metadata's tree is exactly
+ * that (no run refreshed records since without a backup), its archive is
+ * in place, and a restore of the new backup would read at most
+ * MANIFEST_CHAIN_MAX manifests. NULL: the manifest lists the whole tree. */
+static const char *manifest_parent(const struct run *r)
+{
+	const struct metadata *md = &r->md;
+	const struct history_entry *last = metadata_last_backup(md);
+	size_t i, depth = 1;
+	char *path;
+	bool there;
+
+	if (!last || !md->tree_backup_id ||
+	    strcmp(md->tree_backup_id, last->backup_id))
+		return NULL;
+	for (i = md->nhistory - 1; i > 0 && md->history[i].parent; i--) {
+		if (strcmp(md->history[i].parent, md->history[i - 1].archive))
+			return NULL;
+		depth++;
+	}
+	if (md->history[i].parent || depth >= MANIFEST_CHAIN_MAX)
+		return NULL;
+	path = store_archive_path(r->opts->dest, last->archive);
+	there = access(path, F_OK) == 0;
+	free(path);
+	return there ? last->archive : NULL;
+}
+
 /* After adopt_next_tree(). */
 static int write_manifest(struct run *r, const char *date)
 {
@@ -731,6 +763,8 @@ static int write_manifest(struct run *r, const char *date)
 	m.backup_id = r->id;
 	m.date = (char *)date;
 	m.files = r->md.files;
+	m.parent = r->md.history[r->md.nhistory - 1].parent;
+	m.delta = m.parent != NULL;
 	m.deleted = r->deleted;
 	m.files_added = r->stats->files_added;
 	m.files_modified = r->stats->files_modified;
@@ -815,7 +849,7 @@ static bool rotation_records_backup(const struct run *r)
  * saved the new archive is removed again. */
 static int finish_backup(struct run *r)
 {
-	char date[32];
+	char date[32], *parent;
 	struct metadata_saving *saving = NULL;
 
 	if (ensure_contents(r) < 0 || ensure_writer(r) < 0 ||
@@ -824,9 +858,13 @@ static int finish_backup(struct run *r)
 	/* While the last frames compress: */
 	format_iso_utc(r->now.sec, date, sizeof(date));
 	mark_contents_used(r);
+	parent = manifest_parent(r) ? xstrdup(manifest_parent(r)) : NULL;
 	adopt_next_tree(r);
 	r->stats->archive = backup_archive_name(r->opts->name, r->id);
 	record_history(r, date);
+	r->md.history[r->md.nhistory - 1].parent = parent;
+	free(r->md.tree_backup_id);
+	r->md.tree_backup_id = xstrdup(r->id);
 	/* The metadata and the manifest list the contents in one order. */
 	content_index_keep_order(&r->md.contents);
 	if (resolve_positions(r) < 0)
@@ -866,6 +904,10 @@ static int finish_unchanged(struct run *r)
 	if (ensure_contents(r) < 0)
 		return -1;
 	adopt_next_tree(r);
+	/* The records refreshed are not what the last backup's manifest
+	 * says: the next backup's manifest lists the whole tree. */
+	free(r->md.tree_backup_id);
+	r->md.tree_backup_id = NULL;
 	return metadata_save(r->opts->dest, &r->md, r->err);
 }
 

@@ -25,7 +25,8 @@ static const char repair_usage[] =
 	"\n"
 	"Exit status: 0 success or nothing to repair, 1 error (no archives,\n"
 	"none readable), 2 usage or configuration error, 4 another run holds\n"
-	"the lock, 5 rebuilt, but some archives were skipped.\n";
+	"the lock, 5 rebuilt, but some archives were skipped or some backups\n"
+	"cannot be restored.\n";
 
 enum {
 	OPT_FORCE = OPT_FIRST_COMMAND_OPTION,
@@ -36,6 +37,7 @@ struct repair_cmd {
 	bool force;
 	struct settings settings;
 	struct jsonout *skipped;  /* --json */
+	struct jsonout *incomplete;
 	const struct cmd_env *env;
 };
 
@@ -82,15 +84,32 @@ static void on_skipped(void *ctx, const char *archive, const char *reason)
 	jsonout_add(rc->skipped, NULL, o);
 }
 
+static void on_incomplete(void *ctx, const char *archive, const char *reason)
+{
+	struct repair_cmd *rc = ctx;
+	struct jsonout *o;
+
+	log_warning("kept '%s' for the files it holds, but its backup "
+		    "cannot be restored: %s", archive, reason);
+	if (!rc->incomplete)
+		return;
+	o = jsonout_object();
+	jsonout_str(o, "archive", archive);
+	jsonout_str(o, "reason", reason);
+	jsonout_add(rc->incomplete, NULL, o);
+}
+
 static void print_json(struct repair_cmd *rc, const struct repair_stats *st)
 {
 	struct jsonout *j = jsonout_object();
 
-	jsonout_bool(j, "success", st->skipped == 0);
+	jsonout_bool(j, "success", st->skipped == 0 && st->incomplete == 0);
 	jsonout_bool(j, "repaired", !st->not_needed);
 	jsonout_int(j, "archives", st->archives);
 	jsonout_add(j, "skipped", rc->skipped);
 	rc->skipped = NULL;
+	jsonout_add(j, "incomplete", rc->incomplete);
+	rc->incomplete = NULL;
 	if (st->kept_as)
 		jsonout_str(j, "kept_as", st->kept_as);
 	else
@@ -118,14 +137,16 @@ static int do_repair(struct repair_cmd *rc)
 	struct repair_options opts = {
 		.dest = rc->settings.dest, .force = rc->force,
 		.host = env->host, .now = env->clock.now(env->clock.ctx).sec,
-		.report = { on_skipped, rc },
+		.report = { on_skipped, on_incomplete, rc },
 	};
 	struct repair_stats st;
 	struct error err = {{0}};
 	int result, code;
 
-	if (rc->common.json)
+	if (rc->common.json) {
 		rc->skipped = jsonout_array();
+		rc->incomplete = jsonout_array();
+	}
 	result = repair_run(&opts, &st, &err);
 	if (result != REPAIR_OK) {
 		code = cmd_fail(&rc->common, result == REPAIR_BUSY ? EXIT_LOCKED
@@ -138,11 +159,15 @@ static int do_repair(struct repair_cmd *rc)
 		print_json(rc, &st);
 	else if (!rc->common.quiet)
 		print_summary(&st);
-	code = st.skipped ? EXIT_INTEGRITY : EXIT_OK;
-	if (code == EXIT_INTEGRITY)
+	code = st.skipped || st.incomplete ? EXIT_INTEGRITY : EXIT_OK;
+	if (st.skipped)
 		log_error("%lld archive%s could not be used (see above); "
 			  "exit status 5", (long long)st.skipped,
 			  st.skipped == 1 ? "" : "s");
+	else if (st.incomplete)
+		log_error("%lld backup%s cannot be restored (see above); "
+			  "exit status 5", (long long)st.incomplete,
+			  st.incomplete == 1 ? "" : "s");
 	repair_stats_release(&st);
 	return code;
 }
@@ -162,6 +187,7 @@ int cmd_repair(int argc, char **argv, const struct cmd_env *env)
 	code = do_repair(&rc);
 out:
 	jsonout_free(rc.skipped);
+	jsonout_free(rc.incomplete);
 	settings_release(&rc.settings);
 	return code;
 }

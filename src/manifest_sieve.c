@@ -66,8 +66,8 @@ static bool record_in_scopes(const char *line, size_t len,
  * in memory: each record (a line) is parsed as it arrives, with the checks
  * of a whole parse, and the lines around the sections are kept, to be
  * parsed at the end as a manifest with empty sections. For a reader of
- * some paths, only the files records record_in_scopes() keeps are parsed,
- * and no "deleted" or "holds" record. */
+ * some paths, only the files and "deleted" records record_in_scopes()
+ * keeps are parsed, and no "holds" record. */
 enum sieve_state { SIEVE_TOP, SIEVE_FILES, SIEVE_DELETED, SIEVE_HOLDS,
 		   SIEVE_LOST };
 
@@ -179,7 +179,9 @@ static bool record_wanted(const struct manifest_sieve *s, const char *line,
 {
 	if (!s->paths)
 		return true;
-	return s->state == SIEVE_FILES &&
+	/* The deletions too: a manifest that lists only what changed is
+	 * completed from its parent's tree, less what it deleted. */
+	return (s->state == SIEVE_FILES || s->state == SIEVE_DELETED) &&
 	       record_in_scopes(line, len, s->paths);
 }
 

@@ -303,11 +303,16 @@ static void format_history(struct buf *out, const struct history_entry *h)
 	buf_printf(out, ",\"files_backed_up\":%lld,"
 		   "\"files_added\":%lld,\"files_modified\":%lld,"
 		   "\"files_deleted\":%lld,\"files_stored\":%lld,"
-		   "\"total_files\":%lld,\"bytes_written\":%lld}",
+		   "\"total_files\":%lld,\"bytes_written\":%lld",
 		   (long long)h->files_backed_up, (long long)h->files_added,
 		   (long long)h->files_modified, (long long)h->files_deleted,
 		   (long long)h->files_stored, (long long)h->total_files,
 		   (long long)h->bytes_written);
+	if (h->parent) {
+		buf_puts(out, ",\"parent\":");
+		json_string(out, h->parent, strlen(h->parent));
+	}
+	buf_puts(out, "}");
 }
 
 /* Where formatted text goes: `text`, which is handed to take() whenever it
@@ -625,6 +630,9 @@ static void format_body(const struct metadata *md, struct record_source *src,
 			    strlen(md->last_backup_date));
 	else
 		buf_puts(out, "null");
+	if (md->tree_backup_id)
+		buf_printf(out, ",\n\"tree_backup_id\": \"%s\"",
+			   md->tree_backup_id);
 	buf_puts(out, ",\n\"file_checksums\": {");
 	for (size_t i = 0; i < md->files.len; i++) {
 		const struct tree_entry *e = &md->files.entries[i];
@@ -742,8 +750,18 @@ static void format_manifest(const struct manifest *m,
 	struct record_source src_space;
 	struct record_source *src = record_source_of(rec, &src_space);
 
-	buf_printf(out, "{\n\"format_version\": %d,\n\"backup_id\": \"%s\","
-		   "\n\"date\": ", METADATA_FORMAT_VERSION, m->backup_id);
+	bool delta = m->delta && m->parent;
+	size_t listed = 0;
+
+	buf_printf(out, "{\n\"format_version\": %d,\n\"backup_id\": \"%s\",",
+		   delta ? MANIFEST_FORMAT_VERSION : METADATA_FORMAT_VERSION,
+		   m->backup_id);
+	if (delta) {
+		buf_puts(out, "\n\"parent\": ");
+		json_string(out, m->parent, strlen(m->parent));
+		buf_puts(out, ",");
+	}
+	buf_puts(out, "\n\"date\": ");
 	json_string(out, m->date, strlen(m->date));
 	buf_printf(out, ",\n\"files_added\": %lld,"
 		   "\n\"files_modified\": %lld,\n\"files_deleted\": %lld,"
@@ -753,7 +771,9 @@ static void format_manifest(const struct manifest *m,
 	for (size_t i = 0; i < m->files.len; i++) {
 		const struct tree_entry *e = &m->files.entries[i];
 
-		buf_puts(out, i ? ",\n{" : "\n{");
+		if (delta && e->unchanged)
+			continue;
+		buf_puts(out, listed++ ? ",\n{" : "\n{");
 		if (!src || src->at >= src->end || !e->same_record ||
 		    !copy_manifest_fields(out, e, src)) {
 			json_name(out, "path", e->path, false);
@@ -988,7 +1008,14 @@ static int read_entry_field(struct json_reader *r, struct entry_state *st,
 				      "'link_target'");
 	case F_LINK_HEX: return read_name(r, &e->link_target, true,
 					  "'link_target_hex'");
-	case F_RECHECK: return json_read_bool(r, &e->recheck, "'recheck'");
+	case F_RECHECK: {
+		bool recheck;
+
+		if (json_read_bool(r, &recheck, "'recheck'") < 0)
+			return -1;
+		e->recheck = recheck;
+		return 0;
+	}
 	default: return json_skip(r);
 	}
 }
@@ -1371,12 +1398,12 @@ static int read_contents(struct json_reader *r, struct content_index *idx,
 
 enum history_field { H_DATE, H_ID, H_ARCHIVE, H_ADDED, H_MODIFIED,
 		     H_DELETED, H_BACKED_UP, H_STORED, H_TOTAL, H_BYTES,
-		     H_COUNT };
+		     H_PARENT, H_COUNT };
 
 static const char *const history_fields[H_COUNT] = {
 	"date", "backup_id", "archive", "files_added", "files_modified",
 	"files_deleted", "files_backed_up", "files_stored", "total_files",
-	"bytes_written",
+	"bytes_written", "parent",
 };
 
 static int read_history_field(struct json_reader *r, struct history_entry *h,
@@ -1394,11 +1421,18 @@ static int read_history_field(struct json_reader *r, struct history_entry *h,
 	case H_DATE: return read_name(r, &h->date, false, "'date'");
 	case H_ID: return read_backup_id(r, &h->backup_id, "'backup_id'");
 	case H_ARCHIVE: return read_name(r, &h->archive, false, "'archive'");
+	case H_PARENT: return read_name(r, &h->parent, false, "'parent'");
 	case -1: return json_skip(r);
 	default:
 		return json_read_int(r, 0, INT64_MAX, counts[f],
 				     history_fields[f]);
 	}
+}
+
+static bool is_file_name(const char *name)
+{
+	return *name && !strchr(name, '/') && strcmp(name, ".") &&
+	       strcmp(name, "..");
 }
 
 static int check_history_entry(const struct metadata *md,
@@ -1407,10 +1441,12 @@ static int check_history_entry(const struct metadata *md,
 	if (!h->backup_id || !h->date || !h->archive)
 		return error_set(err, "missing 'backup_id', 'date' or "
 				 "'archive'");
-	if (strchr(h->archive, '/') || !strcmp(h->archive, "..") ||
-	    !strcmp(h->archive, ".") || !*h->archive)
+	if (!is_file_name(h->archive))
 		return error_set(err, "archive '%s' must be a file name",
 				 h->archive);
+	if (h->parent && !is_file_name(h->parent))
+		return error_set(err, "parent '%s' must be a file name",
+				 h->parent);
 	if (md->nhistory > 1 &&
 	    strcmp(md->history[md->nhistory - 2].backup_id, h->backup_id) >= 0)
 		return error_set(err, "'%s' is not newer than the entry "
@@ -1525,25 +1561,25 @@ static int read_top(struct json_reader *r, const struct top_reader *t)
 	return json_finish(r) < 0 ? -1 : (int)seen;
 }
 
-static int read_version(struct json_reader *r)
+static int read_version(struct json_reader *r, int newest)
 {
 	int64_t version;
 
 	if (json_read_int(r, 0, 1000000, &version, "'format_version'") < 0)
 		return -1;
-	if (version > METADATA_FORMAT_VERSION)
+	if (version > newest)
 		return error_set(r->err, "format_version %lld is newer than "
 				 "this incbak understands (%d)",
-				 (long long)version, METADATA_FORMAT_VERSION);
+				 (long long)version, newest);
 	return 0;
 }
 
 enum { M_VERSION, M_DATE, M_FILES, M_CONTENTS, M_HISTORY, M_SPECIALS,
-       M_COUNT };
+       M_TREE_ID, M_COUNT };
 
 static const char *const metadata_keys[M_COUNT] = {
 	"format_version", "last_backup_date", "file_checksums", "contents",
-	"backup_history", "reported_specials",
+	"backup_history", "reported_specials", "tree_backup_id",
 };
 
 struct metadata_reader {
@@ -1563,7 +1599,10 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 	struct metadata *md = mr->md;
 
 	switch (key) {
-	case M_VERSION: return read_version(r);
+	case M_VERSION: return read_version(r, METADATA_FORMAT_VERSION);
+	case M_TREE_ID:
+		return read_backup_id(r, &md->tree_backup_id,
+				      "'tree_backup_id'");
 	case M_DATE:
 		if (json_peek(r) == JSON_NULL)
 			return json_read_null(r);
@@ -1640,11 +1679,12 @@ int metadata_parse(const char *text, size_t len, struct metadata *md,
 }
 
 enum { N_VERSION, N_ID, N_DATE, N_ADDED, N_MODIFIED, N_DELETED, N_FILES,
-       N_DELETED_LIST, N_HOLDS, N_COUNT };
+       N_DELETED_LIST, N_HOLDS, N_PARENT, N_COUNT };
 
 static const char *const manifest_keys[N_COUNT] = {
 	"format_version", "backup_id", "date", "files_added",
 	"files_modified", "files_deleted", "files", "deleted", "holds",
+	"parent",
 };
 
 static int read_manifest_key(struct json_reader *r, int key, void *ctx)
@@ -1652,7 +1692,15 @@ static int read_manifest_key(struct json_reader *r, int key, void *ctx)
 	struct manifest *m = ctx;
 
 	switch (key) {
-	case N_VERSION: return read_version(r);
+	case N_VERSION: return read_version(r, MANIFEST_FORMAT_VERSION);
+	case N_PARENT:
+		if (read_name(r, &m->parent, false, "'parent'") < 0)
+			return -1;
+		if (!is_file_name(m->parent))
+			return error_set(r->err, "parent '%s' must be a file "
+					 "name", m->parent);
+		m->delta = true;
+		return 0;
 	case N_ID: return read_backup_id(r, &m->backup_id, "'backup_id'");
 	case N_DATE: return read_name(r, &m->date, false, "'date'");
 	case N_ADDED: return json_read_int(r, 0, INT64_MAX, &m->files_added,
@@ -2206,6 +2254,7 @@ static void history_release(struct history_entry *h)
 	free(h->backup_id);
 	free(h->date);
 	free(h->archive);
+	free(h->parent);
 }
 
 void metadata_release(struct metadata *md)
@@ -2213,6 +2262,7 @@ void metadata_release(struct metadata *md)
 	if (!md)
 		return;
 	free(md->last_backup_date);
+	free(md->tree_backup_id);
 	tree_release(&md->files);
 	content_index_release(&md->contents);
 	for (size_t i = 0; i < md->nhistory; i++)
@@ -2260,8 +2310,51 @@ void manifest_release(struct manifest *m)
 		return;
 	free(m->backup_id);
 	free(m->date);
+	free(m->parent);
 	tree_release(&m->files);
 	strlist_clear(&m->deleted);
 	content_index_release(&m->holds);
 	memset(m, 0, sizeof(*m));
+}
+
+static int cmp_path_ptrs(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool listed_in(char **sorted, size_t n, const char *path)
+{
+	return n && bsearch(&path, sorted, n, sizeof(*sorted),
+			    cmp_path_ptrs) != NULL;
+}
+
+void manifest_compose(struct manifest *m, const struct tree *base)
+{
+	char **gone = xmalloc((m->deleted.len + 1) * sizeof(*gone));
+	struct tree whole = {0};
+
+	memcpy(gone, m->deleted.items, m->deleted.len * sizeof(*gone));
+	qsort(gone, m->deleted.len, sizeof(*gone), cmp_path_ptrs);
+	tree_sort(&m->files);
+	for (size_t i = 0; i < base->len; i++) {
+		const struct tree_entry *e = &base->entries[i];
+		struct tree_entry *copy;
+
+		if (listed_in(gone, m->deleted.len, e->path) ||
+		    tree_find(&m->files, e->path))
+			continue;
+		copy = tree_push(&whole);
+		*copy = *e;
+		copy->path = tree_store_path(&whole, e->path);
+		copy->path_stored = true;
+		copy->link_target = e->link_target ? xstrdup(e->link_target)
+						   : NULL;
+		copy->same_record = copy->unchanged = false;
+	}
+	free(gone);
+	tree_absorb(&whole, &m->files);
+	tree_sort(&whole);
+	tree_release(&m->files);
+	m->files = whole;
+	m->delta = false;
 }

@@ -18,6 +18,16 @@ struct error;
 #define METADATA_FILE_NAME "backup_metadata.json"
 #define METADATA_FORMAT_VERSION 1
 #define MANIFEST_MEMBER ".incbak/manifest.json"
+/* Manifests that list only what changed since their parent's tree are
+ * version 2, so that an incbak that cannot read them refuses them instead
+ * of restoring part of a tree. */
+#define MANIFEST_FORMAT_VERSION 2
+/* Restore reads at most this many manifests for one tree: every
+ * MANIFEST_CHAIN_MAX-th backup (and any whose parent is gone) lists its
+ * whole tree. */
+#define MANIFEST_CHAIN_MAX 8
+/* What a reader follows before calling a chain damaged. */
+#define MANIFEST_CHAIN_LIMIT 64
 
 /* A piece of content (by checksum) held by a kept archive. */
 struct content {
@@ -57,6 +67,11 @@ struct history_entry {
 	int64_t files_stored;    /* contents whose bytes this archive holds */
 	int64_t total_files;
 	int64_t bytes_written;   /* archive size */
+	char *parent;            /* the archive whose tree this backup's
+				    manifest continues (JSON "parent"), or
+				    NULL: its manifest lists the whole tree.
+				    A hint for the next run; readers go by
+				    the manifest itself */
 };
 
 /* The file a load read, and where its "contents" value lies in it, so the
@@ -75,6 +90,13 @@ struct metadata_origin {
 
 struct metadata {
 	char *last_backup_date;         /* NULL before the first backup */
+	char *tree_backup_id;           /* the backup whose manifest says
+					   exactly what `files` says, so that
+					   the next one may list only what
+					   changed since; NULL if unknown (a
+					   run refreshed records without a
+					   backup, or an older incbak wrote
+					   the file) */
 	struct tree files;              /* the tree as last seen, sorted */
 	struct content_index contents;
 	struct history_entry *history;  /* oldest first */
@@ -89,7 +111,16 @@ struct metadata {
 struct manifest {
 	char *backup_id;
 	char *date;
-	struct tree files;             /* the whole tree at that backup */
+	struct tree files;             /* the whole tree at that backup, or
+					  with `delta` what changed since
+					  the parent's */
+	char *parent;                  /* the archive (a file name in the
+					  same folder) whose tree this one's
+					  continues; NULL: a whole tree */
+	bool delta;                    /* files lists changes only: as read,
+					  until manifest_compose(); for
+					  writing, leave out the entries
+					  marked unchanged */
 	struct strlist deleted;        /* paths deleted since the previous */
 	struct content_index holds;    /* contents this archive holds
 					  (holder and last_used unset) */
@@ -240,6 +271,11 @@ const struct history_entry *metadata_find_backup(const struct metadata *md,
 
 void manifest_init(struct manifest *m);
 void manifest_release(struct manifest *m);
+/* Makes m's tree, a delta against its parent's, whole: base is the
+ * parent's whole tree (restricted, for a reader of some paths, to the same
+ * paths), of which what m deleted or lists again is left out. Clears
+ * m->delta; m->parent stays, to say where the tree came from. */
+void manifest_compose(struct manifest *m, const struct tree *base);
 void manifest_format(const struct manifest *m, struct buf *out);
 /* manifest_format() in pieces of a few MiB handed to take() (which returns
  * 0, or nonzero to stop: manifest_write then returns that), never whole in

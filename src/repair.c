@@ -41,6 +41,7 @@ static void add_history(struct metadata *md, const struct repair_archive *a)
 	h->backup_id = xstrdup(m->backup_id);
 	h->date = xstrdup(m->date);
 	h->archive = xstrdup(a->name);
+	h->parent = m->parent ? xstrdup(m->parent) : NULL;
 	h->files_added = m->files_added;
 	h->files_modified = m->files_modified;
 	h->files_deleted = m->files_deleted;
@@ -87,14 +88,22 @@ static void mark_used(struct metadata *md, const struct manifest *m)
  * run stores it again instead of trusting a content that is gone. */
 static void take_files(struct metadata *md, const struct manifest *m)
 {
+	bool all = !m->delta;
+
 	for (size_t i = 0; i < m->files.len; i++) {
 		const struct tree_entry *e = &m->files.entries[i];
 
 		if (e->type == ENTRY_FILE && e->size > 0 &&
-		    !content_find(&md->contents, e->checksum))
+		    !content_find(&md->contents, e->checksum)) {
+			all = false;
 			continue;
+		}
 		tree_entry_copy(tree_push(&md->files), e);
 	}
+	/* The tree is the newest backup's, as its manifest says it: the
+	 * next backup may list only what changed since. */
+	if (all)
+		md->tree_backup_id = xstrdup(m->backup_id);
 }
 
 void repair_build(struct metadata *md, const struct repair_archive *archives,
@@ -179,16 +188,42 @@ static char *unusable(const struct repair *r, const char *name,
 	return NULL;
 }
 
+/* The archive's manifest with its whole tree: one that lists only what
+ * changed is completed from the archive before it, read already (as a
+ * run writes them), else from its parent's archive, read again. 1 if the
+ * manifest is read but its tree cannot be completed (why in *incomplete):
+ * the archive still holds contents other backups need. */
+static int read_tree(struct repair *r, const char *path, struct manifest *m,
+		     char **incomplete, struct error *err)
+{
+	const struct repair_archive *last =
+		r->narchives ? &r->archives[r->narchives - 1] : NULL;
+	struct error why = {{0}};
+
+	if (store_read_own_manifest(path, m, err) < 0)
+		return -1;
+	if (m->delta && last && !last->manifest->delta &&
+	    !strcmp(last->name, m->parent) &&
+	    strcmp(last->manifest->backup_id, m->backup_id) < 0) {
+		manifest_compose(m, &last->manifest->files);
+		return 0;
+	}
+	if (store_complete_manifest(path, m, &why) == 0)
+		return 0;
+	*incomplete = xstrdup(without_path(why.msg, path));
+	return 1;
+}
+
 static void read_one(struct repair *r, const char *name)
 {
 	char *path = store_archive_path(r->opts->dest, name);
 	struct manifest *m = &r->manifests[r->narchives];
 	struct error err = {{0}};
 	struct stat st;
-	char *why = NULL;
+	char *why = NULL, *incomplete = NULL;
 
 	manifest_init(m);
-	if (store_read_manifest(path, m, &err) < 0)
+	if (read_tree(r, path, m, &incomplete, &err) < 0)
 		why = xstrdup(without_path(err.msg, path));
 	else if (stat(path, &st) < 0)
 		why = str_fmt("cannot stat it: %s", strerror(errno));
@@ -202,7 +237,15 @@ static void read_one(struct repair *r, const char *name)
 		r->archives[r->narchives++] = (struct repair_archive){
 			.name = name, .size = (uint64_t)st.st_size,
 			.manifest = m };
+		if (incomplete) {
+			r->stats->incomplete++;
+			if (r->opts->report.incomplete)
+				r->opts->report.incomplete(
+					r->opts->report.ctx, name,
+					incomplete);
+		}
 	}
+	free(incomplete);
 	free(why);
 	free(path);
 }

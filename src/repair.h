@@ -16,6 +16,10 @@ struct metadata;
 struct repair_report {
 	/* An archive left out of the rebuilt metadata, and why. */
 	void (*skipped)(void *ctx, const char *archive, const char *reason);
+	/* An archive kept for the contents it holds, whose backup's tree
+	 * cannot be known: its manifest lists what changed since a tree that
+	 * is gone. */
+	void (*incomplete)(void *ctx, const char *archive, const char *reason);
 	void *ctx;
 };
 
@@ -32,6 +36,7 @@ struct repair_stats {
 	bool was_damaged; /* the old metadata could not be read */
 	int64_t archives; /* archives the metadata was rebuilt from */
 	int64_t skipped;  /* archives left out (reported) */
+	int64_t incomplete; /* archives kept whose tree is unknown (reported) */
 	char *kept_as;    /* file name the old metadata was renamed to, or
 			     NULL if there was none */
 };

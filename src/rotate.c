@@ -579,6 +579,64 @@ static void adopt_heir_positions(struct metadata *md,
 	}
 }
 
+static void rewrite_release(struct rewrite *rw);
+
+/* The oldest kept backup's manifest may list only what changed since the
+ * victim's tree. Before the victim goes it is written whole: the archive
+ * copied as the heir's is (its frames before the manifest as they are, so
+ * every member keeps its place), with a whole manifest, under a temporary
+ * name renamed over the old one. Either archive restores the same tree. */
+static int make_tree_whole(const char *dest, struct metadata *md,
+			   const char *victim,
+			   const struct rotate_options *opts, int *damaged,
+			   struct error *err)
+{
+	struct history_entry *h = &md->history[1];
+	struct rewrite rw = { .dest = dest, .opts = opts, .err = err };
+	char *path = store_archive_path(dest, h->archive);
+	char *parent = NULL;
+	int64_t mtime = 0;
+	int copied, rc = -1;
+
+	manifest_init(&rw.heir);
+	rw.hash = hash_new();
+	rw.chunk = xmalloc(COPY_CHUNK);
+	*damaged = 1;
+	if (store_manifest_parent(path, &parent, err) < 0)
+		goto out;
+	/* A parent already gone (a damaged destination) is not the victim's
+	 * to fix: the removal changes nothing for that tree. */
+	if (!parent || strcmp(parent, victim)) {
+		rc = 0;
+		goto out;
+	}
+	*damaged = 0;
+	if (tarball_writer_open(dest, h->archive, opts->compression_level,
+				opts->threads, &rw.w, err) < 0)
+		goto out;
+	copied = copy_heir_raw(&rw, path);
+	if (copied < 0 || (copied == 0 && copy_heir(&rw, path) < 0))
+		goto out;
+	*damaged = 1;
+	if (store_complete_manifest(path, &rw.heir, err) < 0)
+		goto out;
+	*damaged = 0;
+	parse_backup_id(h->backup_id, &mtime);
+	if (finish_heir(&rw, mtime) < 0)
+		goto out;
+	fault_point("rotate:tree-whole");
+	h->bytes_written = (int64_t)rw.new_size;
+	adopt_heir_positions(md, &rw.heir, h->backup_id);
+	free(h->parent);
+	h->parent = NULL;
+	rc = 0;
+out:
+	rewrite_release(&rw);
+	free(parent);
+	free(path);
+	return rc;
+}
+
 static void rewrite_release(struct rewrite *rw)
 {
 	for (size_t i = 0; i < rw->nmoved; i++)
@@ -635,6 +693,15 @@ static int rotate_one(const char *dest, struct metadata *md,
 	rw.hash = hash_new();
 	rw.chunk = xmalloc(COPY_CHUNK);
 	collect_carries(md, victim_id, &rw.carries, &rw.ncarries);
+	if (!opts->dry_run && md->nhistory > 1) {
+		int damaged;
+
+		if (make_tree_whole(dest, md, victim_archive, opts, &damaged,
+				    err) < 0) {
+			rc = damaged ? ROTATE_DAMAGED : -1;
+			goto out;
+		}
+	}
 	if (!opts->dry_run && rw.ncarries) {
 		if (rewrite_heir(&rw, &md->history[0], heir) < 0) {
 			rc = rw.rc ? rw.rc : -1;

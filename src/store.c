@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 #include "metadata.h"
@@ -167,9 +168,11 @@ out:
 	return rc;
 }
 
-static int read_manifest(const char *path, const struct strlist *paths,
-			 bool keep_holds, struct manifest *m,
-			 struct error *err)
+/* The manifest as the archive has it: with a parent, its tree lists only
+ * what changed. */
+static int read_own_manifest(const char *path, const struct strlist *paths,
+			     bool keep_holds, struct manifest *m,
+			     struct error *err)
 {
 	struct buf text = {0};
 	int rc = -1;
@@ -189,16 +192,138 @@ out:
 	return rc;
 }
 
+static int read_manifest(const char *path, const struct strlist *paths,
+			 bool keep_holds, int depth, struct manifest *m,
+			 struct error *err);
+
+/* m, read from the archive at path, made whole from its parent's tree, read
+ * the same way (for the same paths), and so on up the chain. */
+static int complete_tree(const char *path, const struct strlist *paths,
+			 int depth, struct manifest *m, struct error *err)
+{
+	char id[BACKUP_ID_SIZE];
+	char *dir = path_dirname(path);
+	char *parent_path = path_join(dir, m->parent);
+	struct manifest base;
+	int rc = -1;
+
+	manifest_init(&base);
+	if (!store_parse_archive_name(m->parent, id) ||
+	    strcmp(id, m->backup_id) >= 0) {
+		error_set(err, "'%s': bad manifest: parent '%s' is not an "
+			  "older backup", path, m->parent);
+		goto out;
+	}
+	if (depth >= MANIFEST_CHAIN_LIMIT) {
+		error_set(err, "'%s': bad manifest: its tree continues a chain "
+			  "of more than %d manifests", path,
+			  MANIFEST_CHAIN_LIMIT);
+		goto out;
+	}
+	if (access(parent_path, F_OK) < 0) {
+		error_set(err, "'%s': its tree continues that of '%s', which "
+			  "is missing", path, m->parent);
+		goto out;
+	}
+	if (read_manifest(parent_path, paths, false, depth + 1, &base,
+			  err) < 0)
+		goto out;
+	manifest_compose(m, &base.files);
+	rc = 0;
+out:
+	manifest_release(&base);
+	free(parent_path);
+	free(dir);
+	return rc;
+}
+
+static int read_manifest(const char *path, const struct strlist *paths,
+			 bool keep_holds, int depth, struct manifest *m,
+			 struct error *err)
+{
+	if (read_own_manifest(path, paths, keep_holds, m, err) < 0)
+		return -1;
+	if (!m->delta || complete_tree(path, paths, depth, m, err) == 0)
+		return 0;
+	manifest_release(m);
+	manifest_init(m);
+	return -1;
+}
+
 int store_read_manifest(const char *path, struct manifest *m,
 			struct error *err)
 {
-	return read_manifest(path, NULL, true, m, err);
+	return read_manifest(path, NULL, true, 0, m, err);
 }
 
 int store_read_manifest_paths(const char *path, const struct strlist *paths,
 			      struct manifest *m, struct error *err)
 {
-	return read_manifest(path, paths, false, m, err);
+	return read_manifest(path, paths, false, 0, m, err);
+}
+
+int store_read_own_manifest(const char *path, struct manifest *m,
+			    struct error *err)
+{
+	return read_own_manifest(path, NULL, true, m, err);
+}
+
+/* The lines before "files", as manifest_format() lays them out, and
+ * empty sections after them: 1 if m holds that, 0 if the manifest is laid
+ * out otherwise, -1. */
+static int read_manifest_header(const char *path, struct manifest *m)
+{
+	static const char files[] = "\n\"files\": [";
+	static const char empty[] = "\"files\": [], \"deleted\": [], "
+				    "\"holds\": {}}";
+	struct tarball_reader *r = NULL;
+	struct tarball_member mem;
+	struct buf text = {0};
+	char head[4096];
+	const char *end;
+	ssize_t n = 0;
+	uint64_t at;
+	int rc = 0;
+
+	if (tarball_find_manifest_frame(path, &at, NULL) != 1 ||
+	    tarball_reader_open_at(path, at, 0, &r, NULL) < 0 ||
+	    tarball_next(r, &mem, NULL) <= 0 ||
+	    strcmp(mem.name, MANIFEST_MEMBER) || mem.is_hardlink ||
+	    (n = tarball_read(r, head, sizeof(head) - 1, NULL)) <= 0)
+		goto out;
+	head[n] = '\0';
+	end = strstr(head, files);
+	if (!end)
+		goto out;
+	buf_append(&text, head, (size_t)(end - head) + 1);
+	buf_append(&text, empty, sizeof(empty) - 1);
+	rc = manifest_parse(text.data, text.len, m, NULL) == 0 ? 1 : 0;
+out:
+	buf_release(&text);
+	tarball_reader_close(r);
+	return rc;
+}
+
+int store_manifest_parent(const char *path, char **parent, struct error *err)
+{
+	struct manifest m;
+	int rc;
+
+	manifest_init(&m);
+	rc = read_manifest_header(path, &m);
+	if (rc == 0)
+		rc = read_own_manifest(path, NULL, false, &m, err);
+	*parent = rc < 0 || !m.delta ? NULL : m.parent;
+	if (*parent)
+		m.parent = NULL;
+	manifest_release(&m);
+	return rc < 0 ? -1 : 0;
+}
+
+int store_complete_manifest(const char *path, struct manifest *m,
+			    struct error *err)
+{
+	return m->delta ? complete_tree(path, NULL, 0, m, err) : 0;
 }
 
 struct manifest_text {

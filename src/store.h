@@ -42,6 +42,22 @@ int store_read_manifest(const char *path, struct manifest *m,
  * metadata). */
 int store_read_manifest_paths(const char *path, const struct strlist *paths,
 			      struct manifest *m, struct error *err);
+/* Both of those give the whole tree: a manifest that lists only what
+ * changed since its parent's tree (m->parent, in the same folder) is
+ * completed from the chain of its parents, whose errors name the archive
+ * that broke it ("... which is missing"). This one gives the manifest as
+ * the archive holds it (m->delta set if so). */
+int store_read_own_manifest(const char *path, struct manifest *m,
+			    struct error *err);
+/* Sets *parent (newly allocated) to the archive whose tree the manifest of
+ * the archive at path continues, or NULL if it lists the whole tree:
+ * usually from the first lines of the manifest alone. */
+int store_manifest_parent(const char *path, char **parent,
+			  struct error *err);
+/* Makes m, read from the archive at path, whole, if it lists only what
+ * changed (as store_read_manifest() does). */
+int store_complete_manifest(const char *path, struct manifest *m,
+			    struct error *err);
 
 /* Adds the manifest of m (holds, rec: see manifest_write) to the archive being
  * written, as its own member MANIFEST_MEMBER. A manifest up to `buffered`

@@ -28,15 +28,19 @@ struct tree_entry {
 	uint32_t mode;       /* permission bits incl. setuid/setgid/sticky */
 	uint32_t uid, gid;
 	uint8_t type;        /* enum entry_type */
-	bool recheck;        /* hash again next run (racily clean, or it
+	/* Flags share one byte: the struct stays 104 bytes. */
+	bool recheck : 1;    /* hash again next run (racily clean, or it
 				changed while being read) */
-	bool path_stored;    /* path is in the tree's own storage (see
+	bool path_stored : 1; /* path is in the tree's own storage (see
 				tree_store_path), not malloc'ed */
-	bool same_record;    /* the metadata file this entry was read from
+	bool same_record : 1; /* the metadata file this entry was read from
 				holds a record saying just this of its path,
 				which a save, or a manifest of the tree, may
 				copy (metadata.c's business: a run keeps it
 				for an entry that stayed the same) */
+	bool unchanged : 1;  /* says what the tree before the run said of
+				its path (tree_entry_same): a manifest
+				listing changes leaves it out */
 };
 
 

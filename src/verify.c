@@ -49,6 +49,10 @@ struct verifier {
 	enum content_state *state; /* per content */
 	struct deferred *deferred;
 	size_t ndeferred, deferred_alloc;
+	/* The whole tree of the archive read last, from which the next one's
+	 * manifest, if it lists only what changed, is completed. */
+	struct tree last_tree;
+	const char *last_archive;  /* borrowed from md->history; NULL */
 };
 
 /* One archive as read. */
@@ -64,6 +68,7 @@ struct archive_check {
 	struct strlist symlinks;   /* the symlink members' names */
 	struct manifest manifest;
 	bool have_manifest;
+	bool tree_known;           /* the manifest's tree is whole */
 	bool broken;               /* the archive could not be read to its end */
 };
 
@@ -497,6 +502,44 @@ static void check_tree(struct verifier *v, const struct archive_check *ac)
 	}
 }
 
+/* A manifest that lists only what changed since its parent's tree is
+ * completed from that tree: the one just checked, as a run writes them,
+ * else read from the parent's archive. */
+static void complete_tree(struct verifier *v, struct archive_check *ac)
+{
+	struct manifest *m = &ac->manifest;
+	struct error err = {{0}};
+	char *path;
+
+	ac->tree_known = true;
+	if (!m->delta)
+		return;
+	if (v->last_archive && !strcmp(v->last_archive, m->parent)) {
+		manifest_compose(m, &v->last_tree);
+		return;
+	}
+	path = store_archive_path(v->dest, ac->h->archive);
+	if (store_complete_manifest(path, m, &err) < 0) {
+		ac->tree_known = false;
+		problem(v, ac->h->archive, MANIFEST_MEMBER,
+			"cannot know this backup's tree: %s",
+			without_path(err.msg, path));
+	}
+	free(path);
+}
+
+/* Kept for the next archive's manifest. */
+static void keep_tree(struct verifier *v, struct archive_check *ac)
+{
+	tree_release(&v->last_tree);
+	v->last_archive = NULL;
+	if (!ac->have_manifest || !ac->tree_known)
+		return;
+	v->last_tree = ac->manifest.files;
+	memset(&ac->manifest.files, 0, sizeof(ac->manifest.files));
+	v->last_archive = ac->h->archive;
+}
+
 static void check_archive(struct verifier *v, struct archive_check *ac)
 {
 	tree_sort(&ac->members);
@@ -510,7 +553,10 @@ static void check_archive(struct verifier *v, struct archive_check *ac)
 		check_manifest(v, ac);
 	settle_contents(v, ac);
 	if (ac->have_manifest)
+		complete_tree(v, ac);
+	if (ac->have_manifest && ac->tree_known)
 		check_tree(v, ac);
+	keep_tree(v, ac);
 }
 
 static int verify_one(struct verifier *v, size_t index)
@@ -556,6 +602,7 @@ static void verifier_release(struct verifier *v)
 	for (size_t i = 0; i < v->ndeferred; i++)
 		free(v->deferred[i].path);
 	free(v->deferred);
+	tree_release(&v->last_tree);
 }
 
 int verify_backups(const char *dest, const struct metadata *md,

@@ -167,16 +167,20 @@ normalized_metadata() {
 	[ -z "$(find "$DST" -name "$META_FILE.corrupt-*")" ]
 }
 
-@test "one damaged archive: the others are rebuilt, it is named, exit 5, and the next run stores its lost files again" {
+@test "one damaged archive: the others are rebuilt, it and the backup that continued its tree are named, exit 5, and the next run stores its lost files again" {
 	make_backups
 	middle=$(nth_archive 2)
 	middle_id=$(backup_ids | sed -n 2p)
+	newest=$(nth_archive 3)
 	size=$(stat -c %s "$middle")
 	truncate -s $(( size / 2 )) "$middle"
 	rm "$DST/$META_FILE"
 	run repair
 	[ "$status" -eq 5 ]
 	[[ "$output" == *"skipped '$(basename "$middle")': "* ]]
+	# the newest manifest lists what changed since the damaged one's tree:
+	# its archive stays for the files it holds, its tree is lost
+	[[ "$output" == *"warning: kept '$(basename "$newest")' for the files it holds, but its backup cannot be restored: its tree continues that of '$(basename "$middle")', which is missing"* ]]
 	[[ "$output" == *"rebuilt $META_FILE from 2 archives"* ]]
 	[ -f "$DST/$META_FILE" ]
 	[ "$(backup_ids | wc -l)" -eq 2 ]
@@ -188,6 +192,10 @@ normalized_metadata() {
 	[ "$(echo "$output" | json_field .files_stored)" -ge 2 ]
 	[[ "$(archive_members "$(latest_archive)")" == *middle.txt* ]]
 	run ib verify --source "$SRC" --dest "$DST"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"$(basename "$newest"): .incbak/manifest.json: cannot know this backup's tree: "* ]]
+	[[ "$(tail -n 1 <<< "$output")" == *": 1 problem" ]]
+	run ib restore latest --to "$TEST_DIR/out" --source "$SRC" --dest "$DST"
 	[ "$status" -eq 0 ]
 }
 

@@ -656,3 +656,36 @@ manifest_with_file() {
 	[ "$(cat "$TEST_DIR/out/.incbak/manifest.json")" = '{"not": "a manifest"}' ]
 	ib verify -q --source "$SRC" --dest "$DST"
 }
+
+@test "a manifest that continues a missing, a newer or an outside archive's tree is refused by name, exit 5" {
+	mkdir -p "$SRC/d"
+	printf 'one\n' > "$SRC/d/f"
+	backdate
+	backup_at 1
+	printf 'two\n' > "$SRC/d/g"
+	touch -d 2021-01-01 "$SRC/d/g" "$SRC/d"
+	backup_at 2
+	first=$(find "$DST" -name '*.tar.zst' | sort | head -n 1)
+	second=$(latest_archive)
+	# the second's manifest lists what changed since the first's tree
+	mv "$first" "$TEST_DIR/aside"
+	run rs latest --to "$TEST_DIR/out"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"its tree continues that of '$(basename "$first")', which is missing"* ]]
+	[ ! -e "$TEST_DIR/out" ]
+	mv "$TEST_DIR/aside" "$first"
+	tar --zstd -xOf "$second" .incbak/manifest.json > "$TEST_DIR/second.json"
+	jq --arg p "src_backup_$(id_at 5).tar.zst" '.parent = $p' "$TEST_DIR/second.json" > "$TEST_DIR/newer.json"
+	craft_backup 3 "$TEST_DIR/newer.json"
+	run rs latest --to "$TEST_DIR/out"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"parent 'src_backup_$(id_at 5).tar.zst' is not an older backup"* ]]
+	jq '.parent = "../outside.tar.zst"' "$TEST_DIR/second.json" > "$TEST_DIR/outside.json"
+	craft_backup 4 "$TEST_DIR/outside.json"
+	run rs latest --to "$TEST_DIR/out"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"parent '../outside.tar.zst' must be a file name"* ]]
+	[ ! -e "$TEST_DIR/out" ]
+	rs "$(id_at 2)" -q --to "$TEST_DIR/two"
+	[ "$(cat "$TEST_DIR/two/d/g")" = two ]
+}

@@ -126,6 +126,75 @@ make_tree() {
 		jq -e '.deleted[] | select(.path == "docs/b.md")'
 }
 
+# The manifest of the archive at $1.
+manifest_of() {
+	tar --zstd -xOf "$1" .incbak/manifest.json
+}
+
+@test "a backup's manifest lists what changed since the last backup's tree and names it; every backup restores whole" {
+	make_tree
+	INCBAK_TEST_NOW=1800000001 ib run -q --source "$SRC" --dest "$DST"
+	first=$(latest_archive)
+	snapshot_tree "$SRC" > "$TEST_DIR/tree-1"
+	printf 'changed\n' > "$SRC/a.txt"
+	printf 'new\n' > "$SRC/docs/deep/new.txt"
+	rm "$SRC/docs/b.md"
+	touch -d '2021-01-01' "$SRC/a.txt" "$SRC/docs/deep/new.txt" "$SRC/docs" "$SRC/docs/deep"
+	INCBAK_TEST_NOW=1800000002 ib run -q --source "$SRC" --dest "$DST"
+	snapshot_tree "$SRC" > "$TEST_DIR/tree-2"
+	manifest_of "$first" | jq -e '.format_version == 1 and (has("parent") | not)'
+	manifest_of "$(latest_archive)" | jq -e --arg p "$(basename "$first")" '
+		.format_version == 2 and .parent == $p and
+		([.files[].path] == ["a.txt", "docs", "docs/deep", "docs/deep/new.txt"]) and
+		([.deleted[].path] == ["docs/b.md"])'
+	n=1
+	for id in $(backup_ids); do
+		ib restore "$id" -q --source "$SRC" --dest "$DST" --to "$TEST_DIR/out-$n"
+		diff <(snapshot_tree "$TEST_DIR/out-$n") "$TEST_DIR/tree-$n"
+		n=$(( n + 1 ))
+	done
+	# one path, from the tree it was last listed in and the one deleted
+	ib restore latest docs/deep/er/blob.bin a.txt -q --source "$SRC" --dest "$DST" --to "$TEST_DIR/some"
+	cmp "$TEST_DIR/some/docs/deep/er/blob.bin" "$SRC/docs/deep/er/blob.bin"
+	cmp "$TEST_DIR/some/a.txt" "$SRC/a.txt"
+	run ib restore latest docs/b.md --source "$SRC" --dest "$DST" --to "$TEST_DIR/gone"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"'docs/b.md' is not in backup"* ]]
+	run ib verify --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"verified 2 archives, 8 files: 0 problems"* ]]
+}
+
+@test "every 8th backup's manifest lists the whole tree, so a restore reads at most 8" {
+	make_tree
+	for i in $(seq 1 10); do
+		printf 'step %s\n' "$i" > "$SRC/a.txt"
+		touch -d "2021-01-0$(( i % 9 + 1 ))" "$SRC/a.txt"
+		INCBAK_TEST_NOW=$(( 1800000000 + i )) ib run -q --source "$SRC" --dest "$DST"
+	done
+	parents=$(find "$DST" -name '*.tar.zst' | sort | while read -r a; do
+		manifest_of "$a" | jq -r 'if has("parent") then "d" else "W" end'
+	done | tr -d '\n')
+	[ "$parents" = "WdddddddWd" ]
+	ib restore latest -q --source "$SRC" --dest "$DST" --to "$TEST_DIR/out"
+	grep -qx 'step 10' "$TEST_DIR/out/a.txt"
+	cmp "$TEST_DIR/out/docs/deep/er/blob.bin" "$SRC/docs/deep/er/blob.bin"
+}
+
+@test "after a run that refreshed records without a backup, the next manifest lists the whole tree" {
+	make_tree
+	INCBAK_TEST_NOW=1800000001 ib run -q --source "$SRC" --dest "$DST"
+	touch -d '2022-02-02' "$SRC/a.txt"
+	run ib run --json --source "$SRC" --dest "$DST"
+	[ "$(echo "$output" | json_field .skipped)" = "no changes" ]
+	printf 'more\n' > "$SRC/docs/b.md"
+	INCBAK_TEST_NOW=1800000003 ib run -q --source "$SRC" --dest "$DST"
+	manifest_of "$(latest_archive)" | jq -e '(has("parent") | not) and (.files | length) == 9'
+	# the touched time is what that backup restores
+	ib restore latest -q --source "$SRC" --dest "$DST" --to "$TEST_DIR/out"
+	diff <(snapshot_tree "$TEST_DIR/out") <(snapshot_tree "$SRC")
+}
+
 @test "odd names: spaces, newlines, leading dashes, non-UTF-8 bytes, long paths, empty and binary files" {
 	odd_names=("with space" $'new\nline' "-leading-dash" "--help" $'bad\xff\xfe' "ünïcödé")
 	for n in "${odd_names[@]}"; do printf '%s' "$n" > "$SRC/$n"; done
