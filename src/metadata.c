@@ -2333,8 +2333,10 @@ void manifest_compose(struct manifest *m, const struct tree *base)
 	char **gone = xmalloc((m->deleted.len + 1) * sizeof(*gone));
 	struct tree whole = {0};
 
-	memcpy(gone, m->deleted.items, m->deleted.len * sizeof(*gone));
-	qsort(gone, m->deleted.len, sizeof(*gone), cmp_path_ptrs);
+	if (m->deleted.len) {
+		memcpy(gone, m->deleted.items, m->deleted.len * sizeof(*gone));
+		qsort(gone, m->deleted.len, sizeof(*gone), cmp_path_ptrs);
+	}
 	tree_sort(&m->files);
 	for (size_t i = 0; i < base->len; i++) {
 		const struct tree_entry *e = &base->entries[i];
