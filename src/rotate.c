@@ -553,6 +553,7 @@ static int64_t forget_victim(struct metadata *md, struct carry *carries,
 	free(victim_id);
 	free(md->history[0].date);
 	free(md->history[0].archive);
+	free(md->history[0].parent);
 	memmove(&md->history[0], &md->history[1],
 		(md->nhistory - 1) * sizeof(*md->history));
 	md->nhistory--;
