@@ -69,34 +69,36 @@ static int parse_repair_options(struct repair_cmd *rc, int argc, char **argv)
 	return -1;
 }
 
-/* Skipped archives are warnings: shown even with --quiet. */
-static void on_skipped(void *ctx, const char *archive, const char *reason)
+/* An archive and why, for --json. */
+static void list_archive(struct jsonout *list, const char *archive,
+			 const char *reason)
 {
-	struct repair_cmd *rc = ctx;
 	struct jsonout *o;
 
-	log_warning("skipped '%s': %s", archive, reason);
-	if (!rc->skipped)
+	if (!list)
 		return;
 	o = jsonout_object();
 	jsonout_str(o, "archive", archive);
 	jsonout_str(o, "reason", reason);
-	jsonout_add(rc->skipped, NULL, o);
+	jsonout_add(list, NULL, o);
+}
+
+/* Skipped archives are warnings: shown even with --quiet. */
+static void on_skipped(void *ctx, const char *archive, const char *reason)
+{
+	struct repair_cmd *rc = ctx;
+
+	log_warning("skipped '%s': %s", archive, reason);
+	list_archive(rc->skipped, archive, reason);
 }
 
 static void on_incomplete(void *ctx, const char *archive, const char *reason)
 {
 	struct repair_cmd *rc = ctx;
-	struct jsonout *o;
 
 	log_warning("kept '%s' for the files it holds, but its backup "
 		    "cannot be restored: %s", archive, reason);
-	if (!rc->incomplete)
-		return;
-	o = jsonout_object();
-	jsonout_str(o, "archive", archive);
-	jsonout_str(o, "reason", reason);
-	jsonout_add(rc->incomplete, NULL, o);
+	list_archive(rc->incomplete, archive, reason);
 }
 
 static void print_json(struct repair_cmd *rc, const struct repair_stats *st)

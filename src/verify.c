@@ -552,10 +552,12 @@ static void check_archive(struct verifier *v, struct archive_check *ac)
 	if (ac->have_manifest)
 		check_manifest(v, ac);
 	settle_contents(v, ac);
-	if (ac->have_manifest)
+	/* A tree that cannot be completed is checked as far as it is
+	 * known: what its manifest lists. */
+	if (ac->have_manifest) {
 		complete_tree(v, ac);
-	if (ac->have_manifest && ac->tree_known)
 		check_tree(v, ac);
+	}
 	keep_tree(v, ac);
 }
 

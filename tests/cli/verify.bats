@@ -101,8 +101,10 @@ verify() {
 	run verify
 	[ "$status" -eq 5 ]
 	[[ "$output" == *"$(basename "$archive"): -: cannot read the archive: "* ]]
-	# the later backups' manifests list what changed since its tree
+	# the later backups' manifests list what changed since its tree, and
+	# what they list needs the bytes it held
 	grep -q "manifest.json: cannot know this backup's tree: .*$(basename "$archive")" <<< "$output"
+	grep -q ': big.bin: content .* is missing or damaged in ' <<< "$output"
 }
 
 @test "an archive replaced by a non-archive is reported by name" {
@@ -140,6 +142,8 @@ verify() {
 	# the next backup's manifest lists what changed since its tree
 	second=$(find "$DST" -name '*.tar.zst' | sort | head -n 1)
 	grep -q "^$(basename "$second"): .incbak/manifest.json: cannot know this backup's tree: its tree continues that of '$(basename "$archive")', which is missing" <<< "$output"
+	# what its manifest lists is checked still
+	grep -q "big.bin: content .* is in $(basename "$archive"), which is missing" <<< "$output"
 	# verifying only the newest still finds that its tree is lost
 	run verify latest
 	[ "$status" -eq 5 ]
