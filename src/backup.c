@@ -725,15 +725,23 @@ static int resolve_positions(struct run *r)
  * only what changed: the last backup's, if the metadata's tree is exactly
  * that (no run refreshed records since without a backup), its archive is
  * in place, and a restore of the new backup would read at most
- * MANIFEST_CHAIN_MAX manifests. NULL: the manifest lists the whole tree. */
+ * MANIFEST_CHAIN_MAX manifests. NULL: the manifest lists the whole tree.
+ * Also NULL once the destination holds max_backups backups: every backup
+ * is made whole when it becomes the oldest, which a rotation then does
+ * after the run, and costs more than writing it whole now (so a run in
+ * that steady state costs what it did before manifests could list
+ * changes). */
 static const char *manifest_parent(const struct run *r)
 {
 	const struct metadata *md = &r->md;
 	const struct history_entry *last = metadata_last_backup(md);
+	int keep = r->opts->max_backups;
 	size_t i, depth = 1;
 	char *path;
 	bool there;
 
+	if (keep > 0 && md->nhistory >= (size_t)keep)
+		return NULL;
 	if (!last || !md->tree_backup_id ||
 	    strcmp(md->tree_backup_id, last->backup_id))
 		return NULL;

@@ -491,6 +491,14 @@ static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
 	copied = copy_heir_raw(rw, heir_path);
 	if (copied < 0 || (copied == 0 && copy_heir(rw, heir_path) < 0))
 		goto out;
+	/* The heir comes to hold most of what is carried and stays until it
+	 * is the oldest: written with its whole tree now, it need not be
+	 * copied again then to make its tree whole. */
+	if (rw->heir.delta &&
+	    store_complete_manifest(heir_path, &rw->heir, rw->err) < 0) {
+		rw->rc = ROTATE_DAMAGED;
+		goto out;
+	}
 	strlist_sort(&rw->heir_names);
 	index_for_carrying(rw);
 	adopt_already_carried(rw);
@@ -694,7 +702,9 @@ static int rotate_one(const char *dest, struct metadata *md,
 	rw.hash = hash_new();
 	rw.chunk = xmalloc(COPY_CHUNK);
 	collect_carries(md, victim_id, &rw.carries, &rw.ncarries);
-	if (!opts->dry_run && md->nhistory > 1) {
+	/* With two backups the heir is the oldest kept, made whole below. */
+	if (!opts->dry_run && md->nhistory > 1 &&
+	    !(rw.ncarries && md->nhistory == 2)) {
 		int damaged;
 
 		if (make_tree_whole(dest, md, victim_archive, opts, &damaged,
@@ -710,6 +720,8 @@ static int rotate_one(const char *dest, struct metadata *md,
 		}
 		heir->bytes_written = (int64_t)rw.new_size;
 		heir->files_stored = (int64_t)rw.heir.holds.len;
+		free(heir->parent);
+		heir->parent = NULL;
 	}
 	stats->contents_carried += (int64_t)rw.ncarries;
 	stats->contents_dropped += forget_victim(md, rw.carries, rw.ncarries,

@@ -181,6 +181,29 @@ manifest_of() {
 	cmp "$TEST_DIR/out/docs/deep/er/blob.bin" "$SRC/docs/deep/er/blob.bin"
 }
 
+@test "once the destination holds max_backups backups, a run's manifest lists the whole tree: the rotation after it need not" {
+	make_tree
+	for i in 1 2 3 4; do
+		printf 'step %s\n' "$i" > "$SRC/a.txt"
+		touch -d "2021-01-0$i" "$SRC/a.txt"
+		INCBAK_TEST_NOW=$(( 1800000000 + i )) ib run -q --keep 3 --source "$SRC" --dest "$DST"
+	done
+	# the 2nd, the oldest now, was made whole when the 1st went; the 3rd
+	# lists what changed since the 2nd; the 4th, written once 3 were
+	# kept, is whole
+	kinds=$(find "$DST" -name '*.tar.zst' | sort | while read -r a; do
+		manifest_of "$a" | jq -r 'if has("parent") then "d" else "W" end'
+	done | tr -d '\n')
+	[ "$kinds" = "WdW" ]
+	n=0
+	for id in $(backup_ids); do
+		ib restore "$id" -q --source "$SRC" --dest "$DST" --to "$TEST_DIR/out-$id"
+		n=$(( n + 1 ))
+	done
+	[ "$n" -eq 3 ]
+	grep -qx 'step 4' "$TEST_DIR/out-$(backup_ids | tail -n 1)/a.txt"
+}
+
 @test "after a run that refreshed records without a backup, the next manifest lists the whole tree" {
 	make_tree
 	INCBAK_TEST_NOW=1800000001 ib run -q --source "$SRC" --dest "$DST"
