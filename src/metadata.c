@@ -754,7 +754,7 @@ static void format_manifest(const struct manifest *m,
 	size_t listed = 0;
 
 	buf_printf(out, "{\n\"format_version\": %d,\n\"backup_id\": \"%s\",",
-		   delta ? MANIFEST_FORMAT_VERSION : METADATA_FORMAT_VERSION,
+		   delta ? MANIFEST_FORMAT_VERSION : MANIFEST_WHOLE_VERSION,
 		   m->backup_id);
 	if (delta) {
 		buf_puts(out, "\n\"parent\": ");

@@ -16,12 +16,16 @@
 struct error;
 
 #define METADATA_FILE_NAME "backup_metadata.json"
-#define METADATA_FORMAT_VERSION 1
+/* 2: the destination's manifests may list only what changed, and an
+ * incbak that does not know it would rotate a chain's parent away; it
+ * refuses the file instead. Version 1 files are read as before. */
+#define METADATA_FORMAT_VERSION 2
 #define MANIFEST_MEMBER ".incbak/manifest.json"
 /* Manifests that list only what changed since their parent's tree are
  * version 2, so that an incbak that cannot read them refuses them instead
- * of restoring part of a tree. */
+ * of restoring part of a tree; whole ones stay version 1. */
 #define MANIFEST_FORMAT_VERSION 2
+#define MANIFEST_WHOLE_VERSION 1
 /* Restore reads at most this many manifests for one tree: every
  * MANIFEST_CHAIN_MAX-th backup (and any whose parent is gone) lists its
  * whole tree. */

@@ -204,6 +204,23 @@ manifest_of() {
 	grep -qx 'step 4' "$TEST_DIR/out-$(backup_ids | tail -n 1)/a.txt"
 }
 
+@test "metadata of format_version 1, as an older incbak wrote it, is read; the next manifest is whole and the file becomes version 2" {
+	make_tree
+	INCBAK_TEST_NOW=1800000001 ib run -q --source "$SRC" --dest "$DST"
+	jq '.format_version' "$DST/backup_metadata.json" | grep -qx 2
+	jq '.format_version = 1 | del(.tree_backup_id)' "$DST/backup_metadata.json" > "$TEST_DIR/v1.json"
+	cp "$TEST_DIR/v1.json" "$DST/backup_metadata.json"
+	printf 'more\n' > "$SRC/docs/b.md"
+	INCBAK_TEST_NOW=1800000002 ib run -q --source "$SRC" --dest "$DST"
+	manifest_of "$(latest_archive)" | jq -e '(has("parent") | not) and .format_version == 1'
+	jq -e '.format_version == 2 and .tree_backup_id == "2027-01-15_08-00-02"' "$DST/backup_metadata.json"
+	jq '.format_version = 3' "$DST/backup_metadata.json" > "$TEST_DIR/v3.json"
+	cp "$TEST_DIR/v3.json" "$DST/backup_metadata.json"
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"format_version 3 is newer than this incbak understands (2)"* ]]
+}
+
 @test "after a run that refreshed records without a backup, the next manifest lists the whole tree" {
 	make_tree
 	INCBAK_TEST_NOW=1800000001 ib run -q --source "$SRC" --dest "$DST"

@@ -329,7 +329,7 @@ static void test_metadata_rejects(void **state)
 		{ "{\"file_checksums\":{\"a\":{\"type\":\"dir\",\"modified_time\":0,\"mode\":\"0755\",\"mode\":\"0700\"}}}", "'mode' appears twice" },
 		{ "{\"file_checksums\":{\"a\":{\"type\":\"dir\",\"modified_time\":0},\"a\":{\"type\":\"dir\",\"modified_time\":0}}}", "path 'a' appears twice" },
 		{ "{\"file_checksums\":{\"a\":{\"type\":\"file\",\"size\":1,\"modified_time\":0}}}", "missing 'checksum'" },
-		{ "{\"format_version\":2,\"file_checksums\":{}}", "newer than this incbak" },
+		{ "{\"format_version\":3,\"file_checksums\":{}}", "newer than this incbak" },
 		{ "{\"file_checksums\":{\"a\\u0000b\":{\"type\":\"dir\",\"modified_time\":0}}}", "contains a NUL" },
 	};
 	struct metadata md;
