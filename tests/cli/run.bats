@@ -131,6 +131,12 @@ manifest_of() {
 	tar --zstd -xOf "$1" .incbak/manifest.json
 }
 
+# Rewrites the destination's metadata through the jq filter $1.
+edit_metadata() {
+	jq "$1" "$DST/backup_metadata.json" > "$TEST_DIR/edited.json"
+	cp "$TEST_DIR/edited.json" "$DST/backup_metadata.json"
+}
+
 @test "a backup's manifest lists what changed since the last backup's tree and names it; every backup restores whole" {
 	make_tree
 	INCBAK_TEST_NOW=1800000001 ib run -q --source "$SRC" --dest "$DST"
@@ -208,14 +214,12 @@ manifest_of() {
 	make_tree
 	INCBAK_TEST_NOW=1800000001 ib run -q --source "$SRC" --dest "$DST"
 	jq '.format_version' "$DST/backup_metadata.json" | grep -qx 2
-	jq '.format_version = 1 | del(.tree_backup_id)' "$DST/backup_metadata.json" > "$TEST_DIR/v1.json"
-	cp "$TEST_DIR/v1.json" "$DST/backup_metadata.json"
+	edit_metadata '.format_version = 1 | del(.tree_backup_id)'
 	printf 'more\n' > "$SRC/docs/b.md"
 	INCBAK_TEST_NOW=1800000002 ib run -q --source "$SRC" --dest "$DST"
 	manifest_of "$(latest_archive)" | jq -e '(has("parent") | not) and .format_version == 1'
 	jq -e '.format_version == 2 and .tree_backup_id == "2027-01-15_08-00-02"' "$DST/backup_metadata.json"
-	jq '.format_version = 3' "$DST/backup_metadata.json" > "$TEST_DIR/v3.json"
-	cp "$TEST_DIR/v3.json" "$DST/backup_metadata.json"
+	edit_metadata '.format_version = 3'
 	run ib run --source "$SRC" --dest "$DST"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"format_version 3 is newer than this incbak understands (2)"* ]]
@@ -427,8 +431,7 @@ manifest_of() {
 @test "metadata with a path escaping the tree is refused" {
 	printf 'x' > "$SRC/file"
 	ib run -q --source "$SRC" --dest "$DST"
-	jq '.file_checksums["../evil"] = .file_checksums.file' "$DST/backup_metadata.json" > "$TEST_DIR/m"
-	cp "$TEST_DIR/m" "$DST/backup_metadata.json"
+	edit_metadata '.file_checksums["../evil"] = .file_checksums.file'
 	run ib run --source "$SRC" --dest "$DST"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"file_checksums '../evil': path must be relative"* ]]
