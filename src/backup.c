@@ -858,6 +858,7 @@ static bool rotation_records_backup(const struct run *r)
 static int finish_backup(struct run *r)
 {
 	char date[32], *parent;
+	const char *continued;
 	struct metadata_saving *saving = NULL;
 
 	if (ensure_contents(r) < 0 || ensure_writer(r) < 0 ||
@@ -866,7 +867,8 @@ static int finish_backup(struct run *r)
 	/* While the last frames compress: */
 	format_iso_utc(r->now.sec, date, sizeof(date));
 	mark_contents_used(r);
-	parent = manifest_parent(r) ? xstrdup(manifest_parent(r)) : NULL;
+	continued = manifest_parent(r);
+	parent = continued ? xstrdup(continued) : NULL;
 	adopt_next_tree(r);
 	r->stats->archive = backup_archive_name(r->opts->name, r->id);
 	record_history(r, date);

@@ -198,17 +198,14 @@ static int read_tree(struct repair *r, const char *path, struct manifest *m,
 {
 	const struct repair_archive *last =
 		r->narchives ? &r->archives[r->narchives - 1] : NULL;
+	bool whole = last && !last->manifest->delta;
 	struct error why = {{0}};
 
 	if (store_read_own_manifest(path, m, err) < 0)
 		return -1;
-	if (m->delta && last && !last->manifest->delta &&
-	    !strcmp(last->name, m->parent) &&
-	    strcmp(last->manifest->backup_id, m->backup_id) < 0) {
-		manifest_compose(m, &last->manifest->files);
-		return 0;
-	}
-	if (store_complete_manifest(path, m, &why) == 0)
+	if (store_complete_manifest(path, m, whole ? last->name : NULL,
+				    whole ? &last->manifest->files : NULL,
+				    &why) == 0)
 		return 0;
 	*incomplete = xstrdup(without_path(why.msg, path));
 	return 1;

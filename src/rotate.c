@@ -495,7 +495,8 @@ static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
 	 * is the oldest: written with its whole tree now, it need not be
 	 * copied again then to make its tree whole. */
 	if (rw->heir.delta &&
-	    store_complete_manifest(heir_path, &rw->heir, rw->err) < 0) {
+	    store_complete_manifest(heir_path, &rw->heir, NULL, NULL,
+				    rw->err) < 0) {
 		rw->rc = ROTATE_DAMAGED;
 		goto out;
 	}
@@ -627,7 +628,7 @@ static int make_tree_whole(const char *dest, struct metadata *md,
 	if (copied < 0 || (copied == 0 && copy_heir(&rw, path) < 0))
 		goto out;
 	*damaged = 1;
-	if (store_complete_manifest(path, &rw.heir, err) < 0)
+	if (store_complete_manifest(path, &rw.heir, NULL, NULL, err) < 0)
 		goto out;
 	*damaged = 0;
 	parse_backup_id(h->backup_id, &mtime);

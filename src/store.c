@@ -198,22 +198,31 @@ static int read_manifest(const char *path, const struct strlist *paths,
 
 /* m, read from the archive at path, made whole from its parent's tree, read
  * the same way (for the same paths), and so on up the chain. */
+/* A parent that could be the manifest's own or a later backup's would let
+ * a chain loop. */
+static int check_parent(const char *path, const struct manifest *m,
+			struct error *err)
+{
+	char id[BACKUP_ID_SIZE];
+
+	if (!store_parse_archive_name(m->parent, id) ||
+	    strcmp(id, m->backup_id) >= 0)
+		return error_set(err, "'%s': bad manifest: parent '%s' is not "
+				 "an older backup", path, m->parent);
+	return 0;
+}
+
 static int complete_tree(const char *path, const struct strlist *paths,
 			 int depth, struct manifest *m, struct error *err)
 {
-	char id[BACKUP_ID_SIZE];
 	char *dir = path_dirname(path);
 	char *parent_path = path_join(dir, m->parent);
 	struct manifest base;
 	int rc = -1;
 
 	manifest_init(&base);
-	if (!store_parse_archive_name(m->parent, id) ||
-	    strcmp(id, m->backup_id) >= 0) {
-		error_set(err, "'%s': bad manifest: parent '%s' is not an "
-			  "older backup", path, m->parent);
+	if (check_parent(path, m, err) < 0)
 		goto out;
-	}
 	if (depth >= MANIFEST_CHAIN_LIMIT) {
 		error_set(err, "'%s': bad manifest: its tree continues a chain "
 			  "of more than %d manifests", path,
@@ -321,9 +330,17 @@ int store_manifest_parent(const char *path, char **parent, struct error *err)
 }
 
 int store_complete_manifest(const char *path, struct manifest *m,
-			    struct error *err)
+			    const char *known_archive,
+			    const struct tree *known_tree, struct error *err)
 {
-	return m->delta ? complete_tree(path, NULL, 0, m, err) : 0;
+	if (!m->delta)
+		return 0;
+	if (!known_archive || strcmp(known_archive, m->parent))
+		return complete_tree(path, NULL, 0, m, err);
+	if (check_parent(path, m, err) < 0)
+		return -1;
+	manifest_compose(m, known_tree);
+	return 0;
 }
 
 struct manifest_text {

@@ -55,9 +55,14 @@ int store_read_own_manifest(const char *path, struct manifest *m,
 int store_manifest_parent(const char *path, char **parent,
 			  struct error *err);
 /* Makes m, read from the archive at path, whole, if it lists only what
- * changed (as store_read_manifest() does). */
+ * changed (as store_read_manifest() does). A reader going through the
+ * archives in order passes the whole tree of the one it read last and that
+ * archive's name (or NULL): a manifest continuing it is completed from that
+ * tree, without reading the chain again. */
+struct tree;
 int store_complete_manifest(const char *path, struct manifest *m,
-			    struct error *err);
+			    const char *known_archive,
+			    const struct tree *known_tree, struct error *err);
 
 /* Adds the manifest of m (holds, rec: see manifest_write) to the archive being
  * written, as its own member MANIFEST_MEMBER. A manifest up to `buffered`

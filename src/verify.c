@@ -514,12 +514,9 @@ static void complete_tree(struct verifier *v, struct archive_check *ac)
 	ac->tree_known = true;
 	if (!m->delta)
 		return;
-	if (v->last_archive && !strcmp(v->last_archive, m->parent)) {
-		manifest_compose(m, &v->last_tree);
-		return;
-	}
 	path = store_archive_path(v->dest, ac->h->archive);
-	if (store_complete_manifest(path, m, &err) < 0) {
+	if (store_complete_manifest(path, m, v->last_archive, &v->last_tree,
+				    &err) < 0) {
 		ac->tree_known = false;
 		problem(v, ac->h->archive, MANIFEST_MEMBER,
 			"cannot know this backup's tree: %s",
