@@ -676,14 +676,27 @@ make_many() {
 	done
 	[ "$cached" -eq 0 ] || skip "$cached files stay in memory after $try tries (tmpfs?)"
 	cat "${hot[@]}" > /dev/null
-	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=fadvise64 -o "$TEST_DIR/trace" \
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat,fadvise64 -o "$TEST_DIR/trace" \
 		"$INCBAK" run -q --source "$SRC" --dest "$DST"
-	# the first cold file is read before the run knows the cache is cold
 	asked=$(grep -c POSIX_FADV_WILLNEED "$TEST_DIR/trace" || true)
-	[ "$asked" -ge $((200 - ${#hot[@]} - 1)) ] ||
-		fail "only $asked of $((200 - ${#hot[@]})) cold files were asked for ahead"
 	[ "$asked" -le $((200 - ${#hot[@]})) ] ||
 		fail "$asked files asked for ahead: cached ones too"
+	# The cold files not asked for, in order (each WILLNEED goes to the
+	# file its descriptor was last opened for): warming starts at the run's
+	# first read from the disk, usually f001's (once the kernel had f001
+	# still, and it was f002's), and from then on every cold file is asked.
+	not_asked=$(awk '
+		/openat\(.*"many\/f[0-9]+"/ {
+			match($0, /"many\/f[0-9]+"/); p = substr($0, RSTART + 7, RLENGTH - 8)
+			n = split($0, a, "= "); fd[a[n] + 0] = p
+		}
+		/WILLNEED/ { match($0, /fadvise64\([0-9]+/); asked[fd[substr($0, RSTART + 10, RLENGTH - 10) + 0]] = 1 }
+		END { for (i = 1; i <= 200; i++) { f = sprintf("%03d", i)
+			if (!(f in asked) && i % 10 != 0 && i % 10 != 8) printf "%s ", f } }' "$TEST_DIR/trace")
+	case "$not_asked" in
+	"001 " | "001 002 ") ;;
+	*) fail "cold files not asked for ahead: $not_asked($asked asked)" ;;
+	esac
 	for f in "$SRC"/many/f*; do
 		res=$(fincore -nb -o RES "$f")
 		case " ${hot[*]} " in
