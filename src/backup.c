@@ -1085,10 +1085,11 @@ static void close_run(struct run *r)
 }
 
 static void on_rotated(void *ctx, const char *id, const char *archive,
-		       int64_t carried)
+		       int64_t carried, int64_t copied)
 {
-	notice(ctx, "removed backup %s (%s), %lld content%s carried forward",
-	       id, archive, (long long)carried, carried == 1 ? "" : "s");
+	notice(ctx, "removed backup %s (%s), %lld content%s carried forward "
+	       "(%lld in frames copied unchanged)", id, archive,
+	       (long long)carried, carried == 1 ? "" : "s", (long long)copied);
 }
 
 static void on_verify_problem(void *ctx, const char *archive,

@@ -74,7 +74,7 @@ static int parse_prune_options(struct prune_cmd *pc, int argc, char **argv)
 }
 
 static void on_removed(void *ctx, const char *id, const char *archive,
-		       int64_t carried)
+		       int64_t carried, int64_t copied)
 {
 	struct prune_cmd *pc = ctx;
 
@@ -84,11 +84,16 @@ static void on_removed(void *ctx, const char *id, const char *archive,
 		jsonout_str(o, "backup_id", id);
 		jsonout_str(o, "archive", archive);
 		jsonout_int(o, "contents_carried", carried);
+		jsonout_int(o, "contents_copied", copied);
 		jsonout_add(pc->removed, NULL, o);
 	} else if (!pc->common.quiet) {
-		printf("%s %s (%s), carrying %lld content%s forward\n",
+		printf("%s %s (%s), carrying %lld content%s forward",
 		       pc->dry_run ? "would remove" : "removed", id, archive,
 		       (long long)carried, carried == 1 ? "" : "s");
+		if (!pc->dry_run)
+			printf(" (%lld in frames copied unchanged)",
+			       (long long)copied);
+		putchar('\n');
 	}
 }
 

@@ -304,6 +304,18 @@ int framepool_flush(struct framepool *p)
 	return 0;
 }
 
+int framepool_append_raw(struct framepool *p, int from_fd, uint64_t from,
+			 uint64_t len, uint64_t *at)
+{
+	if (framepool_flush(p) < 0)
+		return -1;
+	*at = p->out.written;
+	if (fs_copy_range(from_fd, from, p->fd, len) < 0)
+		return fail(p, errno, NULL);
+	fs_writeback_advance(&p->out, len);
+	return 0;
+}
+
 uint64_t framepool_frame_offset(const struct framepool *p, uint64_t frame_no)
 {
 	return frame_no < p->frames_written ? p->offsets[frame_no]

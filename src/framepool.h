@@ -48,6 +48,13 @@ void framepool_position(const struct framepool *p, uint64_t *frame_no,
  * written. Returns like framepool_write. */
 int framepool_flush(struct framepool *p);
 
+/* Ends the current frame, writes out every frame, then appends len bytes
+ * of from_fd from offset `from`: whole zstd frames compressed elsewhere,
+ * written as they are (they take no frame number); *at is their offset in
+ * the output. Returns like framepool_write. */
+int framepool_append_raw(struct framepool *p, int from_fd, uint64_t from,
+			 uint64_t len, uint64_t *at);
+
 /* The compressed offset of frame frame_no in the output, once a flush has
  * written it; UINT64_MAX for a frame not written yet. */
 uint64_t framepool_frame_offset(const struct framepool *p, uint64_t frame_no);

@@ -92,9 +92,9 @@ static int copy_by_reading(int from_fd, int to_fd, off_t at, uint64_t len)
 	return 0;
 }
 
-int fs_copy_prefix(int from_fd, int to_fd, uint64_t len)
+int fs_copy_range(int from_fd, uint64_t from, int to_fd, uint64_t len)
 {
-	off_t at = 0;
+	off_t at = (off_t)from;
 
 	while (len) {
 		size_t want = len < ((size_t)1 << 30) ? (size_t)len

@@ -37,10 +37,10 @@ void fs_writeback_advance(struct fs_writeback *wb, uint64_t len);
  * not stay resident. */
 void fs_release_mapped(const char *from, const char *to);
 
-/* Copies the first len bytes of from_fd (from its start) to to_fd's
+/* Copies len bytes of from_fd, from its offset `from`, to to_fd's
  * position, in the kernel where it can; -1 with errno set (EIO if from_fd
- * is shorter than len). */
-int fs_copy_prefix(int from_fd, int to_fd, uint64_t len);
+ * ends first). */
+int fs_copy_range(int from_fd, uint64_t from, int to_fd, uint64_t len);
 
 /* Opens path (relative to dirfd) to read it, not following a symlink,
  * with flags added; without changing its access time where allowed (files

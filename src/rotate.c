@@ -5,6 +5,7 @@
 #include "rotate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,30 @@ struct moved {
 struct carry {
 	struct content *content; /* in md->contents */
 	char *new_member;        /* set once it is in the heir */
+	bool copied;             /* its frames go in as they are (maybe: see
+				    struct segment) */
+	const struct tree_entry *takes; /* the heir file whose name it keeps */
+	uint64_t frame, skip;    /* where its member starts: in the victim,
+				    then, once copied, in the heir */
+};
+
+/* A run of the victim's frames between two member boundaries, read
+ * while deciding whether it goes into the heir as it is: only if every
+ * member in it is one the heir's tree has as it is (see
+ * member_stays_as_is), so `tar -x` of the heir still gives files of its
+ * tree and nothing stale. */
+struct segment {
+	uint64_t comp, unc;      /* where it starts in the victim */
+	bool whole;              /* every member in it stays as it is */
+	struct carry **carries;  /* the contents it holds */
+	size_t ncarries, alloc;
+};
+
+/* Victim frames, from compressed offset comp (uncompressed unc) to
+ * uncompressed unc_end (UINT64_MAX: the end), whose contents to carry are
+ * read and compressed again one by one. */
+struct run {
+	uint64_t comp, unc, unc_end;
 };
 
 struct rewrite {
@@ -64,6 +89,10 @@ struct rewrite {
 	struct manifest heir;
 	size_t placed_holds;         /* the first holds, copied raw, already
 					know their compressed offsets */
+	bool copy_frames;            /* carry_by_frames(), not member by
+					member from the start */
+	size_t ncopied;              /* carries whose frames went in as
+					they are */
 	struct hash *hash;
 	char *chunk;
 	struct error *err;
@@ -323,6 +352,17 @@ static size_t first_with_checksum(const struct rewrite *rw,
 static char *carried_name(struct rewrite *rw, const struct content *c)
 {
 	char hex[HASH_HEX_SIZE];
+	const struct tree_entry *own = tree_find(&rw->heir.files, c->member);
+
+	/* Its own name if the heir's tree has it there, so hard links to it
+	 * copied with their frames still find it. */
+	if (own && own->type == ENTRY_FILE &&
+	    !memcmp(own->checksum, c->checksum, HASH_SIZE) &&
+	    !rw->name_taken[own - rw->heir.files.entries] &&
+	    !strlist_has_sorted(&rw->heir_names, own->path)) {
+		rw->name_taken[own - rw->heir.files.entries] = true;
+		return xstrdup(own->path);
+	}
 
 	for (size_t i = first_with_checksum(rw, c->checksum);
 	     i < rw->nby_checksum &&
@@ -341,8 +381,8 @@ static char *carried_name(struct rewrite *rw, const struct content *c)
 	return str_fmt("%s%s", STORE_CONTENT_DIR, hex);
 }
 
-/* The carry for a member of the victim that is not carried yet. */
-static struct carry *find_carry(struct rewrite *rw, const char *member)
+/* The first carry (by member) whose member is not below `member`. */
+static size_t first_carry_from(const struct rewrite *rw, const char *member)
 {
 	size_t lo = 0, hi = rw->ncarries;
 
@@ -355,11 +395,33 @@ static struct carry *find_carry(struct rewrite *rw, const char *member)
 		else
 			hi = mid;
 	}
-	for (; lo < rw->ncarries &&
-	       !strcmp(rw->carry_by_member[lo]->content->member, member);
-	     lo++)
-		if (!rw->carry_by_member[lo]->new_member)
-			return rw->carry_by_member[lo];
+	return lo;
+}
+
+/* The carry for a member of the victim that is not carried yet. */
+static struct carry *find_carry(struct rewrite *rw, const char *member)
+{
+	for (size_t i = first_carry_from(rw, member); i < rw->ncarries &&
+	     !strcmp(rw->carry_by_member[i]->content->member, member); i++)
+		if (!rw->carry_by_member[i]->new_member &&
+		    !rw->carry_by_member[i]->copied)
+			return rw->carry_by_member[i];
+	return NULL;
+}
+
+/* The carry of the victim's member `member` that is in the heir under
+ * that same name already: copied with its frame (or about to be), or
+ * carried under it. */
+static struct carry *find_kept_name(struct rewrite *rw, const char *member)
+{
+	for (size_t i = first_carry_from(rw, member); i < rw->ncarries &&
+	     !strcmp(rw->carry_by_member[i]->content->member, member); i++) {
+		struct carry *cy = rw->carry_by_member[i];
+
+		if (cy->copied || (cy->new_member &&
+				   !strcmp(cy->new_member, member)))
+			return cy;
+	}
 	return NULL;
 }
 
@@ -395,18 +457,23 @@ static int carry_member(struct rewrite *rw, struct tarball_reader *r,
 	return 0;
 }
 
-/* Pass 2: the victim's contents that kept backups need. */
-static int carry_from_victim(struct rewrite *rw, const char *path)
+/* Pass 2, member by member: the contents to carry in a run of the
+ * victim's frames, each read and compressed again. */
+static int carry_from_run(struct rewrite *rw, const char *path,
+			  const struct run *run)
 {
 	struct tarball_reader *r = NULL;
 	struct tarball_member m;
 	int more, rc = -1;
 
-	if (tarball_reader_open(path, &r, rw->err) < 0)
+	if (tarball_reader_open_at(path, run->comp, 0, &r, rw->err) < 0)
 		return -1;
 	while ((more = tarball_next(r, &m, rw->err)) > 0) {
 		struct carry *cy;
 
+		if (run->unc_end != UINT64_MAX &&
+		    run->unc + tarball_member_offset(r) >= run->unc_end)
+			break;
 		if (m.is_hardlink || m.type != ENTRY_FILE)
 			continue;
 		cy = find_carry(rw, m.name);
@@ -417,6 +484,228 @@ static int carry_from_victim(struct rewrite *rw, const char *path)
 out:
 	tarball_reader_close(r);
 	return rc;
+}
+
+/* The heir's tree entry at a member's path (a folder's member name ends
+ * in '/'). */
+static const struct tree_entry *find_in_heir_tree(const struct rewrite *rw,
+						  const struct tarball_member *m)
+{
+	const struct tree_entry *e;
+	size_t n = strlen(m->name);
+	char *path;
+
+	if (m->type != ENTRY_DIR || n < 2 || m->name[n - 1] != '/')
+		return tree_find(&rw->heir.files, m->name);
+	path = xstrndup(m->name, n - 1);
+	e = tree_find(&rw->heir.files, path);
+	free(path);
+	return e;
+}
+
+/* Whether the victim's member m can go into the heir as it is: the heir's
+ * tree has it, as a folder, a symlink to the same target, a file whose
+ * content is to be carried (under this name, which no other member of the
+ * heir takes), or a hard link with the content of a member copied too.
+ * Sets *cy to the carry of a file's content. */
+static bool member_stays_as_is(struct rewrite *rw,
+			       const struct tarball_member *m,
+			       struct carry **cy)
+{
+	const struct tree_entry *e;
+	const struct carry *target;
+
+	*cy = NULL;
+	if (m->is_other || !strcmp(m->name, MANIFEST_MEMBER) ||
+	    strlist_has_sorted(&rw->heir_names, m->name))
+		return false;
+	if (store_member_reserved(m->name)) {
+		/* a content carried before, under its checksum */
+		if (m->is_hardlink || m->type != ENTRY_FILE)
+			return false;
+		*cy = find_carry(rw, m->name);
+		return *cy && (uint64_t)m->size == (*cy)->content->size;
+	}
+	e = find_in_heir_tree(rw, m);
+	if (!e || e->type != m->type)
+		return false;
+	if (m->is_hardlink) {
+		target = find_kept_name(rw, m->link_target);
+		return target && !memcmp(e->checksum, target->content->checksum,
+					 HASH_SIZE);
+	}
+	if (m->type == ENTRY_DIR)
+		return true;
+	if (m->type == ENTRY_SYMLINK)
+		return e->link_target && m->link_target &&
+		       !strcmp(e->link_target, m->link_target);
+	*cy = find_carry(rw, m->name);
+	if (!*cy || (uint64_t)m->size != (*cy)->content->size ||
+	    memcmp(e->checksum, (*cy)->content->checksum, HASH_SIZE) ||
+	    rw->name_taken[e - rw->heir.files.entries]) {
+		*cy = NULL;
+		return false;
+	}
+	(*cy)->takes = e;
+	return true;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void segment_start(struct segment *sg, uint64_t comp, uint64_t unc)
+{
+	sg->comp = comp;
+	sg->unc = unc;
+	sg->whole = true;
+	sg->ncarries = 0;
+}
+
+/* A member that is not kept as it is: the segment is carried member by
+ * member, and its contents are no longer taken as copied. */
+static void segment_spoil(struct segment *sg)
+{
+	for (size_t i = 0; i < sg->ncarries; i++) {
+		sg->carries[i]->copied = false;
+		sg->carries[i]->takes = NULL;
+	}
+	sg->ncarries = 0;
+	sg->whole = false;
+}
+
+/* A content whose member starts at uncompressed offset pos of the victim. */
+static void segment_add(struct segment *sg, struct carry *cy,
+			const struct tarball_reader *r, uint64_t pos)
+{
+	uint64_t frame_unc = 0;
+
+	tarball_frame_at(r, pos, &cy->frame, &frame_unc);
+	cy->skip = pos - frame_unc;
+	cy->copied = true;
+	grow_array((void **)&sg->carries, &sg->alloc, sg->ncarries + 1,
+		   sizeof(*sg->carries));
+	sg->carries[sg->ncarries++] = cy;
+}
+
+/* The segment ends at a member boundary: copied as it is if every member
+ * in it stays so, else carried member by member. */
+static int end_segment(struct rewrite *rw, const char *path, int victim_fd,
+		       struct segment *sg, uint64_t comp_end, uint64_t unc_end)
+{
+	struct run run = { sg->comp, sg->unc, unc_end };
+	uint64_t at;
+
+	if (unc_end <= sg->unc)
+		return 0;
+	if (!sg->whole)
+		return carry_from_run(rw, path, &run);
+	if (tarball_writer_append_frames(rw->w, victim_fd, sg->comp,
+					 comp_end - sg->comp, &at,
+					 rw->err) < 0)
+		return -1;
+	for (size_t i = 0; i < sg->ncarries; i++) {
+		struct carry *cy = sg->carries[i];
+
+		cy->new_member = xstrdup(cy->content->member);
+		cy->frame = at + (cy->frame - sg->comp);
+		if (cy->takes)
+			rw->name_taken[cy->takes - rw->heir.files.entries] =
+				true;
+		rw->ncopied++;
+	}
+	return 0;
+}
+
+/* Pass 2: the victim's frames that hold only members the heir keeps as
+ * they are go into it unchanged, not compressed again, read once to find
+ * that out (which checks their zstd checksums); what the others hold to
+ * carry is carried member by member, in the victim's order, so a hard
+ * link copied always follows its target. */
+static int carry_by_frames(struct rewrite *rw, const char *path)
+{
+	struct tarball_reader *r = NULL;
+	struct tarball_member m;
+	struct segment sg = {0};
+	uint64_t pos = 0, comp;
+	int fd, more, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(rw->err, "cannot open '%s': %s", path,
+				 strerror(errno));
+	if (tarball_reader_open_at(path, 0, 0, &r, rw->err) < 0)
+		goto out;
+	segment_start(&sg, 0, 0);
+	while ((more = tarball_next(r, &m, rw->err)) > 0) {
+		struct carry *cy;
+
+		pos = tarball_member_offset(r);
+		if (pos > sg.unc && tarball_frame_ends_at(r, pos, &comp)) {
+			if (end_segment(rw, path, fd, &sg, comp, pos) < 0)
+				goto out;
+			segment_start(&sg, comp, pos);
+		}
+		if (!strcmp(m.name, MANIFEST_MEMBER) && !m.is_hardlink)
+			break;
+		if (!sg.whole)
+			continue;
+		if (!member_stays_as_is(rw, &m, &cy))
+			segment_spoil(&sg);
+		else if (cy)
+			segment_add(&sg, cy, r, pos);
+	}
+	if (more < 0)
+		goto out;
+	/* What follows the last boundary read (all of an archive without a
+	 * manifest frame) is carried member by member. */
+	segment_spoil(&sg);
+	if (end_segment(rw, path, fd, &sg, 0, more ? pos : UINT64_MAX) < 0)
+		goto out;
+	rc = 0;
+out:
+	segment_spoil(&sg);
+	free(sg.carries);
+	tarball_reader_close(r);
+	close(fd);
+	return rc;
+}
+
+/* Whether reading the victim first to copy frames as they are is likely
+ * to pay: most of the bytes to carry lie in frames where no content that
+ * goes is stored (by the positions the metadata records). */
+static bool worth_copying_frames(const struct metadata *md,
+				 const char *victim_id,
+				 const struct carry *carries, size_t n)
+{
+	uint64_t *gone = NULL, clean = 0, total = 0;
+	size_t ngone = 0, alloc = 0;
+
+	for (size_t i = 0; i < md->contents.len; i++) {
+		const struct content *c = &md->contents.items[i];
+
+		if (strcmp(c->holder, victim_id) ||
+		    rotate_plan_needs_carry(c, victim_id) || !c->has_frame)
+			continue;
+		grow_array((void **)&gone, &alloc, ngone + 1, sizeof(*gone));
+		gone[ngone++] = c->frame_offset;
+	}
+	if (ngone > 1)
+		qsort(gone, ngone, sizeof(*gone), cmp_u64);
+	for (size_t i = 0; i < n; i++) {
+		const struct content *c = carries[i].content;
+
+		total += c->size;
+		if (c->has_frame && !(ngone && bsearch(&c->frame_offset, gone,
+							ngone, sizeof(*gone),
+							cmp_u64)))
+			clean += c->size;
+	}
+	free(gone);
+	return clean > total / 2;
 }
 
 /* A crash after the heir was rewritten but before the metadata was saved
@@ -458,6 +747,19 @@ static int resolve_positions(struct rewrite *rw)
 			h->frame_offset = tarball_frame_offset(rw->w,
 							       h->frame_offset);
 	}
+	for (size_t i = 0; i < rw->ncarries; i++) {
+		const struct carry *cy = &rw->carries[i];
+		struct content *h;
+
+		if (!cy->copied || !cy->new_member)
+			continue;
+		h = content_insert(&rw->heir.holds, cy->content->checksum,
+				   cy->content->size, NULL, cy->new_member,
+				   NULL);
+		h->has_frame = true;
+		h->frame_offset = cy->frame;
+		h->frame_skip = cy->skip;
+	}
 	return 0;
 }
 
@@ -481,6 +783,7 @@ static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
 {
 	char *heir_path = store_archive_path(rw->dest, heir->archive);
 	char *victim_path = store_archive_path(rw->dest, victim->archive);
+	const struct run whole = { 0, 0, UINT64_MAX };
 	int64_t mtime = 0;
 	int copied, rc = -1;
 
@@ -503,7 +806,8 @@ static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
 	strlist_sort(&rw->heir_names);
 	index_for_carrying(rw);
 	adopt_already_carried(rw);
-	if (carry_from_victim(rw, victim_path) < 0 ||
+	if ((rw->copy_frames ? carry_by_frames(rw, victim_path)
+			     : carry_from_run(rw, victim_path, &whole)) < 0 ||
 	    check_all_carried(rw, victim_path) < 0)
 		goto out;
 	parse_backup_id(heir->backup_id, &mtime);
@@ -703,6 +1007,8 @@ static int rotate_one(const char *dest, struct metadata *md,
 	rw.hash = hash_new();
 	rw.chunk = xmalloc(COPY_CHUNK);
 	collect_carries(md, victim_id, &rw.carries, &rw.ncarries);
+	rw.copy_frames = worth_copying_frames(md, victim_id, rw.carries,
+					      rw.ncarries);
 	/* With two backups the heir is the oldest kept, made whole below. */
 	if (!opts->dry_run && md->nhistory > 1 &&
 	    !(rw.ncarries && md->nhistory == 2)) {
@@ -725,6 +1031,7 @@ static int rotate_one(const char *dest, struct metadata *md,
 		heir->parent = NULL;
 	}
 	stats->contents_carried += (int64_t)rw.ncarries;
+	stats->contents_copied += (int64_t)rw.ncopied;
 	stats->contents_dropped += forget_victim(md, rw.carries, rw.ncarries,
 						 heir_id);
 	if (!opts->dry_run && rw.ncarries)
@@ -732,7 +1039,7 @@ static int rotate_one(const char *dest, struct metadata *md,
 	stats->backups_removed++;
 	if (report && report->removed)
 		report->removed(report->ctx, victim_id, victim_archive,
-				(int64_t)rw.ncarries);
+				(int64_t)rw.ncarries, (int64_t)rw.ncopied);
 	if (!opts->dry_run) {
 		if (metadata_save(dest, md, err) < 0)
 			goto out;

@@ -20,14 +20,17 @@ size_t rotate_plan_excess(const struct metadata *md, int max_backups);
 bool rotate_plan_needs_carry(const struct content *c, const char *victim_id);
 
 struct rotate_report {
+	/* carried: contents moved into the newest archive; copied: how many
+	 * of them in frames copied as they are, not compressed again */
 	void (*removed)(void *ctx, const char *backup_id, const char *archive,
-			int64_t carried);
+			int64_t carried, int64_t copied);
 	void *ctx;
 };
 
 struct rotate_stats {
 	int64_t backups_removed;
 	int64_t contents_carried;   /* moved into the newest archive */
+	int64_t contents_copied;    /* of which in frames copied as they are */
 	int64_t contents_dropped;   /* no kept backup needed them */
 	uint64_t bytes_freed;       /* archive bytes removed, net */
 	bool metadata_saved;        /* a step saved the metadata */

@@ -177,7 +177,7 @@ int tarball_writer_start_with(struct tarball_writer *w, const char *path,
 	fd = open_archive_file(path, err);
 	if (fd < 0)
 		return -1;
-	if (fs_copy_prefix(fd, w->fd, len) < 0)
+	if (fs_copy_range(fd, 0, w->fd, len) < 0)
 		rc = error_set(err, "cannot copy '%s' into '%s': %s", path,
 			       w->tmp_path, strerror(errno));
 	else
@@ -205,6 +205,17 @@ int tarball_writer_flush(struct tarball_writer *w, struct error *err)
 	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN)
 		return archive_fail(w->a, w->final_path, err);
 	return framepool_flush(w->frames) < 0 ? frames_fail(w, err) : 0;
+}
+
+int tarball_writer_append_frames(struct tarball_writer *w, int from_fd,
+				  uint64_t from, uint64_t len, uint64_t *at,
+				  struct error *err)
+{
+	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN)
+		return archive_fail(w->a, w->final_path, err);
+	if (framepool_append_raw(w->frames, from_fd, from, len, at) < 0)
+		return frames_fail(w, err);
+	return 0;
 }
 
 uint64_t tarball_frame_offset(const struct tarball_writer *w,
@@ -241,13 +252,30 @@ static struct archive_entry *entry_for(const char *name,
 	return ae;
 }
 
+/* Whether a member would not fit in what is left of the current frame.
+ * It then starts a new one, so frames end where members do (but for a
+ * member longer than a frame) and a rotation can copy a frame of members
+ * it all still needs as it is, without compressing it again. The headers
+ * are estimated: pax records, name and a ustar block. */
+static bool member_would_straddle(const struct tarball_writer *w,
+				  const char *name, uint64_t size)
+{
+	uint64_t frame_no, within;
+	uint64_t bytes = 1536 + strlen(name) + (size + 511) / 512 * 512;
+
+	framepool_position(w->frames, &frame_no, &within);
+	return within > 0 && within + bytes > FRAMEPOOL_FRAME_SIZE;
+}
+
 int tarball_write_header(struct tarball_writer *w, const char *name,
 			 const struct tree_entry *e, struct error *err)
 {
 	struct archive_entry *ae;
 	int rc;
 
-	if (start_member(w, false, err) < 0)
+	if (start_member(w, member_would_straddle(w, name, e->type == ENTRY_FILE
+							     ? e->size : 0),
+			 err) < 0)
 		return -1;
 	ae = entry_for(name, e);
 	rc = archive_write_header(w->a, ae);
@@ -266,7 +294,7 @@ int tarball_write_hardlink(struct tarball_writer *w, const char *name,
 	struct archive_entry *ae;
 	int rc;
 
-	if (start_member(w, false, err) < 0)
+	if (start_member(w, member_would_straddle(w, name, 0), err) < 0)
 		return -1;
 	ae = entry_for(name, e);
 	archive_entry_copy_hardlink(ae, target);
@@ -479,6 +507,16 @@ struct zsource {
 	size_t last;             /* ZSTD_decompressStream's last hint */
 	bool eof;
 	bool pending;            /* output filled up: more may be buffered */
+	uint64_t start;          /* the compressed offset opened at */
+	uint64_t produced;       /* uncompressed bytes decoded, skip included */
+	struct frame_end *ends;  /* every frame finished, in order */
+	size_t nends, ends_alloc;
+};
+
+/* Where a zstd frame decoded by a zsource ended: its uncompressed offset
+ * from the start, and the compressed offset in the file of what follows. */
+struct frame_end {
+	uint64_t unc, comp;
 };
 
 static void zsource_free(struct zsource *zs)
@@ -488,6 +526,7 @@ static void zsource_free(struct zsource *zs)
 	if (zs->fd >= 0)
 		close(zs->fd);
 	ZSTD_freeDCtx(zs->zd);
+	free(zs->ends);
 	free(zs->inbuf);
 	free(zs->outbuf);
 	free(zs);
@@ -499,6 +538,7 @@ static struct zsource *zsource_new(int fd, uint64_t off, uint64_t skip)
 
 	zs->fd = fd;
 	zs->off = off;
+	zs->start = off;
 	zs->skip = skip;
 	zs->zd = ZSTD_createDCtx();
 	zs->in_size = ZSTD_DStreamInSize();
@@ -528,6 +568,17 @@ static int zsource_fill(struct zsource *zs)
 	return 0;
 }
 
+static void note_frame_end(struct zsource *zs)
+{
+	struct frame_end *fe;
+
+	grow_array((void **)&zs->ends, &zs->ends_alloc, zs->nends + 1,
+		   sizeof(*zs->ends));
+	fe = &zs->ends[zs->nends++];
+	fe->unc = zs->produced;
+	fe->comp = zs->off - (zs->in.size - zs->in.pos);
+}
+
 /* libarchive's read callback: the next decompressed bytes past skip. */
 static la_ssize_t zsource_read(struct archive *a, void *data,
 			       const void **buf)
@@ -550,6 +601,9 @@ static la_ssize_t zsource_read(struct archive *a, void *data,
 					  ZSTD_getErrorName(zs->last));
 			return -1;
 		}
+		zs->produced += out.pos;
+		if (zs->last == 0)
+			note_frame_end(zs);
 		if (out.pos <= zs->skip) {
 			zs->skip -= out.pos;
 			continue;
@@ -586,6 +640,50 @@ int tarball_reader_open_at(const char *path, uint64_t frame_offset,
 	return reader_opened(r, archive_read_open2(r->a, r->zs, NULL,
 						   zsource_read, NULL, NULL),
 			     out, err);
+}
+
+uint64_t tarball_member_offset(const struct tarball_reader *r)
+{
+	return (uint64_t)archive_read_header_position(r->a);
+}
+
+bool tarball_frame_ends_at(const struct tarball_reader *r, uint64_t unc,
+			   uint64_t *comp)
+{
+	const struct zsource *zs = r->zs;
+
+	if (!zs)
+		return false;
+	if (unc == 0) {
+		*comp = zs->start;
+		return true;
+	}
+	/* Looked up as the stream goes: the end asked for is among the last
+	 * few noted (a skippable frame notes its end again). */
+	for (size_t i = zs->nends; i-- > 0 && zs->ends[i].unc >= unc;)
+		if (zs->ends[i].unc == unc) {
+			*comp = zs->ends[i].comp;
+			return true;
+		}
+	return false;
+}
+
+bool tarball_frame_at(const struct tarball_reader *r, uint64_t unc,
+		      uint64_t *comp, uint64_t *frame_unc)
+{
+	const struct zsource *zs = r->zs;
+
+	if (!zs)
+		return false;
+	for (size_t i = zs->nends; i-- > 0;)
+		if (zs->ends[i].unc <= unc) {
+			*comp = zs->ends[i].comp;
+			*frame_unc = zs->ends[i].unc;
+			return true;
+		}
+	*comp = zs->start;
+	*frame_unc = 0;
+	return true;
 }
 
 static uint64_t get_le(const unsigned char *p, int n)

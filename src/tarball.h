@@ -66,6 +66,13 @@ int tarball_begin_buffer(struct tarball_writer *w, const char *name,
 void tarball_last_member_position(const struct tarball_writer *w,
 				  uint64_t *frame_no, uint64_t *within_frame);
 
+/* Appends len bytes of from_fd at `from`, whole zstd frames of tar members
+ * from another incbak archive, after the member written last; *at is
+ * where they start in the new archive. */
+int tarball_writer_append_frames(struct tarball_writer *w, int from_fd,
+				  uint64_t from, uint64_t len, uint64_t *at,
+				  struct error *err);
+
 /* Ends the current frame, which starts compressing, and returns at once:
  * the caller can do other work before tarball_writer_flush(). */
 int tarball_writer_end_frame(struct tarball_writer *w, struct error *err);
@@ -117,6 +124,20 @@ int tarball_reader_open_memory(const void *data, size_t len,
 int tarball_reader_open_at(const char *path, uint64_t frame_offset,
 			   uint64_t within_frame, struct tarball_reader **out,
 			   struct error *err);
+
+/* For a reader opened with tarball_reader_open_at() at a frame boundary
+ * and no bytes to skip. The uncompressed offset, from where the reader
+ * started, of the member tarball_next() gave last (its first header). */
+uint64_t tarball_member_offset(const struct tarball_reader *r);
+/* Whether a zstd frame ended exactly at uncompressed offset unc (0, where
+ * the reader started, counts), as far as decoded; *comp is then the
+ * compressed offset in the file of the frame that follows. */
+bool tarball_frame_ends_at(const struct tarball_reader *r, uint64_t unc,
+			   uint64_t *comp);
+/* The frame the uncompressed offset unc (already decoded) lies in: its
+ * compressed offset in the file and uncompressed offset. */
+bool tarball_frame_at(const struct tarball_reader *r, uint64_t unc,
+		      uint64_t *comp, uint64_t *frame_unc);
 
 /* Reads the index incbak appends to its archives. 1 and sets
  * *manifest_frame (the compressed offset of the frame the manifest member

@@ -178,6 +178,121 @@ members_sum() {
 	assert_all_restorable
 }
 
+# A tree of several zstd frames (4 MiB of tar each): three folders of 40
+# incompressible 100 kB files and a symlink, a 6 MB file (so the frames of
+# b/ start inside it), copies of two files in other folders (hard links to
+# the first in an archive) and an empty folder.
+tree_of_frames() {
+	local d i
+	mkdir "$SRC/empty"
+	for d in a b c; do
+		mkdir "$SRC/$d"
+		for i in $(seq -w 1 40); do
+			head -c 100000 /dev/urandom > "$SRC/$d/f$i.bin"
+		done
+		ln -s f01.bin "$SRC/$d/link"
+	done
+	head -c 6000000 /dev/urandom > "$SRC/b/big.bin"
+	cp "$SRC/a/f01.bin" "$SRC/b/same-as-a01.bin"
+	cp "$SRC/a/f01.bin" "$SRC/c/same-as-a01.bin"
+	cp "$SRC/b/f02.bin" "$SRC/c/same-as-b02.bin"
+	backdate
+}
+
+# The metadata's record of where CHECKSUM's member starts: "FRAME SKIP".
+content_position() {
+	jq -r --arg c "$1" '.contents[$c] | "\(.frame) \(.skip)"' "$DST/backup_metadata.json"
+}
+
+# Every file `tar -x` gives from ARCHIVE is the source's file at that path:
+# nothing stale, nothing under another name.
+assert_tar_gives_source_files() {
+	local f n=0
+	rm -rf "$TEST_DIR/plain"
+	mkdir "$TEST_DIR/plain"
+	tar --zstd -xf "$1" -C "$TEST_DIR/plain"
+	while IFS= read -r -d '' f; do
+		cmp -s "$TEST_DIR/plain/$f" "$SRC/$f" ||
+			fail "tar -x of '$1' gives '$f' unlike the source's"
+		n=$(( n + 1 ))
+	done < <(cd "$TEST_DIR/plain" && find . -path ./.incbak -prune -o -type f -printf '%P\0')
+	[ "$n" -gt 0 ]
+}
+
+@test "prune copies the oldest archive's frames that hold only what the newest tree has, without compressing them again" {
+	tree_of_frames
+	backup_step 1
+	victim=$(latest_archive)
+	cp "$victim" "$TEST_DIR/victim"
+	sum_b02=$(sha256sum < "$SRC/b/f02.bin" | cut -c1-64)
+	sum_a06=$(sha256sum < "$SRC/a/f06.bin" | cut -c1-64)
+	read -r old_frame old_skip < <(content_position "$sum_b02")
+	# a change in the first folder's frames, none in the others'
+	printf 'changed\n' >> "$SRC/a/f05.bin"
+	printf 'new\n' > "$SRC/c/new.txt"
+	backdate
+	backup_step 2
+	heir=$(latest_archive)
+	run ib prune --keep 1 --json --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	carried=$(jq -r '.removed[0].contents_carried' <<< "$output")
+	copied=$(jq -r '.removed[0].contents_copied' <<< "$output")
+	[ "$copied" -gt 0 ]
+	# what shares a frame with the old a/f05.bin is compressed again
+	[ "$copied" -lt "$carried" ]
+	[ "$(archive_count)" -eq 1 ]
+	assert_all_restorable
+	ib verify -q --source "$SRC" --dest "$DST"
+	# b/f02.bin's frame (the second of b/big.bin's) is in the newest
+	# archive byte for byte, its member where it was in that frame
+	read -r new_frame new_skip < <(content_position "$sum_b02")
+	[ "$old_skip" -gt 0 ]
+	[ "$new_skip" = "$old_skip" ]
+	cmp -n 65536 -i "$old_frame:$new_frame" "$TEST_DIR/victim" "$heir"
+	# a/f06.bin, beside the change, was carried member by member
+	read -r new_frame _ < <(content_position "$sum_a06")
+	[ "$new_frame" != null ]
+	# a file after the big one, in a frame copied with it, restores alone
+	rm -rf "$TEST_DIR/one"
+	ib restore latest b/f02.bin --source "$SRC" --dest "$DST" --to "$TEST_DIR/one" -q
+	cmp "$TEST_DIR/one/b/f02.bin" "$SRC/b/f02.bin"
+	# and the archive is a plain tar whose files are the tree's
+	assert_tar_gives_source_files "$heir"
+	# hard links copied with their frames find their targets
+	[ "$(stat -c %h "$TEST_DIR/plain/c/same-as-a01.bin")" -ge 2 ]
+	cmp "$TEST_DIR/plain/c/same-as-a01.bin" "$SRC/a/f01.bin"
+}
+
+@test "prune compresses again a frame holding a file deleted since, so tar -x of the newest archive gives nothing stale" {
+	tree_of_frames
+	backup_step 1
+	rm "$SRC/c/f10.bin"
+	backdate
+	backup_step 2
+	heir=$(latest_archive)
+	run ib prune --keep 1 --json --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.removed[0].contents_copied' <<< "$output")" -gt 0 ]
+	assert_all_restorable
+	assert_tar_gives_source_files "$heir"
+	[ ! -e "$TEST_DIR/plain/c/f10.bin" ]
+	[ -e "$TEST_DIR/plain/c/f09.bin" ]
+}
+
+@test "prune copies a frame with a hard link only while the link's target is in the newest archive under its name" {
+	tree_of_frames
+	backup_step 1
+	# the target of b/ and c/'s links goes; its content stays in use
+	rm "$SRC/a/f01.bin"
+	backdate
+	backup_step 2
+	heir=$(latest_archive)
+	ib prune --keep 1 -q --source "$SRC" --dest "$DST"
+	assert_all_restorable
+	assert_tar_gives_source_files "$heir"
+	cmp "$TEST_DIR/plain/b/same-as-a01.bin" "$SRC/c/same-as-a01.bin"
+}
+
 # Two backups; sets `newest` to the newer archive, whose tar is left in
 # $TEST_DIR/raw.tar for a test to rewrite.
 two_backups_newest_as_tar() {
