@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "fsutil.h"
 #include "jsonout.h"
 #include "lock.h"
 #include "log.h"
@@ -106,6 +107,18 @@ static void on_leftover(void *ctx, const char *archive)
 			  archive);
 }
 
+/* Under the lock every temporary file is one a killed writer left. */
+static int sweep_temp_files(struct prune_cmd *pc, const char *dest,
+			    struct error *err)
+{
+	int swept = fs_sweep_temp(dest, err);
+
+	if (swept > 0 && !pc->common.quiet)
+		log_error("removed %d temporary file%s left by an interrupted "
+			  "run", swept, swept == 1 ? "" : "s");
+	return swept < 0 ? -1 : 0;
+}
+
 static int prune_locked(struct prune_cmd *pc, const struct settings *s,
 			struct error *err)
 {
@@ -126,8 +139,9 @@ static int prune_locked(struct prune_cmd *pc, const struct settings *s,
 		metadata_release(&md);
 		return EXIT_ERROR;
 	}
-	if (!pc->dry_run &&
-	    rotate_sweep_leftovers(s->dest, &md, on_leftover, pc, err) < 0) {
+	if (!pc->dry_run && (sweep_temp_files(pc, s->dest, err) < 0 ||
+			     rotate_sweep_leftovers(s->dest, &md, on_leftover,
+						    pc, err) < 0)) {
 		metadata_release(&md);
 		return EXIT_ERROR;
 	}

@@ -293,6 +293,29 @@ assert_tar_gives_source_files() {
 	cmp "$TEST_DIR/plain/b/same-as-a01.bin" "$SRC/c/same-as-a01.bin"
 }
 
+@test "a kill -9 while prune copies frames leaves every backup restorable, and the next prune finishes" {
+	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
+	tree_of_frames
+	backup_step 1
+	printf 'changed\n' >> "$SRC/a/f05.bin"
+	backdate
+	backup_step 2
+	cp -a "$DST" "$TEST_DIR/two"
+	for point in commit:before-rename:1 rotate:heir-written rotate:metadata-saved; do
+		rm -rf "$DST"
+		cp -a "$TEST_DIR/two" "$DST"
+		s=0
+		INCBAK_CRASH_AT=$point "$INCBAK_FAULTS" prune --keep 1 -q --source "$SRC" --dest "$DST" || s=$?
+		[ "$s" -eq 137 ] || fail "no crash at $point (exit $s)"
+		assert_all_restorable
+		ib prune --keep 1 -q --source "$SRC" --dest "$DST"
+		[ "$(archive_count)" -eq 1 ]
+		[ -z "$(find "$DST" -name '.incbak-tmp.*')" ] || fail "temporary files left after $point"
+		assert_all_restorable
+		assert_tar_gives_source_files "$(latest_archive)"
+	done
+}
+
 # Two backups; sets `newest` to the newer archive, whose tar is left in
 # $TEST_DIR/raw.tar for a test to rewrite.
 two_backups_newest_as_tar() {
