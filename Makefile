@@ -44,7 +44,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 CORE = util fsutil hash json tree exclude config scan metadata manifest_sieve \
-	record_fast content_index framepool tarball prefetch warmup \
+	record_fast content_index framepool framedec tarball prefetch warmup \
 	store lock log \
 	backup restore jsonout faultpoint rotate
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune

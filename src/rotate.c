@@ -637,7 +637,7 @@ static int carry_by_frames(struct rewrite *rw, const char *path)
 	if (fd < 0)
 		return error_set(rw->err, "cannot open '%s': %s", path,
 				 strerror(errno));
-	if (tarball_reader_open_at(path, 0, 0, &r, rw->err) < 0)
+	if (tarball_reader_open_whole(path, &r, rw->err) < 0)
 		goto out;
 	segment_start(&sg, 0, 0);
 	while ((more = tarball_next(r, &m, rw->err)) > 0) {

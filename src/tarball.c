@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include <archive_entry.h>
 #include <zstd.h>
 
+#include "framedec.h"
 #include "framepool.h"
 #include "fsutil.h"
 #include "util.h"
@@ -511,6 +513,9 @@ struct zsource {
 	uint64_t produced;       /* uncompressed bytes decoded, skip included */
 	struct frame_end *ends;  /* every frame finished, in order */
 	size_t nends, ends_alloc;
+	struct framedec *dec;    /* whole frames on workers, over map */
+	void *map;
+	size_t map_len;
 };
 
 /* Where a zstd frame decoded by a zsource ended: its uncompressed offset
@@ -526,6 +531,9 @@ static void zsource_free(struct zsource *zs)
 	if (zs->fd >= 0)
 		close(zs->fd);
 	ZSTD_freeDCtx(zs->zd);
+	framedec_free(zs->dec);
+	if (zs->map)
+		munmap(zs->map, zs->map_len);
 	free(zs->ends);
 	free(zs->inbuf);
 	free(zs->outbuf);
@@ -568,7 +576,8 @@ static int zsource_fill(struct zsource *zs)
 	return 0;
 }
 
-static void note_frame_end(struct zsource *zs)
+/* A frame ended after zs->produced bytes; the next starts at comp. */
+static void note_frame_end(struct zsource *zs, uint64_t comp)
 {
 	struct frame_end *fe;
 
@@ -576,7 +585,30 @@ static void note_frame_end(struct zsource *zs)
 		   sizeof(*zs->ends));
 	fe = &zs->ends[zs->nends++];
 	fe->unc = zs->produced;
-	fe->comp = zs->off - (zs->in.size - zs->in.pos);
+	fe->comp = comp;
+}
+
+/* zsource_read() for a source with workers: each frame whole. */
+static la_ssize_t zsource_read_frames(struct archive *a, struct zsource *zs,
+				      const void **buf)
+{
+	for (;;) {
+		const char *why = NULL;
+		size_t len = 0;
+		uint64_t end = 0;
+		int rc = framedec_next(zs->dec, buf, &len, &end, &why);
+
+		if (rc < 0) {
+			archive_set_error(a, ERRNO_NONE, "zstd: %s", why);
+			return -1;
+		}
+		if (rc == 0)
+			return 0;
+		zs->produced += len;
+		note_frame_end(zs, zs->start + end);
+		if (len > 0)
+			return (la_ssize_t)len;
+	}
 }
 
 /* libarchive's read callback: the next decompressed bytes past skip. */
@@ -585,6 +617,8 @@ static la_ssize_t zsource_read(struct archive *a, void *data,
 {
 	struct zsource *zs = data;
 
+	if (zs->dec)
+		return zsource_read_frames(a, zs, buf);
 	for (;;) {
 		ZSTD_outBuffer out = { zs->outbuf, zs->out_size, 0 };
 
@@ -603,7 +637,7 @@ static la_ssize_t zsource_read(struct archive *a, void *data,
 		}
 		zs->produced += out.pos;
 		if (zs->last == 0)
-			note_frame_end(zs);
+			note_frame_end(zs, zs->off - (zs->in.size - zs->in.pos));
 		if (out.pos <= zs->skip) {
 			zs->skip -= out.pos;
 			continue;
@@ -635,6 +669,50 @@ int tarball_reader_open_at(const char *path, uint64_t frame_offset,
 	r->zs = zsource_new(fd, frame_offset, within_frame);
 	r->a = archive_read_new();
 	/* Plain tar: the zstd frames are ours to decode. */
+	archive_read_support_format_tar(r->a);
+	archive_read_set_options(r->a, "hdrcharset=BINARY");
+	return reader_opened(r, archive_read_open2(r->a, r->zs, NULL,
+						   zsource_read, NULL, NULL),
+			     out, err);
+}
+
+/* Maps the archive behind zs and hands its frames to workers, when they
+ * all say their size; else zs stays a stream read on this thread. */
+static void zsource_use_workers(struct zsource *zs)
+{
+	struct stat st;
+	void *map;
+
+	if (fstat(zs->fd, &st) < 0 || st.st_size <= 0)
+		return;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, zs->fd,
+		   0);
+	if (map == MAP_FAILED)
+		return;
+	madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+	zs->dec = framedec_new(map, (size_t)st.st_size);
+	if (!zs->dec) {
+		munmap(map, (size_t)st.st_size);
+		return;
+	}
+	zs->map = map;
+	zs->map_len = (size_t)st.st_size;
+}
+
+int tarball_reader_open_whole(const char *path, struct tarball_reader **out,
+			      struct error *err)
+{
+	struct tarball_reader *r;
+	int fd;
+
+	fd = open_archive_file(path, err);
+	if (fd < 0)
+		return -1;
+	r = xcalloc(1, sizeof(*r));
+	r->path = xstrdup(path);
+	r->zs = zsource_new(fd, 0, 0);
+	zsource_use_workers(r->zs);
+	r->a = archive_read_new();
 	archive_read_support_format_tar(r->a);
 	archive_read_set_options(r->a, "hdrcharset=BINARY");
 	return reader_opened(r, archive_read_open2(r->a, r->zs, NULL,

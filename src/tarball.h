@@ -125,8 +125,14 @@ int tarball_reader_open_at(const char *path, uint64_t frame_offset,
 			   uint64_t within_frame, struct tarball_reader **out,
 			   struct error *err);
 
+/* Like tarball_reader_open_at(path, 0, 0), for reading the whole archive:
+ * its frames are decompressed on every core, each whole (and checked),
+ * when they all say their size, as incbak's do. */
+int tarball_reader_open_whole(const char *path, struct tarball_reader **out,
+			      struct error *err);
+
 /* For a reader opened with tarball_reader_open_at() at a frame boundary
- * and no bytes to skip. The uncompressed offset, from where the reader
+ * and no bytes to skip, or with tarball_reader_open_whole(). The uncompressed offset, from where the reader
  * started, of the member tarball_next() gave last (its first header). */
 uint64_t tarball_member_offset(const struct tarball_reader *r);
 /* Whether a zstd frame ended exactly at uncompressed offset unc (0, where

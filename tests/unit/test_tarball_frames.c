@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <zstd.h>
 
+#include "framedec.h"
 #include "framepool.h"
 #include "fsutil.h"
 #include "tarball.h"
@@ -202,11 +203,100 @@ static void test_append_raw_frames(void **state)
 	fclose(out);
 }
 
+/* Frames made by a pool of 1 MiB each (the last shorter), plus a
+ * skippable frame, as incbak's archives end. */
+static unsigned char *make_frames(size_t *len, size_t nbytes)
+{
+	static const unsigned char skippable[12] = {
+		0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 'i', 'n', 'c', 'b',
+	};
+	FILE *f = tmpfile();
+	struct framepool *p;
+	unsigned char *data, *chunk = xmalloc(MIB);
+
+	assert_non_null(f);
+	p = framepool_new(fileno(f), 3, 2);
+	for (size_t done = 0; done < nbytes; done += MIB) {
+		size_t n = nbytes - done < MIB ? nbytes - done : MIB;
+
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = (unsigned char)((done + i) * 7 / 5);
+		assert_int_equal(framepool_write(p, chunk, n), 0);
+		assert_int_equal(framepool_end_frame(p), 0);
+	}
+	assert_int_equal(framepool_flush(p), 0);
+	framepool_free(p);
+	assert_int_equal(fwrite(skippable, 1, sizeof(skippable), f),
+			 sizeof(skippable));
+	fflush(f);
+	data = read_file(f, len);
+	fclose(f);
+	free(chunk);
+	return data;
+}
+
+/* Frames come back in order, whole, with where each ends; the skippable
+ * one gives nothing; a flipped bit is named, not handed on. */
+static void test_frames_decoded_on_workers(void **state)
+{
+	size_t len, nbytes = 5 * MIB + 4321, got = 0, n;
+	unsigned char *data = make_frames(&len, nbytes);
+	struct framedec *d = framedec_new(data, len);
+	const void *out;
+	const char *why = NULL;
+	uint64_t end, last_end = 0;
+	int rc, frames = 0;
+
+	(void)state;
+	assert_non_null(d);
+	while ((rc = framedec_next(d, &out, &n, &end, &why)) == 1) {
+		const unsigned char *b = out;
+
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(b[i],
+					 (unsigned char)((got + i) * 7 / 5));
+		got += n;
+		assert_true(end > last_end);
+		last_end = end;
+		frames++;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(got, nbytes);
+	assert_int_equal(frames, 7);
+	assert_int_equal(last_end, len);
+	framedec_free(d);
+
+	/* a bit flipped in the third frame's data */
+	data[len / 2] ^= 0x20;
+	d = framedec_new(data, len);
+	assert_non_null(d);
+	got = 0;
+	while ((rc = framedec_next(d, &out, &n, &end, &why)) == 1)
+		got += n;
+	assert_int_equal(rc, -1);
+	assert_non_null(why);
+	assert_true(got < nbytes);
+	framedec_free(d);
+	free(data);
+}
+
+/* Bytes that are not frames saying their size are left to a stream. */
+static void test_frames_without_sizes_refused(void **state)
+{
+	unsigned char junk[64];
+
+	(void)state;
+	memset(junk, 'x', sizeof(junk));
+	assert_null(framedec_new(junk, sizeof(junk)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_end_where_members_do),
 		cmocka_unit_test(test_append_raw_frames),
+		cmocka_unit_test(test_frames_decoded_on_workers),
+		cmocka_unit_test(test_frames_without_sizes_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
