@@ -1,4 +1,4 @@
-/* Frames in a ring of slots, frame i in slot i % FRAMEDEC_SLOTS: workers
+/* Frames in a ring of slots, frame i in slot i % nslots: workers
  * take the next frame whose slot is free and decompress it there; the
  * caller takes them back in order and frees a slot when it asks for the
  * next frame. Workers see nothing but their slot and the mapped bytes. */
@@ -19,9 +19,10 @@
 /* The most a frame may hold to be decoded whole (incbak's hold 4 MiB):
  * each slot's buffer grows to its largest frame. */
 #define FRAMEDEC_MAX_FRAME ((uint64_t)64 << 20)
-/* Two per worker: one being decompressed, one done and waiting. */
-#define FRAMEDEC_SLOTS 8
 #define FRAMEDEC_MAX_WORKERS 4
+/* One per worker and one the caller reads, each up to a frame (4 MiB) of
+ * memory: more buys nothing measurable on 2 cores. */
+#define FRAMEDEC_SLOTS (FRAMEDEC_MAX_WORKERS + 1)
 #define NO_SLOT ((size_t)-1)
 
 struct frame {
@@ -48,6 +49,8 @@ struct framedec {
 	pthread_cond_t done;     /* a slot was decompressed */
 	bool stop;
 	struct dslot slots[FRAMEDEC_SLOTS];
+	size_t nslots;           /* in use: one per worker, one the caller
+				    reads */
 	size_t next_claim;       /* the next frame a worker takes */
 	size_t next_out;         /* the next frame handed back */
 	size_t held;             /* the slot the caller reads, or NO_SLOT */
@@ -122,12 +125,12 @@ static void *worker_main(void *arg)
 		struct dslot *s;
 
 		while (!d->stop && !(d->next_claim < d->nframes &&
-				     d->slots[d->next_claim % FRAMEDEC_SLOTS]
+				     d->slots[d->next_claim % d->nslots]
 						     .state == DSLOT_FREE))
 			pthread_cond_wait(&d->work, &d->mu);
 		if (d->stop)
 			break;
-		s = &d->slots[d->next_claim % FRAMEDEC_SLOTS];
+		s = &d->slots[d->next_claim % d->nslots];
 		s->frame = d->next_claim++;
 		s->state = DSLOT_BUSY;
 		pthread_mutex_unlock(&d->mu);
@@ -144,12 +147,18 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+static int workers_wanted(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus < 1 ? 1 : cpus > FRAMEDEC_MAX_WORKERS
+		? FRAMEDEC_MAX_WORKERS : (int)cpus;
+}
+
 /* Workers get no signals: the caller's thread handles them. */
 static void start_workers(struct framedec *d)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	int wanted = cpus < 1 ? 1 : cpus > FRAMEDEC_MAX_WORKERS
-		? FRAMEDEC_MAX_WORKERS : (int)cpus;
+	int wanted = workers_wanted();
 	sigset_t all, old;
 
 	sigfillset(&all);
@@ -175,6 +184,8 @@ struct framedec *framedec_new(const unsigned char *data, size_t len)
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->work, NULL);
 	pthread_cond_init(&d->done, NULL);
+	/* Set before the workers start: they read it. */
+	d->nslots = (size_t)workers_wanted() + 1;
 	start_workers(d);
 	if (d->nthreads == 0)
 		d->own = ZSTD_createDCtx();
@@ -197,7 +208,7 @@ static void release_held(struct framedec *d)
  * are no workers). */
 static struct dslot *wait_next(struct framedec *d)
 {
-	size_t i = d->next_out % FRAMEDEC_SLOTS;
+	size_t i = d->next_out % d->nslots;
 	struct dslot *s = &d->slots[i];
 
 	if (d->nthreads == 0) {

@@ -654,28 +654,6 @@ static la_ssize_t zsource_read(struct archive *a, void *data,
 	return 0;
 }
 
-int tarball_reader_open_at(const char *path, uint64_t frame_offset,
-			   uint64_t within_frame, struct tarball_reader **out,
-			   struct error *err)
-{
-	struct tarball_reader *r;
-	int fd;
-
-	fd = open_archive_file(path, err);
-	if (fd < 0)
-		return -1;
-	r = xcalloc(1, sizeof(*r));
-	r->path = xstrdup(path);
-	r->zs = zsource_new(fd, frame_offset, within_frame);
-	r->a = archive_read_new();
-	/* Plain tar: the zstd frames are ours to decode. */
-	archive_read_support_format_tar(r->a);
-	archive_read_set_options(r->a, "hdrcharset=BINARY");
-	return reader_opened(r, archive_read_open2(r->a, r->zs, NULL,
-						   zsource_read, NULL, NULL),
-			     out, err);
-}
-
 /* Maps the archive behind zs and hands its frames to workers, when they
  * all say their size; else zs stays a stream read on this thread. */
 static void zsource_use_workers(struct zsource *zs)
@@ -699,8 +677,10 @@ static void zsource_use_workers(struct zsource *zs)
 	zs->map_len = (size_t)st.st_size;
 }
 
-int tarball_reader_open_whole(const char *path, struct tarball_reader **out,
-			      struct error *err)
+/* A reader of the plain tar that a zsource decodes from frame_offset. */
+static int open_zsource_reader(const char *path, uint64_t frame_offset,
+			       uint64_t within_frame, bool workers,
+			       struct tarball_reader **out, struct error *err)
 {
 	struct tarball_reader *r;
 	int fd;
@@ -710,14 +690,30 @@ int tarball_reader_open_whole(const char *path, struct tarball_reader **out,
 		return -1;
 	r = xcalloc(1, sizeof(*r));
 	r->path = xstrdup(path);
-	r->zs = zsource_new(fd, 0, 0);
-	zsource_use_workers(r->zs);
+	r->zs = zsource_new(fd, frame_offset, within_frame);
+	if (workers)
+		zsource_use_workers(r->zs);
 	r->a = archive_read_new();
+	/* Plain tar: the zstd frames are ours to decode. */
 	archive_read_support_format_tar(r->a);
 	archive_read_set_options(r->a, "hdrcharset=BINARY");
 	return reader_opened(r, archive_read_open2(r->a, r->zs, NULL,
 						   zsource_read, NULL, NULL),
 			     out, err);
+}
+
+int tarball_reader_open_at(const char *path, uint64_t frame_offset,
+			   uint64_t within_frame, struct tarball_reader **out,
+			   struct error *err)
+{
+	return open_zsource_reader(path, frame_offset, within_frame, false,
+				   out, err);
+}
+
+int tarball_reader_open_whole(const char *path, struct tarball_reader **out,
+			      struct error *err)
+{
+	return open_zsource_reader(path, 0, 0, true, out, err);
 }
 
 uint64_t tarball_member_offset(const struct tarball_reader *r)
