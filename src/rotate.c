@@ -631,14 +631,18 @@ static int carry_by_frames(struct rewrite *rw, const char *path)
 	struct tarball_member m;
 	struct segment sg = {0};
 	uint64_t pos = 0, comp;
-	int fd, more, rc = -1;
+	int fd = -1, more, rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_set(rw->err, "cannot open '%s': %s", path,
-				 strerror(errno));
+	/* The reader first: it refuses what is not a regular file, on which
+	 * open() could block. */
 	if (tarball_reader_open_whole(path, &r, rw->err) < 0)
 		goto out;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		error_set(rw->err, "cannot open '%s': %s", path,
+			  strerror(errno));
+		goto out;
+	}
 	segment_start(&sg, 0, 0);
 	while ((more = tarball_next(r, &m, rw->err)) > 0) {
 		struct carry *cy;
@@ -670,7 +674,8 @@ out:
 	segment_spoil(&sg);
 	free(sg.carries);
 	tarball_reader_close(r);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 

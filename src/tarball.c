@@ -605,7 +605,7 @@ static la_ssize_t zsource_read_frames(struct archive *a, struct zsource *zs,
 		if (rc == 0)
 			return 0;
 		zs->produced += len;
-		note_frame_end(zs, zs->start + end);
+		note_frame_end(zs, end); /* the map starts at the file's start */
 		if (len > 0)
 			return (la_ssize_t)len;
 	}
