@@ -113,6 +113,22 @@ static void entry_from_member(const struct tarball_member *m,
 	e->link_target = (char *)m->link_target;
 }
 
+/* An archive that cannot be read (a zstd checksum, a cut-off frame, an
+ * I/O error) is damage, as restore and verify count it: exit 5, where a
+ * failure to write the new archive is exit 1. */
+static int read_failed(struct rewrite *rw)
+{
+	char *why;
+
+	if (rw->rc == ROTATE_DAMAGED)
+		return -1;
+	rw->rc = ROTATE_DAMAGED;
+	why = xstrdup(rw->err->msg);
+	error_set(rw->err, "%s; nothing was removed", why);
+	free(why);
+	return -1;
+}
+
 /* Copies the current member's data, hashing it; sets *size. */
 static int copy_data(struct rewrite *rw, struct tarball_reader *r,
 		     uint8_t sum[HASH_SIZE], uint64_t *size)
@@ -128,7 +144,7 @@ static int copy_data(struct rewrite *rw, struct tarball_reader *r,
 		*size += (uint64_t)n;
 	}
 	if (n < 0)
-		return -1;
+		return read_failed(rw);
 	return hash_final(rw->hash, sum);
 }
 
@@ -203,12 +219,15 @@ static int read_heir_manifest(struct rewrite *rw, struct tarball_reader *r,
 	manifest_init(&rw->heir);
 	while ((n = tarball_read(r, rw->chunk, COPY_CHUNK, rw->err)) > 0)
 		manifest_sieve_feed(s, rw->chunk, (size_t)n);
-	rc = n < 0 ? -1 : manifest_sieve_finish(s, &rw->heir, &ignored);
+	rc = n < 0 ? read_failed(rw)
+		   : manifest_sieve_finish(s, &rw->heir, &ignored);
 	manifest_sieve_free(s);
 	if (rc > 0 || (rc < 0 && n == 0)) {
 		manifest_release(&rw->heir);
 		manifest_init(&rw->heir);
 		rc = store_read_manifest(path, &rw->heir, rw->err);
+		if (rc < 0)
+			read_failed(rw);
 	}
 	rw->have_heir_manifest = rc == 0;
 	return rc;
@@ -223,7 +242,7 @@ static int copy_heir(struct rewrite *rw, const char *path)
 	int more, rc = -1;
 
 	if (tarball_reader_open(path, &r, rw->err) < 0)
-		return -1;
+		return read_failed(rw);
 	while ((more = tarball_next(r, &m, rw->err)) > 0) {
 		if (m.is_other)
 			continue;
@@ -236,11 +255,14 @@ static int copy_heir(struct rewrite *rw, const char *path)
 			goto out;
 		strlist_push(&rw->heir_names, m.name);
 	}
-	if (more < 0)
+	if (more < 0) {
+		read_failed(rw);
 		goto out;
+	}
 	if (!rw->have_heir_manifest) {
 		error_set(rw->err, "'%s' has no %s: not an incbak archive",
 			  path, MANIFEST_MEMBER);
+		read_failed(rw);
 		goto out;
 	}
 	relocate_holds(rw);
@@ -264,14 +286,18 @@ static int copy_heir_raw(struct rewrite *rw, const char *path)
 	if (tarball_find_manifest_frame(path, &manifest_frame, &ignored) != 1)
 		return 0;
 	if (tarball_reader_open_at(path, manifest_frame, 0, &r, rw->err) < 0)
-		return -1;
+		return read_failed(rw);
 	more = tarball_next(r, &m, rw->err);
 	if (more == 0 || (more > 0 && (strcmp(m.name, MANIFEST_MEMBER) ||
 				       m.is_hardlink))) {
 		rc = 0; /* the index is stale: read the heir in order */
 		goto out;
 	}
-	if (more < 0 || read_heir_manifest(rw, r, path) < 0)
+	if (more < 0) {
+		read_failed(rw);
+		goto out;
+	}
+	if (read_heir_manifest(rw, r, path) < 0)
 		goto out;
 	if (tarball_writer_start_with(rw->w, path, manifest_frame,
 				      rw->err) < 0)
@@ -467,7 +493,7 @@ static int carry_from_run(struct rewrite *rw, const char *path,
 	int more, rc = -1;
 
 	if (tarball_reader_open_at(path, run->comp, 0, &r, rw->err) < 0)
-		return -1;
+		return read_failed(rw);
 	while ((more = tarball_next(r, &m, rw->err)) > 0) {
 		struct carry *cy;
 
@@ -480,7 +506,7 @@ static int carry_from_run(struct rewrite *rw, const char *path,
 		if (cy && carry_member(rw, r, &m, cy, path) < 0)
 			goto out;
 	}
-	rc = more < 0 ? -1 : 0;
+	rc = more < 0 ? read_failed(rw) : 0;
 out:
 	tarball_reader_close(r);
 	return rc;
@@ -635,12 +661,15 @@ static int carry_by_frames(struct rewrite *rw, const char *path)
 
 	/* The reader first: it refuses what is not a regular file, on which
 	 * open() could block. */
-	if (tarball_reader_open_whole(path, &r, rw->err) < 0)
+	if (tarball_reader_open_whole(path, &r, rw->err) < 0) {
+		read_failed(rw);
 		goto out;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		error_set(rw->err, "cannot open '%s': %s", path,
 			  strerror(errno));
+		read_failed(rw);
 		goto out;
 	}
 	segment_start(&sg, 0, 0);
@@ -662,8 +691,10 @@ static int carry_by_frames(struct rewrite *rw, const char *path)
 		else if (cy)
 			segment_add(&sg, cy, r, pos);
 	}
-	if (more < 0)
+	if (more < 0) {
+		read_failed(rw);
 		goto out;
+	}
 	/* What follows the last boundary read (all of an archive without a
 	 * manifest frame) is carried member by member. */
 	segment_spoil(&sg);
@@ -934,8 +965,10 @@ static int make_tree_whole(const char *dest, struct metadata *md,
 				opts->threads, &rw.w, err) < 0)
 		goto out;
 	copied = copy_heir_raw(&rw, path);
-	if (copied < 0 || (copied == 0 && copy_heir(&rw, path) < 0))
+	if (copied < 0 || (copied == 0 && copy_heir(&rw, path) < 0)) {
+		*damaged = rw.rc == ROTATE_DAMAGED;
 		goto out;
+	}
 	*damaged = 1;
 	if (store_complete_manifest(path, &rw.heir, NULL, NULL, err) < 0)
 		goto out;

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -516,6 +517,9 @@ struct zsource {
 	struct framedec *dec;    /* whole frames on workers, over map */
 	void *map;
 	size_t map_len;
+	/* Why decoding failed: libarchive replaces the reason with
+	 * "Truncated input file" when the failure comes while it skips. */
+	char failed[160];
 };
 
 /* Where a zstd frame decoded by a zsource ended: its uncompressed offset
@@ -588,6 +592,20 @@ static void note_frame_end(struct zsource *zs, uint64_t comp)
 	fe->comp = comp;
 }
 
+/* Fails a read of zs, keeping the reason for reader_fail(). */
+__attribute__((format(printf, 4, 5)))
+static la_ssize_t zsource_fail(struct archive *a, struct zsource *zs,
+			       int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(zs->failed, sizeof(zs->failed), fmt, ap);
+	va_end(ap);
+	archive_set_error(a, code, "%s", zs->failed);
+	return -1;
+}
+
 /* zsource_read() for a source with workers: each frame whole. */
 static la_ssize_t zsource_read_frames(struct archive *a, struct zsource *zs,
 				      const void **buf)
@@ -598,10 +616,8 @@ static la_ssize_t zsource_read_frames(struct archive *a, struct zsource *zs,
 		uint64_t end = 0;
 		int rc = framedec_next(zs->dec, buf, &len, &end, &why);
 
-		if (rc < 0) {
-			archive_set_error(a, ERRNO_NONE, "zstd: %s", why);
-			return -1;
-		}
+		if (rc < 0)
+			return zsource_fail(a, zs, ERRNO_NONE, "zstd: %s", why);
 		if (rc == 0)
 			return 0;
 		zs->produced += len;
@@ -622,19 +638,16 @@ static la_ssize_t zsource_read(struct archive *a, void *data,
 	for (;;) {
 		ZSTD_outBuffer out = { zs->outbuf, zs->out_size, 0 };
 
-		if (!zs->pending && zsource_fill(zs) < 0) {
-			archive_set_error(a, errno, "Read error");
-			return -1;
-		}
+		if (!zs->pending && zsource_fill(zs) < 0)
+			return zsource_fail(a, zs, errno, "read error: %s",
+					    strerror(errno));
 		if (zs->eof && !zs->pending)
 			break;
 		zs->last = ZSTD_decompressStream(zs->zd, &out, &zs->in);
 		zs->pending = out.pos == out.size;
-		if (ZSTD_isError(zs->last)) {
-			archive_set_error(a, ERRNO_NONE, "zstd: %s",
-					  ZSTD_getErrorName(zs->last));
-			return -1;
-		}
+		if (ZSTD_isError(zs->last))
+			return zsource_fail(a, zs, ERRNO_NONE, "zstd: %s",
+					    ZSTD_getErrorName(zs->last));
 		zs->produced += out.pos;
 		if (zs->last == 0)
 			note_frame_end(zs, zs->off - (zs->in.size - zs->in.pos));
@@ -647,10 +660,8 @@ static la_ssize_t zsource_read(struct archive *a, void *data,
 		zs->skip = 0;
 		return (la_ssize_t)out.pos;
 	}
-	if (zs->last != 0) {
-		archive_set_error(a, ERRNO_NONE, "truncated zstd frame");
-		return -1;
-	}
+	if (zs->last != 0)
+		return zsource_fail(a, zs, ERRNO_NONE, "truncated zstd frame");
 	return 0;
 }
 
@@ -836,6 +847,15 @@ static void member_from_entry(struct archive_entry *ae,
 	}
 }
 
+/* The zstd frames' own reason first: what libarchive says of a failed
+ * skip is only that the data ended. */
+static int reader_fail(const struct tarball_reader *r, struct error *err)
+{
+	if (r->zs && r->zs->failed[0])
+		return error_set(err, "'%s': %s", r->path, r->zs->failed);
+	return archive_fail(r->a, r->path, err);
+}
+
 int tarball_next(struct tarball_reader *r, struct tarball_member *m,
 		 struct error *err)
 {
@@ -844,7 +864,7 @@ int tarball_next(struct tarball_reader *r, struct tarball_member *m,
 	if (rc == ARCHIVE_EOF)
 		return 0;
 	if (rc < ARCHIVE_WARN)
-		return archive_fail(r->a, r->path, err);
+		return reader_fail(r, err);
 	member_from_entry(r->entry, m);
 	if (!m->name)
 		return error_set(err, "'%s': member without a name", r->path);
@@ -857,7 +877,7 @@ ssize_t tarball_read(struct tarball_reader *r, void *buf, size_t len,
 	la_ssize_t n = archive_read_data(r->a, buf, len);
 
 	if (n < 0)
-		return archive_fail(r->a, r->path, err);
+		return reader_fail(r, err);
 	return n;
 }
 

@@ -435,6 +435,29 @@ EOF
 	[ "$(backup_ids | wc -l)" -eq 2 ]
 }
 
+@test "prune that cannot decompress the oldest archive (a zstd checksum fails) exits 5 and changes nothing" {
+	tree_of_frames
+	backup_step 1
+	printf 'new\n' > "$SRC/c/new.txt"; backdate
+	backup_step 2
+	victim=$(find "$DST" -name '*.tar.zst' | sort | head -n 1)
+	# a flipped byte in b/f10.bin's frame, one prune would copy as it is
+	read -r frame _ < <(content_position "$(sha256sum < "$SRC/b/f10.bin" | cut -c1-64)")
+	flip_bit_at "$victim" $(( frame + 5000 ))
+	before=$(dest_listing)
+	run ib prune --keep 1 --source "$SRC" --dest "$DST"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"checksum"*"; nothing was removed" ]]
+	[ "$(dest_listing)" = "$before" ]
+	[ -z "$(find "$DST" -name '.incbak-tmp.*')" ]
+	# so does the run that would rotate
+	printf 'more\n' > "$SRC/c/more.txt"; backdate
+	INCBAK_TEST_NOW=$(( 1800000000 + 3 * 60 )) run ib run --keep 2 --source "$SRC" --dest "$DST"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"rotation after the backup failed"*"nothing was removed" ]]
+	[ "$(archive_count)" -eq 3 ]
+}
+
 @test "a kill -9 at every step of rotation leaves every kept backup restorable and the next run finishes" {
 	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
 	start_tree
