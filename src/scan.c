@@ -522,7 +522,13 @@ static void gather(struct walk *ws, int n, struct scan_result *out,
 {
 	struct report_line *lines = NULL;
 	size_t nlines = 0, alloc = 0;
+	int largest = 0;
 
+	/* The largest tree first, moved rather than copied (tree_absorb). */
+	for (int i = 1; i < n; i++)
+		if (ws[i].out.tree.len > ws[largest].out.tree.len)
+			largest = i;
+	tree_absorb(&out->tree, &ws[largest].out.tree);
 	for (int i = 0; i < n; i++) {
 		struct walk *w = &ws[i];
 

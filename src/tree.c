@@ -32,15 +32,38 @@ static int cmp_entries(const void *a, const void *b)
 		      ((const struct tree_entry *)b)->path);
 }
 
+/* Entries tree_absorb() copies at a time: 6.5 MB. */
+#define ABSORB_BLOCK ((size_t)1 << 16)
+
 void tree_absorb(struct tree *dst, struct tree *src)
 {
 	struct name_block **tail = &src->names;
 
-	if (src->len) {
+	/* Into an empty tree, the entries move without a copy: a copy would
+	 * hold both at once, the peak of a scan of a million files. */
+	if (!dst->len) {
+		free(dst->entries);
+		dst->entries = src->entries;
+		dst->alloc = src->alloc;
+		dst->len = src->len;
+		src->entries = NULL;
+	} else if (src->len) {
+		size_t left = src->len;
+
 		grow_array((void **)&dst->entries, &dst->alloc,
 			   dst->len + src->len, sizeof(*dst->entries));
-		memcpy(dst->entries + dst->len, src->entries,
-		       src->len * sizeof(*src->entries));
+		/* In blocks from the end, each given back once copied (a
+		 * large array shrinks in place), for the same reason. */
+		while (left) {
+			size_t n = left < ABSORB_BLOCK ? left : ABSORB_BLOCK;
+
+			left -= n;
+			memcpy(dst->entries + dst->len + left,
+			       src->entries + left, n * sizeof(*src->entries));
+			if (left)
+				src->entries = xrealloc(src->entries,
+					left * sizeof(*src->entries));
+		}
 		dst->len += src->len;
 	}
 	names_splice(tail, &dst->names);

@@ -117,11 +117,66 @@ static void test_same_entries(void **state)
 #undef DIFFERS
 }
 
+/* A tree of n entries "PREFIX/i", paths in its own storage. */
+static void fill(struct tree *t, const char *prefix, size_t n)
+{
+	char name[64];
+
+	for (size_t i = 0; i < n; i++) {
+		struct tree_entry *e = tree_push(t);
+
+		snprintf(name, sizeof(name), "%s/%zu", prefix, i);
+		e->path = tree_store_path(t, name);
+		e->path_stored = true;
+		e->size = i;
+	}
+}
+
+static void assert_filled(const struct tree *t, size_t from,
+			  const char *prefix, size_t n)
+{
+	char name[64];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct tree_entry *e = &t->entries[from + i];
+
+		snprintf(name, sizeof(name), "%s/%zu", prefix, i);
+		assert_string_equal(e->path, name);
+		assert_int_equal(e->size, i);
+	}
+}
+
+/* Absorbing keeps every entry, in order, after dst's own, with its path:
+ * into an empty tree, and from a tree of several copying blocks. */
+static void test_absorb_keeps_entries_in_order(void **state)
+{
+	struct tree dst = {0}, a = {0}, b = {0}, none = {0};
+	size_t na = 1000, nb = 200001;
+
+	(void)state;
+	fill(&a, "a", na);
+	fill(&b, "b", nb);
+	tree_absorb(&dst, &none);
+	assert_int_equal(dst.len, 0);
+	tree_absorb(&dst, &a);
+	assert_int_equal(a.len, 0);
+	assert_null(a.entries);
+	tree_absorb(&dst, &b);
+	assert_int_equal(b.len, 0);
+	assert_null(b.entries);
+	tree_absorb(&dst, &none);
+	assert_int_equal(dst.len, na + nb);
+	assert_filled(&dst, 0, "a", na);
+	assert_filled(&dst, na, "b", nb);
+	tree_release(&dst);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stored_paths_stay_intact),
 		cmocka_unit_test(test_same_entries),
+		cmocka_unit_test(test_absorb_keeps_entries_in_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
