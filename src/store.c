@@ -117,7 +117,7 @@ static int read_manifest_sieved(const char *path,
 	int rc = -1;
 
 	if (tarball_find_manifest_frame(path, &at, NULL) != 1 ||
-	    tarball_reader_open_at(path, at, 0, &r, NULL) < 0 ||
+	    tarball_reader_open_rest(path, at, &r, NULL) < 0 ||
 	    tarball_next(r, &mem, NULL) <= 0 ||
 	    strcmp(mem.name, MANIFEST_MEMBER) || mem.is_hardlink)
 		goto out;

@@ -621,7 +621,7 @@ static la_ssize_t zsource_read_frames(struct archive *a, struct zsource *zs,
 		if (rc == 0)
 			return 0;
 		zs->produced += len;
-		note_frame_end(zs, end); /* the map starts at the file's start */
+		note_frame_end(zs, zs->start + end);
 		if (len > 0)
 			return (la_ssize_t)len;
 	}
@@ -672,14 +672,15 @@ static void zsource_use_workers(struct zsource *zs)
 	struct stat st;
 	void *map;
 
-	if (fstat(zs->fd, &st) < 0 || st.st_size <= 0)
+	if (fstat(zs->fd, &st) < 0 || (uint64_t)st.st_size <= zs->start)
 		return;
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, zs->fd,
 		   0);
 	if (map == MAP_FAILED)
 		return;
 	madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-	zs->dec = framedec_new(map, (size_t)st.st_size);
+	zs->dec = framedec_new((const unsigned char *)map + zs->start,
+			       (size_t)st.st_size - zs->start);
 	if (!zs->dec) {
 		munmap(map, (size_t)st.st_size);
 		return;
@@ -721,10 +722,16 @@ int tarball_reader_open_at(const char *path, uint64_t frame_offset,
 				   out, err);
 }
 
+int tarball_reader_open_rest(const char *path, uint64_t frame_offset,
+			     struct tarball_reader **out, struct error *err)
+{
+	return open_zsource_reader(path, frame_offset, 0, true, out, err);
+}
+
 int tarball_reader_open_whole(const char *path, struct tarball_reader **out,
 			      struct error *err)
 {
-	return open_zsource_reader(path, 0, 0, true, out, err);
+	return tarball_reader_open_rest(path, 0, out, err);
 }
 
 uint64_t tarball_member_offset(const struct tarball_reader *r)

@@ -125,9 +125,12 @@ int tarball_reader_open_at(const char *path, uint64_t frame_offset,
 			   uint64_t within_frame, struct tarball_reader **out,
 			   struct error *err);
 
-/* Like tarball_reader_open_at(path, 0, 0), for reading the whole archive:
- * its frames are decompressed on every core, each whole (and checked),
- * when they all say their size, as incbak's do. */
+/* Like tarball_reader_open_at(path, frame_offset, 0), for reading all
+ * that follows: the frames are decompressed on every core, each whole (and
+ * checked), when they all say their size, as incbak's do. */
+int tarball_reader_open_rest(const char *path, uint64_t frame_offset,
+			     struct tarball_reader **out, struct error *err);
+/* tarball_reader_open_rest(path, 0, ...): the whole archive. */
 int tarball_reader_open_whole(const char *path, struct tarball_reader **out,
 			      struct error *err);
 

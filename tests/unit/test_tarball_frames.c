@@ -145,6 +145,63 @@ static void test_frames_end_where_members_do(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* A reader from a frame on, its frames decoded on workers, gives the
+ * members from there with their bytes, and says where later frames start
+ * in the file, as a reader of the stream from the start does. */
+static void test_reader_from_a_frame_on_workers(void **state)
+{
+	char dir[] = "/tmp/incbak-unit.XXXXXX";
+	struct tarball_reader *r;
+	struct tarball_member m;
+	struct error err;
+	uint64_t b_frame, d_frame, comp, from_b = 0;
+	char *path, *data = xmalloc(MIB);
+	ssize_t n;
+	struct layout l;
+	size_t i = 1;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	write_sample_archive(dir);
+	path = path_join(dir, ARCHIVE);
+	read_layout(path, &l);
+	assert_int_equal(tarball_reader_open_at(path, 0, 0, &r, &err), 0);
+	while (tarball_next(r, &m, &err) == 1 && strcmp(m.name, "e"))
+		;
+	assert_true(tarball_frame_ends_at(r, l.start[1], &b_frame));
+	assert_true(tarball_frame_ends_at(r, l.start[9], &d_frame));
+	tarball_reader_close(r);
+	assert_true(b_frame > 0);
+	assert_int_equal(tarball_reader_open_rest(path, b_frame, &r, &err), 0);
+	while (tarball_next(r, &m, &err) == 1 && i < NSAMPLES) {
+		uint64_t size = 0;
+
+		assert_string_equal(m.name, samples[i].name);
+		assert_int_equal(tarball_member_offset(r),
+				 l.start[i] - l.start[1]);
+		if (i == 9) {
+			assert_true(tarball_frame_ends_at(
+				r, tarball_member_offset(r), &comp));
+			assert_int_equal(comp, d_frame);
+		}
+		while ((n = tarball_read(r, data, MIB, &err)) > 0) {
+			for (ssize_t k = 0; k < n; k++)
+				assert_int_equal(data[k], (char)('a' + i));
+			size += (uint64_t)n;
+		}
+		assert_int_equal(n, 0);
+		assert_int_equal(size, samples[i].size);
+		from_b++;
+		i++;
+	}
+	assert_int_equal(from_b, NSAMPLES - 1);
+	tarball_reader_close(r);
+	unlink(path);
+	free(path);
+	free(data);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static unsigned char *read_file(FILE *f, size_t *len)
 {
 	long size;
@@ -294,6 +351,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_end_where_members_do),
+		cmocka_unit_test(test_reader_from_a_frame_on_workers),
 		cmocka_unit_test(test_append_raw_frames),
 		cmocka_unit_test(test_frames_decoded_on_workers),
 		cmocka_unit_test(test_frames_without_sizes_refused),
