@@ -43,9 +43,10 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-CORE = util fsutil hash json tree exclude config scan metadata manifest_sieve \
-	record_fast content_index framepool framedec tarball prefetch warmup \
-	store lock log \
+CORE = util fsutil hash tree exclude config scan catalog catalog_contents \
+	catalog_read catalog_write catalog_fastread catalog_stream catalog_file \
+	catalog_manifest catalog_json dest framepool framedec tarball prefetch warmup \
+	lock log \
 	backup restore jsonout faultpoint rotate
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
 CORE += verify repair

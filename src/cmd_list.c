@@ -7,7 +7,7 @@
 #include "cmd.h"
 #include "jsonout.h"
 #include "log.h"
-#include "metadata.h"
+#include "catalog.h"
 #include "util.h"
 
 static const char list_usage[] =

@@ -8,7 +8,7 @@
 #include "jsonout.h"
 #include "lock.h"
 #include "log.h"
-#include "metadata.h"
+#include "catalog.h"
 #include "rotate.h"
 #include "util.h"
 

@@ -10,8 +10,8 @@
 #include "jsonout.h"
 #include "lock.h"
 #include "log.h"
-#include "metadata.h"
-#include "store.h"
+#include "catalog.h"
+#include "dest.h"
 #include "util.h"
 #include "verify.h"
 

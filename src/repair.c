@@ -12,8 +12,8 @@
 
 #include "fsutil.h"
 #include "lock.h"
-#include "metadata.h"
-#include "store.h"
+#include "catalog.h"
+#include "dest.h"
 #include "tree.h"
 #include "util.h"
 

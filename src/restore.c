@@ -18,9 +18,9 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "lock.h"
-#include "metadata.h"
+#include "catalog.h"
 #include "prefetch.h"
-#include "store.h"
+#include "dest.h"
 #include "tarball.h"
 #include "tree.h"
 

@@ -15,8 +15,8 @@
 #include "faultpoint.h"
 #include "fsutil.h"
 #include "hash.h"
-#include "metadata.h"
-#include "store.h"
+#include "catalog.h"
+#include "dest.h"
 #include "tarball.h"
 #include "util.h"
 

@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 
 #include "hash.h"
-#include "metadata.h"
+#include "catalog.h"
 #include "prefetch.h"
-#include "store.h"
+#include "dest.h"
 #include "tree.h"
 #include "util.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metadata.h"
+#include "catalog.h"
 #include "tarball.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metadata.h"
-#include "records.h"
+#include "catalog.h"
+#include "catalog_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

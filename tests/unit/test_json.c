@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "json.h"
-#include "metadata.h"
+#include "catalog_internal.h"
+#include "catalog.h"
 #include "util.h"
 
 static int skip_all(const char *text, struct error *err)

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "metadata.h"
+#include "catalog.h"
 #include "tree.h"
 #include "util.h"
 

@@ -15,8 +15,8 @@
 #include <zstd.h>
 
 #include "fsutil.h"
-#include "metadata.h"
-#include "store.h"
+#include "catalog.h"
+#include "dest.h"
 #include "tarball.h"
 #include "util.h"
 #include "zstd_size.h"

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "metadata.h"
+#include "catalog.h"
 #include "metadata_dir.h"
 #include "util.h"
 

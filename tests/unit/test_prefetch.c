@@ -19,7 +19,7 @@
 
 #include "hash.h"
 #include "prefetch.h"
-#include "store.h"
+#include "dest.h"
 #include "tarball.h"
 #include "tree.h"
 #include "util.h"

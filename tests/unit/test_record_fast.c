@@ -12,9 +12,8 @@
 
 #include <cmocka.h>
 
-#include "json.h"
-#include "metadata.h"
-#include "records.h"
+#include "catalog_internal.h"
+#include "catalog.h"
 #include "tree.h"
 #include "util.h"
 

@@ -4,9 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "metadata.h"
-#include "records.h"
+#include "catalog_internal.h"
+#include "catalog.h"
 
 /* At, under or above one of paths. */
 static bool path_in_scopes(const char *path, size_t n,

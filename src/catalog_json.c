@@ -1,6 +1,6 @@
 /* A pull parser for JSON (RFC 8259): strict syntax, exact integers, UTF-8
  * checked, nesting bounded. See json.h for why it exists. */
-#include "json.h"
+#include "catalog_internal.h"
 
 #include <errno.h>
 #include <math.h>

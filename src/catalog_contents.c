@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metadata.h"
-#include "records.h"
+#include "catalog.h"
+#include "catalog_internal.h"
 
 static size_t content_slot_start(const struct content_index *idx,
 				 const uint8_t sum[HASH_SIZE])

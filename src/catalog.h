@@ -1,7 +1,7 @@
 /* backup_metadata.json and the per-archive manifest, in memory and as JSON.
  * Parsing works on buffers so tests and fuzzers need no files. */
-#ifndef INCBAK_METADATA_H
-#define INCBAK_METADATA_H
+#ifndef INCBAK_CATALOG_H
+#define INCBAK_CATALOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -318,5 +318,55 @@ void manifest_sieve_feed(struct manifest_sieve *s, const char *data,
 int manifest_sieve_finish(struct manifest_sieve *s, struct manifest *m,
 			  struct error *err);
 void manifest_sieve_free(struct manifest_sieve *s);
+
+/* ---- manifests inside archives ---- */
+
+struct tarball_writer;
+
+/* Reads MANIFEST_MEMBER from the archive at path: just its own zstd frame
+ * when the archive's index says where that is, parsed record by record as
+ * it is decompressed, else one sequential pass (it is the last member).
+ * Errors name the archive: a damaged archive, or one without a manifest,
+ * or a manifest that does not parse. */
+int store_read_manifest(const char *path, struct manifest *m,
+			struct error *err);
+/* The same for a restore of some paths (all of them if paths is NULL):
+ * see manifest_parse_paths(). Where the manifest is laid out as incbak
+ * writes it, m->holds stay empty (restore takes the contents from the
+ * metadata). */
+int store_read_manifest_paths(const char *path, const struct strlist *paths,
+			      struct manifest *m, struct error *err);
+/* Both of those give the whole tree: a manifest that lists only what
+ * changed since its parent's tree (m->parent, in the same folder) is
+ * completed from the chain of its parents, whose errors name the archive
+ * that broke it ("... which is missing"). This one gives the manifest as
+ * the archive holds it (m->delta set if so). */
+int store_read_own_manifest(const char *path, struct manifest *m,
+			    struct error *err);
+/* Sets *parent (newly allocated) to the archive whose tree the manifest of
+ * the archive at path continues, or NULL if it lists the whole tree:
+ * usually from the first lines of the manifest alone. */
+int store_manifest_parent(const char *path, char **parent,
+			  struct error *err);
+/* Makes m, read from the archive at path, whole, if it lists only what
+ * changed (as store_read_manifest() does). A reader going through the
+ * archives in order passes the whole tree of the one it read last and that
+ * archive's name (or NULL): a manifest continuing it is completed from that
+ * tree, without reading the chain again. */
+int store_complete_manifest(const char *path, struct manifest *m,
+			    const char *known_archive,
+			    const struct tree *known_tree, struct error *err);
+
+/* Adds the manifest of m (holds, rec: see manifest_write) to the archive being
+ * written, as its own member MANIFEST_MEMBER. A manifest up to `buffered`
+ * bytes (STORE_MANIFEST_BUFFERED) is formatted once, into memory; a bigger
+ * one (300 MB for a million files) twice: counted, then written in pieces,
+ * since the member's header needs its size first. */
+#define STORE_MANIFEST_BUFFERED ((size_t)64 << 20)
+int store_write_manifest(struct tarball_writer *w, const struct manifest *m,
+			 const struct content_index *contents,
+			 const char *holder,
+			 const struct metadata_records *rec, int64_t mtime,
+			 size_t buffered, struct error *err);
 
 #endif

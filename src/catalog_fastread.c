@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "metadata.h"
-#include "records.h"
+#include "catalog_internal.h"
+#include "catalog.h"
 #include "tree.h"
 
 bool records_fast_enabled = true;
