@@ -114,7 +114,7 @@ static void notice(struct run *r, const char *fmt, ...)
  * backwards rather than misorder the history. */
 static int choose_id(struct run *r)
 {
-	const struct history_entry *last = metadata_last_backup(&r->md);
+	const struct history_entry *last = catalog_last_backup(&r->md);
 	const struct backup_clock *clock = &r->opts->clock;
 
 	format_backup_id(r->now.sec, r->id);
@@ -154,7 +154,7 @@ static int ensure_writer(struct run *r)
  * a run with nothing changed, the common case, never needs them. */
 static int ensure_contents(struct run *r)
 {
-	return metadata_load_contents(r->opts->dest, &r->md, r->err);
+	return catalog_load_contents(r->opts->dest, &r->md, r->err);
 }
 
 /* ---- reading and storing one file ---- */
@@ -218,7 +218,7 @@ static void count_change(struct run *r, const struct tree_entry *e,
 static void add_content(struct run *r, const struct tree_entry *e,
 			const char *member)
 {
-	struct content *c = content_insert(&r->md.contents, e->checksum,
+	struct content *c = catalog_content_insert(&r->md.contents, e->checksum,
 					   e->size, r->id, member, r->id);
 
 	tarball_last_member_position(r->writer, &c->frame_offset,
@@ -241,7 +241,7 @@ static bool content_needs_storing(struct run *r, const struct tree_entry *e,
 		r->stats->files_modified++;
 	else
 		r->metadata_dirty = true;
-	return content_find(&r->md.contents, e->checksum) == NULL;
+	return catalog_content_find(&r->md.contents, e->checksum) == NULL;
 }
 
 /* Content this very archive already holds under another name goes in as a
@@ -250,10 +250,10 @@ static bool content_needs_storing(struct run *r, const struct tree_entry *e,
 static int link_duplicate(struct run *r, const struct tree_entry *e,
 			  const struct tree_entry *old)
 {
-	const struct content *c = content_find(&r->md.contents, e->checksum);
+	const struct content *c = catalog_content_find(&r->md.contents, e->checksum);
 
 	if (!c || strcmp(c->holder, r->id) || !strcmp(c->member, e->path) ||
-	    store_member_reserved(e->path))
+	    dest_member_reserved(e->path))
 		return 0;
 	if (old && old->type == ENTRY_FILE &&
 	    !memcmp(old->checksum, e->checksum, HASH_SIZE))
@@ -264,7 +264,7 @@ static int link_duplicate(struct run *r, const struct tree_entry *e,
 
 static int store_buffer(struct run *r, struct tree_entry *e)
 {
-	char *member = store_member_name(e->path, e->checksum);
+	char *member = dest_member_name(e->path, e->checksum);
 	int rc = -1;
 
 	if (ensure_writer(r) < 0 ||
@@ -407,8 +407,8 @@ static int process_large(struct run *r, int fd, struct tree_entry *e,
 	/* A reserved path is named by its checksum, so it is hashed first. */
 	bool may_be_known = (old && old->type == ENTRY_FILE &&
 			     old->size == e->size) ||
-			    store_member_reserved(e->path) ||
-			    content_has_size(&r->md.contents, e->size);
+			    dest_member_reserved(e->path) ||
+			    catalog_content_has_size(&r->md.contents, e->size);
 	char *member;
 	int rc;
 
@@ -426,14 +426,14 @@ static int process_large(struct run *r, int fd, struct tree_entry *e,
 	} else {
 		count_change(r, e, old);
 	}
-	member = store_member_name(e->path, e->checksum);
+	member = dest_member_name(e->path, e->checksum);
 	rc = copy_stream(r, fd, e, member);
 	if (rc == 0 && (fstat(fd, &after) < 0 || !stat_unchanged(e, &after))) {
 		warn(r, "'%s' changed while it was read; stored as read, and "
 		     "the next run reads it again", e->path);
 		e->recheck = true;
 	}
-	if (rc == 0 && !content_find(&r->md.contents, e->checksum))
+	if (rc == 0 && !catalog_content_find(&r->md.contents, e->checksum))
 		add_content(r, e, member);
 	free(member);
 	return rc;
@@ -734,7 +734,7 @@ static int resolve_positions(struct run *r)
 static const char *manifest_parent(const struct run *r)
 {
 	const struct metadata *md = &r->md;
-	const struct history_entry *last = metadata_last_backup(md);
+	const struct history_entry *last = catalog_last_backup(md);
 	int keep = r->opts->max_backups;
 	size_t i, depth = 1;
 	char *path;
@@ -752,7 +752,7 @@ static const char *manifest_parent(const struct run *r)
 	}
 	if (md->history[i].parent || depth >= MANIFEST_CHAIN_MAX)
 		return NULL;
-	path = store_archive_path(r->opts->dest, last->archive);
+	path = dest_archive_path(r->opts->dest, last->archive);
 	there = access(path, F_OK) == 0;
 	free(path);
 	return there ? last->archive : NULL;
@@ -762,12 +762,12 @@ static const char *manifest_parent(const struct run *r)
 static int write_manifest(struct run *r, const char *date)
 {
 	struct manifest m;
-	struct metadata_records *rec;
+	struct catalog_records *rec;
 	int rc;
 
 	/* A view of the run's state, nothing copied: the holds are the
 	 * contents this run stored. */
-	manifest_init(&m);
+	catalog_manifest_init(&m);
 	m.backup_id = r->id;
 	m.date = (char *)date;
 	m.files = r->md.files;
@@ -779,10 +779,10 @@ static int write_manifest(struct run *r, const char *date)
 	m.files_deleted = r->stats->files_deleted;
 	/* Made from the records of unchanged paths in the metadata file this
 	 * run replaces (their fields are the same). */
-	rec = metadata_records_open(r->opts->dest, &r->md);
-	rc = store_write_manifest(r->writer, &m, &r->md.contents, r->id, rec,
-				  r->now.sec, STORE_MANIFEST_BUFFERED, r->err);
-	metadata_records_close(rec);
+	rec = catalog_records_open(r->opts->dest, &r->md);
+	rc = catalog_manifest_add(r->writer, &m, &r->md.contents, r->id, rec,
+				  r->now.sec, CATALOG_MANIFEST_BUFFERED, r->err);
+	catalog_records_close(rec);
 	return rc;
 }
 
@@ -793,9 +793,9 @@ static void mark_contents_used(struct run *r)
 
 		if (r->next.entries[i].type != ENTRY_FILE)
 			continue;
-		c = content_find(&r->md.contents, r->next.entries[i].checksum);
+		c = catalog_content_find(&r->md.contents, r->next.entries[i].checksum);
 		if (c && strcmp(c->last_used, r->id)) {
-			content_set_last_used(&r->md.contents, c, r->id);
+			catalog_content_set_last_used(&r->md.contents, c, r->id);
 		}
 	}
 }
@@ -803,7 +803,7 @@ static void mark_contents_used(struct run *r)
 /* The archive's size is recorded once it is committed. */
 static void record_history(struct run *r, const char *date)
 {
-	struct history_entry *h = metadata_add_history(&r->md);
+	struct history_entry *h = catalog_add_history(&r->md);
 	struct backup_stats *s = r->stats;
 
 	h->backup_id = xstrdup(r->id);
@@ -859,7 +859,7 @@ static int finish_backup(struct run *r)
 {
 	char date[32], *parent;
 	const char *continued;
-	struct metadata_saving *saving = NULL;
+	struct catalog_saving *saving = NULL;
 
 	if (ensure_contents(r) < 0 || ensure_writer(r) < 0 ||
 	    tarball_writer_end_frame(r->writer, r->err) < 0)
@@ -876,11 +876,11 @@ static int finish_backup(struct run *r)
 	free(r->md.tree_backup_id);
 	r->md.tree_backup_id = xstrdup(r->id);
 	/* The metadata and the manifest list the contents in one order. */
-	content_index_keep_order(&r->md.contents);
+	catalog_contents_keep_order(&r->md.contents);
 	if (resolve_positions(r) < 0)
 		return -1;
 	if (!rotation_records_backup(r))
-		saving = metadata_save_begin(r->opts->dest, &r->md);
+		saving = catalog_save_begin(r->opts->dest, &r->md);
 	if (write_manifest(r, date) < 0)
 		goto fail;
 	if (tarball_writer_commit(r->writer, &r->stats->archive_size,
@@ -897,12 +897,12 @@ static int finish_backup(struct run *r)
 		r->record_pending = true;
 		return 0;
 	}
-	if (metadata_save_end(saving, r->err) == 0)
+	if (catalog_save_end(saving, r->err) == 0)
 		return 0;
 	discard_new_archive(r);
 	return -1;
 fail:
-	metadata_save_abort(saving);
+	catalog_save_abort(saving);
 	return -1;
 }
 
@@ -918,7 +918,7 @@ static int finish_unchanged(struct run *r)
 	 * says: the next backup's manifest lists the whole tree. */
 	free(r->md.tree_backup_id);
 	r->md.tree_backup_id = NULL;
-	return metadata_save(r->opts->dest, &r->md, r->err);
+	return catalog_save(r->opts->dest, &r->md, r->err);
 }
 
 /* ---- setup ---- */
@@ -930,7 +930,7 @@ static bool is_own_archive(const char *file, const char *name,
 	size_t n = strlen(name);
 
 	return !strncmp(file, name, n) && str_starts(file + n, "_backup_") &&
-	       store_parse_archive_name(file, id) &&
+	       dest_parse_archive_name(file, id) &&
 	       strlen(file) == n + strlen("_backup_") + BACKUP_ID_SIZE - 1 +
 			       strlen(".tar.zst");
 }
@@ -939,7 +939,7 @@ static bool is_own_archive(const char *file, const char *name,
  * a run that died before saving the metadata: nothing refers to it. */
 static int sweep_unrecorded_archives(struct run *r, bool have_metadata)
 {
-	const struct history_entry *last = metadata_last_backup(&r->md);
+	const struct history_entry *last = catalog_last_backup(&r->md);
 	DIR *d = opendir(r->opts->dest);
 	struct dirent *de;
 	char id[BACKUP_ID_SIZE];
@@ -1046,9 +1046,9 @@ static int settle_state(struct run *r, bool found)
 	    rotate_sweep_leftovers(r->opts->dest, &r->md, on_leftover, r,
 				   r->err) < 0)
 		return -1;
-	if (metadata_last_backup(&r->md))
+	if (catalog_last_backup(&r->md))
 		memcpy(r->stats->previous_id,
-		       metadata_last_backup(&r->md)->backup_id,
+		       catalog_last_backup(&r->md)->backup_id,
 		       BACKUP_ID_SIZE);
 	report_new_specials(r);
 	return 0;
@@ -1076,7 +1076,7 @@ static void close_run(struct run *r)
 	hash_free(r->hash);
 	free(r->chunk);
 	buf_release(&r->small);
-	metadata_release(&r->md);
+	catalog_release(&r->md);
 	scan_result_release(&r->scan);
 	tree_release(&r->next);
 	strlist_clear(&r->deleted);
@@ -1129,7 +1129,7 @@ static int record_backup_alone(struct run *r)
 	struct error save_err;
 
 	r->record_pending = false;
-	if (metadata_save(r->opts->dest, &r->md, &save_err) == 0)
+	if (catalog_save(r->opts->dest, &r->md, &save_err) == 0)
 		return 0;
 	discard_new_archive(r);
 	*r->err = save_err;
@@ -1171,14 +1171,14 @@ static int rotate_after_run(struct run *r)
  * broken metadata file is still the error reported first. */
 static int load_and_scan(struct run *r)
 {
-	struct metadata_loading *loading =
-		metadata_load_start(r->opts->dest,
+	struct catalog_loading *loading =
+		catalog_load_start(r->opts->dest,
 				    METADATA_FILES | METADATA_SMALL_CONTENTS |
 				    METADATA_RECORDS);
 	int scanned = open_run(r) < 0 ? -1 : scan_source(r);
 	bool found;
 
-	if (metadata_load_finish(loading, &r->md, &found, r->err) < 0 ||
+	if (catalog_load_finish(loading, &r->md, &found, r->err) < 0 ||
 	    scanned < 0)
 		return -1;
 	return settle_state(r, found);
@@ -1193,7 +1193,7 @@ static int run_locked(struct run *r)
 	count_total(r);
 	/* The first run always writes a backup, even of an empty tree, so
 	 * that there is something to restore and compare against. */
-	if (!anything_changed(r->stats) && metadata_last_backup(&r->md))
+	if (!anything_changed(r->stats) && catalog_last_backup(&r->md))
 		rc = finish_unchanged(r);
 	else
 		rc = finish_backup(r);
@@ -1211,7 +1211,7 @@ int backup_run(const struct backup_options *opts, struct backup_stats *stats,
 	struct lock *lock = NULL;
 	int rc;
 
-	metadata_init(&r.md);
+	catalog_init(&r.md);
 	r.now = opts->clock.now(opts->clock.ctx);
 	stats->started = r.now;
 	if (fs_mkdir_p(opts->dest, 0700, err) < 0)

@@ -17,7 +17,7 @@
 #include "fsutil.h"
 #include "catalog_internal.h"
 
-void metadata_init(struct metadata *md)
+void catalog_init(struct metadata *md)
 {
 	memset(md, 0, sizeof(*md));
 }
@@ -30,14 +30,14 @@ static void history_release(struct history_entry *h)
 	free(h->parent);
 }
 
-void metadata_release(struct metadata *md)
+void catalog_release(struct metadata *md)
 {
 	if (!md)
 		return;
 	free(md->last_backup_date);
 	free(md->tree_backup_id);
 	tree_release(&md->files);
-	content_index_release(&md->contents);
+	catalog_contents_release(&md->contents);
 	for (size_t i = 0; i < md->nhistory; i++)
 		history_release(&md->history[i]);
 	free(md->history);
@@ -45,7 +45,7 @@ void metadata_release(struct metadata *md)
 	memset(md, 0, sizeof(*md));
 }
 
-struct history_entry *metadata_add_history(struct metadata *md)
+struct history_entry *catalog_add_history(struct metadata *md)
 {
 	struct history_entry *h;
 
@@ -56,12 +56,12 @@ struct history_entry *metadata_add_history(struct metadata *md)
 	return h;
 }
 
-const struct history_entry *metadata_last_backup(const struct metadata *md)
+const struct history_entry *catalog_last_backup(const struct metadata *md)
 {
 	return md->nhistory ? &md->history[md->nhistory - 1] : NULL;
 }
 
-const struct history_entry *metadata_find_backup(const struct metadata *md,
+const struct history_entry *catalog_find_backup(const struct metadata *md,
 						 const char *id)
 {
 	for (size_t i = 0; i < md->nhistory; i++)
@@ -72,12 +72,12 @@ const struct history_entry *metadata_find_backup(const struct metadata *md,
 
 /* The checksums are uniformly random already, so their first bytes make a
  * good hash; slots hold item index + 1 (0 = empty), linear probing. */
-void manifest_init(struct manifest *m)
+void catalog_manifest_init(struct manifest *m)
 {
 	memset(m, 0, sizeof(*m));
 }
 
-void manifest_release(struct manifest *m)
+void catalog_manifest_release(struct manifest *m)
 {
 	if (!m)
 		return;
@@ -86,7 +86,7 @@ void manifest_release(struct manifest *m)
 	free(m->parent);
 	tree_release(&m->files);
 	strlist_clear(&m->deleted);
-	content_index_release(&m->holds);
+	catalog_contents_release(&m->holds);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -101,7 +101,7 @@ static bool listed_in(char **sorted, size_t n, const char *path)
 			    cmp_path_ptrs) != NULL;
 }
 
-void manifest_compose(struct manifest *m, const struct tree *base)
+void catalog_manifest_compose(struct manifest *m, const struct tree *base)
 {
 	char **gone = xmalloc((m->deleted.len + 1) * sizeof(*gone));
 	struct tree whole = {0};
@@ -132,4 +132,16 @@ void manifest_compose(struct manifest *m, const struct tree *base)
 	tree_release(&m->files);
 	m->files = whole;
 	m->delta = false;
+}
+
+bool catalog_is_backup_id(const char *s)
+{
+	static const char shape[] = "dddd-dd-dd_dd-dd-dd";
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return false;
+	return true;
 }

@@ -30,7 +30,7 @@ static void content_rehash(struct content_index *idx, size_t nslots)
 	}
 }
 
-struct content *content_find(const struct content_index *idx,
+struct content *catalog_content_find(const struct content_index *idx,
 			     const uint8_t checksum[HASH_SIZE])
 {
 	size_t s;
@@ -47,7 +47,7 @@ struct content *content_find(const struct content_index *idx,
 	return NULL;
 }
 
-void content_copy_frame(struct content *c, const struct content *from)
+void catalog_content_copy_frame(struct content *c, const struct content *from)
 {
 	c->has_frame = from->has_frame;
 	c->frame_offset = from->frame_offset;
@@ -73,19 +73,19 @@ static const char *intern_id(struct content_index *idx, const char *id)
 	return ids->items[ids->len - 1];
 }
 
-void content_set_holder(struct content_index *idx, struct content *c,
+void catalog_content_set_holder(struct content_index *idx, struct content *c,
 			const char *id)
 {
 	c->holder = intern_id(idx, id);
 }
 
-void content_set_last_used(struct content_index *idx, struct content *c,
+void catalog_content_set_last_used(struct content_index *idx, struct content *c,
 			   const char *id)
 {
 	c->last_used = intern_id(idx, id);
 }
 
-struct content *content_insert(struct content_index *idx,
+struct content *catalog_content_insert(struct content_index *idx,
 			       const uint8_t checksum[HASH_SIZE], uint64_t size,
 			       const char *holder, const char *member,
 			       const char *last_used)
@@ -120,13 +120,13 @@ struct content *content_insert(struct content_index *idx,
 	return c;
 }
 
-void content_set_member(struct content_index *idx, struct content *c,
+void catalog_content_set_member(struct content_index *idx, struct content *c,
 			const char *member)
 {
 	c->member = names_store(&idx->members, member, strlen(member));
 }
 
-void content_remove_if(struct content_index *idx,
+void catalog_content_remove_if(struct content_index *idx,
 		       bool (*drop)(const struct content *c, void *ctx),
 		       void *ctx)
 {
@@ -146,7 +146,7 @@ void content_remove_if(struct content_index *idx,
 	content_rehash(idx, idx->nslots ? idx->nslots : 64);
 }
 
-bool content_has_size(const struct content_index *idx, uint64_t size)
+bool catalog_content_has_size(const struct content_index *idx, uint64_t size)
 {
 	for (size_t i = 0; i < idx->len; i++)
 		if (idx->items[i].size == size)
@@ -162,7 +162,7 @@ static int cmp_content_ptrs(const void *a, const void *b)
 	return memcmp(x->checksum, y->checksum, HASH_SIZE);
 }
 
-const struct content **content_sorted(const struct content_index *idx)
+const struct content **catalog_content_sorted(const struct content_index *idx)
 {
 	const struct content **v = xmalloc((idx->len + 1) * sizeof(*v));
 
@@ -173,20 +173,20 @@ const struct content **content_sorted(const struct content_index *idx)
 	return v;
 }
 
-void content_index_keep_order(struct content_index *idx)
+void catalog_contents_keep_order(struct content_index *idx)
 {
 	free(idx->order);
-	idx->order = content_sorted(idx);
+	idx->order = catalog_content_sorted(idx);
 }
 
-const struct content **content_order(const struct content_index *idx,
+const struct content **catalog_content_order(const struct content_index *idx,
 				     bool *owned)
 {
 	*owned = !idx->order;
-	return idx->order ? idx->order : content_sorted(idx);
+	return idx->order ? idx->order : catalog_content_sorted(idx);
 }
 
-void content_index_release(struct content_index *idx)
+void catalog_contents_release(struct content_index *idx)
 {
 	free(idx->order);
 	free(idx->items);

@@ -15,7 +15,7 @@
 #include "catalog.h"
 #include "tree.h"
 
-bool records_fast_enabled = true;
+bool catalog_fastread_enabled = true;
 
 struct cursor {
 	const char *p, *end;
@@ -306,14 +306,14 @@ static bool optional_fields(struct cursor *c, struct entry_state *st)
 	return TAKE(c, "}");
 }
 
-int fast_entry_fields(struct json_reader *r, struct tree *t,
+int catalog_fastread_entry(struct catalog_json *r, struct tree *t,
 		      struct entry_state *st, bool with_path)
 {
 	struct cursor c = { r->p, r->end };
 	struct entry_state before = *st;
 	struct tree_entry *e = st->e, was = *st->e;
 
-	if (!records_fast_enabled || !TAKE(&c, "{"))
+	if (!catalog_fastread_enabled || !TAKE(&c, "{"))
 		return 0;
 	if (with_path) {
 		const char *s;
@@ -337,23 +337,23 @@ int fast_entry_fields(struct json_reader *r, struct tree *t,
 		*st = before;
 		return 0;
 	}
-	json_reader_advance(r, c.p);
+	catalog_json_advance(r, c.p);
 	return 1;
 }
 
 static bool id_field(struct cursor *c, char out[BACKUP_ID_SIZE])
 {
-	return short_string(c, out, BACKUP_ID_SIZE) && is_backup_id(out);
+	return short_string(c, out, BACKUP_ID_SIZE) && catalog_is_backup_id(out);
 }
 
-int fast_content_fields(struct json_reader *r, struct content_state *cs)
+int catalog_fastread_content(struct catalog_json *r, struct content_state *cs)
 {
 	struct cursor c = { r->p, r->end };
 	struct content_state got = {0};
 	const char *s;
 	size_t n;
 
-	if (!records_fast_enabled || !TAKE(&c, "{\"size\":") ||
+	if (!catalog_fastread_enabled || !TAKE(&c, "{\"size\":") ||
 	    !digits(&c, INT64_MAX, &got.size) ||
 	    !TAKE(&c, ",\"member\":") || !plain_string(&c, &s, &n))
 		return 0;
@@ -376,6 +376,6 @@ int fast_content_fields(struct json_reader *r, struct content_state *cs)
 	/* No NUL can be among the bytes of a plain string. */
 	got.member = xstrndup(s, n);
 	*cs = got;
-	json_reader_advance(r, c.p);
+	catalog_json_advance(r, c.p);
 	return 1;
 }

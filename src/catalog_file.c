@@ -21,7 +21,7 @@
 #define MAX_EXACT_INT 9007199254740992.0 /* 2^53: doubles are exact below */
 
 
-static void remember_origin(struct metadata_origin *o, const struct stat *st)
+static void remember_origin(struct catalog_origin *o, const struct stat *st)
 {
 	o->known = true;
 	o->dev = st->st_dev;
@@ -36,7 +36,7 @@ static bool same_timespec(struct timespec a, struct timespec b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-static bool is_origin(const struct metadata_origin *o, const struct stat *st)
+static bool is_origin(const struct catalog_origin *o, const struct stat *st)
 {
 	return S_ISREG(st->st_mode) && st->st_dev == o->dev &&
 	       st->st_ino == o->ino && st->st_size == o->size &&
@@ -47,7 +47,7 @@ static bool is_origin(const struct metadata_origin *o, const struct stat *st)
 }
 
 /* 0, or -1 with errno set (ENOENT: there is none). */
-static int metadata_file_open(const char *dest, struct metadata_file *f)
+static int metadata_file_open(const char *dest, struct catalog_file *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->path = path_join(dest, METADATA_FILE_NAME);
@@ -58,7 +58,7 @@ static int metadata_file_open(const char *dest, struct metadata_file *f)
 }
 
 /* Maps the whole file read-only; 0, or -1 with errno set. */
-static int metadata_file_map(struct metadata_file *f)
+static int metadata_file_map(struct catalog_file *f)
 {
 	if (f->st.st_size == 0)
 		return 0;
@@ -67,7 +67,7 @@ static int metadata_file_map(struct metadata_file *f)
 	return f->map == MAP_FAILED ? -1 : 0;
 }
 
-static void metadata_file_close(struct metadata_file *f)
+static void metadata_file_close(struct catalog_file *f)
 {
 	if (f->map != MAP_FAILED)
 		munmap(f->map, (size_t)f->st.st_size);
@@ -119,7 +119,7 @@ static int bisect_contents(const char *text, size_t len,
 			   struct content_index *idx, struct error *err)
 {
 	struct buf found = {0};
-	struct json_reader r;
+	struct catalog_json r;
 	char hex[HASH_HEX_SIZE];
 	int rc = 1;
 
@@ -140,10 +140,10 @@ static int bisect_contents(const char *text, size_t len,
 			goto out;
 	}
 	buf_puts(&found, "\n}");
-	json_reader_init(&r, found.data, found.len, false, err);
+	catalog_json_init(&r, found.data, found.len, false, err);
 	rc = catalog_read_contents(&r, idx, true, NULL, "'contents'") < 0 ||
-	     json_finish(&r) < 0 ? -1 : 0;
-	json_reader_release(&r);
+	     catalog_json_finish(&r) < 0 ? -1 : 0;
+	catalog_json_release(&r);
 out:
 	buf_release(&found);
 	return rc;
@@ -157,10 +157,10 @@ static int load_contents_range(const char *dest, struct metadata *md,
 			       const struct content_filter *only,
 			       struct error *err)
 {
-	const struct metadata_origin *o = &md->origin;
+	const struct catalog_origin *o = &md->origin;
 	struct content_index idx = {0};
-	struct metadata_file f;
-	struct json_reader r;
+	struct catalog_file f;
+	struct catalog_json r;
 	int rc = 1;
 
 	if (metadata_file_open(dest, &f) < 0 || !is_origin(o, &f.st))
@@ -174,20 +174,20 @@ static int load_contents_range(const char *dest, struct metadata *md,
 		rc = only && only->nsums ?
 		     bisect_contents(text, len, only, &idx, err) : 1;
 		if (rc > 0) {
-			content_index_release(&idx);
-			json_reader_init(&r, text, len, true, err);
+			catalog_contents_release(&idx);
+			catalog_json_init(&r, text, len, true, err);
 			rc = catalog_read_contents(&r, &idx, true, only,
 					   "'contents'") < 0 ||
-			     json_finish(&r) < 0 ? -1 : 0;
-			json_reader_release(&r);
+			     catalog_json_finish(&r) < 0 ? -1 : 0;
+			catalog_json_release(&r);
 		}
 		if (rc < 0) {
 			error_prefix(err, "corrupt metadata '%s'", f.path);
-			content_index_release(&idx);
+			catalog_contents_release(&idx);
 			goto out;
 		}
 	}
-	content_index_release(&md->contents);
+	catalog_contents_release(&md->contents);
 	md->contents = idx;
 	md->contents_pending = only != NULL;
 	rc = 0;
@@ -200,7 +200,7 @@ static int load_parts(const char *dest, struct metadata *md, bool *found,
 		      unsigned parts, const struct content_filter *only,
 		      struct error *err)
 {
-	struct metadata_file f;
+	struct catalog_file f;
 	int rc = -1;
 
 	*found = false;
@@ -241,16 +241,16 @@ out:
 	return rc;
 }
 
-int metadata_load_parts(const char *dest, struct metadata *md, bool *found,
+int catalog_load_parts(const char *dest, struct metadata *md, bool *found,
 			unsigned parts, struct error *err)
 {
 	return load_parts(dest, md, found, parts, NULL, err);
 }
 
-int metadata_load(const char *dest, struct metadata *md, bool *found,
+int catalog_load(const char *dest, struct metadata *md, bool *found,
 		  struct error *err)
 {
-	return metadata_load_parts(dest, md, found, METADATA_ALL, err);
+	return catalog_load_parts(dest, md, found, METADATA_ALL, err);
 }
 
 /* The contents `only` keeps (NULL: all) of the file an earlier load left
@@ -270,18 +270,18 @@ static int reload_contents(const char *dest, struct metadata *md,
 		if (rc <= 0)
 			return rc;
 	}
-	metadata_init(&part);
+	catalog_init(&part);
 	if (load_parts(dest, &part, &found, parts, only, err) < 0)
 		return -1;
-	content_index_release(&md->contents);
+	catalog_contents_release(&md->contents);
 	md->contents = part.contents;
 	memset(&part.contents, 0, sizeof(part.contents));
-	metadata_release(&part);
+	catalog_release(&part);
 	md->contents_pending = only != NULL;
 	return 0;
 }
 
-int metadata_load_contents(const char *dest, struct metadata *md,
+int catalog_load_contents(const char *dest, struct metadata *md,
 			   struct error *err)
 {
 	if (!md->contents_pending)
@@ -289,7 +289,7 @@ int metadata_load_contents(const char *dest, struct metadata *md,
 	return reload_contents(dest, md, NULL, err);
 }
 
-int metadata_load_some_contents(const char *dest, struct metadata *md,
+int catalog_load_some_contents(const char *dest, struct metadata *md,
 				const uint8_t *sums, size_t n,
 				struct error *err)
 {
@@ -310,7 +310,7 @@ int metadata_load_some_contents(const char *dest, struct metadata *md,
 	return rc;
 }
 
-struct metadata_loading {
+struct catalog_loading {
 	pthread_t thread;
 	bool threaded;
 	const char *dest;
@@ -323,21 +323,21 @@ struct metadata_loading {
 
 static void *load_in_background(void *arg)
 {
-	struct metadata_loading *l = arg;
+	struct catalog_loading *l = arg;
 
-	l->rc = metadata_load_parts(l->dest, &l->md, &l->found, l->parts,
+	l->rc = catalog_load_parts(l->dest, &l->md, &l->found, l->parts,
 				    &l->err);
 	return NULL;
 }
 
-struct metadata_loading *metadata_load_start(const char *dest,
+struct catalog_loading *catalog_load_start(const char *dest,
 					     unsigned parts)
 {
-	struct metadata_loading *l = xcalloc(1, sizeof(*l));
+	struct catalog_loading *l = xcalloc(1, sizeof(*l));
 
 	l->dest = dest;
 	l->parts = parts;
-	metadata_init(&l->md);
+	catalog_init(&l->md);
 	l->threaded = pthread_create(&l->thread, NULL, load_in_background,
 				     l) == 0;
 	/* Without a thread the load is only not overlapped. */
@@ -346,7 +346,7 @@ struct metadata_loading *metadata_load_start(const char *dest,
 	return l;
 }
 
-int metadata_load_finish(struct metadata_loading *l, struct metadata *md,
+int catalog_load_finish(struct catalog_loading *l, struct metadata *md,
 			 bool *found, struct error *err)
 {
 	int rc;
@@ -357,9 +357,9 @@ int metadata_load_finish(struct metadata_loading *l, struct metadata *md,
 	if (rc < 0) {
 		if (err)
 			*err = l->err;
-		metadata_release(&l->md);
+		catalog_release(&l->md);
 	} else {
-		metadata_release(md);
+		catalog_release(md);
 		*md = l->md;
 		*found = l->found;
 	}
@@ -367,11 +367,11 @@ int metadata_load_finish(struct metadata_loading *l, struct metadata *md,
 	return rc;
 }
 
-struct metadata_records *metadata_records_open(const char *dest,
+struct catalog_records *catalog_records_open(const char *dest,
 					       const struct metadata *md)
 {
-	const struct metadata_origin *o = &md->origin;
-	struct metadata_records *rec;
+	const struct catalog_origin *o = &md->origin;
+	struct catalog_records *rec;
 
 	if (!o->known || o->files_from >= o->files_to)
 		return NULL;
@@ -381,13 +381,13 @@ struct metadata_records *metadata_records_open(const char *dest,
 	if (metadata_file_open(dest, &rec->f) < 0 || !is_origin(o, &rec->f.st) ||
 	    o->files_to > (size_t)rec->f.st.st_size ||
 	    metadata_file_map(&rec->f) < 0 || rec->f.map == MAP_FAILED) {
-		metadata_records_close(rec);
+		catalog_records_close(rec);
 		return NULL;
 	}
 	return rec;
 }
 
-void metadata_records_close(struct metadata_records *rec)
+void catalog_records_close(struct catalog_records *rec)
 {
 	if (!rec)
 		return;

@@ -32,7 +32,7 @@ enum json_type {
 	JSON_ARRAY,
 };
 
-struct json_reader {
+struct catalog_json {
 	const char *start, *p, *end;
 	const char *element;  /* where the current array element or object
 				 member (its key) starts */
@@ -48,58 +48,58 @@ struct json_reader {
 
 /* Reads text[0..len). err receives syntax errors as "not valid JSON at line
  * L, column C: WHAT". */
-void json_reader_init(struct json_reader *r, const char *text, size_t len,
+void catalog_json_init(struct catalog_json *r, const char *text, size_t len,
 		      bool mapped, struct error *err);
-void json_reader_release(struct json_reader *r);
+void catalog_json_release(struct catalog_json *r);
 /* Points r at new text, keeping its string buffer: for many small
  * documents read one after another. */
-void json_reader_rebind(struct json_reader *r, const char *text, size_t len);
+void catalog_json_rebind(struct catalog_json *r, const char *text, size_t len);
 
 /* Moves past a value the caller read from r->p itself (up to `to`). */
-void json_reader_advance(struct json_reader *r, const char *to);
+void catalog_json_advance(struct catalog_json *r, const char *to);
 
 /* The type of the next value, or -1 (syntax error). */
-int json_peek(struct json_reader *r);
+int catalog_json_peek(struct catalog_json *r);
 
 /* Each returns 0, or -1 with err set when the next value is not of that
  * type (the message names `what`) or is malformed. */
-int json_read_string(struct json_reader *r, const char *what);
-int json_read_bool(struct json_reader *r, bool *out, const char *what);
-int json_read_null(struct json_reader *r);
+int catalog_json_string(struct catalog_json *r, const char *what);
+int catalog_json_bool(struct catalog_json *r, bool *out, const char *what);
+int catalog_json_null(struct catalog_json *r);
 /* A whole number in [min, max], exactly (no float rounding). */
-int json_read_int(struct json_reader *r, int64_t min, int64_t max,
+int catalog_json_int(struct catalog_json *r, int64_t min, int64_t max,
 		  int64_t *out, const char *what);
-int json_read_double(struct json_reader *r, double *out, const char *what);
+int catalog_json_double(struct catalog_json *r, double *out, const char *what);
 
-/* Objects: after json_object_begin, json_object_next returns 1 with the key
+/* Objects: after catalog_json_object_begin, catalog_json_object_next returns 1 with the key
  * in r->str (copy it before reading the value), 0 at the closing brace, -1
- * on error. Arrays likewise with json_array_next (no key). */
-int json_object_begin(struct json_reader *r, const char *what);
-int json_object_next(struct json_reader *r);
-int json_array_begin(struct json_reader *r, const char *what);
-int json_array_next(struct json_reader *r);
+ * on error. Arrays likewise with catalog_json_array_next (no key). */
+int catalog_json_object_begin(struct catalog_json *r, const char *what);
+int catalog_json_object_next(struct catalog_json *r);
+int catalog_json_array_begin(struct catalog_json *r, const char *what);
+int catalog_json_array_next(struct catalog_json *r);
 
 /* Skips one value of any type. */
-int json_skip(struct json_reader *r);
+int catalog_json_skip(struct catalog_json *r);
 
 /* Skips the next value without checking it, when it is a record as incbak
  * writes them: an object on a line of its own (after its key, in an
  * object), ending that line. For readers that need a few records of a big
  * file; what they keep is still read in full. Returns 1 if skipped, 0 if
  * the value is laid out otherwise (nothing is consumed: read or
- * json_skip() it). */
-int json_skim_record(struct json_reader *r);
+ * catalog_json_skip() it). */
+int catalog_json_skim_record(struct catalog_json *r);
 
-/* Right after json_object_begin() (keyed) or json_array_begin(): skips,
- * unchecked, the records that follow one per line as json_skim_record()
+/* Right after catalog_json_object_begin() (keyed) or catalog_json_array_begin(): skips,
+ * unchecked, the records that follow one per line as catalog_json_skim_record()
  * would, up to the first that is laid out otherwise or the end of the
- * container; json_object_next() / json_array_next() go on from there. A
+ * container; catalog_json_object_next() / catalog_json_array_next() go on from there. A
  * line costs a memchr() instead of a parse. Returns whether any was
  * skipped. */
-bool json_skim_records(struct json_reader *r, bool keyed);
+bool catalog_json_skim_records(struct catalog_json *r, bool keyed);
 
 /* Only white space may follow the top-level value. */
-int json_finish(struct json_reader *r);
+int catalog_json_finish(struct catalog_json *r);
 
 /* ---- records ---- */
 
@@ -138,20 +138,20 @@ struct content_state {
 
 /* One tree entry, its path the object's key (file_checksums) or its
  * "path" field (key NULL); `where` names the section in messages. */
-int read_entry(struct json_reader *r, struct tree *t, const char *key,
+int catalog_read_entry(struct catalog_json *r, struct tree *t, const char *key,
 	       const char *where);
 /* One content record, its key (the checksum) in r->str; added to idx
  * unless idx is NULL (then only checked). */
-int read_content(struct json_reader *r, struct content_index *idx,
+int catalog_read_content(struct catalog_json *r, struct content_index *idx,
 		 bool with_owner);
 /* An array of {"path": ...} or {"path_hex": ...}, appended to out. */
-int read_path_list(struct json_reader *r, struct strlist *out,
+int catalog_read_path_list(struct catalog_json *r, struct strlist *out,
 		   const char *what);
 /* A sorted tree with a path twice is an error naming it. */
-int check_duplicates(const struct tree *t, struct error *err);
+int catalog_check_duplicates(const struct tree *t, struct error *err);
 
 /* YYYY-MM-DD_HH-MM-SS. */
-bool is_backup_id(const char *s);
+bool catalog_is_backup_id(const char *s);
 
 /* The fields of a record laid out exactly as incbak writes it (fields in
  * the writer's order, no white space, strings of printable ASCII without
@@ -162,26 +162,26 @@ bool is_backup_id(const char *s);
  * on). Whatever these accept, the general reader accepts and reads the
  * same way; the checks on the whole record (check_entry) follow either.
  * with_path: a manifest's record, its "path" first. */
-int fast_entry_fields(struct json_reader *r, struct tree *t,
+int catalog_fastread_entry(struct catalog_json *r, struct tree *t,
 		      struct entry_state *st, bool with_path);
-int fast_content_fields(struct json_reader *r, struct content_state *c);
+int catalog_fastread_content(struct catalog_json *r, struct content_state *c);
 /* For tests and fuzzers comparing the two readers: false sends every
  * record to the general reader. */
-extern bool records_fast_enabled;
+extern bool catalog_fastread_enabled;
 
 /* ---- the file and its readers, shared by catalog_file.c, catalog_read.c
  * and catalog_write.c ---- */
 
-struct metadata_file {
+struct catalog_file {
 	char *path;
 	int fd;
 	struct stat st;
 	void *map;    /* MAP_FAILED until mapped, and for an empty file */
 };
 
-/* The records of md's file: see metadata_records_open(). */
-struct metadata_records {
-	struct metadata_file f;
+/* The records of md's file: see catalog_records_open(). */
+struct catalog_records {
+	struct catalog_file f;
 	size_t from, to;      /* file_checksums' byte range */
 };
 
@@ -195,7 +195,7 @@ struct content_filter {
 int catalog_cmp_checksums(const void *a, const void *b);
 /* The "contents" object (what: its name for errors), as far as `only` lets
  * in (all of them if NULL); with_owner: records name holder and last_used. */
-int catalog_read_contents(struct json_reader *r, struct content_index *idx,
+int catalog_read_contents(struct catalog_json *r, struct content_index *idx,
 			  bool with_owner, const struct content_filter *only,
 			  const char *what);
 /* Parses backup_metadata.json text (mapped: pages behind the reader may be

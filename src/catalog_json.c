@@ -13,7 +13,7 @@
 #define JSON_MAX_DEPTH 64 /* json.h sizes `first` to match */
 #define RELEASE_CHUNK ((size_t)1 << 20)
 
-void json_reader_init(struct json_reader *r, const char *text, size_t len,
+void catalog_json_init(struct catalog_json *r, const char *text, size_t len,
 		      bool mapped, struct error *err)
 {
 	memset(r, 0, sizeof(*r));
@@ -23,26 +23,26 @@ void json_reader_init(struct json_reader *r, const char *text, size_t len,
 	r->mapped = mapped;
 }
 
-void json_reader_rebind(struct json_reader *r, const char *text, size_t len)
+void catalog_json_rebind(struct catalog_json *r, const char *text, size_t len)
 {
 	char *str = r->str;
 	size_t alloc = r->str_alloc;
 	struct error *err = r->err;
 	bool mapped = r->mapped;
 
-	json_reader_init(r, text, len, mapped, err);
+	catalog_json_init(r, text, len, mapped, err);
 	r->str = str;
 	r->str_alloc = alloc;
 }
 
-void json_reader_release(struct json_reader *r)
+void catalog_json_release(struct catalog_json *r)
 {
 	free(r->str);
 	r->str = NULL;
 	r->str_len = r->str_alloc = 0;
 }
 
-static int syntax_error(struct json_reader *r, const char *what)
+static int syntax_error(struct catalog_json *r, const char *what)
 {
 	size_t line = 1, col = 1;
 
@@ -60,7 +60,7 @@ static int syntax_error(struct json_reader *r, const char *what)
 
 /* A mapped file is read once, front to back: hand the pages behind us back
  * to the kernel so a big metadata file does not stay resident. */
-static void release_consumed(struct json_reader *r)
+static void release_consumed(struct catalog_json *r)
 {
 	if (!r->mapped || (size_t)(r->p - r->released) < RELEASE_CHUNK)
 		return;
@@ -68,20 +68,20 @@ static void release_consumed(struct json_reader *r)
 	r->released = r->p;
 }
 
-void json_reader_advance(struct json_reader *r, const char *to)
+void catalog_json_advance(struct catalog_json *r, const char *to)
 {
 	r->p = to;
 	release_consumed(r);
 }
 
-static void skip_space(struct json_reader *r)
+static void skip_space(struct catalog_json *r)
 {
 	while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' ||
 				 *r->p == '\r' || *r->p == '\t'))
 		r->p++;
 }
 
-int json_peek(struct json_reader *r)
+int catalog_json_peek(struct catalog_json *r)
 {
 	skip_space(r);
 	if (r->p >= r->end)
@@ -99,13 +99,13 @@ int json_peek(struct json_reader *r)
 	}
 }
 
-static int expect_type(struct json_reader *r, int type, const char *what)
+static int expect_type(struct catalog_json *r, int type, const char *what)
 {
 	static const char *const names[] = {
 		"null", "true or false", "a number", "a string", "an object",
 		"an array",
 	};
-	int t = json_peek(r);
+	int t = catalog_json_peek(r);
 
 	if (t < 0)
 		return -1;
@@ -114,7 +114,7 @@ static int expect_type(struct json_reader *r, int type, const char *what)
 	return 0;
 }
 
-static int literal(struct json_reader *r, const char *word)
+static int literal(struct catalog_json *r, const char *word)
 {
 	size_t n = strlen(word);
 
@@ -124,14 +124,14 @@ static int literal(struct json_reader *r, const char *word)
 	return 0;
 }
 
-int json_read_null(struct json_reader *r)
+int catalog_json_null(struct catalog_json *r)
 {
 	if (expect_type(r, JSON_NULL, "value") < 0)
 		return -1;
 	return literal(r, "null");
 }
 
-int json_read_bool(struct json_reader *r, bool *out, const char *what)
+int catalog_json_bool(struct catalog_json *r, bool *out, const char *what)
 {
 	if (expect_type(r, JSON_BOOL, what) < 0)
 		return -1;
@@ -139,7 +139,7 @@ int json_read_bool(struct json_reader *r, bool *out, const char *what)
 	return literal(r, *out ? "true" : "false");
 }
 
-static void str_put(struct json_reader *r, const char *s, size_t n)
+static void str_put(struct catalog_json *r, const char *s, size_t n)
 {
 	grow_array((void **)&r->str, &r->str_alloc, r->str_len + n + 1, 1);
 	memcpy(r->str + r->str_len, s, n);
@@ -147,7 +147,7 @@ static void str_put(struct json_reader *r, const char *s, size_t n)
 	r->str[r->str_len] = '\0';
 }
 
-static int hex4(struct json_reader *r, unsigned *out)
+static int hex4(struct catalog_json *r, unsigned *out)
 {
 	*out = 0;
 	if (r->end - r->p < 4)
@@ -166,7 +166,7 @@ static int hex4(struct json_reader *r, unsigned *out)
 	return 0;
 }
 
-static void put_utf8(struct json_reader *r, unsigned cp)
+static void put_utf8(struct catalog_json *r, unsigned cp)
 {
 	char b[4];
 	size_t n;
@@ -193,7 +193,7 @@ static void put_utf8(struct json_reader *r, unsigned cp)
 	str_put(r, b, n);
 }
 
-static int unicode_escape(struct json_reader *r)
+static int unicode_escape(struct catalog_json *r)
 {
 	unsigned cp, lo;
 
@@ -215,7 +215,7 @@ static int unicode_escape(struct json_reader *r)
 	return 0;
 }
 
-static int escape(struct json_reader *r)
+static int escape(struct catalog_json *r)
 {
 	static const char from[] = "\"\\/bfnrt";
 	static const char to[] = "\"\\/\b\f\n\r\t";
@@ -253,7 +253,7 @@ static bool word_ends_run(uint64_t w)
 
 /* Copies the run of plain characters up to the next quote or backslash.
  * Every string of the metadata passes here: eight bytes at a time. */
-static int plain_run(struct json_reader *r)
+static int plain_run(struct catalog_json *r)
 {
 	const char *q = r->p;
 	uint64_t w;
@@ -276,7 +276,7 @@ static int plain_run(struct json_reader *r)
 	return 0;
 }
 
-int json_read_string(struct json_reader *r, const char *what)
+int catalog_json_string(struct catalog_json *r, const char *what)
 {
 	if (expect_type(r, JSON_STRING, what) < 0)
 		return -1;
@@ -299,7 +299,7 @@ int json_read_string(struct json_reader *r, const char *what)
 }
 
 /* The extent of a number token, checked against the JSON grammar. */
-static int number_span(struct json_reader *r, const char **from, size_t *n)
+static int number_span(struct catalog_json *r, const char **from, size_t *n)
 {
 	const char *q = r->p;
 
@@ -357,7 +357,7 @@ static int whole_number(const char *s, size_t n, int64_t *out)
 	return 0;
 }
 
-int json_read_int(struct json_reader *r, int64_t min, int64_t max,
+int catalog_json_int(struct catalog_json *r, int64_t min, int64_t max,
 		  int64_t *out, const char *what)
 {
 	const char *s;
@@ -375,7 +375,7 @@ int json_read_int(struct json_reader *r, int64_t min, int64_t max,
 	return 0;
 }
 
-int json_read_double(struct json_reader *r, double *out, const char *what)
+int catalog_json_double(struct catalog_json *r, double *out, const char *what)
 {
 	const char *s;
 	size_t n;
@@ -395,7 +395,7 @@ int json_read_double(struct json_reader *r, double *out, const char *what)
 	return 0;
 }
 
-static int open_container(struct json_reader *r, int type, const char *what)
+static int open_container(struct catalog_json *r, int type, const char *what)
 {
 	if (expect_type(r, type, what) < 0)
 		return -1;
@@ -406,19 +406,19 @@ static int open_container(struct json_reader *r, int type, const char *what)
 	return 0;
 }
 
-int json_object_begin(struct json_reader *r, const char *what)
+int catalog_json_object_begin(struct catalog_json *r, const char *what)
 {
 	return open_container(r, JSON_OBJECT, what);
 }
 
-int json_array_begin(struct json_reader *r, const char *what)
+int catalog_json_array_begin(struct catalog_json *r, const char *what)
 {
 	return open_container(r, JSON_ARRAY, what);
 }
 
 /* Before an element: the closer (0), or a comma unless it is the first
  * (1). */
-static int next_element(struct json_reader *r, char closer)
+static int next_element(struct catalog_json *r, char closer)
 {
 	bool first = r->first[r->depth];
 
@@ -443,15 +443,15 @@ static int next_element(struct json_reader *r, char closer)
 	return 1;
 }
 
-int json_object_next(struct json_reader *r)
+int catalog_json_object_next(struct catalog_json *r)
 {
 	int more = next_element(r, '}');
 
 	if (more <= 0)
 		return more;
-	if (json_peek(r) != JSON_STRING)
+	if (catalog_json_peek(r) != JSON_STRING)
 		return syntax_error(r, "expected a key");
-	if (json_read_string(r, "key") < 0)
+	if (catalog_json_string(r, "key") < 0)
 		return -1;
 	skip_space(r);
 	if (r->p >= r->end || *r->p != ':')
@@ -460,35 +460,35 @@ int json_object_next(struct json_reader *r)
 	return 1;
 }
 
-int json_array_next(struct json_reader *r)
+int catalog_json_array_next(struct catalog_json *r)
 {
 	return next_element(r, ']');
 }
 
-int json_skip(struct json_reader *r)
+int catalog_json_skip(struct catalog_json *r)
 {
 	const char *s;
 	size_t n;
 	bool b;
 	int more;
 
-	switch (json_peek(r)) {
-	case JSON_NULL: return json_read_null(r);
-	case JSON_BOOL: return json_read_bool(r, &b, "value");
+	switch (catalog_json_peek(r)) {
+	case JSON_NULL: return catalog_json_null(r);
+	case JSON_BOOL: return catalog_json_bool(r, &b, "value");
 	case JSON_NUMBER: return number_span(r, &s, &n);
-	case JSON_STRING: return json_read_string(r, "value");
+	case JSON_STRING: return catalog_json_string(r, "value");
 	case JSON_OBJECT:
-		if (json_object_begin(r, "value") < 0)
+		if (catalog_json_object_begin(r, "value") < 0)
 			return -1;
-		while ((more = json_object_next(r)) > 0)
-			if (json_skip(r) < 0)
+		while ((more = catalog_json_object_next(r)) > 0)
+			if (catalog_json_skip(r) < 0)
 				return -1;
 		return more;
 	case JSON_ARRAY:
-		if (json_array_begin(r, "value") < 0)
+		if (catalog_json_array_begin(r, "value") < 0)
 			return -1;
-		while ((more = json_array_next(r)) > 0)
-			if (json_skip(r) < 0)
+		while ((more = catalog_json_array_next(r)) > 0)
+			if (catalog_json_skip(r) < 0)
 				return -1;
 		return more;
 	default:
@@ -500,7 +500,7 @@ int json_skip(struct json_reader *r)
  * that starts with the element and ends with its closing brace holds
  * exactly that element, unless the brace closes an object nested in it
  * (then the caller's next read fails, as on any damage). */
-int json_skim_record(struct json_reader *r)
+int catalog_json_skim_record(struct catalog_json *r)
 {
 	const char *line_end, *e;
 
@@ -520,7 +520,7 @@ int json_skim_record(struct json_reader *r)
 	return 1;
 }
 
-bool json_skim_records(struct json_reader *r, bool keyed)
+bool catalog_json_skim_records(struct catalog_json *r, bool keyed)
 {
 	const char *p = r->p, *line_end, *e;
 	bool skipped = false, more = true;
@@ -546,7 +546,7 @@ bool json_skim_records(struct json_reader *r, bool keyed)
 	return skipped;
 }
 
-int json_finish(struct json_reader *r)
+int catalog_json_finish(struct catalog_json *r)
 {
 	skip_space(r);
 	if (r->p != r->end)

@@ -80,7 +80,7 @@ out:
 }
 
 /* The manifest's frame decompressed a window at a time through a sieve
- * (see manifest_sieve_feed), never held whole: 300 MB for a million
+ * (see catalog_stream_feed), never held whole: 300 MB for a million
  * files, and a 34 MB manifest took twice as long to land in memory as to
  * decompress. 0 if m holds the result; else the caller reads it whole,
  * which reports what is wrong. */
@@ -90,7 +90,7 @@ static int read_manifest_sieved(const char *path,
 {
 	struct tarball_reader *r = NULL;
 	struct tarball_member mem;
-	struct manifest_sieve *s = NULL;
+	struct catalog_stream *s = NULL;
 	struct error ignored;
 	char *window = NULL;
 	uint64_t at;
@@ -102,17 +102,17 @@ static int read_manifest_sieved(const char *path,
 	    tarball_next(r, &mem, NULL) <= 0 ||
 	    strcmp(mem.name, MANIFEST_MEMBER) || mem.is_hardlink)
 		goto out;
-	s = manifest_sieve_new(paths);
+	s = catalog_stream_new(paths);
 	if (!keep_holds)
-		manifest_sieve_check_holds_only(s);
+		catalog_stream_check_holds_only(s);
 	window = xmalloc(SIEVE_WINDOW);
 	while ((n = tarball_read(r, window, SIEVE_WINDOW, NULL)) > 0)
-		manifest_sieve_feed(s, window, (size_t)n);
-	if (n == 0 && manifest_sieve_finish(s, m, &ignored) == 0)
+		catalog_stream_feed(s, window, (size_t)n);
+	if (n == 0 && catalog_stream_finish(s, m, &ignored) == 0)
 		rc = 0;
 out:
 	free(window);
-	manifest_sieve_free(s);
+	catalog_stream_free(s);
 	tarball_reader_close(r);
 	return rc;
 }
@@ -163,7 +163,7 @@ static int read_own_manifest(const char *path, const struct strlist *paths,
 	if (!read_manifest_indexed(path, &text) &&
 	    read_manifest_sequential(path, &text, err) < 0)
 		goto out;
-	if (manifest_parse(text.data ? text.data : "", text.len, m, err) < 0) {
+	if (catalog_manifest_parse(text.data ? text.data : "", text.len, m, err) < 0) {
 		error_prefix(err, "'%s': bad manifest", path);
 		goto out;
 	}
@@ -186,7 +186,7 @@ static int check_parent(const char *path, const struct manifest *m,
 {
 	char id[BACKUP_ID_SIZE];
 
-	if (!store_parse_archive_name(m->parent, id) ||
+	if (!dest_parse_archive_name(m->parent, id) ||
 	    strcmp(id, m->backup_id) >= 0)
 		return error_set(err, "'%s': bad manifest: parent '%s' is not "
 				 "an older backup", path, m->parent);
@@ -201,7 +201,7 @@ static int complete_tree(const char *path, const struct strlist *paths,
 	struct manifest base;
 	int rc = -1;
 
-	manifest_init(&base);
+	catalog_manifest_init(&base);
 	if (check_parent(path, m, err) < 0)
 		goto out;
 	if (depth >= MANIFEST_CHAIN_LIMIT) {
@@ -218,10 +218,10 @@ static int complete_tree(const char *path, const struct strlist *paths,
 	if (read_manifest(parent_path, paths, false, depth + 1, &base,
 			  err) < 0)
 		goto out;
-	manifest_compose(m, &base.files);
+	catalog_manifest_compose(m, &base.files);
 	rc = 0;
 out:
-	manifest_release(&base);
+	catalog_manifest_release(&base);
 	free(parent_path);
 	free(dir);
 	return rc;
@@ -235,30 +235,30 @@ static int read_manifest(const char *path, const struct strlist *paths,
 		return -1;
 	if (!m->delta || complete_tree(path, paths, depth, m, err) == 0)
 		return 0;
-	manifest_release(m);
-	manifest_init(m);
+	catalog_manifest_release(m);
+	catalog_manifest_init(m);
 	return -1;
 }
 
-int store_read_manifest(const char *path, struct manifest *m,
+int catalog_manifest_read(const char *path, struct manifest *m,
 			struct error *err)
 {
 	return read_manifest(path, NULL, true, 0, m, err);
 }
 
-int store_read_manifest_paths(const char *path, const struct strlist *paths,
+int catalog_manifest_read_paths(const char *path, const struct strlist *paths,
 			      struct manifest *m, struct error *err)
 {
 	return read_manifest(path, paths, false, 0, m, err);
 }
 
-int store_read_own_manifest(const char *path, struct manifest *m,
+int catalog_manifest_read_own(const char *path, struct manifest *m,
 			    struct error *err)
 {
 	return read_own_manifest(path, NULL, true, m, err);
 }
 
-/* The lines before "files", as manifest_format() lays them out, and
+/* The lines before "files", as catalog_manifest_format() lays them out, and
  * empty sections after them: 1 if m holds that, 0 if the manifest is laid
  * out otherwise, -1. */
 static int read_manifest_header(const char *path, struct manifest *m)
@@ -287,30 +287,30 @@ static int read_manifest_header(const char *path, struct manifest *m)
 		goto out;
 	buf_append(&text, head, (size_t)(end - head) + 1);
 	buf_append(&text, empty, sizeof(empty) - 1);
-	rc = manifest_parse(text.data, text.len, m, NULL) == 0 ? 1 : 0;
+	rc = catalog_manifest_parse(text.data, text.len, m, NULL) == 0 ? 1 : 0;
 out:
 	buf_release(&text);
 	tarball_reader_close(r);
 	return rc;
 }
 
-int store_manifest_parent(const char *path, char **parent, struct error *err)
+int catalog_manifest_parent(const char *path, char **parent, struct error *err)
 {
 	struct manifest m;
 	int rc;
 
-	manifest_init(&m);
+	catalog_manifest_init(&m);
 	rc = read_manifest_header(path, &m);
 	if (rc == 0)
 		rc = read_own_manifest(path, NULL, false, &m, err);
 	*parent = rc < 0 || !m.delta ? NULL : m.parent;
 	if (*parent)
 		m.parent = NULL;
-	manifest_release(&m);
+	catalog_manifest_release(&m);
 	return rc < 0 ? -1 : 0;
 }
 
-int store_complete_manifest(const char *path, struct manifest *m,
+int catalog_manifest_complete(const char *path, struct manifest *m,
 			    const char *known_archive,
 			    const struct tree *known_tree, struct error *err)
 {
@@ -320,7 +320,7 @@ int store_complete_manifest(const char *path, struct manifest *m,
 		return complete_tree(path, NULL, 0, m, err);
 	if (check_parent(path, m, err) < 0)
 		return -1;
-	manifest_compose(m, known_tree);
+	catalog_manifest_compose(m, known_tree);
 	return 0;
 }
 
@@ -362,10 +362,10 @@ static int add_to_member(void *ctx, const char *data, size_t len)
 /* Every file record holds over 100 bytes of field names alone. */
 #define MANIFEST_RECORD_MIN 100
 
-int store_write_manifest(struct tarball_writer *w, const struct manifest *m,
+int catalog_manifest_add(struct tarball_writer *w, const struct manifest *m,
 			 const struct content_index *contents,
 			 const char *holder,
-			 const struct metadata_records *rec, int64_t mtime,
+			 const struct catalog_records *rec, int64_t mtime,
 			 size_t buffered, struct error *err)
 {
 	struct manifest_text t = { .buffered = buffered };
@@ -376,14 +376,14 @@ int store_write_manifest(struct tarball_writer *w, const struct manifest *m,
 	 * held while a million-file run is at its peak). */
 	if (m->files.len > buffered / MANIFEST_RECORD_MIN)
 		t.too_big = true;
-	manifest_write(m, contents, holder, rec, keep_or_count, &t);
+	catalog_manifest_write(m, contents, holder, rec, keep_or_count, &t);
 	if (!t.too_big) {
 		rc = tarball_write_buffer(w, MANIFEST_MEMBER, t.text.data,
 					  t.text.len, mtime, err);
 		goto out;
 	}
 	rc = tarball_begin_buffer(w, MANIFEST_MEMBER, t.size, mtime, err);
-	if (rc == 0 && manifest_write(m, contents, holder, rec, add_to_member,
+	if (rc == 0 && catalog_manifest_write(m, contents, holder, rec, add_to_member,
 				      &mm) != 0)
 		rc = -1;
 	if (rc == 0 && mm.written != t.size)

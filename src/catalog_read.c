@@ -42,16 +42,16 @@ static int field_index(const char *const *names, int n, const char *key)
 }
 
 /* The decoded string, which must not hold a NUL (\u0000). */
-static int string_value(struct json_reader *r, const char *what)
+static int string_value(struct catalog_json *r, const char *what)
 {
-	if (json_read_string(r, what) < 0)
+	if (catalog_json_string(r, what) < 0)
 		return -1;
 	if (strlen(r->str) != r->str_len)
 		return error_set(r->err, "%s contains a NUL character", what);
 	return 0;
 }
 
-static char *decode_hex_name(struct json_reader *r, const char *what)
+static char *decode_hex_name(struct catalog_json *r, const char *what)
 {
 	size_t n;
 	char *name;
@@ -70,7 +70,7 @@ static char *decode_hex_name(struct json_reader *r, const char *what)
 	return name;
 }
 
-static int read_name(struct json_reader *r, char **out, bool hex,
+static int read_name(struct catalog_json *r, char **out, bool hex,
 		     const char *what)
 {
 	char *name = hex ? decode_hex_name(r, what)
@@ -83,7 +83,7 @@ static int read_name(struct json_reader *r, char **out, bool hex,
 	return 0;
 }
 
-static int read_time_pair(struct json_reader *r, struct nstime *t,
+static int read_time_pair(struct catalog_json *r, struct nstime *t,
 			  const char *what)
 {
 	int64_t sec, nsec;
@@ -91,17 +91,17 @@ static int read_time_pair(struct json_reader *r, struct nstime *t,
 
 	/* A syntax error (a truncated file) keeps the reader's message; a
 	 * well-formed array of the wrong length gets ours. */
-	if (json_array_begin(r, what) < 0 || (n1 = json_array_next(r)) < 0)
+	if (catalog_json_array_begin(r, what) < 0 || (n1 = catalog_json_array_next(r)) < 0)
 		return -1;
 	if (n1 == 0)
 		goto shape;
-	if (json_read_int(r, -1000000000000000LL, 1000000000000000LL, &sec,
-			  what) < 0 || (n2 = json_array_next(r)) < 0)
+	if (catalog_json_int(r, -1000000000000000LL, 1000000000000000LL, &sec,
+			  what) < 0 || (n2 = catalog_json_array_next(r)) < 0)
 		return -1;
 	if (n2 == 0)
 		goto shape;
-	if (json_read_int(r, 0, 999999999, &nsec, what) < 0 ||
-	    (n3 = json_array_next(r)) < 0)
+	if (catalog_json_int(r, 0, 999999999, &nsec, what) < 0 ||
+	    (n3 = catalog_json_array_next(r)) < 0)
 		return -1;
 	if (n3 != 0)
 		goto shape;
@@ -112,17 +112,17 @@ shape:
 	return error_set(r->err, "%s must be [seconds, nanoseconds]", what);
 }
 
-static int read_u32(struct json_reader *r, uint32_t *out, const char *what)
+static int read_u32(struct catalog_json *r, uint32_t *out, const char *what)
 {
 	int64_t v;
 
-	if (json_read_int(r, 0, UINT32_MAX, &v, what) < 0)
+	if (catalog_json_int(r, 0, UINT32_MAX, &v, what) < 0)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
 }
 
-static int read_type(struct json_reader *r, struct tree_entry *e)
+static int read_type(struct catalog_json *r, struct tree_entry *e)
 {
 	enum entry_type type;
 
@@ -134,7 +134,7 @@ static int read_type(struct json_reader *r, struct tree_entry *e)
 	return 0;
 }
 
-static int read_inode(struct json_reader *r, struct tree_entry *e)
+static int read_inode(struct catalog_json *r, struct tree_entry *e)
 {
 	int64_t n;
 
@@ -146,7 +146,7 @@ static int read_inode(struct json_reader *r, struct tree_entry *e)
 	return 0;
 }
 
-static int read_mode(struct json_reader *r, struct tree_entry *e)
+static int read_mode(struct catalog_json *r, struct tree_entry *e)
 {
 	char *end;
 	unsigned long v;
@@ -162,7 +162,7 @@ static int read_mode(struct json_reader *r, struct tree_entry *e)
 	return 0;
 }
 
-static int read_checksum(struct json_reader *r, uint8_t out[HASH_SIZE],
+static int read_checksum(struct catalog_json *r, uint8_t out[HASH_SIZE],
 			 const char *what)
 {
 	if (string_value(r, what) < 0)
@@ -172,17 +172,17 @@ static int read_checksum(struct json_reader *r, uint8_t out[HASH_SIZE],
 	return 0;
 }
 
-static int read_size(struct json_reader *r, uint64_t *out, const char *what)
+static int read_size(struct catalog_json *r, uint64_t *out, const char *what)
 {
 	int64_t v;
 
-	if (json_read_int(r, 0, INT64_MAX, &v, what) < 0)
+	if (catalog_json_int(r, 0, INT64_MAX, &v, what) < 0)
 		return -1;
 	*out = (uint64_t)v;
 	return 0;
 }
 
-static int read_entry_field(struct json_reader *r, struct entry_state *st,
+static int read_entry_field(struct catalog_json *r, struct entry_state *st,
 			    int f)
 {
 	struct tree_entry *e = st->e;
@@ -200,7 +200,7 @@ static int read_entry_field(struct json_reader *r, struct entry_state *st,
 	case F_TYPE: return read_type(r, e);
 	case F_SIZE: return read_size(r, &e->size, "'size'");
 	case F_MODIFIED_TIME:
-		return json_read_double(r, &st->modified_time,
+		return catalog_json_double(r, &st->modified_time,
 					"'modified_time'");
 	case F_MTIME: return read_time_pair(r, &e->mtime, "'mtime'");
 	case F_CTIME: return read_time_pair(r, &e->ctime, "'ctime'");
@@ -216,12 +216,12 @@ static int read_entry_field(struct json_reader *r, struct entry_state *st,
 	case F_RECHECK: {
 		bool recheck;
 
-		if (json_read_bool(r, &recheck, "'recheck'") < 0)
+		if (catalog_json_bool(r, &recheck, "'recheck'") < 0)
 			return -1;
 		e->recheck = recheck;
 		return 0;
 	}
-	default: return json_skip(r);
+	default: return catalog_json_skip(r);
 	}
 }
 
@@ -268,13 +268,13 @@ static int check_entry(struct entry_state *st, struct error *err)
 	return 0;
 }
 
-static int read_entry_fields(struct json_reader *r, struct entry_state *st)
+static int read_entry_fields(struct catalog_json *r, struct entry_state *st)
 {
 	int more;
 
-	if (json_object_begin(r, "an entry") < 0)
+	if (catalog_json_object_begin(r, "an entry") < 0)
 		return -1;
-	while ((more = json_object_next(r)) > 0) {
+	while ((more = catalog_json_object_next(r)) > 0) {
 		int f = field_index(entry_fields, F_COUNT, r->str);
 
 		if (f >= 0 && (st->seen & 1u << f))
@@ -288,9 +288,9 @@ static int read_entry_fields(struct json_reader *r, struct entry_state *st)
 	return more;
 }
 
-/* read_entry(); *fast says whether the record was laid out as incbak
+/* catalog_read_entry(); *fast says whether the record was laid out as incbak
  * writes it. */
-static int read_entry_noting_layout(struct json_reader *r, struct tree *t,
+static int read_entry_noting_layout(struct catalog_json *r, struct tree *t,
 				    const char *key, const char *where,
 				    bool *fast)
 {
@@ -301,7 +301,7 @@ static int read_entry_noting_layout(struct json_reader *r, struct tree *t,
 		e->path = tree_store_path(t, key);
 		e->path_stored = true;
 	}
-	*fast = fast_entry_fields(r, t, &st, !key);
+	*fast = catalog_fastread_entry(r, t, &st, !key);
 	if ((!*fast && read_entry_fields(r, &st) < 0) ||
 	    check_entry(&st, r->err) < 0) {
 		/* A syntax error's position says more than the entry. */
@@ -316,7 +316,7 @@ static int read_entry_noting_layout(struct json_reader *r, struct tree *t,
 }
 
 /* One entry; `key` (file_checksums) or its "path" field names it. */
-int read_entry(struct json_reader *r, struct tree *t, const char *key,
+int catalog_read_entry(struct catalog_json *r, struct tree *t, const char *key,
 	       const char *where)
 {
 	bool fast;
@@ -327,7 +327,7 @@ int read_entry(struct json_reader *r, struct tree *t, const char *key,
 /* Whether the file record just read, keyed `key` (len bytes), can be
  * found again by its path and copied whole: laid out as incbak writes
  * records, on a line of its own, its key the path itself (no escapes). */
-static bool record_is_copyable(const struct json_reader *r, const char *key,
+static bool record_is_copyable(const struct catalog_json *r, const char *key,
 			       size_t len)
 {
 	return r->element > r->start && r->element[-1] == '\n' &&
@@ -337,7 +337,7 @@ static bool record_is_copyable(const struct json_reader *r, const char *key,
 	       (r->p == r->end || *r->p == ',' || *r->p == '\n');
 }
 
-int check_duplicates(const struct tree *t, struct error *err)
+int catalog_check_duplicates(const struct tree *t, struct error *err)
 {
 	ptrdiff_t dup = tree_find_duplicate(t);
 
@@ -349,14 +349,14 @@ int check_duplicates(const struct tree *t, struct error *err)
 
 /* With mark_records, the entries whose records a save may copy are
  * marked (tree_entry.same_record). */
-static int read_file_checksums(struct json_reader *r, struct tree *files,
+static int read_file_checksums(struct catalog_json *r, struct tree *files,
 			       bool mark_records)
 {
 	int more;
 
-	if (json_object_begin(r, "'file_checksums'") < 0)
+	if (catalog_json_object_begin(r, "'file_checksums'") < 0)
 		return -1;
-	while ((more = json_object_next(r)) > 0) {
+	while ((more = catalog_json_object_next(r)) > 0) {
 		char *key;
 		size_t len = r->str_len;
 		bool fast;
@@ -378,41 +378,29 @@ static int read_file_checksums(struct json_reader *r, struct tree *files,
 	if (more < 0)
 		return -1;
 	tree_sort(files);
-	return check_duplicates(files, r->err);
+	return catalog_check_duplicates(files, r->err);
 }
 
-static int read_files_array(struct json_reader *r, struct tree *files)
+static int read_files_array(struct catalog_json *r, struct tree *files)
 {
 	int more;
 
-	if (json_array_begin(r, "'files'") < 0)
+	if (catalog_json_array_begin(r, "'files'") < 0)
 		return -1;
-	while ((more = json_array_next(r)) > 0)
-		if (read_entry(r, files, NULL, "files") < 0)
+	while ((more = catalog_json_array_next(r)) > 0)
+		if (catalog_read_entry(r, files, NULL, "files") < 0)
 			return -1;
 	if (more < 0)
 		return -1;
 	tree_sort(files);
-	return check_duplicates(files, r->err);
+	return catalog_check_duplicates(files, r->err);
 }
 
-bool is_backup_id(const char *s)
-{
-	static const char shape[] = "dddd-dd-dd_dd-dd-dd";
-
-	if (strlen(s) != sizeof(shape) - 1)
-		return false;
-	for (size_t i = 0; shape[i]; i++)
-		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
-			return false;
-	return true;
-}
-
-static int read_backup_id(struct json_reader *r, char **out, const char *what)
+static int read_backup_id(struct catalog_json *r, char **out, const char *what)
 {
 	if (string_value(r, what) < 0)
 		return -1;
-	if (!is_backup_id(r->str))
+	if (!catalog_is_backup_id(r->str))
 		return error_set(r->err, "%s is not a backup id "
 				 "(YYYY-MM-DD_HH-MM-SS)", what);
 	free(*out);
@@ -425,19 +413,19 @@ static const char *const content_fields[C_COUNT] = {
 	"skip",
 };
 
-static int read_id_into(struct json_reader *r, char out[BACKUP_ID_SIZE],
+static int read_id_into(struct catalog_json *r, char out[BACKUP_ID_SIZE],
 			const char *what)
 {
 	if (string_value(r, what) < 0)
 		return -1;
-	if (!is_backup_id(r->str))
+	if (!catalog_is_backup_id(r->str))
 		return error_set(r->err, "%s is not a backup id "
 				 "(YYYY-MM-DD_HH-MM-SS)", what);
 	memcpy(out, r->str, BACKUP_ID_SIZE);
 	return 0;
 }
 
-static int read_content_field(struct json_reader *r, struct content_state *c,
+static int read_content_field(struct catalog_json *r, struct content_state *c,
 			      int f)
 {
 	switch (f) {
@@ -449,20 +437,20 @@ static int read_content_field(struct json_reader *r, struct content_state *c,
 	case C_LAST: return read_id_into(r, c->last, "'last_used'");
 	case C_FRAME: return read_size(r, &c->frame, "'frame'");
 	case C_SKIP: return read_size(r, &c->skip, "'skip'");
-	default: return json_skip(r);
+	default: return catalog_json_skip(r);
 	}
 }
 
-static int read_content_fields(struct json_reader *r, struct content_state *c,
+static int read_content_fields(struct catalog_json *r, struct content_state *c,
 			       bool with_owner)
 {
 	int more;
 
-	if (fast_content_fields(r, c))
+	if (catalog_fastread_content(r, c))
 		goto check;
-	if (json_object_begin(r, "a content") < 0)
+	if (catalog_json_object_begin(r, "a content") < 0)
 		return -1;
-	while ((more = json_object_next(r)) > 0) {
+	while ((more = catalog_json_object_next(r)) > 0) {
 		int f = field_index(content_fields, C_COUNT, r->str);
 
 		if (f >= 0 && (c->seen & 1u << f))
@@ -512,14 +500,14 @@ static bool filter_keeps(const struct content_filter *f, const char *key,
 
 /* A record a reader leaves out: skimmed where allowed and laid out for
  * it, else checked as JSON. */
-static int leave_record(struct json_reader *r, bool skim)
+static int leave_record(struct catalog_json *r, bool skim)
 {
-	if (skim && json_skim_record(r))
+	if (skim && catalog_json_skim_record(r))
 		return 0;
-	return json_skip(r);
+	return catalog_json_skip(r);
 }
 
-int read_content(struct json_reader *r, struct content_index *idx,
+int catalog_read_content(struct catalog_json *r, struct content_index *idx,
 			bool with_owner)
 {
 	struct content_state c = {0};
@@ -537,7 +525,7 @@ int read_content(struct json_reader *r, struct content_index *idx,
 		error_set(r->err, "key must be a checksum");
 		goto out;
 	}
-	if (idx && content_find(idx, sum)) {
+	if (idx && catalog_content_find(idx, sum)) {
 		error_set(r->err, "appears twice");
 		goto out;
 	}
@@ -546,7 +534,7 @@ int read_content(struct json_reader *r, struct content_index *idx,
 	rc = 0;
 	if (!idx)
 		goto out;
-	item = content_insert(idx, sum, c.size, c.holder, c.member, c.last);
+	item = catalog_content_insert(idx, sum, c.size, c.holder, c.member, c.last);
 	item->has_frame = (c.seen & 1u << C_FRAME) != 0;
 	item->frame_offset = c.frame;
 	item->frame_skip = c.skip;
@@ -558,23 +546,23 @@ out:
 }
 
 /* An object of records, all left out. */
-static int leave_records(struct json_reader *r, bool skim, const char *what)
+static int leave_records(struct catalog_json *r, bool skim, const char *what)
 {
 	int more;
 
-	if (json_object_begin(r, what) < 0)
+	if (catalog_json_object_begin(r, what) < 0)
 		return -1;
 	if (skim)
-		json_skim_records(r, true);
-	while ((more = json_object_next(r)) > 0)
+		catalog_json_skim_records(r, true);
+	while ((more = catalog_json_object_next(r)) > 0)
 		if (leave_record(r, skim) < 0)
 			return -1;
 	return more;
 }
 
 /* With idx NULL, each record is checked and dropped (see
- * metadata_load_parts); records `only` does not keep are left out. */
-int catalog_read_contents(struct json_reader *r, struct content_index *idx,
+ * catalog_load_parts); records `only` does not keep are left out. */
+int catalog_read_contents(struct catalog_json *r, struct content_index *idx,
 			 bool with_owner, const struct content_filter *only,
 			 const char *what)
 {
@@ -582,11 +570,11 @@ int catalog_read_contents(struct json_reader *r, struct content_index *idx,
 
 	if (only && !only->nsums)
 		return leave_records(r, only->skim, what);
-	if (json_object_begin(r, what) < 0)
+	if (catalog_json_object_begin(r, what) < 0)
 		return -1;
-	while ((more = json_object_next(r)) > 0) {
+	while ((more = catalog_json_object_next(r)) > 0) {
 		int rc = filter_keeps(only, r->str, r->str_len) ?
-			 read_content(r, idx, with_owner) :
+			 catalog_read_content(r, idx, with_owner) :
 			 leave_record(r, only->skim);
 
 		if (rc < 0)
@@ -606,7 +594,7 @@ static const char *const history_fields[H_COUNT] = {
 	"bytes_written", "parent",
 };
 
-static int read_history_field(struct json_reader *r, struct history_entry *h,
+static int read_history_field(struct catalog_json *r, struct history_entry *h,
 			      int f)
 {
 	int64_t *counts[H_COUNT] = {
@@ -622,9 +610,9 @@ static int read_history_field(struct json_reader *r, struct history_entry *h,
 	case H_ID: return read_backup_id(r, &h->backup_id, "'backup_id'");
 	case H_ARCHIVE: return read_name(r, &h->archive, false, "'archive'");
 	case H_PARENT: return read_name(r, &h->parent, false, "'parent'");
-	case -1: return json_skip(r);
+	case -1: return catalog_json_skip(r);
 	default:
-		return json_read_int(r, 0, INT64_MAX, counts[f],
+		return catalog_json_int(r, 0, INT64_MAX, counts[f],
 				     history_fields[f]);
 	}
 }
@@ -654,15 +642,15 @@ static int check_history_entry(const struct metadata *md,
 	return 0;
 }
 
-static int read_history_entry(struct json_reader *r, struct metadata *md)
+static int read_history_entry(struct catalog_json *r, struct metadata *md)
 {
-	struct history_entry *h = metadata_add_history(md);
+	struct history_entry *h = catalog_add_history(md);
 	unsigned seen = 0;
 	int more;
 
-	if (json_object_begin(r, "an entry") < 0)
+	if (catalog_json_object_begin(r, "an entry") < 0)
 		return -1;
-	while ((more = json_object_next(r)) > 0) {
+	while ((more = catalog_json_object_next(r)) > 0) {
 		int f = field_index(history_fields, H_COUNT, r->str);
 
 		if (f >= 0 && (seen & 1u << f))
@@ -678,38 +666,38 @@ static int read_history_entry(struct json_reader *r, struct metadata *md)
 	return check_history_entry(md, h, r->err);
 }
 
-static int read_history(struct json_reader *r, struct metadata *md)
+static int read_history(struct catalog_json *r, struct metadata *md)
 {
 	int more;
 
-	if (json_array_begin(r, "'backup_history'") < 0)
+	if (catalog_json_array_begin(r, "'backup_history'") < 0)
 		return -1;
-	while ((more = json_array_next(r)) > 0)
+	while ((more = catalog_json_array_next(r)) > 0)
 		if (read_history_entry(r, md) < 0)
 			return error_prefix(r->err, "backup_history");
 	return more;
 }
 
 /* An array of {"path": ...} or {"path_hex": ...}. */
-int read_path_list(struct json_reader *r, struct strlist *out,
+int catalog_read_path_list(struct catalog_json *r, struct strlist *out,
 			  const char *what)
 {
 	int more;
 
-	if (json_array_begin(r, what) < 0)
+	if (catalog_json_array_begin(r, what) < 0)
 		return -1;
-	while ((more = json_array_next(r)) > 0) {
+	while ((more = catalog_json_array_next(r)) > 0) {
 		char *path = NULL;
 		int inner;
 
-		if (json_object_begin(r, what) < 0)
+		if (catalog_json_object_begin(r, what) < 0)
 			return -1;
-		while ((inner = json_object_next(r)) > 0) {
+		while ((inner = catalog_json_object_next(r)) > 0) {
 			bool hex = !strcmp(r->str, "path_hex");
 
 			if ((hex || !strcmp(r->str, "path")) ?
 			    read_name(r, &path, hex, what) < 0 :
-			    json_skip(r) < 0) {
+			    catalog_json_skip(r) < 0) {
 				free(path);
 				return -1;
 			}
@@ -730,22 +718,22 @@ int read_path_list(struct json_reader *r, struct strlist *out,
 struct top_reader {
 	const char *const *keys;
 	int nkeys;
-	int (*read)(struct json_reader *r, int key, void *ctx);
+	int (*read)(struct catalog_json *r, int key, void *ctx);
 	void *ctx;
 };
 
-static int read_top(struct json_reader *r, const struct top_reader *t)
+static int read_top(struct catalog_json *r, const struct top_reader *t)
 {
 	unsigned seen = 0;
 	int more;
 
-	if (json_object_begin(r, "the top level") < 0)
+	if (catalog_json_object_begin(r, "the top level") < 0)
 		return -1;
-	while ((more = json_object_next(r)) > 0) {
+	while ((more = catalog_json_object_next(r)) > 0) {
 		int k = field_index(t->keys, t->nkeys, r->str);
 
 		if (k < 0) {
-			if (json_skip(r) < 0)
+			if (catalog_json_skip(r) < 0)
 				return -1;
 			continue;
 		}
@@ -758,14 +746,14 @@ static int read_top(struct json_reader *r, const struct top_reader *t)
 	}
 	if (more < 0)
 		return -1;
-	return json_finish(r) < 0 ? -1 : (int)seen;
+	return catalog_json_finish(r) < 0 ? -1 : (int)seen;
 }
 
-static int read_version(struct json_reader *r, int newest)
+static int read_version(struct catalog_json *r, int newest)
 {
 	int64_t version;
 
-	if (json_read_int(r, 0, 1000000, &version, "'format_version'") < 0)
+	if (catalog_json_int(r, 0, 1000000, &version, "'format_version'") < 0)
 		return -1;
 	if (version > newest)
 		return error_set(r->err, "format_version %lld is newer than "
@@ -793,7 +781,7 @@ struct metadata_reader {
 /* Left out, with METADATA_SKIM. */
 static const struct content_filter no_contents = { NULL, 0, true };
 
-static int read_metadata_key(struct json_reader *r, int key, void *ctx)
+static int read_metadata_key(struct catalog_json *r, int key, void *ctx)
 {
 	struct metadata_reader *mr = ctx;
 	struct metadata *md = mr->md;
@@ -804,8 +792,8 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 		return read_backup_id(r, &md->tree_backup_id,
 				      "'tree_backup_id'");
 	case M_DATE:
-		if (json_peek(r) == JSON_NULL)
-			return json_read_null(r);
+		if (catalog_json_peek(r) == JSON_NULL)
+			return catalog_json_null(r);
 		return read_name(r, &md->last_backup_date, false,
 				 "'last_backup_date'");
 	case M_FILES:
@@ -819,7 +807,7 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 		}
 		if (mr->parts & METADATA_SKIM)
 			return leave_records(r, true, "'file_checksums'");
-		return json_skip(r);
+		return catalog_json_skip(r);
 	case M_CONTENTS: {
 		size_t from = (size_t)(r->p - r->start);
 		/* What follows the contents (the history) is small: the
@@ -841,7 +829,7 @@ static int read_metadata_key(struct json_reader *r, int key, void *ctx)
 		return 0;
 	}
 	case M_HISTORY: return read_history(r, md);
-	default: return read_path_list(r, &md->reported_specials,
+	default: return catalog_read_path_list(r, &md->reported_specials,
 				       "'reported_specials'");
 	}
 }
@@ -850,20 +838,20 @@ int catalog_parse_text(const char *text, size_t len, bool mapped,
 			       unsigned parts, const struct content_filter *only,
 			       struct metadata *md, struct error *err)
 {
-	struct json_reader r;
+	struct catalog_json r;
 	struct metadata_reader mr = { md, parts, only, false };
 	struct top_reader t = { metadata_keys, M_COUNT, read_metadata_key,
 				&mr };
 	int seen;
 
-	json_reader_init(&r, text, len, mapped, err);
+	catalog_json_init(&r, text, len, mapped, err);
 	seen = read_top(&r, &t);
-	json_reader_release(&r);
+	catalog_json_release(&r);
 	if (seen >= 0 && !(seen & 1 << M_FILES))
 		seen = error_set(err, "missing 'file_checksums'");
 	if (seen < 0) {
-		metadata_release(md);
-		metadata_init(md);
+		catalog_release(md);
+		catalog_init(md);
 		return -1;
 	}
 	md->contents_pending = !(parts & METADATA_CONTENTS) &&
@@ -871,7 +859,7 @@ int catalog_parse_text(const char *text, size_t len, bool mapped,
 	return 0;
 }
 
-int metadata_parse(const char *text, size_t len, struct metadata *md,
+int catalog_parse(const char *text, size_t len, struct metadata *md,
 		   struct error *err)
 {
 	return catalog_parse_text(text, len, false, METADATA_ALL, NULL, md,
@@ -887,7 +875,7 @@ static const char *const manifest_keys[N_COUNT] = {
 	"parent",
 };
 
-static int read_manifest_key(struct json_reader *r, int key, void *ctx)
+static int read_manifest_key(struct catalog_json *r, int key, void *ctx)
 {
 	struct manifest *m = ctx;
 
@@ -903,37 +891,37 @@ static int read_manifest_key(struct json_reader *r, int key, void *ctx)
 		return 0;
 	case N_ID: return read_backup_id(r, &m->backup_id, "'backup_id'");
 	case N_DATE: return read_name(r, &m->date, false, "'date'");
-	case N_ADDED: return json_read_int(r, 0, INT64_MAX, &m->files_added,
+	case N_ADDED: return catalog_json_int(r, 0, INT64_MAX, &m->files_added,
 					   "'files_added'");
-	case N_MODIFIED: return json_read_int(r, 0, INT64_MAX,
+	case N_MODIFIED: return catalog_json_int(r, 0, INT64_MAX,
 					      &m->files_modified,
 					      "'files_modified'");
-	case N_DELETED: return json_read_int(r, 0, INT64_MAX,
+	case N_DELETED: return catalog_json_int(r, 0, INT64_MAX,
 					     &m->files_deleted,
 					     "'files_deleted'");
 	case N_FILES: return read_files_array(r, &m->files);
-	case N_DELETED_LIST: return read_path_list(r, &m->deleted,
+	case N_DELETED_LIST: return catalog_read_path_list(r, &m->deleted,
 						   "'deleted'");
 	default: return catalog_read_contents(r, &m->holds, false, NULL, "'holds'");
 	}
 }
 
-int manifest_parse(const char *text, size_t len, struct manifest *m,
+int catalog_manifest_parse(const char *text, size_t len, struct manifest *m,
 		   struct error *err)
 {
-	struct json_reader r;
+	struct catalog_json r;
 	struct top_reader t = { manifest_keys, N_COUNT, read_manifest_key, m };
 	int seen;
 
-	json_reader_init(&r, text, len, false, err);
+	catalog_json_init(&r, text, len, false, err);
 	seen = read_top(&r, &t);
-	json_reader_release(&r);
+	catalog_json_release(&r);
 	if (seen >= 0 && (!m->backup_id || !m->date))
 		seen = error_set(err, "manifest: missing 'backup_id' or "
 				 "'date'");
 	if (seen < 0) {
-		manifest_release(m);
-		manifest_init(m);
+		catalog_manifest_release(m);
+		catalog_manifest_init(m);
 		return -1;
 	}
 	return 0;

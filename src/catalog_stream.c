@@ -41,7 +41,7 @@ static bool record_in_scopes(const char *line, size_t len,
 {
 	static const char lead[] = "{\"path\":\"";
 	const char *name = line + sizeof(lead) - 1, *end = line + len, *quote;
-	struct json_reader r;
+	struct catalog_json r;
 	struct error ignored;
 	bool keep = true;
 
@@ -52,16 +52,16 @@ static bool record_in_scopes(const char *line, size_t len,
 	if (quote && !memchr(name, '\\', (size_t)(quote - name)))
 		return hex_name_follows(quote + 1, end) ||
 		       path_in_scopes(name, (size_t)(quote - name), paths);
-	json_reader_init(&r, name - 1, (size_t)(end - name + 1), false,
+	catalog_json_init(&r, name - 1, (size_t)(end - name + 1), false,
 			 &ignored);
-	if (json_read_string(&r, "'path'") == 0 &&
+	if (catalog_json_string(&r, "'path'") == 0 &&
 	    strlen(r.str) == r.str_len && !hex_name_follows(r.p, end))
 		keep = path_in_scopes(r.str, r.str_len, paths);
-	json_reader_release(&r);
+	catalog_json_release(&r);
 	return keep;
 }
 
-/* The manifest, line by line as manifest_format() writes it, never whole
+/* The manifest, line by line as catalog_manifest_format() writes it, never whole
  * in memory: each record (a line) is parsed as it arrives, with the checks
  * of a whole parse, and the lines around the sections are kept, to be
  * parsed at the end as a manifest with empty sections. For a reader of
@@ -70,13 +70,13 @@ static bool record_in_scopes(const char *line, size_t len,
 enum sieve_state { SIEVE_TOP, SIEVE_FILES, SIEVE_DELETED, SIEVE_HOLDS,
 		   SIEVE_LOST };
 
-struct manifest_sieve {
+struct catalog_stream {
 	const struct strlist *paths;  /* NULL: every record */
 	struct manifest records;      /* what the records said */
 	struct buf skeleton;          /* the lines around them */
 	struct buf partial;           /* a line not complete yet */
 	struct buf one;               /* a record as a document of its own */
-	struct json_reader reader;
+	struct catalog_json reader;
 	struct error err;
 	enum sieve_state state;
 	bool holds_checked_only;      /* parsed, not kept */
@@ -84,17 +84,17 @@ struct manifest_sieve {
 	bool any;                     /* a record in this section so far */
 };
 
-struct manifest_sieve *manifest_sieve_new(const struct strlist *paths)
+struct catalog_stream *catalog_stream_new(const struct strlist *paths)
 {
-	struct manifest_sieve *s = xcalloc(1, sizeof(*s));
+	struct catalog_stream *s = xcalloc(1, sizeof(*s));
 
 	s->paths = paths && paths->len ? paths : NULL;
-	manifest_init(&s->records);
-	json_reader_init(&s->reader, "", 0, false, &s->err);
+	catalog_manifest_init(&s->records);
+	catalog_json_init(&s->reader, "", 0, false, &s->err);
 	return s;
 }
 
-void manifest_sieve_check_holds_only(struct manifest_sieve *s)
+void catalog_stream_check_holds_only(struct catalog_stream *s)
 {
 	s->holds_checked_only = true;
 }
@@ -107,7 +107,7 @@ static bool line_is(const char *line, size_t len, const char *text)
 /* A record on a line of its own; `lead` opens it ('{', or '"' for a
  * key). The comma after it, if any, is left out of *len and noted: one
  * must separate records, and none may follow the last. */
-static bool record_line(struct manifest_sieve *s, const char *line,
+static bool record_line(struct catalog_stream *s, const char *line,
 			size_t *len, char lead)
 {
 	size_t n = *len;
@@ -124,7 +124,7 @@ static bool record_line(struct manifest_sieve *s, const char *line,
 	return true;
 }
 
-static void sieve_top_line(struct manifest_sieve *s, const char *line,
+static void sieve_top_line(struct catalog_stream *s, const char *line,
 			   size_t len)
 {
 	buf_append(&s->skeleton, line, len);
@@ -140,10 +140,10 @@ static void sieve_top_line(struct manifest_sieve *s, const char *line,
 
 /* Parses one record into s->records, wrapped as a one-element array (or
  * object, for a holds record and its key). */
-static bool parse_record(struct manifest_sieve *s, const char *line,
+static bool parse_record(struct catalog_stream *s, const char *line,
 			 size_t len)
 {
-	struct json_reader *r = &s->reader;
+	struct catalog_json *r = &s->reader;
 	bool keyed = s->state == SIEVE_HOLDS;
 	bool ok;
 
@@ -151,29 +151,29 @@ static bool parse_record(struct manifest_sieve *s, const char *line,
 	buf_append(&s->one, keyed ? "{" : "[", 1);
 	buf_append(&s->one, line, len);
 	buf_append(&s->one, keyed ? "}" : "]", 1);
-	json_reader_rebind(r, s->one.data, s->one.len);
+	catalog_json_rebind(r, s->one.data, s->one.len);
 	switch (s->state) {
 	case SIEVE_FILES:
-		ok = json_array_begin(r, "'files'") == 0 &&
-		     json_array_next(r) == 1 &&
-		     read_entry(r, &s->records.files, NULL, "files") == 0 &&
-		     json_array_next(r) == 0;
+		ok = catalog_json_array_begin(r, "'files'") == 0 &&
+		     catalog_json_array_next(r) == 1 &&
+		     catalog_read_entry(r, &s->records.files, NULL, "files") == 0 &&
+		     catalog_json_array_next(r) == 0;
 		break;
 	case SIEVE_DELETED:
-		ok = read_path_list(r, &s->records.deleted, "'deleted'") == 0;
+		ok = catalog_read_path_list(r, &s->records.deleted, "'deleted'") == 0;
 		break;
 	default:
-		ok = json_object_begin(r, "'holds'") == 0 &&
-		     json_object_next(r) == 1 &&
-		     read_content(r, s->holds_checked_only ? NULL :
+		ok = catalog_json_object_begin(r, "'holds'") == 0 &&
+		     catalog_json_object_next(r) == 1 &&
+		     catalog_read_content(r, s->holds_checked_only ? NULL :
 				  &s->records.holds, false) == 0 &&
-		     json_object_next(r) == 0;
+		     catalog_json_object_next(r) == 0;
 		break;
 	}
-	return ok && json_finish(r) == 0;
+	return ok && catalog_json_finish(r) == 0;
 }
 
-static bool record_wanted(const struct manifest_sieve *s, const char *line,
+static bool record_wanted(const struct catalog_stream *s, const char *line,
 			  size_t len)
 {
 	if (!s->paths)
@@ -184,7 +184,7 @@ static bool record_wanted(const struct manifest_sieve *s, const char *line,
 	       record_in_scopes(line, len, s->paths);
 }
 
-static void sieve_line(struct manifest_sieve *s, const char *line, size_t len)
+static void sieve_line(struct catalog_stream *s, const char *line, size_t len)
 {
 	char closer = s->state == SIEVE_HOLDS ? '}' : ']';
 
@@ -211,7 +211,7 @@ static void sieve_line(struct manifest_sieve *s, const char *line, size_t len)
 		s->state = SIEVE_LOST;
 }
 
-void manifest_sieve_feed(struct manifest_sieve *s, const char *data,
+void catalog_stream_feed(struct catalog_stream *s, const char *data,
 			 size_t len)
 {
 	const char *end = data + len, *nl;
@@ -239,12 +239,12 @@ static void move_records(struct manifest *to, struct manifest *from)
 	strlist_clear(&to->deleted);
 	to->deleted = from->deleted;
 	memset(&from->deleted, 0, sizeof(from->deleted));
-	content_index_release(&to->holds);
+	catalog_contents_release(&to->holds);
 	to->holds = from->holds;
 	memset(&from->holds, 0, sizeof(from->holds));
 }
 
-int manifest_sieve_finish(struct manifest_sieve *s, struct manifest *m,
+int catalog_stream_finish(struct catalog_stream *s, struct manifest *m,
 			  struct error *err)
 {
 	if (s->partial.len && s->state != SIEVE_LOST)
@@ -252,53 +252,53 @@ int manifest_sieve_finish(struct manifest_sieve *s, struct manifest *m,
 	s->partial.len = 0;
 	if (s->state != SIEVE_TOP)
 		return 1;
-	if (manifest_parse(s->skeleton.data ? s->skeleton.data : "",
+	if (catalog_manifest_parse(s->skeleton.data ? s->skeleton.data : "",
 			   s->skeleton.len, m, err) < 0)
 		return -1;
 	/* Records on a line of their own all went past; others did not. */
 	if (m->files.len || m->deleted.len || m->holds.len) {
-		manifest_release(m);
-		manifest_init(m);
+		catalog_manifest_release(m);
+		catalog_manifest_init(m);
 		return 1;
 	}
 	move_records(m, &s->records);
 	tree_sort(&m->files);
-	if (check_duplicates(&m->files, err) < 0) {
-		manifest_release(m);
-		manifest_init(m);
+	if (catalog_check_duplicates(&m->files, err) < 0) {
+		catalog_manifest_release(m);
+		catalog_manifest_init(m);
 		return -1;
 	}
 	return 0;
 }
 
-void manifest_sieve_free(struct manifest_sieve *s)
+void catalog_stream_free(struct catalog_stream *s)
 {
 	if (!s)
 		return;
-	manifest_release(&s->records);
-	json_reader_release(&s->reader);
+	catalog_manifest_release(&s->records);
+	catalog_json_release(&s->reader);
 	buf_release(&s->skeleton);
 	buf_release(&s->partial);
 	buf_release(&s->one);
 	free(s);
 }
 
-int manifest_parse_paths(const char *text, size_t len,
+int catalog_manifest_parse_paths(const char *text, size_t len,
 			 const struct strlist *paths, struct manifest *m,
 			 struct error *err)
 {
 	if (paths && paths->len) {
-		struct manifest_sieve *s = manifest_sieve_new(paths);
+		struct catalog_stream *s = catalog_stream_new(paths);
 		int rc;
 
-		manifest_sieve_feed(s, text, len);
-		rc = manifest_sieve_finish(s, m, err);
-		manifest_sieve_free(s);
+		catalog_stream_feed(s, text, len);
+		rc = catalog_stream_finish(s, m, err);
+		catalog_stream_free(s);
 		if (rc == 0)
 			return 0;
 	}
 	/* Not laid out as ours, or damaged: the whole text, whose errors
 	 * name the right lines. */
-	return manifest_parse(text, len, m, err);
+	return catalog_manifest_parse(text, len, m, err);
 }
 

@@ -309,7 +309,7 @@ static void format_history(struct buf *out, const struct history_entry *h)
 /* Where formatted text goes: `text`, which is handed to take() whenever it
  * holds a few MiB, so that saving the metadata of a million files does not
  * first build 600 MB of text (take NULL: it all stays in text). */
-struct metadata_sink {
+struct catalog_sink {
 	struct buf *text;
 	int (*take)(void *ctx, const char *data, size_t len);
 	void *ctx;
@@ -321,7 +321,7 @@ struct metadata_sink {
  * big enough that a write is rare. */
 #define SINK_DRAIN_AT ((size_t)1 << 20)
 
-static void sink_put(struct metadata_sink *sink, const char *data,
+static void sink_put(struct catalog_sink *sink, const char *data,
 		     size_t len)
 {
 	if (!sink->take)
@@ -330,7 +330,7 @@ static void sink_put(struct metadata_sink *sink, const char *data,
 		sink->failed = sink->take(sink->ctx, data, len);
 }
 
-static void sink_drain(struct metadata_sink *sink, size_t at_least)
+static void sink_drain(struct catalog_sink *sink, size_t at_least)
 {
 	if (!sink->take || sink->text->len < at_least)
 		return;
@@ -339,12 +339,12 @@ static void sink_drain(struct metadata_sink *sink, size_t at_least)
 }
 
 /* Those held by `holder` only, if not NULL. */
-static void format_contents(struct metadata_sink *sink,
+static void format_contents(struct catalog_sink *sink,
 			    const struct content_index *idx, bool with_owner,
 			    const char *holder)
 {
 	bool owned;
-	const struct content **sorted = content_order(idx, &owned);
+	const struct content **sorted = catalog_content_order(idx, &owned);
 	struct buf *out = sink->text;
 	size_t n = 0;
 
@@ -411,7 +411,7 @@ static void *format_contents_in_background(void *arg)
 {
 	struct contents_pipe *p = arg;
 	bool owned;
-	const struct content **sorted = content_order(p->contents, &owned);
+	const struct content **sorted = catalog_content_order(p->contents, &owned);
 	struct buf piece = {0};
 
 	for (size_t i = 0; i < p->contents->len; i++) {
@@ -431,7 +431,7 @@ static void *format_contents_in_background(void *arg)
 	return NULL;
 }
 
-static void take_contents(struct contents_pipe *p, struct metadata_sink *sink)
+static void take_contents(struct contents_pipe *p, struct catalog_sink *sink)
 {
 	struct buf piece;
 
@@ -453,7 +453,7 @@ struct record_source {
 
 /* src set to read rec's records from the start; NULL if rec is. */
 static struct record_source *record_source_of(
-	const struct metadata_records *rec, struct record_source *src)
+	const struct catalog_records *rec, struct record_source *src)
 {
 	const char *map;
 
@@ -532,7 +532,7 @@ static bool copied_record_fits(const struct metadata *md,
 
 	if (e->type != ENTRY_FILE)
 		return true;
-	c = content_find(&md->contents, e->checksum);
+	c = catalog_content_find(&md->contents, e->checksum);
 	if (!c)
 		return false;
 	n = snprintf(tail, sizeof(tail), ",\"backup_id\":\"%s\"%s}",
@@ -546,7 +546,7 @@ static bool copied_record_fits(const struct metadata *md,
  * separates them; returns how many (0: format files[i] instead). */
 static size_t copy_records(const struct metadata *md, size_t i,
 			   struct record_source *src,
-			   struct metadata_sink *sink)
+			   struct catalog_sink *sink)
 {
 	const struct tree_entry *ent = md->files.entries;
 	size_t len = find_record(src, ent[i].path), j;
@@ -583,7 +583,7 @@ static size_t copy_records(const struct metadata *md, size_t i,
  * contents: the history and what follows are format_tail()'s. Records that
  * entries kept are copied from src (NULL: none). */
 static void format_body(const struct metadata *md, struct record_source *src,
-			struct metadata_sink *sink)
+			struct catalog_sink *sink)
 {
 	struct buf *out = sink->text;
 	struct contents_pipe pipe = { .contents = &md->contents };
@@ -624,7 +624,7 @@ static void format_body(const struct metadata *md, struct record_source *src,
 			continue;
 		}
 		c = e->type == ENTRY_FILE ?
-			content_find(&md->contents, e->checksum) : NULL;
+			catalog_content_find(&md->contents, e->checksum) : NULL;
 		buf_puts(out, i ? ",\n" : "\n");
 		json_name(out, "path", e->path, true);
 		format_entry_fields(out, e, c ? c->holder : NULL);
@@ -643,7 +643,7 @@ static void format_body(const struct metadata *md, struct record_source *src,
 	buf_puts(out, "\n},");
 }
 
-static void format_tail(const struct metadata *md, struct metadata_sink *sink)
+static void format_tail(const struct metadata *md, struct catalog_sink *sink)
 {
 	struct buf *out = sink->text;
 
@@ -663,15 +663,15 @@ static void format_tail(const struct metadata *md, struct metadata_sink *sink)
 }
 
 static void format_metadata(const struct metadata *md,
-			    struct metadata_sink *sink)
+			    struct catalog_sink *sink)
 {
 	format_body(md, NULL, sink);
 	format_tail(md, sink);
 }
 
-void metadata_format(const struct metadata *md, struct buf *out)
+void catalog_format(const struct metadata *md, struct buf *out)
 {
-	struct metadata_sink sink = { out, NULL, NULL, 0 };
+	struct catalog_sink sink = { out, NULL, NULL, 0 };
 
 	format_metadata(md, &sink);
 }
@@ -717,12 +717,12 @@ static bool copy_manifest_fields(struct buf *out, const struct tree_entry *e,
 	return true;
 }
 
-/* holds: see manifest_write(); rec: see metadata_records_open(). */
+/* holds: see catalog_manifest_write(); rec: see catalog_records_open(). */
 static void format_manifest(const struct manifest *m,
 			    const struct content_index *holds,
 			    const char *holder,
-			    const struct metadata_records *rec,
-			    struct metadata_sink *sink)
+			    const struct catalog_records *rec,
+			    struct catalog_sink *sink)
 {
 	struct buf *out = sink->text;
 	struct record_source src_space;
@@ -774,21 +774,21 @@ static void format_manifest(const struct manifest *m,
 	sink_drain(sink, 0);
 }
 
-void manifest_format(const struct manifest *m, struct buf *out)
+void catalog_manifest_format(const struct manifest *m, struct buf *out)
 {
-	struct metadata_sink sink = { out, NULL, NULL, 0 };
+	struct catalog_sink sink = { out, NULL, NULL, 0 };
 
 	format_manifest(m, &m->holds, NULL, NULL, &sink);
 }
 
-int manifest_write(const struct manifest *m,
+int catalog_manifest_write(const struct manifest *m,
 		   const struct content_index *contents, const char *holder,
-		   const struct metadata_records *rec,
+		   const struct catalog_records *rec,
 		   int (*take)(void *ctx, const char *data, size_t len),
 		   void *ctx)
 {
 	struct buf text = {0};
-	struct metadata_sink sink = { &text, take, ctx, 0 };
+	struct catalog_sink sink = { &text, take, ctx, 0 };
 
 	format_manifest(m, contents ? contents : &m->holds,
 			contents ? holder : NULL, rec, &sink);
@@ -798,7 +798,7 @@ int manifest_write(const struct manifest *m,
 
 /* ---- saving ---- */
 
-/* A metadata_sink's take(): errno of a failed write, or 0. The bytes go
+/* A catalog_sink's take(): errno of a failed write, or 0. The bytes go
  * to disk as they are written, so the fsync at the end waits for little. */
 static int write_to_fd(void *ctx, const char *data, size_t len)
 {
@@ -812,14 +812,14 @@ static int write_to_fd(void *ctx, const char *data, size_t len)
 
 /* A save under way: the file being written, and the thread writing the
  * body to it while the caller goes on. */
-struct metadata_saving {
+struct catalog_saving {
 	const struct metadata *md;
 	char *path, *tmp;
 	int fd;
 	struct fs_writeback out;
-	struct metadata_records *records; /* in the file replaced */
+	struct catalog_records *records; /* in the file replaced */
 	struct buf text;
-	struct metadata_sink sink;
+	struct catalog_sink sink;
 	pthread_t thread;
 	bool threaded;
 	struct error err;
@@ -831,7 +831,7 @@ struct metadata_saving {
  * A failure is kept, as a later fsync may not report it again. */
 static void *write_body(void *arg)
 {
-	struct metadata_saving *s = arg;
+	struct catalog_saving *s = arg;
 
 	struct record_source src;
 
@@ -841,28 +841,28 @@ static void *write_body(void *arg)
 	return NULL;
 }
 
-static void saving_free(struct metadata_saving *s)
+static void saving_free(struct catalog_saving *s)
 {
 	if (s->fd >= 0) {
 		close(s->fd);
 		unlink(s->tmp);
 	}
-	metadata_records_close(s->records);
+	catalog_records_close(s->records);
 	buf_release(&s->text);
 	free(s->tmp);
 	free(s->path);
 	free(s);
 }
 
-struct metadata_saving *metadata_save_begin(const char *dest,
+struct catalog_saving *catalog_save_begin(const char *dest,
 					    const struct metadata *md)
 {
-	struct metadata_saving *s = xcalloc(1, sizeof(*s));
+	struct catalog_saving *s = xcalloc(1, sizeof(*s));
 
 	fault_point("metadata:save");
 	s->md = md;
 	s->path = path_join(dest, METADATA_FILE_NAME);
-	s->sink = (struct metadata_sink){ &s->text, write_to_fd, &s->out, 0 };
+	s->sink = (struct catalog_sink){ &s->text, write_to_fd, &s->out, 0 };
 	/* Saving now would drop every content record. */
 	if (md->contents_pending) {
 		s->fd = -1;
@@ -878,7 +878,7 @@ struct metadata_saving *metadata_save_begin(const char *dest,
 		return s;
 	}
 	s->out.fd = s->fd;
-	s->records = metadata_records_open(dest, md);
+	s->records = catalog_records_open(dest, md);
 	grow_array((void **)&s->text.data, &s->text.alloc,
 		   SINK_DRAIN_AT + 65536, 1);
 	s->threaded = pthread_create(&s->thread, NULL, write_body, s) == 0;
@@ -888,7 +888,7 @@ struct metadata_saving *metadata_save_begin(const char *dest,
 	return s;
 }
 
-int metadata_save_end(struct metadata_saving *s, struct error *err)
+int catalog_save_end(struct catalog_saving *s, struct error *err)
 {
 	int rc = s->rc;
 
@@ -910,7 +910,7 @@ int metadata_save_end(struct metadata_saving *s, struct error *err)
 	return rc;
 }
 
-void metadata_save_abort(struct metadata_saving *s)
+void catalog_save_abort(struct catalog_saving *s)
 {
 	if (!s)
 		return;
@@ -919,9 +919,9 @@ void metadata_save_abort(struct metadata_saving *s)
 	saving_free(s);
 }
 
-int metadata_save(const char *dest, const struct metadata *md,
+int catalog_save(const char *dest, const struct metadata *md,
 		  struct error *err)
 {
-	return metadata_save_end(metadata_save_begin(dest, md), err);
+	return catalog_save_end(catalog_save_begin(dest, md), err);
 }
 

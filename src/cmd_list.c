@@ -114,7 +114,7 @@ int cmd_list(int argc, char **argv, const struct cmd_env *env)
 	(void)env;
 	if (code >= 0)
 		return code;
-	metadata_init(&md);
+	catalog_init(&md);
 	if (settings_load(&c, &s, &err) < 0) {
 		log_error("%s", err.msg);
 		code = EXIT_USAGE;
@@ -122,7 +122,7 @@ int cmd_list(int argc, char **argv, const struct cmd_env *env)
 	}
 	/* Only the history is shown: the file records are checked as JSON,
 	 * not kept (a third of the time, and no memory per file). */
-	if (metadata_load_parts(s.dest, &md, &found, 0, &err) < 0) {
+	if (catalog_load_parts(s.dest, &md, &found, 0, &err) < 0) {
 		log_error("%s", err.msg);
 		code = EXIT_ERROR;
 		goto out;
@@ -133,7 +133,7 @@ int cmd_list(int argc, char **argv, const struct cmd_env *env)
 		print_table(&md, s.dest);
 	code = EXIT_OK;
 out:
-	metadata_release(&md);
+	catalog_release(&md);
 	settings_release(&s);
 	return code;
 }

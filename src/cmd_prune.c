@@ -134,15 +134,15 @@ static int prune_locked(struct prune_cmd *pc, const struct settings *s,
 	bool found;
 	int rc;
 
-	metadata_init(&md);
-	if (metadata_load(s->dest, &md, &found, err) < 0) {
-		metadata_release(&md);
+	catalog_init(&md);
+	if (catalog_load(s->dest, &md, &found, err) < 0) {
+		catalog_release(&md);
 		return EXIT_ERROR;
 	}
 	if (!pc->dry_run && (sweep_temp_files(pc, s->dest, err) < 0 ||
 			     rotate_sweep_leftovers(s->dest, &md, on_leftover,
 						    pc, err) < 0)) {
-		metadata_release(&md);
+		catalog_release(&md);
 		return EXIT_ERROR;
 	}
 	rc = rotate_apply(s->dest, &md, &ro, &report, &stats, err);
@@ -151,7 +151,7 @@ static int prune_locked(struct prune_cmd *pc, const struct settings *s,
 		printf("nothing to prune: %zu backup%s, keeping up to %d\n",
 		       md.nhistory, md.nhistory == 1 ? "" : "s",
 		       ro.max_backups);
-	metadata_release(&md);
+	catalog_release(&md);
 	if (rc == ROTATE_DAMAGED)
 		return EXIT_INTEGRITY;
 	return rc == ROTATE_OK ? EXIT_OK : EXIT_ERROR;

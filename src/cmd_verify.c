@@ -94,7 +94,7 @@ static int load_metadata(const struct verify_cmd *vc, struct metadata *md)
 	char *msg;
 	int code;
 
-	if (metadata_load(dest, md, &found, &err) < 0) {
+	if (catalog_load(dest, md, &found, &err) < 0) {
 		msg = str_fmt("%s; run 'incbak repair' to rebuild it from the "
 			      "archives", err.msg);
 	} else if (!found) {
@@ -116,7 +116,7 @@ static int resolve_ids(struct verify_cmd *vc, const struct metadata *md)
 	struct error err = {{0}};
 
 	for (size_t i = 0; i < vc->queries.len; i++) {
-		int at = store_resolve_id(md, vc->queries.items[i], &err);
+		int at = dest_resolve_id(md, vc->queries.items[i], &err);
 
 		if (at < 0)
 			return cmd_fail(&vc->common, EXIT_USAGE, err.msg);
@@ -153,7 +153,7 @@ static int verify_locked(struct verify_cmd *vc)
 	struct error err = {{0}};
 	int code;
 
-	metadata_init(&md);
+	catalog_init(&md);
 	code = load_metadata(vc, &md);
 	if (code == EXIT_OK)
 		code = resolve_ids(vc, &md);
@@ -171,7 +171,7 @@ static int verify_locked(struct verify_cmd *vc)
 	vc->problems = NULL; /* printed and freed with the summary */
 	code = st.problems ? EXIT_INTEGRITY : EXIT_OK;
 out:
-	metadata_release(&md);
+	catalog_release(&md);
 	return code;
 }
 

@@ -13,27 +13,27 @@
 #include "hash.h"
 #include "util.h"
 
-bool store_member_reserved(const char *path)
+bool dest_member_reserved(const char *path)
 {
 	return !strcmp(path, ".incbak") || str_starts(path, ".incbak/");
 }
 
-char *store_member_name(const char *path, const uint8_t *checksum)
+char *dest_member_name(const char *path, const uint8_t *checksum)
 {
 	char hex[HASH_HEX_SIZE];
 
-	if (!store_member_reserved(path))
+	if (!dest_member_reserved(path))
 		return xstrdup(path);
 	hex_encode(checksum, HASH_SIZE, hex);
-	return str_fmt("%s%s", STORE_CONTENT_DIR, hex);
+	return str_fmt("%s%s", DEST_CONTENT_DIR, hex);
 }
 
-char *store_archive_path(const char *dest, const char *archive)
+char *dest_archive_path(const char *dest, const char *archive)
 {
 	return path_join(dest, archive);
 }
 
-bool store_parse_archive_name(const char *name, char *id)
+bool dest_parse_archive_name(const char *name, char *id)
 {
 	static const char suffix[] = ".tar.zst";
 	const char *mark = strstr(name, "_backup_");
@@ -58,12 +58,12 @@ static int cmp_by_id(const void *a, const void *b)
 {
 	char ia[BACKUP_ID_SIZE], ib[BACKUP_ID_SIZE];
 
-	store_parse_archive_name(*(char *const *)a, ia);
-	store_parse_archive_name(*(char *const *)b, ib);
+	dest_parse_archive_name(*(char *const *)a, ia);
+	dest_parse_archive_name(*(char *const *)b, ib);
 	return strcmp(ia, ib);
 }
 
-int store_list_archives(const char *dest, struct strlist *out,
+int dest_list_archives(const char *dest, struct strlist *out,
 			struct error *err)
 {
 	DIR *d = opendir(dest);
@@ -74,7 +74,7 @@ int store_list_archives(const char *dest, struct strlist *out,
 		return error_set(err, "cannot open '%s': %s", dest,
 				 strerror(errno));
 	while ((de = readdir(d)) != NULL)
-		if (store_parse_archive_name(de->d_name, id))
+		if (dest_parse_archive_name(de->d_name, id))
 			strlist_push(out, de->d_name);
 	closedir(d);
 	if (out->len > 1)
@@ -115,7 +115,7 @@ static void close_matches(const struct metadata *md, const char *query,
 	}
 }
 
-int store_resolve_id(const struct metadata *md, const char *query,
+int dest_resolve_id(const struct metadata *md, const char *query,
 		     struct error *err)
 {
 	struct buf near = {0};

@@ -36,7 +36,7 @@ static int64_t count_non_dirs(const struct tree *t)
 static void add_history(struct metadata *md, const struct repair_archive *a)
 {
 	const struct manifest *m = a->manifest;
-	struct history_entry *h = metadata_add_history(md);
+	struct history_entry *h = catalog_add_history(md);
 
 	h->backup_id = xstrdup(m->backup_id);
 	h->date = xstrdup(m->date);
@@ -59,8 +59,8 @@ static void add_holds(struct metadata *md, const struct manifest *m)
 	for (size_t i = 0; i < m->holds.len; i++) {
 		const struct content *hold = &m->holds.items[i];
 
-		if (!content_find(&md->contents, hold->checksum))
-			content_copy_frame(content_insert(&md->contents,
+		if (!catalog_content_find(&md->contents, hold->checksum))
+			catalog_content_copy_frame(catalog_content_insert(&md->contents,
 					   hold->checksum, hold->size,
 					   m->backup_id, hold->member,
 					   m->backup_id), hold);
@@ -76,9 +76,9 @@ static void mark_used(struct metadata *md, const struct manifest *m)
 
 		if (e->type != ENTRY_FILE)
 			continue;
-		c = content_find(&md->contents, e->checksum);
+		c = catalog_content_find(&md->contents, e->checksum);
 		if (c && strcmp(c->last_used, m->backup_id))
-			content_set_last_used(&md->contents, c,
+			catalog_content_set_last_used(&md->contents, c,
 					      m->backup_id);
 	}
 }
@@ -94,7 +94,7 @@ static void take_files(struct metadata *md, const struct manifest *m)
 		const struct tree_entry *e = &m->files.entries[i];
 
 		if (e->type == ENTRY_FILE && e->size > 0 &&
-		    !content_find(&md->contents, e->checksum)) {
+		    !catalog_content_find(&md->contents, e->checksum)) {
 			all = false;
 			continue;
 		}
@@ -178,7 +178,7 @@ static char *unusable(const struct repair *r, const char *name,
 {
 	char id[BACKUP_ID_SIZE];
 
-	store_parse_archive_name(name, id);
+	dest_parse_archive_name(name, id);
 	if (strcmp(id, m->backup_id))
 		return str_fmt("its manifest is for backup %s", m->backup_id);
 	if (r->narchives &&
@@ -201,9 +201,9 @@ static int read_tree(struct repair *r, const char *path, struct manifest *m,
 	bool whole = last && !last->manifest->delta;
 	struct error why = {{0}};
 
-	if (store_read_own_manifest(path, m, err) < 0)
+	if (catalog_manifest_read_own(path, m, err) < 0)
 		return -1;
-	if (store_complete_manifest(path, m, whole ? last->name : NULL,
+	if (catalog_manifest_complete(path, m, whole ? last->name : NULL,
 				    whole ? &last->manifest->files : NULL,
 				    &why) == 0)
 		return 0;
@@ -213,13 +213,13 @@ static int read_tree(struct repair *r, const char *path, struct manifest *m,
 
 static void read_one(struct repair *r, const char *name)
 {
-	char *path = store_archive_path(r->opts->dest, name);
+	char *path = dest_archive_path(r->opts->dest, name);
 	struct manifest *m = &r->manifests[r->narchives];
 	struct error err = {{0}};
 	struct stat st;
 	char *why = NULL, *incomplete = NULL;
 
-	manifest_init(m);
+	catalog_manifest_init(m);
 	if (read_tree(r, path, m, &incomplete, &err) < 0)
 		why = xstrdup(without_path(err.msg, path));
 	else if (stat(path, &st) < 0)
@@ -229,7 +229,7 @@ static void read_one(struct repair *r, const char *name)
 	if (why) {
 		set_aside(path, &why);
 		skip(r, name, why);
-		manifest_release(m);
+		catalog_manifest_release(m);
 	} else {
 		r->archives[r->narchives++] = (struct repair_archive){
 			.name = name, .size = (uint64_t)st.st_size,
@@ -251,7 +251,7 @@ static int read_archives(struct repair *r)
 {
 	const char *dest = r->opts->dest;
 
-	if (store_list_archives(dest, &r->names, r->err) < 0)
+	if (dest_list_archives(dest, &r->names, r->err) < 0)
 		return -1;
 	if (!r->names.len)
 		return error_set(r->err, "no archives in '%s' to repair from",
@@ -305,11 +305,11 @@ static int write_metadata(struct repair *r, bool had_file)
 	struct metadata md;
 	int rc = -1;
 
-	metadata_init(&md);
+	catalog_init(&md);
 	repair_build(&md, r->archives, r->narchives);
 	if (had_file && keep_old(r, meta) < 0)
 		goto out;
-	rc = metadata_save(dest, &md, r->err);
+	rc = catalog_save(dest, &md, r->err);
 	if (rc < 0 && r->stats->kept_as) {
 		/* Put the old file back rather than leave none at all. */
 		char *kept = path_join(dest, r->stats->kept_as);
@@ -321,7 +321,7 @@ static int write_metadata(struct repair *r, bool had_file)
 		free(kept);
 	}
 out:
-	metadata_release(&md);
+	catalog_release(&md);
 	free(meta);
 	return rc;
 }
@@ -333,9 +333,9 @@ static bool needs_rebuild(struct repair *r, bool *had_file)
 	struct error ignored;
 	bool loaded;
 
-	metadata_init(&md);
-	loaded = metadata_load(r->opts->dest, &md, had_file, &ignored) == 0;
-	metadata_release(&md);
+	catalog_init(&md);
+	loaded = catalog_load(r->opts->dest, &md, had_file, &ignored) == 0;
+	catalog_release(&md);
 	r->stats->was_damaged = *had_file && !loaded;
 	return !loaded || !*had_file || r->opts->force;
 }
@@ -373,7 +373,7 @@ int repair_run(const struct repair_options *opts, struct repair_stats *stats,
 	rc = repair_locked(&r) < 0 ? -1 : REPAIR_OK;
 	lock_release(lock);
 	for (size_t i = 0; i < r.narchives; i++)
-		manifest_release(&r.manifests[i]);
+		catalog_manifest_release(&r.manifests[i]);
 	free(r.manifests);
 	free(r.archives);
 	strlist_clear(&r.names);

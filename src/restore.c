@@ -163,14 +163,14 @@ static char *guess_archive(const char *dest, const char *query)
 	size_t n = strlen(query);
 	int matches = 0;
 
-	if (store_list_archives(dest, &names, &ignored) < 0 || !names.len)
+	if (dest_list_archives(dest, &names, &ignored) < 0 || !names.len)
 		goto out;
 	if (!strcmp(query, "latest")) {
 		guess = xstrdup(names.items[names.len - 1]);
 		goto out;
 	}
 	for (size_t i = 0; i < names.len && n; i++) {
-		if (!store_parse_archive_name(names.items[i], id) ||
+		if (!dest_parse_archive_name(names.items[i], id) ||
 		    strncmp(id, query, n))
 			continue;
 		free(guess);
@@ -198,7 +198,7 @@ out:
 static int load_backup(struct restore *r)
 {
 	const struct strlist *only = r->whole_tree ? NULL : &r->scopes;
-	struct metadata_loading *loading = metadata_load_start(
+	struct catalog_loading *loading = catalog_load_start(
 		r->o->dest, only ? METADATA_SKIM : METADATA_CONTENTS);
 	char *guess = guess_archive(r->o->dest, r->o->id);
 	struct error guess_err;
@@ -206,27 +206,27 @@ static int load_backup(struct restore *r)
 	int i, rc = -1;
 
 	if (guess) {
-		char *path = store_archive_path(r->o->dest, guess);
+		char *path = dest_archive_path(r->o->dest, guess);
 
-		guessed = store_read_manifest_paths(path, only, &r->m,
+		guessed = catalog_manifest_read_paths(path, only, &r->m,
 						    &guess_err) == 0;
 		free(path);
 	}
 	/* The tree comes from the backup's manifest, not the metadata. */
-	if (metadata_load_finish(loading, &r->md, &found, r->err) < 0)
+	if (catalog_load_finish(loading, &r->md, &found, r->err) < 0)
 		goto out;
-	i = store_resolve_id(&r->md, r->o->id, r->err);
+	i = dest_resolve_id(&r->md, r->o->id, r->err);
 	if (i < 0) {
 		rc = mark(r, RESTORE_USAGE);
 		goto out;
 	}
 	r->h = &r->md.history[i];
 	snprintf(r->st->backup_id, BACKUP_ID_SIZE, "%s", r->h->backup_id);
-	r->archive_path = store_archive_path(r->o->dest, r->h->archive);
+	r->archive_path = dest_archive_path(r->o->dest, r->h->archive);
 	if (!guessed || strcmp(guess, r->h->archive)) {
-		manifest_release(&r->m);
-		manifest_init(&r->m);
-		if (store_read_manifest_paths(r->archive_path, only, &r->m,
+		catalog_manifest_release(&r->m);
+		catalog_manifest_init(&r->m);
+		if (catalog_manifest_read_paths(r->archive_path, only, &r->m,
 					      r->err) < 0) {
 			rc = mark(r, RESTORE_INTEGRITY);
 			goto out;
@@ -323,7 +323,7 @@ static int choose_paths(struct restore *r)
 static int plan_file(struct restore *r, size_t i)
 {
 	const struct tree_entry *e = &r->m.files.entries[i];
-	const struct content *c = content_find(&r->md.contents, e->checksum);
+	const struct content *c = catalog_content_find(&r->md.contents, e->checksum);
 	const struct history_entry *holder;
 	char sum[HASH_HEX_SIZE];
 	struct need *n;
@@ -333,7 +333,7 @@ static int plan_file(struct restore *r, size_t i)
 		return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: its content "
 			       "%s is not recorded in %s", e->path,
 			       r->archive_path, sum, METADATA_FILE_NAME);
-	holder = metadata_find_backup(&r->md, c->holder);
+	holder = catalog_find_backup(&r->md, c->holder);
 	if (!holder)
 		return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: its content "
 			       "%s is held by backup %s, which is not kept",
@@ -396,7 +396,7 @@ static int load_chosen_contents(struct restore *r)
 		memcpy(sums + n++ * HASH_SIZE, t->entries[i].checksum,
 		       HASH_SIZE);
 	}
-	rc = metadata_load_some_contents(r->o->dest, &r->md, sums, n, r->err);
+	rc = catalog_load_some_contents(r->o->dest, &r->md, sums, n, r->err);
 	free(sums);
 	return rc;
 }
@@ -1370,7 +1370,7 @@ out:
 static int read_archive(struct restore *r, size_t lo, size_t hi)
 {
 	const struct history_entry *h = &r->md.history[r->needs[lo].hist];
-	char *path = store_archive_path(r->o->dest, h->archive);
+	char *path = dest_archive_path(r->o->dest, h->archive);
 	int rc = 0;
 
 	if (can_seek(r, lo, hi))
@@ -1485,7 +1485,7 @@ static int restore_locked(struct restore *r)
 }
 
 /* A destination that does not exist has no backups: no lock to take, and
- * store_resolve_id() says so. */
+ * dest_resolve_id() says so. */
 static int take_lock(struct restore *r, struct lock **lock)
 {
 	struct stat st;
@@ -1514,8 +1514,8 @@ static void close_restore(struct restore *r)
 	free(r->chosen);
 	free(r->archive_path);
 	strlist_clear(&r->scopes);
-	manifest_release(&r->m);
-	metadata_release(&r->md);
+	catalog_manifest_release(&r->m);
+	catalog_release(&r->md);
 }
 
 int restore_run(const struct restore_options *o, struct restore_stats *stats,
@@ -1527,8 +1527,8 @@ int restore_run(const struct restore_options *o, struct restore_stats *stats,
 	struct lock *lock = NULL;
 	int rc;
 
-	metadata_init(&r.md);
-	manifest_init(&r.m);
+	catalog_init(&r.md);
+	catalog_manifest_init(&r.m);
 	rc = take_lock(&r, &lock);
 	if (rc == 0)
 		rc = restore_locked(&r);

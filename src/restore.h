@@ -22,7 +22,7 @@ struct restore_report {
 struct restore_options {
 	const char *dest;              /* the backup destination */
 	const char *id;                /* as the user wrote it (see
-					  store_resolve_id) */
+					  dest_resolve_id) */
 	const char *target;            /* NULL: ./incbak-restore-ID */
 	const struct strlist *paths;   /* relative to the source root; empty
 					  means the whole tree */

@@ -210,22 +210,22 @@ static int copy_member(struct rewrite *rw, struct tarball_reader *r,
 static int read_heir_manifest(struct rewrite *rw, struct tarball_reader *r,
 			      const char *path)
 {
-	struct manifest_sieve *s = manifest_sieve_new(NULL);
+	struct catalog_stream *s = catalog_stream_new(NULL);
 	struct error ignored;
 	ssize_t n;
 	int rc;
 
-	manifest_release(&rw->heir);
-	manifest_init(&rw->heir);
+	catalog_manifest_release(&rw->heir);
+	catalog_manifest_init(&rw->heir);
 	while ((n = tarball_read(r, rw->chunk, COPY_CHUNK, rw->err)) > 0)
-		manifest_sieve_feed(s, rw->chunk, (size_t)n);
+		catalog_stream_feed(s, rw->chunk, (size_t)n);
 	rc = n < 0 ? read_failed(rw)
-		   : manifest_sieve_finish(s, &rw->heir, &ignored);
-	manifest_sieve_free(s);
+		   : catalog_stream_finish(s, &rw->heir, &ignored);
+	catalog_stream_free(s);
 	if (rc > 0 || (rc < 0 && n == 0)) {
-		manifest_release(&rw->heir);
-		manifest_init(&rw->heir);
-		rc = store_read_manifest(path, &rw->heir, rw->err);
+		catalog_manifest_release(&rw->heir);
+		catalog_manifest_init(&rw->heir);
+		rc = catalog_manifest_read(path, &rw->heir, rw->err);
 		if (rc < 0)
 			read_failed(rw);
 	}
@@ -342,7 +342,7 @@ static void index_for_carrying(struct rewrite *rw)
 	for (size_t i = 0; i < files->len; i++) {
 		const struct tree_entry *e = &files->entries[i];
 
-		if (e->type == ENTRY_FILE && !store_member_reserved(e->path))
+		if (e->type == ENTRY_FILE && !dest_member_reserved(e->path))
 			rw->by_checksum[rw->nby_checksum++] = e;
 	}
 	qsort(rw->by_checksum, rw->nby_checksum, sizeof(*rw->by_checksum),
@@ -404,7 +404,7 @@ static char *carried_name(struct rewrite *rw, const struct content *c)
 		return xstrdup(e->path);
 	}
 	hex_encode(c->checksum, HASH_SIZE, hex);
-	return str_fmt("%s%s", STORE_CONTENT_DIR, hex);
+	return str_fmt("%s%s", DEST_CONTENT_DIR, hex);
 }
 
 /* The first carry (by member) whose member is not below `member`. */
@@ -476,7 +476,7 @@ static int carry_member(struct rewrite *rw, struct tarball_reader *r,
 				 "nothing was removed", c->member, victim);
 	}
 	cy->new_member = name;
-	h = content_insert(&rw->heir.holds, c->checksum, c->size, NULL, name,
+	h = catalog_content_insert(&rw->heir.holds, c->checksum, c->size, NULL, name,
 			   NULL);
 	tarball_last_member_position(rw->w, &h->frame_offset, &h->frame_skip);
 	h->has_frame = true;
@@ -545,7 +545,7 @@ static bool member_stays_as_is(struct rewrite *rw,
 	if (m->is_other || !strcmp(m->name, MANIFEST_MEMBER) ||
 	    strlist_has_sorted(&rw->heir_names, m->name))
 		return false;
-	if (store_member_reserved(m->name)) {
+	if (dest_member_reserved(m->name)) {
 		/* a content carried before, under its checksum */
 		if (m->is_hardlink || m->type != ENTRY_FILE)
 			return false;
@@ -749,7 +749,7 @@ static bool worth_copying_frames(const struct metadata *md,
 static void adopt_already_carried(struct rewrite *rw)
 {
 	for (size_t i = 0; i < rw->ncarries; i++) {
-		struct content *h = content_find(&rw->heir.holds,
+		struct content *h = catalog_content_find(&rw->heir.holds,
 						 rw->carries[i].content->checksum);
 
 		if (h)
@@ -789,7 +789,7 @@ static int resolve_positions(struct rewrite *rw)
 
 		if (!cy->copied || !cy->new_member)
 			continue;
-		h = content_insert(&rw->heir.holds, cy->content->checksum,
+		h = catalog_content_insert(&rw->heir.holds, cy->content->checksum,
 				   cy->content->size, NULL, cy->new_member,
 				   NULL);
 		h->has_frame = true;
@@ -805,8 +805,8 @@ static int finish_heir(struct rewrite *rw, int64_t mtime)
 	int rc;
 
 	if (resolve_positions(rw) < 0 ||
-	    store_write_manifest(rw->w, &rw->heir, NULL, NULL, NULL, mtime,
-				 STORE_MANIFEST_BUFFERED, rw->err) < 0)
+	    catalog_manifest_add(rw->w, &rw->heir, NULL, NULL, NULL, mtime,
+				 CATALOG_MANIFEST_BUFFERED, rw->err) < 0)
 		return -1;
 	rc = tarball_writer_commit(rw->w, &size, rw->err);
 	rw->w = NULL;
@@ -817,8 +817,8 @@ static int finish_heir(struct rewrite *rw, int64_t mtime)
 static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
 			struct history_entry *heir)
 {
-	char *heir_path = store_archive_path(rw->dest, heir->archive);
-	char *victim_path = store_archive_path(rw->dest, victim->archive);
+	char *heir_path = dest_archive_path(rw->dest, heir->archive);
+	char *victim_path = dest_archive_path(rw->dest, victim->archive);
 	const struct run whole = { 0, 0, UINT64_MAX };
 	int64_t mtime = 0;
 	int copied, rc = -1;
@@ -834,7 +834,7 @@ static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
 	 * is the oldest: written with its whole tree now, it need not be
 	 * copied again then to make its tree whole. */
 	if (rw->heir.delta &&
-	    store_complete_manifest(heir_path, &rw->heir, NULL, NULL,
+	    catalog_manifest_complete(heir_path, &rw->heir, NULL, NULL,
 				    rw->err) < 0) {
 		rw->rc = ROTATE_DAMAGED;
 		goto out;
@@ -893,12 +893,12 @@ static int64_t forget_victim(struct metadata *md, struct carry *carries,
 	for (size_t i = 0; i < n; i++) {
 		struct content *c = carries[i].content;
 
-		content_set_holder(&md->contents, c, heir_id);
+		catalog_content_set_holder(&md->contents, c, heir_id);
 		if (carries[i].new_member)
-			content_set_member(&md->contents, c,
+			catalog_content_set_member(&md->contents, c,
 					   carries[i].new_member);
 	}
-	content_remove_if(&md->contents, held_by, victim_id);
+	catalog_content_remove_if(&md->contents, held_by, victim_id);
 	free(victim_id);
 	free(md->history[0].date);
 	free(md->history[0].archive);
@@ -921,9 +921,9 @@ static void adopt_heir_positions(struct metadata *md,
 
 		if (strcmp(c->holder, heir_id))
 			continue;
-		h = content_find(&heir->holds, c->checksum);
+		h = catalog_content_find(&heir->holds, c->checksum);
 		if (h)
-			content_copy_frame(c, h);
+			catalog_content_copy_frame(c, h);
 		else
 			c->has_frame = false;
 	}
@@ -943,16 +943,16 @@ static int make_tree_whole(const char *dest, struct metadata *md,
 {
 	struct history_entry *h = &md->history[1];
 	struct rewrite rw = { .dest = dest, .opts = opts, .err = err };
-	char *path = store_archive_path(dest, h->archive);
+	char *path = dest_archive_path(dest, h->archive);
 	char *parent = NULL;
 	int64_t mtime = 0;
 	int copied, rc = -1;
 
-	manifest_init(&rw.heir);
+	catalog_manifest_init(&rw.heir);
 	rw.hash = hash_new();
 	rw.chunk = xmalloc(COPY_CHUNK);
 	*damaged = 1;
-	if (store_manifest_parent(path, &parent, err) < 0)
+	if (catalog_manifest_parent(path, &parent, err) < 0)
 		goto out;
 	/* A parent already gone (a damaged destination) is not the victim's
 	 * to fix: the removal changes nothing for that tree. */
@@ -970,7 +970,7 @@ static int make_tree_whole(const char *dest, struct metadata *md,
 		goto out;
 	}
 	*damaged = 1;
-	if (store_complete_manifest(path, &rw.heir, NULL, NULL, err) < 0)
+	if (catalog_manifest_complete(path, &rw.heir, NULL, NULL, err) < 0)
 		goto out;
 	*damaged = 0;
 	parse_backup_id(h->backup_id, &mtime);
@@ -1002,7 +1002,7 @@ static void rewrite_release(struct rewrite *rw)
 	free(rw->by_checksum);
 	free(rw->name_taken);
 	free(rw->carry_by_member);
-	manifest_release(&rw->heir);
+	catalog_manifest_release(&rw->heir);
 	hash_free(rw->hash);
 	free(rw->chunk);
 }
@@ -1010,7 +1010,7 @@ static void rewrite_release(struct rewrite *rw)
 static int remove_victim_file(const char *dest, const char *archive,
 			      uint64_t *freed, struct error *err)
 {
-	char *path = store_archive_path(dest, archive);
+	char *path = dest_archive_path(dest, archive);
 	struct stat st;
 	int rc = 0;
 
@@ -1041,7 +1041,7 @@ static int rotate_one(const char *dest, struct metadata *md,
 	char *heir_id = xstrdup(heir->backup_id);
 	int rc = -1;
 
-	manifest_init(&rw.heir);
+	catalog_manifest_init(&rw.heir);
 	rw.hash = hash_new();
 	rw.chunk = xmalloc(COPY_CHUNK);
 	collect_carries(md, victim_id, &rw.carries, &rw.ncarries);
@@ -1079,7 +1079,7 @@ static int rotate_one(const char *dest, struct metadata *md,
 		report->removed(report->ctx, victim_id, victim_archive,
 				(int64_t)rw.ncarries, (int64_t)rw.ncopied);
 	if (!opts->dry_run) {
-		if (metadata_save(dest, md, err) < 0)
+		if (catalog_save(dest, md, err) < 0)
 			goto out;
 		stats->metadata_saved = true;
 		fault_point("rotate:metadata-saved");
@@ -1115,16 +1115,16 @@ int rotate_sweep_leftovers(const char *dest, const struct metadata *md,
 
 	if (!md->nhistory)
 		return 0;
-	if (store_list_archives(dest, &names, err) < 0)
+	if (dest_list_archives(dest, &names, err) < 0)
 		return -1;
 	for (size_t i = 0; i < names.len; i++) {
 		char *path;
 
-		store_parse_archive_name(names.items[i], id);
+		dest_parse_archive_name(names.items[i], id);
 		if (strcmp(id, md->history[0].backup_id) >= 0 ||
 		    in_history(md, names.items[i]))
 			continue;
-		path = store_archive_path(dest, names.items[i]);
+		path = dest_archive_path(dest, names.items[i]);
 		if (unlink(path) == 0) {
 			removed++;
 			if (notice)

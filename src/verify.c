@@ -115,7 +115,7 @@ static ptrdiff_t history_index(const struct metadata *md, const char *id)
 {
 	size_t lo = 0, hi = md->nhistory;
 
-	/* The history is sorted by id (metadata_parse insists). */
+	/* The history is sorted by id (catalog_parse insists). */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(md->history[mid].backup_id, id);
@@ -138,7 +138,7 @@ static int select_backups(struct verifier *v, const char *const *ids,
 	v->selected = xcalloc(md->nhistory + 1, sizeof(*v->selected));
 	v->missing = xcalloc(md->nhistory + 1, sizeof(*v->missing));
 	for (size_t i = 0; i < md->nhistory; i++) {
-		char *path = store_archive_path(v->dest, md->history[i].archive);
+		char *path = dest_archive_path(v->dest, md->history[i].archive);
 		struct stat st;
 
 		v->selected[i] = nids == 0;
@@ -226,9 +226,9 @@ static int read_manifest(struct verifier *v, struct archive_check *ac,
 	if (n < 0)
 		goto out;
 	rc = 0;
-	manifest_release(&ac->manifest);
-	manifest_init(&ac->manifest);
-	ac->have_manifest = manifest_parse(text.data ? text.data : "",
+	catalog_manifest_release(&ac->manifest);
+	catalog_manifest_init(&ac->manifest);
+	ac->have_manifest = catalog_manifest_parse(text.data ? text.data : "",
 					   text.len, &ac->manifest, &perr) == 0;
 	if (!ac->have_manifest)
 		problem(v, ac->h->archive, MANIFEST_MEMBER, "bad manifest: %s",
@@ -299,7 +299,7 @@ static int read_member(struct verifier *v, struct archive_check *ac,
  * is reported here, once; returns -1 only when verification must stop. */
 static int read_archive(struct verifier *v, struct archive_check *ac)
 {
-	char *path = store_archive_path(v->dest, ac->h->archive);
+	char *path = dest_archive_path(v->dest, ac->h->archive);
 	struct prefetch *p = NULL;
 	struct prefetch_member m;
 	struct error aerr = {{0}};
@@ -417,7 +417,7 @@ static bool listed_in_holds(const struct archive_check *ac,
 
 	if (!ac->have_manifest)
 		return false;
-	hold = content_find(&ac->manifest.holds, c->checksum);
+	hold = catalog_content_find(&ac->manifest.holds, c->checksum);
 	return hold && !strcmp(hold->member, c->member) &&
 	       hold->size == c->size;
 }
@@ -464,7 +464,7 @@ static void report_lost(struct verifier *v, const char *archive,
 static void check_file(struct verifier *v, const char *archive,
 		       const struct tree_entry *e)
 {
-	const struct content *c = content_find(&v->md->contents, e->checksum);
+	const struct content *c = catalog_content_find(&v->md->contents, e->checksum);
 	char sum[HASH_HEX_SIZE];
 	size_t i;
 	struct deferred *d;
@@ -514,8 +514,8 @@ static void complete_tree(struct verifier *v, struct archive_check *ac)
 	ac->tree_known = true;
 	if (!m->delta)
 		return;
-	path = store_archive_path(v->dest, ac->h->archive);
-	if (store_complete_manifest(path, m, v->last_archive, &v->last_tree,
+	path = dest_archive_path(v->dest, ac->h->archive);
+	if (catalog_manifest_complete(path, m, v->last_archive, &v->last_tree,
 				    &err) < 0) {
 		ac->tree_known = false;
 		problem(v, ac->h->archive, MANIFEST_MEMBER,
@@ -564,7 +564,7 @@ static int verify_one(struct verifier *v, size_t index)
 				    .index = index };
 	int rc = 0;
 
-	manifest_init(&ac.manifest);
+	catalog_manifest_init(&ac.manifest);
 	v->stats->archives++;
 	if (v->missing[index]) {
 		ac.broken = true;
@@ -578,7 +578,7 @@ static int verify_one(struct verifier *v, size_t index)
 	tree_release(&ac.links);
 	strlist_clear(&ac.names);
 	strlist_clear(&ac.symlinks);
-	manifest_release(&ac.manifest);
+	catalog_manifest_release(&ac.manifest);
 	return rc;
 }
 

@@ -50,9 +50,9 @@ static void parse_manifest(const struct buf *text)
 	struct manifest m;
 	struct error err = { "" };
 
-	manifest_init(&m);
-	manifest_parse(text->data ? text->data : "", text->len, &m, &err);
-	manifest_release(&m);
+	catalog_manifest_init(&m);
+	catalog_manifest_parse(text->data ? text->data : "", text->len, &m, &err);
+	catalog_manifest_release(&m);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

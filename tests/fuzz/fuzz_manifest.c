@@ -23,21 +23,21 @@ static void check_round_trip(const struct manifest *m)
 	struct buf first = {0}, second = {0};
 	struct error err = { "" };
 
-	manifest_format(m, &first);
-	manifest_init(&again);
-	if (manifest_parse(first.data, first.len, &again, &err) < 0) {
+	catalog_manifest_format(m, &first);
+	catalog_manifest_init(&again);
+	if (catalog_manifest_parse(first.data, first.len, &again, &err) < 0) {
 		fprintf(stderr, "formatted manifest does not parse: %s\n%s",
 			err.msg, first.data);
 		abort();
 	}
-	manifest_format(&again, &second);
+	catalog_manifest_format(&again, &second);
 	if (first.len != second.len ||
 	    memcmp(first.data, second.data, first.len) != 0) {
 		fprintf(stderr, "round trip changed the manifest:\n%s\n"
 			"became:\n%s", first.data, second.data);
 		abort();
 	}
-	manifest_release(&again);
+	catalog_manifest_release(&again);
 	buf_release(&first);
 	buf_release(&second);
 }
@@ -63,9 +63,9 @@ static void check_paths(const struct manifest *whole)
 		return;
 	scope = whole->files.entries[whole->files.len / 2].path;
 	strlist_push(&paths, scope);
-	manifest_format(whole, &text);
-	manifest_init(&part);
-	if (manifest_parse_paths(text.data, text.len, &paths, &part,
+	catalog_manifest_format(whole, &text);
+	catalog_manifest_init(&part);
+	if (catalog_manifest_parse_paths(text.data, text.len, &paths, &part,
 				 &err) < 0) {
 		fprintf(stderr, "read for '%s', the manifest fails: %s\n",
 			scope, err.msg);
@@ -90,7 +90,7 @@ static void check_paths(const struct manifest *whole)
 			abort();
 		}
 	}
-	manifest_release(&part);
+	catalog_manifest_release(&part);
 	strlist_clear(&paths);
 	buf_release(&text);
 }
@@ -100,26 +100,26 @@ static void check_paths(const struct manifest *whole)
 static void check_streamed(const uint8_t *data, size_t size,
 			   const struct manifest *whole, bool whole_ok)
 {
-	struct manifest_sieve *s = manifest_sieve_new(NULL);
+	struct catalog_stream *s = catalog_stream_new(NULL);
 	struct manifest m;
 	struct buf a = {0}, b = {0};
 	struct error err = { "" };
 	int rc;
 
-	manifest_sieve_feed(s, (const char *)data, size / 2);
-	manifest_sieve_feed(s, (const char *)data + size / 2,
+	catalog_stream_feed(s, (const char *)data, size / 2);
+	catalog_stream_feed(s, (const char *)data + size / 2,
 			    size - size / 2);
-	manifest_init(&m);
-	rc = manifest_sieve_finish(s, &m, &err);
-	manifest_sieve_free(s);
+	catalog_manifest_init(&m);
+	rc = catalog_stream_finish(s, &m, &err);
+	catalog_stream_free(s);
 	if (rc == 0 && !whole_ok) {
 		fprintf(stderr, "streamed, a manifest a whole read refuses "
 			"parses\n");
 		abort();
 	}
 	if (rc == 0) {
-		manifest_format(&m, &a);
-		manifest_format(whole, &b);
+		catalog_manifest_format(&m, &a);
+		catalog_manifest_format(whole, &b);
 		if (a.len != b.len || memcmp(a.data, b.data, a.len)) {
 			fprintf(stderr, "streamed:\n%s\nwhole:\n%s", a.data,
 				b.data);
@@ -128,7 +128,7 @@ static void check_streamed(const uint8_t *data, size_t size,
 	}
 	buf_release(&a);
 	buf_release(&b);
-	manifest_release(&m);
+	catalog_manifest_release(&m);
 }
 
 /* Whatever the text, a read for some path parses or says why. */
@@ -139,11 +139,11 @@ static void check_raw_paths(const uint8_t *data, size_t size)
 	struct error err = { "" };
 
 	strlist_push(&paths, "a");
-	manifest_init(&m);
-	if (manifest_parse_paths((const char *)data, size, &paths, &m,
+	catalog_manifest_init(&m);
+	if (catalog_manifest_parse_paths((const char *)data, size, &paths, &m,
 				 &err) < 0 && !err.msg[0])
 		abort();
-	manifest_release(&m);
+	catalog_manifest_release(&m);
 	strlist_clear(&paths);
 }
 
@@ -156,11 +156,11 @@ static void check_general_reader(const uint8_t *data, size_t size, bool ok,
 	struct buf fast_text = {0}, general_text = {0};
 	bool general_ok;
 
-	manifest_init(&general);
-	records_fast_enabled = false;
-	general_ok = manifest_parse((const char *)data, size, &general,
+	catalog_manifest_init(&general);
+	catalog_fastread_enabled = false;
+	general_ok = catalog_manifest_parse((const char *)data, size, &general,
 				    &general_err) == 0;
-	records_fast_enabled = true;
+	catalog_fastread_enabled = true;
 	if (general_ok != ok || (!ok && strcmp(err->msg, general_err.msg))) {
 		fprintf(stderr, "the two readers disagree: '%s' / '%s'\n",
 			ok ? "read" : err->msg,
@@ -168,8 +168,8 @@ static void check_general_reader(const uint8_t *data, size_t size, bool ok,
 		abort();
 	}
 	if (ok) {
-		manifest_format(m, &fast_text);
-		manifest_format(&general, &general_text);
+		catalog_manifest_format(m, &fast_text);
+		catalog_manifest_format(&general, &general_text);
 		if (fast_text.len != general_text.len ||
 		    memcmp(fast_text.data, general_text.data, fast_text.len)) {
 			fprintf(stderr, "the two readers read differently:\n"
@@ -178,7 +178,7 @@ static void check_general_reader(const uint8_t *data, size_t size, bool ok,
 			abort();
 		}
 	}
-	manifest_release(&general);
+	catalog_manifest_release(&general);
 	buf_release(&fast_text);
 	buf_release(&general_text);
 }
@@ -189,8 +189,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct error err = { "" };
 	bool ok;
 
-	manifest_init(&m);
-	ok = manifest_parse((const char *)data, size, &m, &err) == 0;
+	catalog_manifest_init(&m);
+	ok = catalog_manifest_parse((const char *)data, size, &m, &err) == 0;
 	if (ok) {
 		check_round_trip(&m);
 		check_paths(&m);
@@ -199,7 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_streamed(data, size, &m, ok);
 	check_general_reader(data, size, ok, &m, &err);
-	manifest_release(&m);
+	catalog_manifest_release(&m);
 	check_raw_paths(data, size);
 	return 0;
 }

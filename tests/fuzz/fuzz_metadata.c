@@ -12,7 +12,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Parses what metadata_format() wrote for md and checks that formatting
+/* Parses what catalog_format() wrote for md and checks that formatting
  * the result gives the same text. */
 static void check_round_trip(const struct metadata *md)
 {
@@ -20,21 +20,21 @@ static void check_round_trip(const struct metadata *md)
 	struct buf first = {0}, second = {0};
 	struct error err = { "" };
 
-	metadata_format(md, &first);
-	metadata_init(&again);
-	if (metadata_parse(first.data, first.len, &again, &err) < 0) {
+	catalog_format(md, &first);
+	catalog_init(&again);
+	if (catalog_parse(first.data, first.len, &again, &err) < 0) {
 		fprintf(stderr, "formatted metadata does not parse: %s\n%s",
 			err.msg, first.data);
 		abort();
 	}
-	metadata_format(&again, &second);
+	catalog_format(&again, &second);
 	if (first.len != second.len ||
 	    memcmp(first.data, second.data, first.len) != 0) {
 		fprintf(stderr, "round trip changed the metadata:\n%s\n"
 			"became:\n%s", first.data, second.data);
 		abort();
 	}
-	metadata_release(&again);
+	catalog_release(&again);
 	buf_release(&first);
 	buf_release(&second);
 }
@@ -49,11 +49,11 @@ static void check_general_reader(const uint8_t *data, size_t size, bool ok,
 	struct buf fast_text = {0}, general_text = {0};
 	bool general_ok;
 
-	metadata_init(&general);
-	records_fast_enabled = false;
-	general_ok = metadata_parse((const char *)data, size, &general,
+	catalog_init(&general);
+	catalog_fastread_enabled = false;
+	general_ok = catalog_parse((const char *)data, size, &general,
 				    &general_err) == 0;
-	records_fast_enabled = true;
+	catalog_fastread_enabled = true;
 	if (general_ok != ok || (!ok && strcmp(err->msg, general_err.msg))) {
 		fprintf(stderr, "the two readers disagree: '%s' / '%s'\n",
 			ok ? "read" : err->msg,
@@ -61,8 +61,8 @@ static void check_general_reader(const uint8_t *data, size_t size, bool ok,
 		abort();
 	}
 	if (ok) {
-		metadata_format(md, &fast_text);
-		metadata_format(&general, &general_text);
+		catalog_format(md, &fast_text);
+		catalog_format(&general, &general_text);
 		if (fast_text.len != general_text.len ||
 		    memcmp(fast_text.data, general_text.data, fast_text.len)) {
 			fprintf(stderr, "the two readers read differently:\n"
@@ -71,7 +71,7 @@ static void check_general_reader(const uint8_t *data, size_t size, bool ok,
 			abort();
 		}
 	}
-	metadata_release(&general);
+	catalog_release(&general);
 	buf_release(&fast_text);
 	buf_release(&general_text);
 }
@@ -82,13 +82,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct error err = { "" };
 	bool ok;
 
-	metadata_init(&md);
-	ok = metadata_parse((const char *)data, size, &md, &err) == 0;
+	catalog_init(&md);
+	ok = catalog_parse((const char *)data, size, &md, &err) == 0;
 	if (ok)
 		check_round_trip(&md);
 	else if (!err.msg[0])
 		abort(); /* a failure must say why */
 	check_general_reader(data, size, ok, &md, &err);
-	metadata_release(&md);
+	catalog_release(&md);
 	return 0;
 }

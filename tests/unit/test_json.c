@@ -13,14 +13,14 @@
 
 static int skip_all(const char *text, struct error *err)
 {
-	struct json_reader r;
+	struct catalog_json r;
 	int rc;
 
-	json_reader_init(&r, text, strlen(text), false, err);
-	rc = json_skip(&r);
+	catalog_json_init(&r, text, strlen(text), false, err);
+	rc = catalog_json_skip(&r);
 	if (rc == 0)
-		rc = json_finish(&r);
-	json_reader_release(&r);
+		rc = catalog_json_finish(&r);
+	catalog_json_release(&r);
 	return rc;
 }
 
@@ -72,38 +72,38 @@ static void test_depth_limit(void **state)
 
 static void test_exact_integers(void **state)
 {
-	struct json_reader r;
+	struct catalog_json r;
 	struct error err;
 	int64_t v = 0;
 	const char *text = "9007199254740993";
 
 	(void)state;
-	json_reader_init(&r, text, strlen(text), false, &err);
-	assert_int_equal(json_read_int(&r, 0, INT64_MAX, &v, "n"), 0);
+	catalog_json_init(&r, text, strlen(text), false, &err);
+	assert_int_equal(catalog_json_int(&r, 0, INT64_MAX, &v, "n"), 0);
 	assert_true(v == INT64_C(9007199254740993));
-	json_reader_release(&r);
+	catalog_json_release(&r);
 
 	text = "1e3";
-	json_reader_init(&r, text, strlen(text), false, &err);
-	assert_int_equal(json_read_int(&r, 0, INT64_MAX, &v, "n"), -1);
+	catalog_json_init(&r, text, strlen(text), false, &err);
+	assert_int_equal(catalog_json_int(&r, 0, INT64_MAX, &v, "n"), -1);
 	assert_true(strstr(err.msg, "n must be a whole number") != NULL);
-	json_reader_release(&r);
+	catalog_json_release(&r);
 
 	text = "99999999999999999999999";
-	json_reader_init(&r, text, strlen(text), false, &err);
-	assert_int_equal(json_read_int(&r, 0, INT64_MAX, &v, "n"), -1);
-	json_reader_release(&r);
+	catalog_json_init(&r, text, strlen(text), false, &err);
+	assert_int_equal(catalog_json_int(&r, 0, INT64_MAX, &v, "n"), -1);
+	catalog_json_release(&r);
 }
 
 static int read_int(const char *text, int64_t min, int64_t max, int64_t *v)
 {
-	struct json_reader r;
+	struct catalog_json r;
 	struct error err;
 	int rc;
 
-	json_reader_init(&r, text, strlen(text), false, &err);
-	rc = json_read_int(&r, min, max, v, "n");
-	json_reader_release(&r);
+	catalog_json_init(&r, text, strlen(text), false, &err);
+	rc = catalog_json_int(&r, min, max, v, "n");
+	catalog_json_release(&r);
 	return rc;
 }
 
@@ -151,21 +151,21 @@ static void test_hex_and_utf8(void **state)
 
 static void test_string_decoding(void **state)
 {
-	struct json_reader r;
+	struct catalog_json r;
 	struct error err;
 	const char *text = "\"a\\\"b\\\\c\\u0041\\u00e9\\ud83d\\ude00\"";
 
 	(void)state;
-	json_reader_init(&r, text, strlen(text), false, &err);
-	assert_int_equal(json_read_string(&r, "s"), 0);
+	catalog_json_init(&r, text, strlen(text), false, &err);
+	assert_int_equal(catalog_json_string(&r, "s"), 0);
 	assert_string_equal(r.str, "a\"b\\cA\xc3\xa9\xf0\x9f\x98\x80");
-	json_reader_release(&r);
+	catalog_json_release(&r);
 
 	text = "\"a\\u0000b\"";
-	json_reader_init(&r, text, strlen(text), false, &err);
-	assert_int_equal(json_read_string(&r, "s"), 0);
+	catalog_json_init(&r, text, strlen(text), false, &err);
+	assert_int_equal(catalog_json_string(&r, "s"), 0);
 	assert_int_equal(r.str_len, 3);
-	json_reader_release(&r);
+	catalog_json_release(&r);
 }
 
 /* The scan for the end of a run of plain bytes works a word at a time:
@@ -175,40 +175,40 @@ static void test_string_stops_at_every_offset(void **state)
 	(void)state;
 	for (size_t at = 0; at < 20; at++) {
 		char text[32];
-		struct json_reader r;
+		struct catalog_json r;
 		struct error err;
 
 		memset(text, 'a', sizeof(text));
 		text[0] = '"';
 		text[1 + at] = '"';
-		json_reader_init(&r, text, sizeof(text), false, &err);
-		assert_int_equal(json_read_string(&r, "s"), 0);
+		catalog_json_init(&r, text, sizeof(text), false, &err);
+		assert_int_equal(catalog_json_string(&r, "s"), 0);
 		assert_int_equal(r.str_len, at);
-		json_reader_release(&r);
+		catalog_json_release(&r);
 
 		text[1 + at] = '\n';
 		text[sizeof(text) - 1] = '"';
-		json_reader_init(&r, text, sizeof(text), false, &err);
-		assert_int_equal(json_read_string(&r, "s"), -1);
+		catalog_json_init(&r, text, sizeof(text), false, &err);
+		assert_int_equal(catalog_json_string(&r, "s"), -1);
 		assert_non_null(strstr(err.msg, "control character"));
-		json_reader_release(&r);
+		catalog_json_release(&r);
 
 		text[1 + at] = '\\';
 		text[2 + at] = 'n';
-		json_reader_init(&r, text, sizeof(text), false, &err);
-		assert_int_equal(json_read_string(&r, "s"), 0);
+		catalog_json_init(&r, text, sizeof(text), false, &err);
+		assert_int_equal(catalog_json_string(&r, "s"), 0);
 		assert_int_equal(r.str[at], '\n');
 		assert_int_equal(r.str_len, sizeof(text) - 3);
-		json_reader_release(&r);
+		catalog_json_release(&r);
 
 		/* é (C3 A9) repeated: cut after an odd byte it is not UTF-8 */
 		for (size_t i = 1; i < sizeof(text); i++)
 			text[i] = (char)(i % 2 ? 0xC3 : 0xA9);
 		text[0] = '"';
 		text[1 + at] = '"';
-		json_reader_init(&r, text, sizeof(text), false, &err);
-		assert_int_equal(json_read_string(&r, "s"), at % 2 ? -1 : 0);
-		json_reader_release(&r);
+		catalog_json_init(&r, text, sizeof(text), false, &err);
+		assert_int_equal(catalog_json_string(&r, "s"), at % 2 ? -1 : 0);
+		catalog_json_release(&r);
 	}
 }
 
@@ -230,45 +230,45 @@ static void test_skim_records(void **state)
 	static const char keyed[] =
 		"{\n\"x\":{\"a\":1},\n\"y\":{\"b\":bad},\n\"z\": 5\n}";
 	static const char compact[] = "[{\"a\":1},{\"b\":2}]";
-	struct json_reader r;
+	struct catalog_json r;
 	struct error err;
 	int more, seen = 0;
 
 	(void)state;
-	json_reader_init(&r, lines, sizeof(lines) - 1, false, &err);
-	assert_int_equal(json_array_begin(&r, "x"), 0);
-	assert_true(json_skim_records(&r, false));
+	catalog_json_init(&r, lines, sizeof(lines) - 1, false, &err);
+	assert_int_equal(catalog_json_array_begin(&r, "x"), 0);
+	assert_true(catalog_json_skim_records(&r, false));
 	/* {"c":\n3} spans two lines: read, then the rest one at a time. */
-	while ((more = json_array_next(&r)) > 0) {
+	while ((more = catalog_json_array_next(&r)) > 0) {
 		if (seen++ == 0) {
-			assert_int_equal(json_skim_record(&r), 0);
-			assert_int_equal(json_skip(&r), 0);
+			assert_int_equal(catalog_json_skim_record(&r), 0);
+			assert_int_equal(catalog_json_skip(&r), 0);
 		} else {
-			assert_int_equal(json_skim_record(&r), 1);
+			assert_int_equal(catalog_json_skim_record(&r), 1);
 		}
 	}
 	assert_int_equal(more, 0);
 	assert_int_equal(seen, 2);
-	assert_int_equal(json_finish(&r), 0);
-	json_reader_release(&r);
+	assert_int_equal(catalog_json_finish(&r), 0);
+	catalog_json_release(&r);
 
 	/* Unread means unchecked: "bad" is never seen; 5 is no record. */
-	json_reader_init(&r, keyed, sizeof(keyed) - 1, false, &err);
-	assert_int_equal(json_object_begin(&r, "x"), 0);
-	assert_true(json_skim_records(&r, true));
-	assert_int_equal(json_object_next(&r), 1);
+	catalog_json_init(&r, keyed, sizeof(keyed) - 1, false, &err);
+	assert_int_equal(catalog_json_object_begin(&r, "x"), 0);
+	assert_true(catalog_json_skim_records(&r, true));
+	assert_int_equal(catalog_json_object_next(&r), 1);
 	assert_string_equal(r.str, "z");
-	assert_int_equal(json_skim_record(&r), 0);
-	assert_int_equal(json_skip(&r), 0);
-	assert_int_equal(json_object_next(&r), 0);
-	json_reader_release(&r);
+	assert_int_equal(catalog_json_skim_record(&r), 0);
+	assert_int_equal(catalog_json_skip(&r), 0);
+	assert_int_equal(catalog_json_object_next(&r), 0);
+	catalog_json_release(&r);
 
-	json_reader_init(&r, compact, sizeof(compact) - 1, false, &err);
-	assert_int_equal(json_array_begin(&r, "x"), 0);
-	assert_false(json_skim_records(&r, false));
-	assert_int_equal(json_array_next(&r), 1);
-	assert_int_equal(json_skim_record(&r), 0);
-	json_reader_release(&r);
+	catalog_json_init(&r, compact, sizeof(compact) - 1, false, &err);
+	assert_int_equal(catalog_json_array_begin(&r, "x"), 0);
+	assert_false(catalog_json_skim_records(&r, false));
+	assert_int_equal(catalog_json_array_next(&r), 1);
+	assert_int_equal(catalog_json_skim_record(&r), 0);
+	catalog_json_release(&r);
 }
 
 static void test_metadata_round_trip(void **state)
@@ -294,9 +294,9 @@ static void test_metadata_round_trip(void **state)
 	const struct tree_entry *f, *l;
 
 	(void)state;
-	metadata_init(&md);
-	metadata_init(&again);
-	assert_int_equal(metadata_parse(text, sizeof(text) - 1, &md, &err), 0);
+	catalog_init(&md);
+	catalog_init(&again);
+	assert_int_equal(catalog_parse(text, sizeof(text) - 1, &md, &err), 0);
 	assert_int_equal(md.files.len, 3);
 	f = tree_find(&md.files, "d/f");
 	assert_non_null(f);
@@ -305,14 +305,14 @@ static void test_metadata_round_trip(void **state)
 	l = tree_find(&md.files, "l");
 	assert_string_equal(l->link_target, "\xff..");
 	assert_int_equal(tree_find(&md.files, "d")->mtime.sec, -2);
-	metadata_format(&md, &out);
-	assert_int_equal(metadata_parse(out.data, out.len, &again, &err), 0);
-	metadata_format(&again, &out2);
+	catalog_format(&md, &out);
+	assert_int_equal(catalog_parse(out.data, out.len, &again, &err), 0);
+	catalog_format(&again, &out2);
 	assert_string_equal(out.data, out2.data);
 	buf_release(&out);
 	buf_release(&out2);
-	metadata_release(&md);
-	metadata_release(&again);
+	catalog_release(&md);
+	catalog_release(&again);
 }
 
 static void test_metadata_rejects(void **state)
@@ -337,14 +337,14 @@ static void test_metadata_rejects(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		metadata_init(&md);
+		catalog_init(&md);
 		err.msg[0] = '\0';
-		assert_int_equal(metadata_parse(cases[i].text,
+		assert_int_equal(catalog_parse(cases[i].text,
 						strlen(cases[i].text), &md,
 						&err), -1);
 		if (!strstr(err.msg, cases[i].message))
 			fail_msg("case %zu: got '%s'", i, err.msg);
-		metadata_release(&md);
+		catalog_release(&md);
 	}
 }
 

@@ -38,8 +38,8 @@ static int parse_with(int version, const char *parent, const char *files,
 	snprintf(text + n, sizeof(text) - n,
 		 "\"files\":[%s],\"deleted\":[{\"path\":\"d/gone\"}],"
 		 "\"holds\":{}}", files);
-	manifest_init(m);
-	return manifest_parse(text, strlen(text), m, err);
+	catalog_manifest_init(m);
+	return catalog_manifest_parse(text, strlen(text), m, err);
 }
 
 static struct tree_entry *add_file(struct tree *t, const char *path,
@@ -63,7 +63,7 @@ static void test_run_writes_only_changes(void **state)
 	struct error err;
 
 	(void)state;
-	manifest_init(&m);
+	catalog_manifest_init(&m);
 	m.backup_id = xstrdup("2026-01-01_00-00-00");
 	m.date = xstrdup("2026-01-01T00:00:00Z");
 	m.parent = xstrdup(PARENT);
@@ -71,31 +71,31 @@ static void test_run_writes_only_changes(void **state)
 	add_file(&m.files, "d", NULL, 0)->unchanged = true;
 	add_file(&m.files, "d/a", SUM_A, 3);
 	add_file(&m.files, "d/b", SUM_B, 5)->unchanged = true;
-	manifest_format(&m, &text);
+	catalog_manifest_format(&m, &text);
 	buf_append(&text, "", 1);
 	assert_non_null(strstr(text.data, "\"format_version\": 2,"));
 	assert_non_null(strstr(text.data, "\"parent\": \"" PARENT "\","));
 	assert_null(strstr(text.data, "\"d/b\""));
-	manifest_init(&back);
-	assert_int_equal(manifest_parse(text.data, text.len - 1, &back, &err),
+	catalog_manifest_init(&back);
+	assert_int_equal(catalog_manifest_parse(text.data, text.len - 1, &back, &err),
 			 0);
 	assert_true(back.delta);
 	assert_string_equal(back.parent, PARENT);
 	assert_int_equal(back.files.len, 1);
 	assert_string_equal(back.files.entries[0].path, "d/a");
-	manifest_release(&back);
+	catalog_manifest_release(&back);
 	/* Without a parent the same manifest lists every entry, version 1. */
 	free(m.parent);
 	m.parent = NULL;
 	m.delta = false;
 	text.len = 0;
-	manifest_format(&m, &text);
+	catalog_manifest_format(&m, &text);
 	buf_append(&text, "", 1);
 	assert_non_null(strstr(text.data, "\"format_version\": 1,"));
 	assert_null(strstr(text.data, "parent"));
 	assert_non_null(strstr(text.data, "\"d/b\""));
 	buf_release(&text);
-	manifest_release(&m);
+	catalog_manifest_release(&m);
 }
 
 static void test_whole_tree_from_the_parents(void **state)
@@ -117,7 +117,7 @@ static void test_whole_tree_from_the_parents(void **state)
 		"{\"path\":\"e\",\"type\":\"dir\",\"modified_time\":1}",
 		&m, &err), 0);
 	assert_true(m.delta);
-	manifest_compose(&m, &base);
+	catalog_manifest_compose(&m, &base);
 	assert_false(m.delta);
 	assert_string_equal(m.parent, PARENT);
 	assert_int_equal(m.files.len, 4);
@@ -127,7 +127,7 @@ static void test_whole_tree_from_the_parents(void **state)
 	assert_int_equal(m.files.entries[2].size, 5);
 	/* The parent's tree is the caller's still. */
 	assert_int_equal(base.len, 4);
-	manifest_release(&m);
+	catalog_manifest_release(&m);
 	tree_release(&base);
 }
 

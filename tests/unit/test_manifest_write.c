@@ -47,15 +47,15 @@ static struct content *add(struct content_index *idx, const char *hex,
 	uint8_t sum[HASH_SIZE];
 
 	assert_int_equal(hex_decode(hex, sum, HASH_SIZE), 0);
-	return content_insert(idx, sum, size, holder, member, holder);
+	return catalog_content_insert(idx, sum, size, holder, member, holder);
 }
 
 static void parse(struct manifest *m)
 {
 	struct error err;
 
-	manifest_init(m);
-	assert_int_equal(manifest_parse(compact, sizeof(compact) - 1, m, &err),
+	catalog_manifest_init(m);
+	assert_int_equal(catalog_manifest_parse(compact, sizeof(compact) - 1, m, &err),
 			 0);
 }
 
@@ -71,9 +71,9 @@ static void expected_text(struct buf *out)
 	a->frame_offset = 4096;
 	a->frame_skip = 512;
 	add(&m.holds, SUM_C, 7, NULL, "d/c");
-	manifest_format(&m, out);
+	catalog_manifest_format(&m, out);
 	buf_append(out, "", 1);
-	manifest_release(&m);
+	catalog_manifest_release(&m);
 }
 
 static void write_and_read_back(size_t buffered)
@@ -97,22 +97,22 @@ static void write_and_read_back(size_t buffered)
 	add(&contents, SUM_B, 5, OTHER, "d/b");
 	add(&contents, SUM_C, 7, ID, "d/c");
 	assert_int_equal(tarball_writer_open(dir, ARCHIVE, 3, 1, &w, &err), 0);
-	if (store_write_manifest(w, &m, &contents, ID, NULL, 1767225600, buffered,
+	if (catalog_manifest_add(w, &m, &contents, ID, NULL, 1767225600, buffered,
 				 &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(tarball_writer_commit(w, &size, &err), 0);
-	path = store_archive_path(dir, ARCHIVE);
-	manifest_init(&back);
-	if (store_read_manifest(path, &back, &err) < 0)
+	path = dest_archive_path(dir, ARCHIVE);
+	catalog_manifest_init(&back);
+	if (catalog_manifest_read(path, &back, &err) < 0)
 		fail_msg("%s", err.msg);
-	manifest_format(&back, &got);
+	catalog_manifest_format(&back, &got);
 	buf_append(&got, "", 1);
 	expected_text(&want);
 	assert_string_equal(got.data, want.data);
 	/* A restore's read: the same tree, the holds only checked. */
-	manifest_release(&back);
-	manifest_init(&back);
-	if (store_read_manifest_paths(path, NULL, &back, &err) < 0)
+	catalog_manifest_release(&back);
+	catalog_manifest_init(&back);
+	if (catalog_manifest_read_paths(path, NULL, &back, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(back.holds.len, 0);
 	assert_int_equal(back.files.len, m.files.len);
@@ -122,15 +122,15 @@ static void write_and_read_back(size_t buffered)
 	free(path);
 	buf_release(&want);
 	buf_release(&got);
-	manifest_release(&back);
-	manifest_release(&m);
-	content_index_release(&contents);
+	catalog_manifest_release(&back);
+	catalog_manifest_release(&m);
+	catalog_contents_release(&contents);
 }
 
 static void test_small_manifest_in_one_piece(void **state)
 {
 	(void)state;
-	write_and_read_back(STORE_MANIFEST_BUFFERED);
+	write_and_read_back(CATALOG_MANIFEST_BUFFERED);
 }
 
 static void test_big_manifest_counted_then_written(void **state)
@@ -171,7 +171,7 @@ static size_t manifest_frame_size(int level, int want, size_t *at_level)
 	assert_int_equal(tarball_write_buffer(w, ".incbak/manifest.json",
 					      text.data, text.len, 0, &err), 0);
 	assert_int_equal(tarball_writer_commit(w, &size, &err), 0);
-	path = store_archive_path(dir, ARCHIVE);
+	path = dest_archive_path(dir, ARCHIVE);
 	assert_int_equal(tarball_find_manifest_frame(path, &off, &err), 1);
 	assert_int_equal(fs_read_file(path, &file, 1 << 26, &err), 0);
 	frame = ZSTD_findFrameCompressedSize(file.data + off, file.len - off);

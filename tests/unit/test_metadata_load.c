@@ -63,8 +63,8 @@ static void load_files_only(struct fixture *f, struct metadata *md)
 	struct error err;
 	bool found;
 
-	metadata_init(md);
-	assert_int_equal(metadata_load_parts(f->dir, md, &found,
+	catalog_init(md);
+	assert_int_equal(catalog_load_parts(f->dir, md, &found,
 					     METADATA_FILES, &err), 0);
 	assert_true(found);
 	assert_true(md->contents_pending);
@@ -74,7 +74,7 @@ static void load_files_only(struct fixture *f, struct metadata *md)
 static void format(const struct metadata *md, struct buf *out)
 {
 	out->len = 0;
-	metadata_format(md, out);
+	catalog_format(md, out);
 	buf_append(out, "", 1);
 }
 
@@ -87,14 +87,14 @@ static void assert_same_as_whole_load(struct fixture *f,
 	struct error err;
 	bool found;
 
-	metadata_init(&whole);
-	assert_int_equal(metadata_load(f->dir, &whole, &found, &err), 0);
+	catalog_init(&whole);
+	assert_int_equal(catalog_load(f->dir, &whole, &found, &err), 0);
 	format(md, &a);
 	format(&whole, &b);
 	assert_string_equal(a.data, b.data);
 	buf_release(&a);
 	buf_release(&b);
-	metadata_release(&whole);
+	catalog_release(&whole);
 }
 
 static void test_contents_later_equal_a_whole_load(void **state)
@@ -108,11 +108,11 @@ static void test_contents_later_equal_a_whole_load(void **state)
 		 content(SUM_B, 5));
 	write_metadata(f, both);
 	load_files_only(f, &later);
-	assert_int_equal(metadata_load_contents(f->dir, &later, &err), 0);
+	assert_int_equal(catalog_load_contents(f->dir, &later, &err), 0);
 	assert_false(later.contents_pending);
 	assert_int_equal(later.contents.len, 2);
 	assert_same_as_whole_load(f, &later);
-	metadata_release(&later);
+	catalog_release(&later);
 }
 
 static void test_a_replaced_file_is_read_whole(void **state)
@@ -129,11 +129,11 @@ static void test_a_replaced_file_is_read_whole(void **state)
 	snprintf(three, sizeof(three), "%s,%s,%s", content(SUM_C, 7),
 		 content(SUM_B, 5), content(SUM_A, 3));
 	write_metadata(f, three);
-	assert_int_equal(metadata_load_contents(f->dir, &md, &err), 0);
+	assert_int_equal(catalog_load_contents(f->dir, &md, &err), 0);
 	assert_int_equal(md.contents.len, 3);
 	assert_int_equal(hex_decode(SUM_C, sum, HASH_SIZE), 0);
-	assert_non_null(content_find(&md.contents, sum));
-	metadata_release(&md);
+	assert_non_null(catalog_content_find(&md.contents, sum));
+	catalog_release(&md);
 }
 
 static void test_a_replaced_corrupt_file_is_an_error(void **state)
@@ -146,11 +146,11 @@ static void test_a_replaced_corrupt_file_is_an_error(void **state)
 	load_files_only(f, &md);
 	write_metadata(f, "\"zz\":{}");
 	err.msg[0] = '\0';
-	assert_int_equal(metadata_load_contents(f->dir, &md, &err), -1);
+	assert_int_equal(catalog_load_contents(f->dir, &md, &err), -1);
 	if (!strstr(err.msg, "corrupt metadata") ||
 	    !strstr(err.msg, METADATA_FILE_NAME))
 		fail_msg("got '%s'", err.msg);
-	metadata_release(&md);
+	catalog_release(&md);
 }
 
 static void test_no_contents_key(void **state)
@@ -161,10 +161,10 @@ static void test_no_contents_key(void **state)
 
 	write_metadata(f, NULL);
 	load_files_only(f, &md);
-	assert_int_equal(metadata_load_contents(f->dir, &md, &err), 0);
+	assert_int_equal(catalog_load_contents(f->dir, &md, &err), 0);
 	assert_false(md.contents_pending);
 	assert_int_equal(md.contents.len, 0);
-	metadata_release(&md);
+	catalog_release(&md);
 }
 
 static void test_small_contents_come_with_the_files(void **state)
@@ -178,14 +178,14 @@ static void test_small_contents_come_with_the_files(void **state)
 	snprintf(both, sizeof(both), "%s,%s", content(SUM_A, 3),
 		 content(SUM_B, 5));
 	write_metadata(f, both);
-	metadata_init(&md);
-	assert_int_equal(metadata_load_parts(f->dir, &md, &found,
+	catalog_init(&md);
+	assert_int_equal(catalog_load_parts(f->dir, &md, &found,
 					     METADATA_FILES |
 					     METADATA_SMALL_CONTENTS, &err), 0);
 	assert_false(md.contents_pending);
 	assert_int_equal(md.contents.len, 2);
 	assert_int_equal(md.files.len, 1);
-	metadata_release(&md);
+	catalog_release(&md);
 }
 
 /* White space after the document counts as what follows the contents: a
@@ -207,17 +207,17 @@ static void test_big_contents_wait_until_asked(void **state)
 	while (text.len < METADATA_SMALL_CONTENTS_SIZE + 4096)
 		buf_puts(&text, "\n                                       ");
 	metadata_dir_write(f, text.data);
-	metadata_init(&later);
-	assert_int_equal(metadata_load_parts(f->dir, &later, &found,
+	catalog_init(&later);
+	assert_int_equal(catalog_load_parts(f->dir, &later, &found,
 					     METADATA_FILES |
 					     METADATA_SMALL_CONTENTS, &err), 0);
 	assert_true(later.contents_pending);
 	assert_int_equal(later.contents.len, 0);
-	assert_int_equal(metadata_load_contents(f->dir, &later, &err), 0);
+	assert_int_equal(catalog_load_contents(f->dir, &later, &err), 0);
 	assert_int_equal(later.contents.len, 2);
 	assert_same_as_whole_load(f, &later);
 	buf_release(&text);
-	metadata_release(&later);
+	catalog_release(&later);
 }
 
 static int count_entries(const char *dir)
@@ -240,24 +240,24 @@ static void test_save_in_two_steps(void **state)
 {
 	struct fixture *f = *state;
 	struct metadata md, again;
-	struct metadata_saving *saving;
+	struct catalog_saving *saving;
 	struct history_entry *h;
 	struct buf a = {0}, b = {0};
 	struct error err;
 	bool found;
 
 	write_metadata(f, content(SUM_A, 3));
-	metadata_init(&md);
-	assert_int_equal(metadata_load(f->dir, &md, &found, &err), 0);
-	saving = metadata_save_begin(f->dir, &md);
-	h = metadata_add_history(&md);
+	catalog_init(&md);
+	assert_int_equal(catalog_load(f->dir, &md, &found, &err), 0);
+	saving = catalog_save_begin(f->dir, &md);
+	h = catalog_add_history(&md);
 	h->backup_id = xstrdup("2026-01-02_00-00-00");
 	h->date = xstrdup("2026-01-02T00:00:00Z");
 	h->archive = xstrdup("x_backup_2026-01-02_00-00-00.tar.zst");
 	h->bytes_written = 1234;
-	assert_int_equal(metadata_save_end(saving, &err), 0);
-	metadata_init(&again);
-	assert_int_equal(metadata_load(f->dir, &again, &found, &err), 0);
+	assert_int_equal(catalog_save_end(saving, &err), 0);
+	catalog_init(&again);
+	assert_int_equal(catalog_load(f->dir, &again, &found, &err), 0);
 	assert_int_equal(again.nhistory, 2);
 	assert_int_equal(again.history[1].bytes_written, 1234);
 	format(&md, &a);
@@ -267,8 +267,8 @@ static void test_save_in_two_steps(void **state)
 	assert_int_equal(count_entries(f->dir), 1);
 	buf_release(&a);
 	buf_release(&b);
-	metadata_release(&md);
-	metadata_release(&again);
+	catalog_release(&md);
+	catalog_release(&again);
 }
 
 static void test_an_aborted_save_leaves_the_file(void **state)
@@ -288,11 +288,11 @@ static void test_an_aborted_save_leaves_the_file(void **state)
 	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
 		buf_append(&before, chunk, n);
 	fclose(in);
-	metadata_init(&md);
-	assert_int_equal(metadata_load(f->dir, &md, &found, &err), 0);
+	catalog_init(&md);
+	assert_int_equal(catalog_load(f->dir, &md, &found, &err), 0);
 	free(md.last_backup_date);
 	md.last_backup_date = xstrdup("2027-01-01T00:00:00Z");
-	metadata_save_abort(metadata_save_begin(f->dir, &md));
+	catalog_save_abort(catalog_save_begin(f->dir, &md));
 	in = fopen(f->path, "r");
 	assert_non_null(in);
 	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
@@ -303,7 +303,7 @@ static void test_an_aborted_save_leaves_the_file(void **state)
 	assert_int_equal(count_entries(f->dir), 1);
 	buf_release(&before);
 	buf_release(&after);
-	metadata_release(&md);
+	catalog_release(&md);
 }
 
 /* A kept order is dropped by a change: what is saved is every content, in
@@ -320,22 +320,22 @@ static void test_kept_order_follows_changes(void **state)
 	snprintf(both, sizeof(both), "%s,%s", content(SUM_A, 3),
 		 content(SUM_C, 7));
 	write_metadata(f, both);
-	metadata_init(&md);
-	assert_int_equal(metadata_load(f->dir, &md, &found, &err), 0);
-	content_index_keep_order(&md.contents);
+	catalog_init(&md);
+	assert_int_equal(catalog_load(f->dir, &md, &found, &err), 0);
+	catalog_contents_keep_order(&md.contents);
 	/* SUM_B sorts between the two, and its insert may move the items. */
 	assert_int_equal(hex_decode(SUM_B, sum, HASH_SIZE), 0);
-	content_insert(&md.contents, sum, 5, ID, "b", ID);
-	assert_int_equal(metadata_save(f->dir, &md, &err), 0);
-	metadata_init(&back);
-	assert_int_equal(metadata_load(f->dir, &back, &found, &err), 0);
+	catalog_content_insert(&md.contents, sum, 5, ID, "b", ID);
+	assert_int_equal(catalog_save(f->dir, &md, &err), 0);
+	catalog_init(&back);
+	assert_int_equal(catalog_load(f->dir, &back, &found, &err), 0);
 	assert_int_equal(back.contents.len, 3);
-	assert_non_null(content_find(&back.contents, sum));
+	assert_non_null(catalog_content_find(&back.contents, sum));
 	/* in order, or the reload's bisection could not find them */
-	assert_int_equal(metadata_load_some_contents(f->dir, &back, sum, 1,
+	assert_int_equal(catalog_load_some_contents(f->dir, &back, sum, 1,
 						     &err), 0);
-	metadata_release(&md);
-	metadata_release(&back);
+	catalog_release(&md);
+	catalog_release(&back);
 }
 
 /* Each with a destination folder of its own. */

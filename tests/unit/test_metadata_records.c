@@ -61,8 +61,8 @@ static void add_entry(struct metadata *md, const char *name, size_t i)
 		e->link_target = xstrdup(i % 2 ? "../target" : "t\xc3\xa9");
 	if (e->type == ENTRY_FILE) {
 		sum_of(i, e->checksum);
-		if (!content_find(&md->contents, e->checksum))
-			content_insert(&md->contents, e->checksum, e->size,
+		if (!catalog_content_find(&md->contents, e->checksum))
+			catalog_content_insert(&md->contents, e->checksum, e->size,
 				       i % 3 ? ID_A : ID_B, name, ID_B);
 	}
 }
@@ -72,14 +72,14 @@ static void build(struct metadata *md)
 	char name[64];
 	struct history_entry *h;
 
-	metadata_init(md);
+	catalog_init(md);
 	md->last_backup_date = xstrdup("2026-01-02T00:00:00Z");
 	for (size_t i = 0; i < FILES; i++) {
 		name_of(i, name, sizeof(name));
 		add_entry(md, name, i);
 	}
 	tree_sort(&md->files);
-	h = metadata_add_history(md);
+	h = catalog_add_history(md);
 	h->backup_id = xstrdup(ID_B);
 	h->date = xstrdup("2026-01-02T00:00:00Z");
 	h->archive = xstrdup("x_backup_" ID_B ".tar.zst");
@@ -104,8 +104,8 @@ static void load_noting_records(struct fixture *f, struct metadata *md)
 	struct error err;
 	bool found;
 
-	metadata_init(md);
-	assert_int_equal(metadata_load_parts(f->dir, md, &found,
+	catalog_init(md);
+	assert_int_equal(catalog_load_parts(f->dir, md, &found,
 					     METADATA_ALL | METADATA_RECORDS,
 					     &err), 0);
 	assert_true(found);
@@ -117,7 +117,7 @@ static void assert_saved_as_formatted(struct fixture *f,
 {
 	struct buf want = {0}, got = {0};
 
-	metadata_format(md, &want);
+	catalog_format(md, &want);
 	buf_append(&want, "", 1);
 	read_whole(f->path, &got);
 	assert_int_equal(got.len, want.len);
@@ -141,7 +141,7 @@ static void save(struct fixture *f, const struct metadata *md)
 {
 	struct error err;
 
-	assert_int_equal(metadata_save(f->dir, md, &err), 0);
+	assert_int_equal(catalog_save(f->dir, md, &err), 0);
 }
 
 /* What a run does to the tree and the contents: entries changed (their
@@ -183,7 +183,7 @@ static void change_like_a_run(struct metadata *md)
 	md->files = next;
 	tree_sort(&md->files);
 	for (size_t i = 0; i < md->contents.len; i += 13)
-		content_set_holder(&md->contents, &md->contents.items[i], ID_C);
+		catalog_content_set_holder(&md->contents, &md->contents.items[i], ID_C);
 }
 
 static bool drop_one(const struct content *c, void *ctx)
@@ -223,18 +223,18 @@ static void test_a_load_marks_the_records_it_can_copy(void **state)
 	assert_true(escaped > 0);
 	assert_int_equal(count_marked(&back), FILES - escaped);
 	/* only a load that asks marks them */
-	metadata_init(&plain);
+	catalog_init(&plain);
 	{
 		struct error err;
 		bool found;
 
-		assert_int_equal(metadata_load(f->dir, &plain, &found, &err),
+		assert_int_equal(catalog_load(f->dir, &plain, &found, &err),
 				 0);
 	}
 	assert_int_equal(count_marked(&plain), 0);
-	metadata_release(&md);
-	metadata_release(&back);
-	metadata_release(&plain);
+	catalog_release(&md);
+	catalog_release(&back);
+	catalog_release(&plain);
 }
 
 static void test_a_save_after_changes_is_formatted_anew(void **state)
@@ -247,18 +247,18 @@ static void test_a_save_after_changes_is_formatted_anew(void **state)
 	save(f, &md);
 	load_noting_records(f, &back);
 	change_like_a_run(&back);
-	gone = content_find(&back.contents, entry_named(&back, 1)->checksum);
+	gone = catalog_content_find(&back.contents, entry_named(&back, 1)->checksum);
 	assert_non_null(gone);
-	content_remove_if(&back.contents, drop_one, gone);
+	catalog_content_remove_if(&back.contents, drop_one, gone);
 	save(f, &back);
 	assert_saved_as_formatted(f, &back);
 	/* and loads to the same again */
 	load_noting_records(f, &again);
 	save(f, &again);
 	assert_saved_as_formatted(f, &back);
-	metadata_release(&md);
-	metadata_release(&back);
-	metadata_release(&again);
+	catalog_release(&md);
+	catalog_release(&back);
+	catalog_release(&again);
 }
 
 /* A record an entry kept is copied, not formatted: an entry changed
@@ -276,9 +276,9 @@ static void test_kept_records_are_copied(void **state)
 	save(f, &back);
 	load_noting_records(f, &again);
 	assert_int_equal(entry_named(&again, 10)->size, 10 * 17);
-	metadata_release(&md);
-	metadata_release(&back);
-	metadata_release(&again);
+	catalog_release(&md);
+	catalog_release(&back);
+	catalog_release(&again);
 }
 
 /* Once the file is not the one loaded, its records are not copied, even
@@ -304,8 +304,8 @@ static void test_nothing_is_copied_from_another_file(void **state)
 	save(f, &back);
 	assert_saved_as_formatted(f, &back);
 	buf_release(&text);
-	metadata_release(&md);
-	metadata_release(&back);
+	catalog_release(&md);
+	catalog_release(&back);
 }
 
 static int append_to(void *ctx, const char *data, size_t len)
@@ -316,18 +316,18 @@ static int append_to(void *ctx, const char *data, size_t len)
 
 /* m's manifest as a run writes it, made from rec's records or not. */
 static void write_manifest_of(const struct metadata *md,
-			      const struct metadata_records *rec,
+			      const struct catalog_records *rec,
 			      struct buf *out)
 {
 	struct manifest m;
 
 	/* a view of md, nothing copied or released */
-	manifest_init(&m);
+	catalog_manifest_init(&m);
 	m.backup_id = (char *)ID_C;
 	m.date = (char *)"2026-01-03T00:00:00Z";
 	m.files = md->files;
 	out->len = 0;
-	assert_int_equal(manifest_write(&m, &md->contents, ID_A, rec,
+	assert_int_equal(catalog_manifest_write(&m, &md->contents, ID_A, rec,
 					append_to, out), 0);
 	buf_append(out, "", 1);
 }
@@ -338,14 +338,14 @@ static void test_a_manifest_made_from_records_is_formatted_anew(void **state)
 {
 	struct fixture *f = *state;
 	struct metadata md, back;
-	struct metadata_records *rec;
+	struct catalog_records *rec;
 	struct buf copied = {0}, formatted = {0};
 
 	build(&md);
 	save(f, &md);
 	load_noting_records(f, &back);
 	change_like_a_run(&back);
-	rec = metadata_records_open(f->dir, &back);
+	rec = catalog_records_open(f->dir, &back);
 	assert_non_null(rec);
 	write_manifest_of(&back, rec, &copied);
 	write_manifest_of(&back, NULL, &formatted);
@@ -357,24 +357,24 @@ static void test_a_manifest_made_from_records_is_formatted_anew(void **state)
 	assert_null(strstr(copied.data, "\"size\":999999"));
 	write_manifest_of(&back, NULL, &formatted);
 	assert_non_null(strstr(formatted.data, "\"size\":999999"));
-	metadata_records_close(rec);
+	catalog_records_close(rec);
 	/* not from a file other than the one loaded, nor without marks */
 	save(f, &md);
-	assert_null(metadata_records_open(f->dir, &back));
-	metadata_release(&back);
-	metadata_init(&back);
+	assert_null(catalog_records_open(f->dir, &back));
+	catalog_release(&back);
+	catalog_init(&back);
 	{
 		struct error err;
 		bool found;
 
-		assert_int_equal(metadata_load(f->dir, &back, &found, &err),
+		assert_int_equal(catalog_load(f->dir, &back, &found, &err),
 				 0);
 	}
-	assert_null(metadata_records_open(f->dir, &back));
+	assert_null(catalog_records_open(f->dir, &back));
 	buf_release(&copied);
 	buf_release(&formatted);
-	metadata_release(&md);
-	metadata_release(&back);
+	catalog_release(&md);
+	catalog_release(&back);
 }
 
 /* Each with a destination folder of its own. */

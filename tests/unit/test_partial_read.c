@@ -32,7 +32,7 @@
 	"{\"path\":\"" path "\",\"type\":\"dir\",\"modified_time\":0}"
 #define HOLD(sum) "\"" sum "\":{\"size\":3,\"member\":\"m\"}"
 
-/* Compact, as no incbak writes it; manifest_format() gives the layout. */
+/* Compact, as no incbak writes it; catalog_manifest_format() gives the layout. */
 static const char compact_manifest[] =
 	"{\"format_version\":1,\"backup_id\":\"" ID "\","
 	"\"date\":\"2026-01-01T00:00:00Z\",\"files\":["
@@ -48,12 +48,12 @@ static void formatted_manifest(struct buf *out)
 	struct manifest m;
 	struct error err;
 
-	manifest_init(&m);
-	assert_int_equal(manifest_parse(compact_manifest,
+	catalog_manifest_init(&m);
+	assert_int_equal(catalog_manifest_parse(compact_manifest,
 					sizeof(compact_manifest) - 1, &m,
 					&err), 0);
-	manifest_format(&m, out);
-	manifest_release(&m);
+	catalog_manifest_format(&m, out);
+	catalog_manifest_release(&m);
 }
 
 /* The paths of m's files, one per line, in order. */
@@ -78,12 +78,12 @@ static void expect_paths(const char *text, size_t len, const char *path,
 	char *got;
 
 	strlist_push(&paths, path);
-	manifest_init(&m);
-	assert_int_equal(manifest_parse_paths(text, len, &paths, &m, &err), 0);
+	catalog_manifest_init(&m);
+	assert_int_equal(catalog_manifest_parse_paths(text, len, &paths, &m, &err), 0);
 	got = file_paths(&m);
 	assert_string_equal(got, want);
 	free(got);
-	manifest_release(&m);
+	catalog_manifest_release(&m);
 	strlist_clear(&paths);
 }
 
@@ -103,13 +103,13 @@ static void test_files_at_under_and_above_the_paths(void **state)
 	expect_paths(text.data, text.len, "nothing", "");
 	/* The sections a restore does not use are not read. */
 	strlist_push(&paths, "z");
-	manifest_init(&m);
-	assert_int_equal(manifest_parse_paths(text.data, text.len, &paths, &m,
+	catalog_manifest_init(&m);
+	assert_int_equal(catalog_manifest_parse_paths(text.data, text.len, &paths, &m,
 					      &err), 0);
 	assert_int_equal(m.holds.len, 0);
 	assert_int_equal(m.deleted.len, 0);
 	assert_string_equal(m.backup_id, ID);
-	manifest_release(&m);
+	catalog_manifest_release(&m);
 	strlist_clear(&paths);
 	buf_release(&text);
 }
@@ -126,21 +126,21 @@ static void test_pieces_of_any_size(void **state)
 	strlist_push(&paths, "a/b");
 	strlist_push(&paths, "q\"u\\o\nte");
 	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
-		struct manifest_sieve *s = manifest_sieve_new(&paths);
+		struct catalog_stream *s = catalog_stream_new(&paths);
 		struct manifest m;
 		char *got;
 
 		for (size_t at = 0; at < text.len; at += sizes[k])
-			manifest_sieve_feed(s, text.data + at,
+			catalog_stream_feed(s, text.data + at,
 					    text.len - at < sizes[k] ?
 					    text.len - at : sizes[k]);
-		manifest_init(&m);
-		assert_int_equal(manifest_sieve_finish(s, &m, &err), 0);
-		manifest_sieve_free(s);
+		catalog_manifest_init(&m);
+		assert_int_equal(catalog_stream_finish(s, &m, &err), 0);
+		catalog_stream_free(s);
 		got = file_paths(&m);
 		assert_string_equal(got, "a|a/b|a/b/c|q\"u\\o\nte|");
 		free(got);
-		manifest_release(&m);
+		catalog_manifest_release(&m);
 	}
 	strlist_clear(&paths);
 	buf_release(&text);
@@ -152,24 +152,24 @@ static void test_every_record_as_it_arrives(void **state)
 	struct buf text = {0}, again = {0};
 	struct manifest m;
 	struct error err;
-	struct manifest_sieve *s = manifest_sieve_new(NULL);
+	struct catalog_stream *s = catalog_stream_new(NULL);
 
 	(void)state;
 	formatted_manifest(&text);
 	for (size_t at = 0; at < text.len; at += 7)
-		manifest_sieve_feed(s, text.data + at,
+		catalog_stream_feed(s, text.data + at,
 				    text.len - at < 7 ? text.len - at : 7);
-	manifest_init(&m);
-	assert_int_equal(manifest_sieve_finish(s, &m, &err), 0);
-	manifest_sieve_free(s);
+	catalog_manifest_init(&m);
+	assert_int_equal(catalog_stream_finish(s, &m, &err), 0);
+	catalog_stream_free(s);
 	assert_int_equal(m.files.len, 9);
 	assert_int_equal(m.deleted.len, 1);
 	assert_int_equal(m.holds.len, 3);
-	manifest_format(&m, &again);
+	catalog_manifest_format(&m, &again);
 	buf_append(&text, "", 1);
 	buf_append(&again, "", 1);
 	assert_string_equal(again.data, text.data);
-	manifest_release(&m);
+	catalog_manifest_release(&m);
 	buf_release(&text);
 	buf_release(&again);
 }
@@ -180,7 +180,7 @@ static void test_a_path_twice(void **state)
 	struct buf text = {0};
 	struct manifest m;
 	struct error err;
-	struct manifest_sieve *s = manifest_sieve_new(NULL);
+	struct catalog_stream *s = catalog_stream_new(NULL);
 	char *line, *end;
 
 	(void)state;
@@ -189,15 +189,15 @@ static void test_a_path_twice(void **state)
 	line = strstr(text.data, "\n{\"path\":\"ab/x\"") + 1;
 	end = strchr(line, '\n') + 1;
 	/* ab/x's line (which ends in a comma) twice: still JSON. */
-	manifest_sieve_feed(s, text.data, (size_t)(end - text.data));
-	manifest_sieve_feed(s, line, (size_t)(end - line));
-	manifest_sieve_feed(s, end, text.len - 1 - (size_t)(end - text.data));
-	manifest_init(&m);
+	catalog_stream_feed(s, text.data, (size_t)(end - text.data));
+	catalog_stream_feed(s, line, (size_t)(end - line));
+	catalog_stream_feed(s, end, text.len - 1 - (size_t)(end - text.data));
+	catalog_manifest_init(&m);
 	err.msg[0] = '\0';
-	assert_int_equal(manifest_sieve_finish(s, &m, &err), -1);
+	assert_int_equal(catalog_stream_finish(s, &m, &err), -1);
 	assert_string_equal(err.msg, "path 'ab/x' appears twice");
-	manifest_sieve_free(s);
-	manifest_release(&m);
+	catalog_stream_free(s);
+	catalog_manifest_release(&m);
 	buf_release(&text);
 }
 
@@ -217,7 +217,7 @@ static void test_commas_between_records(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		struct manifest_sieve *s = manifest_sieve_new(NULL);
+		struct catalog_stream *s = catalog_stream_new(NULL);
 		struct manifest m;
 		struct error err;
 		struct buf edited = {0};
@@ -234,12 +234,12 @@ static void test_commas_between_records(void **state)
 		buf_append(&edited, text.data, (size_t)(at - text.data));
 		buf_puts(&edited, bad[i]);
 		buf_puts(&edited, at + strlen(fixed[i]));
-		manifest_sieve_feed(s, edited.data, edited.len);
-		manifest_init(&m);
-		assert_int_equal(manifest_sieve_finish(s, &m, &err), 1);
-		manifest_sieve_free(s);
-		manifest_init(&m);
-		assert_int_equal(manifest_parse(edited.data, edited.len, &m,
+		catalog_stream_feed(s, edited.data, edited.len);
+		catalog_manifest_init(&m);
+		assert_int_equal(catalog_stream_finish(s, &m, &err), 1);
+		catalog_stream_free(s);
+		catalog_manifest_init(&m);
+		assert_int_equal(catalog_manifest_parse(edited.data, edited.len, &m,
 						&err), -1);
 		assert_non_null(strstr(err.msg, "not valid JSON"));
 		buf_release(&edited);
@@ -281,19 +281,19 @@ static void test_damage_is_found_where_it_is_read(void **state)
 	damage(text.data, "{\"path\":\"z\"", "\"type\":\"file\"",
 	       "\"type\":\"fxle\"");
 	strlist_push(&paths, "a/b");
-	manifest_init(&m);
-	assert_int_equal(manifest_parse_paths(text.data, text.len - 1, &paths,
+	catalog_manifest_init(&m);
+	assert_int_equal(catalog_manifest_parse_paths(text.data, text.len - 1, &paths,
 					      &m, &err), 0);
-	manifest_release(&m);
-	manifest_init(&m);
-	assert_int_equal(manifest_parse(text.data, text.len - 1, &m, &err), -1);
+	catalog_manifest_release(&m);
+	catalog_manifest_init(&m);
+	assert_int_equal(catalog_manifest_parse(text.data, text.len - 1, &m, &err), -1);
 	/* Damage among the records asked for: the whole read's message,
 	 * whose line is the line in the whole text. */
 	damage(text.data, "{\"path\":\"a/b/c\"", "\"type\":\"file\"",
 	       "\"type\"!\"file\"");
-	assert_int_equal(manifest_parse(text.data, text.len - 1, &m,
+	assert_int_equal(catalog_manifest_parse(text.data, text.len - 1, &m,
 					&whole_err), -1);
-	assert_int_equal(manifest_parse_paths(text.data, text.len - 1, &paths,
+	assert_int_equal(catalog_manifest_parse_paths(text.data, text.len - 1, &paths,
 					      &m, &err), -1);
 	assert_string_equal(err.msg, whole_err.msg);
 	assert_non_null(strstr(err.msg, "line 13,"));
@@ -332,12 +332,12 @@ static int setup(void **state)
 	if (metadata_dir_setup(state) < 0)
 		return -1;
 	f = *state;
-	metadata_init(&md);
-	if (metadata_parse(compact_metadata, sizeof(compact_metadata) - 1,
+	catalog_init(&md);
+	if (catalog_parse(compact_metadata, sizeof(compact_metadata) - 1,
 			   &md, &err) == 0 &&
-	    metadata_save(f->dir, &md, &err) == 0)
+	    catalog_save(f->dir, &md, &err) == 0)
 		rc = 0;
-	metadata_release(&md);
+	catalog_release(&md);
 	return rc;
 }
 
@@ -368,8 +368,8 @@ static void load_history(const struct fixture *f, struct metadata *md)
 	struct error err;
 	bool found;
 
-	metadata_init(md);
-	assert_int_equal(metadata_load_parts(f->dir, md, &found, METADATA_SKIM,
+	catalog_init(md);
+	assert_int_equal(catalog_load_parts(f->dir, md, &found, METADATA_SKIM,
 					     &err), 0);
 	assert_int_equal(md->nhistory, 1);
 	assert_int_equal(md->files.len, 0);
@@ -386,7 +386,7 @@ static void load_some(const struct fixture *f, struct metadata *md,
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(hex_decode(hex[i], sums[i], HASH_SIZE), 0);
 	err.msg[0] = '\0';
-	assert_int_equal(metadata_load_some_contents(f->dir, md, sums[0], n,
+	assert_int_equal(catalog_load_some_contents(f->dir, md, sums[0], n,
 						     &err), want_rc);
 	if (want_rc < 0 && !strstr(err.msg, "corrupt metadata"))
 		fail_msg("got '%s'", err.msg);
@@ -397,7 +397,7 @@ static bool has(const struct metadata *md, const char *hex)
 	uint8_t sum[HASH_SIZE];
 
 	assert_int_equal(hex_decode(hex, sum, HASH_SIZE), 0);
-	return content_find(&md->contents, sum) != NULL;
+	return catalog_content_find(&md->contents, sum) != NULL;
 }
 
 static void test_history_without_checking_the_rest(void **state)
@@ -410,11 +410,11 @@ static void test_history_without_checking_the_rest(void **state)
 	/* Not even JSON any more. */
 	damage_file(f, "\"b\":{", "\"type\":\"file\"", "\"type\"!\"file\"");
 	load_history(f, &md);
-	metadata_release(&md);
+	catalog_release(&md);
 	/* Every other reader still refuses the file. */
-	metadata_init(&md);
-	assert_int_equal(metadata_load_parts(f->dir, &md, &found, 0, &err), -1);
-	metadata_release(&md);
+	catalog_init(&md);
+	assert_int_equal(catalog_load_parts(f->dir, &md, &found, 0, &err), -1);
+	catalog_release(&md);
 }
 
 static void test_only_the_contents_asked_for(void **state)
@@ -431,14 +431,14 @@ static void test_only_the_contents_asked_for(void **state)
 	assert_int_equal(md.contents.len, 2);
 	assert_false(has(&md, SUM_A));
 	assert_int_equal(hex_decode(SUM_B, sum, HASH_SIZE), 0);
-	c = content_find(&md.contents, sum);
+	c = catalog_content_find(&md.contents, sum);
 	assert_non_null(c);
 	assert_string_equal(c->member, "b");
 	assert_true(c->has_frame);
 	assert_int_equal(c->frame_offset, 7);
 	assert_int_equal(c->frame_skip, 1024);
 	assert_true(has(&md, SUM_C));
-	metadata_release(&md);
+	catalog_release(&md);
 }
 
 /* A hand-edited file need not be sorted: the records are still found. */
@@ -463,7 +463,7 @@ static void test_unsorted_contents(void **state)
 	assert_int_equal(md.contents.len, 2);
 	assert_true(has(&md, SUM_A));
 	assert_true(has(&md, SUM_C));
-	metadata_release(&md);
+	catalog_release(&md);
 }
 
 static void test_damage_in_contents(void **state)
@@ -478,7 +478,7 @@ static void test_damage_in_contents(void **state)
 	load_some(f, &md, other, 1, 0);
 	assert_true(has(&md, SUM_A));
 	load_some(f, &md, damaged, 1, -1);
-	metadata_release(&md);
+	catalog_release(&md);
 }
 
 static void test_a_replaced_file(void **state)
@@ -498,7 +498,7 @@ static void test_a_replaced_file(void **state)
 	load_some(f, &md, asked, 1, 0);
 	assert_int_equal(md.contents.len, 1);
 	assert_true(has(&md, SUM_B));
-	metadata_release(&md);
+	catalog_release(&md);
 }
 
 /* Enough contents to be formatted on a second thread and handed over in
@@ -514,8 +514,8 @@ static void test_many_contents_saved_in_order(void **state)
 	FILE *in;
 	long len;
 
-	metadata_init(&md);
-	assert_int_equal(metadata_parse(compact_metadata,
+	catalog_init(&md);
+	assert_int_equal(catalog_parse(compact_metadata,
 					sizeof(compact_metadata) - 1, &md,
 					&err), 0);
 	/* File records to format meanwhile: the pieces queue up. */
@@ -539,11 +539,11 @@ static void test_many_contents_saved_in_order(void **state)
 		sum[2] = (uint8_t)(i >> 8);
 		sum[3] = (uint8_t)i;
 		sum[31] = 0x5a;
-		content_insert(&md.contents, sum, i, ID,
+		catalog_content_insert(&md.contents, sum, i, ID,
 			       "a/member/name/long/enough/to/need/several/"
 			       "pieces/of/four/mebibytes", ID);
 	}
-	assert_int_equal(metadata_save(f->dir, &md, &err), 0);
+	assert_int_equal(catalog_save(f->dir, &md, &err), 0);
 	in = fopen(f->path, "rb");
 	assert_non_null(in);
 	assert_int_equal(fseek(in, 0, SEEK_END), 0);
@@ -565,11 +565,11 @@ static void test_many_contents_saved_in_order(void **state)
 	}
 	assert_int_equal(n, 60003);
 	free(text);
-	metadata_init(&back);
-	assert_int_equal(metadata_load(f->dir, &back, &found, &err), 0);
+	catalog_init(&back);
+	assert_int_equal(catalog_load(f->dir, &back, &found, &err), 0);
 	assert_int_equal(back.contents.len, 60003);
-	metadata_release(&back);
-	metadata_release(&md);
+	catalog_release(&back);
+	catalog_release(&md);
 }
 
 /* Each with a destination folder of its own. */

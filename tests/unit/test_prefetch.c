@@ -103,7 +103,7 @@ static int setup(void **state)
 	}
 	assert_int_equal(tarball_writer_commit(w, &size, &err), 0);
 	free(data);
-	f->path = store_archive_path(f->dir, ARCHIVE);
+	f->path = dest_archive_path(f->dir, ARCHIVE);
 	*state = f;
 	return 0;
 }

@@ -23,7 +23,7 @@
 	"250000000],\"ctime\":[1700000001,5]"
 #define OWNER "\"inode\":\"123\",\"mode\":\"0644\",\"uid\":1000,\"gid\":100"
 
-/* As metadata_format() writes them (fields after the key), and a few
+/* As catalog_format() writes them (fields after the key), and a few
  * the fast reader takes too. */
 static const char *const written_entries[] = {
 	"{\"type\":\"file\",\"size\":3," TIMES "," OWNER ",\"checksum\":\"" SUM
@@ -139,36 +139,36 @@ static const char *const other_contents[] = {
 
 static int fast_entry_alone(const char *record, bool with_path)
 {
-	struct json_reader r;
+	struct catalog_json r;
 	struct error err;
 	struct tree t = {0};
 	struct entry_state st;
 	int rc;
 
-	json_reader_init(&r, record, strlen(record), false, &err);
+	catalog_json_init(&r, record, strlen(record), false, &err);
 	st = (struct entry_state){ .e = tree_push(&t) };
-	rc = fast_entry_fields(&r, &t, &st, with_path);
+	rc = catalog_fastread_entry(&r, &t, &st, with_path);
 	if (rc)
 		assert_ptr_equal(r.p, record + strlen(record));
 	else
 		assert_ptr_equal(r.p, record);
-	json_reader_release(&r);
+	catalog_json_release(&r);
 	tree_release(&t);
 	return rc;
 }
 
 static int fast_content_alone(const char *record)
 {
-	struct json_reader r;
+	struct catalog_json r;
 	struct error err;
 	struct content_state c = {0};
 	int rc;
 
-	json_reader_init(&r, record, strlen(record), false, &err);
-	rc = fast_content_fields(&r, &c);
+	catalog_json_init(&r, record, strlen(record), false, &err);
+	rc = catalog_fastread_content(&r, &c);
 	assert_ptr_equal(r.p, rc ? record + strlen(record) : record);
 	free(c.member);
-	json_reader_release(&r);
+	catalog_json_release(&r);
 	return rc;
 }
 
@@ -178,16 +178,16 @@ static void metadata_outcome(const char *text, bool fast, struct buf *out)
 	struct metadata md;
 	struct error err = { "" };
 
-	records_fast_enabled = fast;
-	metadata_init(&md);
+	catalog_fastread_enabled = fast;
+	catalog_init(&md);
 	out->len = 0;
-	if (metadata_parse(text, strlen(text), &md, &err) < 0)
+	if (catalog_parse(text, strlen(text), &md, &err) < 0)
 		buf_printf(out, "error: %s", err.msg);
 	else
-		metadata_format(&md, out);
+		catalog_format(&md, out);
 	buf_append(out, "", 1);
-	metadata_release(&md);
-	records_fast_enabled = true;
+	catalog_release(&md);
+	catalog_fastread_enabled = true;
 }
 
 static void manifest_outcome(const char *text, bool fast, struct buf *out)
@@ -195,16 +195,16 @@ static void manifest_outcome(const char *text, bool fast, struct buf *out)
 	struct manifest m;
 	struct error err = { "" };
 
-	records_fast_enabled = fast;
-	manifest_init(&m);
+	catalog_fastread_enabled = fast;
+	catalog_manifest_init(&m);
 	out->len = 0;
-	if (manifest_parse(text, strlen(text), &m, &err) < 0)
+	if (catalog_manifest_parse(text, strlen(text), &m, &err) < 0)
 		buf_printf(out, "error: %s", err.msg);
 	else
-		manifest_format(&m, out);
+		catalog_manifest_format(&m, out);
 	buf_append(out, "", 1);
-	manifest_release(&m);
-	records_fast_enabled = true;
+	catalog_manifest_release(&m);
+	catalog_fastread_enabled = true;
 }
 
 /* The record in a backup_metadata.json and in a manifest: the same
@@ -319,7 +319,7 @@ static void test_a_formatted_tree_reads_alike(void **state)
 	struct buf text = {0}, a = {0}, b = {0};
 
 	(void)state;
-	metadata_init(&md);
+	catalog_init(&md);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		struct tree_entry *e = tree_push(&md.files);
 
@@ -334,7 +334,7 @@ static void test_a_formatted_tree_reads_alike(void **state)
 						    HASH_SIZE), 0);
 	}
 	tree_sort(&md.files);
-	metadata_format(&md, &text);
+	catalog_format(&md, &text);
 	buf_append(&text, "", 1);
 	metadata_outcome(text.data, true, &a);
 	metadata_outcome(text.data, false, &b);
@@ -343,7 +343,7 @@ static void test_a_formatted_tree_reads_alike(void **state)
 	buf_release(&text);
 	buf_release(&a);
 	buf_release(&b);
-	metadata_release(&md);
+	catalog_release(&md);
 }
 
 int main(void)
