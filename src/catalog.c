@@ -2,20 +2,8 @@
  * manifests made whole from their parents. */
 #include "catalog.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <math.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "faultpoint.h"
-#include "fsutil.h"
-#include "catalog_internal.h"
 
 void catalog_init(struct metadata *md)
 {

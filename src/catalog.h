@@ -169,10 +169,10 @@ enum {
 				   tree_entry.same_record) */
 };
 
-/* About 80,000 contents, 15 MB in memory: a run keeps them from the start
- * below that (a run that changes something then need not parse them
- * again, 0.05-0.1 s at 70,000 files), and only once something changed
- * above it, where the memory of a run with nothing changed matters more. */
+/* About 80,000 contents: a run keeps them from the start below that (a run
+ * that changes something then need not parse them again), and only once
+ * something changed above it, where the memory of a run with nothing
+ * changed matters more. */
 #define METADATA_SMALL_CONTENTS_SIZE ((size_t)16 << 20)
 
 /* catalog_load() for readers that need less memory: restore takes the

@@ -4,22 +4,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "faultpoint.h"
 #include "fsutil.h"
 #include "catalog_internal.h"
-
-#define METADATA_MAX_SIZE ((size_t)4 << 30)
-#define MAX_EXACT_INT 9007199254740992.0 /* 2^53: doubles are exact below */
-
 
 static void remember_origin(struct catalog_origin *o, const struct stat *st)
 {

@@ -1,20 +1,19 @@
-/* The destination's archives: listing them and reading their manifests. */
-#include "dest.h"
+/* The manifest of an archive: reading it (the one entry point, whichever
+ * way is fastest), completing it from its parents, adding it to an archive
+ * being written. */
+#include "catalog.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "dest.h"
 #include "fsutil.h"
-#include "catalog.h"
 #include "tarball.h"
 
 /* A manifest larger than this is not one of ours. */
 #define MANIFEST_MAX ((size_t)2 << 30)
 #define SIEVE_WINDOW ((size_t)1 << 20)
-
 
 /* Reads the member straight into out, sized from its header: a big tree's
  * manifest is megabytes, and growing by copies costs more than parsing. */
@@ -80,10 +79,10 @@ out:
 }
 
 /* The manifest's frame decompressed a window at a time through a sieve
- * (see catalog_stream_feed), never held whole: 300 MB for a million
- * files, and a 34 MB manifest took twice as long to land in memory as to
- * decompress. 0 if m holds the result; else the caller reads it whole,
- * which reports what is wrong. */
+ * (see catalog_stream_feed), never held whole: a big tree's manifest is
+ * hundreds of megabytes, and holding it costs more than decompressing it.
+ * 0 if m holds the result; else the caller reads it whole, which reports
+ * what is wrong. */
 static int read_manifest_sieved(const char *path,
 				const struct strlist *paths, bool keep_holds,
 				struct manifest *m)
@@ -150,7 +149,18 @@ out:
 }
 
 /* The manifest as the archive has it: with a parent, its tree lists only
- * what changed. */
+ * what changed. The one place that picks how a manifest is read, fastest
+ * first; each way either gives the manifest or steps aside, silently, for
+ * the next, so that only the last one, which reads anything readable,
+ * reports what is wrong:
+ * 1. streamed: the manifest's own frame, found by the archive's index,
+ *    parsed record by record as it is decompressed (read_manifest_sieved);
+ * 2. indexed: that frame read whole into text (read_manifest_indexed);
+ * 3. sequential: every member in order, the last manifest winning
+ *    (read_manifest_sequential), for an archive whose index is missing or
+ *    damaged.
+ * Text from 2 or 3 goes to catalog_manifest_parse(), which itself reads
+ * each record the fast way where it can (catalog_fastread.c). */
 static int read_own_manifest(const char *path, const struct strlist *paths,
 			     bool keep_holds, struct manifest *m,
 			     struct error *err)
@@ -163,7 +173,8 @@ static int read_own_manifest(const char *path, const struct strlist *paths,
 	if (!read_manifest_indexed(path, &text) &&
 	    read_manifest_sequential(path, &text, err) < 0)
 		goto out;
-	if (catalog_manifest_parse(text.data ? text.data : "", text.len, m, err) < 0) {
+	if (catalog_manifest_parse(text.data ? text.data : "", text.len, m,
+				   err) < 0) {
 		error_prefix(err, "'%s': bad manifest", path);
 		goto out;
 	}

@@ -7,24 +7,11 @@
 #include "catalog.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "faultpoint.h"
-#include "fsutil.h"
 #include "catalog_internal.h"
-
-#define METADATA_MAX_SIZE ((size_t)4 << 30)
-#define MAX_EXACT_INT 9007199254740992.0 /* 2^53: doubles are exact below */
-
-
 
 static const char *const entry_fields[F_COUNT] = {
 	"path", "path_hex", "type", "size", "modified_time", "mtime", "ctime",
@@ -582,7 +569,6 @@ int catalog_read_contents(struct catalog_json *r, struct content_index *idx,
 	}
 	return more;
 }
-
 
 enum history_field { H_DATE, H_ID, H_ARCHIVE, H_ADDED, H_MODIFIED,
 		     H_DELETED, H_BACKED_UP, H_STORED, H_TOTAL, H_BYTES,
