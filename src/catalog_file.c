@@ -212,7 +212,7 @@ static int load_parts(const char *dest, struct metadata *md, bool *found,
 		goto out;
 	}
 	/* Mapped and read front to back, the pages already parsed are
-	 * dropped as we go (see json.c), so the file's size does not add to
+	 * dropped as we go (see catalog_json.c), so the file's size does not add to
 	 * the run's memory. */
 	if (metadata_file_map(&f) < 0) {
 		error_set(err, "cannot read '%s': %s", f.path, strerror(errno));

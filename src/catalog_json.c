@@ -1,5 +1,5 @@
 /* A pull parser for JSON (RFC 8259): strict syntax, exact integers, UTF-8
- * checked, nesting bounded. See json.h for why it exists. */
+ * checked, nesting bounded. See catalog_internal.h for why it exists. */
 #include "catalog_internal.h"
 
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include "fsutil.h"
 #include "util.h"
 
-#define JSON_MAX_DEPTH 64 /* json.h sizes `first` to match */
+#define JSON_MAX_DEPTH 64 /* catalog_internal.h sizes `first` to match */
 #define RELEASE_CHUNK ((size_t)1 << 20)
 
 void catalog_json_init(struct catalog_json *r, const char *text, size_t len,

@@ -1,9 +1,8 @@
-/* backup_metadata.json and archive manifests: JSON <-> struct metadata /
- * struct manifest. Written by hand one record per line (so the file diffs and
- * greps well); read with a pull parser straight into the structures (no JSON
- * tree: see json.h) and validated field by field, because a hand-edited or
- * damaged file must give a clear error, never a crash or a silently wrong
- * state. */
+/* backup_metadata.json and archive manifests read from text into struct
+ * metadata / struct manifest: with a pull parser straight into the
+ * structures (no JSON tree: see catalog_json.c) and validated field by field,
+ * because a hand-edited or damaged file must give a clear error, never a
+ * crash or a silently wrong state. */
 #include "catalog.h"
 
 #include <errno.h>

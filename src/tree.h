@@ -36,7 +36,7 @@ struct tree_entry {
 	bool same_record : 1; /* the metadata file this entry was read from
 				holds a record saying just this of its path,
 				which a save, or a manifest of the tree, may
-				copy (metadata.c's business: a run keeps it
+				copy (the catalog's business: a run keeps it
 				for an entry that stayed the same) */
 	bool unchanged : 1;  /* says what the tree before the run said of
 				its path (tree_entry_same): a manifest

@@ -17,7 +17,7 @@
 #include "tree.h"
 #include "util.h"
 
-/* A manifest larger than this is not one of ours (as in store.c). */
+/* A manifest larger than this is not one of ours (as in catalog_manifest.c). */
 #define MANIFEST_MAX ((size_t)2 << 30)
 /* Checksums in messages: enough hex digits to tell contents apart. */
 #define SHORT_SUM 16

@@ -1,6 +1,6 @@
 /* Fuzz target for the archive reader: opens the input as an in-memory
  * tar.zst (or plain tar), reads every member's header and all its data,
- * and parses the manifest member as store.c does. Damage must end in an
+ * and parses the manifest member as catalog_manifest.c does. Damage must end in an
  * error, never a crash. */
 #include <stdint.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "metadata.h"
+#include "catalog.h"
 
 struct fixture {
 	char dir[64];

@@ -1,4 +1,4 @@
-/* The reader of records laid out as incbak writes them (record_fast.c):
+/* The reader of records laid out as incbak writes them (catalog_fastread.c):
  * it takes every record the writer makes, and leaves every other one to
  * the general reader; either way a document reads the same, errors
  * included, as with the general reader alone. */
