@@ -27,6 +27,36 @@ static int field_index(const char *const *names, int n, const char *key)
 	return -1;
 }
 
+/* The members of an object, each field of `names` read by read(r, f, ctx)
+ * at most once (bits in *seen) and any other skipped, as a newer incbak
+ * may add some: 0 at the object's end, or -1. */
+static int read_fields(struct catalog_json *r, const char *what,
+		       const char *const *names, int n, unsigned *seen,
+		       int (*read)(struct catalog_json *r, int f, void *ctx),
+		       void *ctx)
+{
+	int more;
+
+	if (catalog_json_object_begin(r, what) < 0)
+		return -1;
+	while ((more = catalog_json_object_next(r)) > 0) {
+		int f = field_index(names, n, r->str);
+
+		if (f < 0) {
+			if (catalog_json_skip(r) < 0)
+				return -1;
+			continue;
+		}
+		if (*seen & 1u << f)
+			return error_set(r->err, "'%s' appears twice",
+					 names[f]);
+		*seen |= 1u << f;
+		if (read(r, f, ctx) < 0)
+			return -1;
+	}
+	return more;
+}
+
 /* The decoded string, which must not hold a NUL (\u0000). */
 static int string_value(struct catalog_json *r, const char *what)
 {
@@ -168,9 +198,9 @@ static int read_size(struct catalog_json *r, uint64_t *out, const char *what)
 	return 0;
 }
 
-static int read_entry_field(struct catalog_json *r, struct entry_state *st,
-			    int f)
+static int read_entry_field(struct catalog_json *r, int f, void *ctx)
 {
+	struct entry_state *st = ctx;
 	struct tree_entry *e = st->e;
 
 	switch (f) {
@@ -256,22 +286,8 @@ static int check_entry(struct entry_state *st, struct error *err)
 
 static int read_entry_fields(struct catalog_json *r, struct entry_state *st)
 {
-	int more;
-
-	if (catalog_json_object_begin(r, "an entry") < 0)
-		return -1;
-	while ((more = catalog_json_object_next(r)) > 0) {
-		int f = field_index(entry_fields, F_COUNT, r->str);
-
-		if (f >= 0 && (st->seen & 1u << f))
-			return error_set(r->err, "'%s' appears twice",
-					 entry_fields[f]);
-		if (f >= 0)
-			st->seen |= 1u << f;
-		if (read_entry_field(r, st, f) < 0)
-			return -1;
-	}
-	return more;
+	return read_fields(r, "an entry", entry_fields, F_COUNT, &st->seen,
+			   read_entry_field, st);
 }
 
 /* catalog_read_entry(); *fast says whether the record was laid out as incbak
@@ -411,9 +427,10 @@ static int read_id_into(struct catalog_json *r, char out[BACKUP_ID_SIZE],
 	return 0;
 }
 
-static int read_content_field(struct catalog_json *r, struct content_state *c,
-			      int f)
+static int read_content_field(struct catalog_json *r, int f, void *ctx)
 {
+	struct content_state *c = ctx;
+
 	switch (f) {
 	case C_SIZE: return read_size(r, &c->size, "'size'");
 	case C_MEMBER: return read_name(r, &c->member, false, "'member'");
@@ -430,26 +447,10 @@ static int read_content_field(struct catalog_json *r, struct content_state *c,
 static int read_content_fields(struct catalog_json *r, struct content_state *c,
 			       bool with_owner)
 {
-	int more;
-
-	if (catalog_fastread_content(r, c))
-		goto check;
-	if (catalog_json_object_begin(r, "a content") < 0)
+	if (!catalog_fastread_content(r, c) &&
+	    read_fields(r, "a content", content_fields, C_COUNT, &c->seen,
+			read_content_field, c) < 0)
 		return -1;
-	while ((more = catalog_json_object_next(r)) > 0) {
-		int f = field_index(content_fields, C_COUNT, r->str);
-
-		if (f >= 0 && (c->seen & 1u << f))
-			return error_set(r->err, "'%s' appears twice",
-					 content_fields[f]);
-		if (f >= 0)
-			c->seen |= 1u << f;
-		if (read_content_field(r, c, f) < 0)
-			return -1;
-	}
-	if (more < 0)
-		return -1;
-check:
 	if (!(c->seen & 1u << C_SIZE) || !c->member)
 		return error_set(r->err, "missing 'size' or 'member'");
 	if (!tree_path_is_safe(c->member))
@@ -579,9 +580,9 @@ static const char *const history_fields[H_COUNT] = {
 	"bytes_written", "parent",
 };
 
-static int read_history_field(struct catalog_json *r, struct history_entry *h,
-			      int f)
+static int read_history_field(struct catalog_json *r, int f, void *ctx)
 {
+	struct history_entry *h = ctx;
 	int64_t *counts[H_COUNT] = {
 		[H_ADDED] = &h->files_added, [H_MODIFIED] = &h->files_modified,
 		[H_DELETED] = &h->files_deleted,
@@ -631,22 +632,9 @@ static int read_history_entry(struct catalog_json *r, struct metadata *md)
 {
 	struct history_entry *h = catalog_add_history(md);
 	unsigned seen = 0;
-	int more;
 
-	if (catalog_json_object_begin(r, "an entry") < 0)
-		return -1;
-	while ((more = catalog_json_object_next(r)) > 0) {
-		int f = field_index(history_fields, H_COUNT, r->str);
-
-		if (f >= 0 && (seen & 1u << f))
-			return error_set(r->err, "'%s' appears twice",
-					 history_fields[f]);
-		if (f >= 0)
-			seen |= 1u << f;
-		if (read_history_field(r, h, f) < 0)
-			return -1;
-	}
-	if (more < 0)
+	if (read_fields(r, "an entry", history_fields, H_COUNT, &seen,
+			read_history_field, h) < 0)
 		return -1;
 	return check_history_entry(md, h, r->err);
 }
@@ -710,26 +698,9 @@ struct top_reader {
 static int read_top(struct catalog_json *r, const struct top_reader *t)
 {
 	unsigned seen = 0;
-	int more;
 
-	if (catalog_json_object_begin(r, "the top level") < 0)
-		return -1;
-	while ((more = catalog_json_object_next(r)) > 0) {
-		int k = field_index(t->keys, t->nkeys, r->str);
-
-		if (k < 0) {
-			if (catalog_json_skip(r) < 0)
-				return -1;
-			continue;
-		}
-		if (seen & 1u << k)
-			return error_set(r->err, "'%s' appears twice",
-					 t->keys[k]);
-		seen |= 1u << k;
-		if (t->read(r, k, t->ctx) < 0)
-			return -1;
-	}
-	if (more < 0)
+	if (read_fields(r, "the top level", t->keys, t->nkeys, &seen, t->read,
+			t->ctx) < 0)
 		return -1;
 	return catalog_json_finish(r) < 0 ? -1 : (int)seen;
 }
