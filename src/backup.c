@@ -250,7 +250,8 @@ static bool content_needs_storing(struct run *r, const struct tree_entry *e,
 static int link_duplicate(struct run *r, const struct tree_entry *e,
 			  const struct tree_entry *old)
 {
-	const struct content *c = catalog_content_find(&r->md.contents, e->checksum);
+	const struct content *c =
+		catalog_content_find(&r->md.contents, e->checksum);
 
 	if (!c || strcmp(c->holder, r->id) || !strcmp(c->member, e->path) ||
 	    dest_member_reserved(e->path))
@@ -781,7 +782,8 @@ static int write_manifest(struct run *r, const char *date)
 	 * run replaces (their fields are the same). */
 	rec = catalog_records_open(r->opts->dest, &r->md);
 	rc = catalog_manifest_add(r->writer, &m, &r->md.contents, r->id, rec,
-				  r->now.sec, CATALOG_MANIFEST_BUFFERED, r->err);
+				  r->now.sec, CATALOG_MANIFEST_BUFFERED,
+				  r->err);
 	catalog_records_close(rec);
 	return rc;
 }
@@ -793,9 +795,11 @@ static void mark_contents_used(struct run *r)
 
 		if (r->next.entries[i].type != ENTRY_FILE)
 			continue;
-		c = catalog_content_find(&r->md.contents, r->next.entries[i].checksum);
+		c = catalog_content_find(&r->md.contents,
+					 r->next.entries[i].checksum);
 		if (c && strcmp(c->last_used, r->id)) {
-			catalog_content_set_last_used(&r->md.contents, c, r->id);
+			catalog_content_set_last_used(&r->md.contents, c,
+						      r->id);
 		}
 	}
 }

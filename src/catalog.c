@@ -129,7 +129,8 @@ bool catalog_is_backup_id(const char *s)
 	if (strlen(s) != sizeof(shape) - 1)
 		return false;
 	for (size_t i = 0; shape[i]; i++)
-		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9')
+				    : s[i] != shape[i])
 			return false;
 	return true;
 }

@@ -43,7 +43,8 @@ struct content {
 	const char *holder;    /* the backup whose archive holds the bytes */
 	const char *last_used; /* newest backup whose tree refers to it */
 	char *member;    /* member name inside that archive, in the index's
-			    own storage: set it with catalog_content_set_member() */
+			    own storage: set it with
+			    catalog_content_set_member() */
 	/* Where the member starts in the holder's archive (see
 	 * tarball_last_member_position); JSON "frame" and "skip". Unknown for
 	 * older archives: then it is found by reading the archive in order. */
@@ -281,11 +282,11 @@ void catalog_manifest_release(struct manifest *m);
  * m->delta; m->parent stays, to say where the tree came from. */
 void catalog_manifest_compose(struct manifest *m, const struct tree *base);
 void catalog_manifest_format(const struct manifest *m, struct buf *out);
-/* catalog_manifest_format() in pieces of a few MiB handed to take() (which returns
- * 0, or nonzero to stop: catalog_manifest_write then returns that), never whole in
- * memory. The holds are those of `contents` held by backup `holder`, or
- * m->holds if contents is NULL. The records of entries marked in rec's
- * file (NULL: none) are made from their records there. */
+/* catalog_manifest_format() in pieces of a few MiB handed to take() (which
+ * returns 0, or nonzero to stop: catalog_manifest_write then returns that),
+ * never whole in memory. The holds are those of `contents` held by backup
+ * `holder`, or m->holds if contents is NULL. The records of entries marked in
+ * rec's file (NULL: none) are made from their records there. */
 int catalog_manifest_write(const struct manifest *m,
 		   const struct content_index *contents, const char *holder,
 		   const struct catalog_records *rec,
@@ -293,12 +294,12 @@ int catalog_manifest_write(const struct manifest *m,
 		   void *ctx);
 int catalog_manifest_parse(const char *text, size_t len, struct manifest *m,
 		   struct error *err);
-/* catalog_manifest_parse() for a reader of some paths (relative, normalised, not
- * empty; NULL or none: the whole tree). Of a manifest laid out as
- * catalog_manifest_format() writes it, only the lines around its sections and the
- * files at, under and above those paths are parsed (m->deleted and
- * m->holds stay empty): a file of a 100,000-file backup without parsing
- * 100,000 records. Any other text is parsed whole. */
+/* catalog_manifest_parse() for a reader of some paths (relative, normalised,
+ * not empty; NULL or none: the whole tree). Of a manifest laid out as
+ * catalog_manifest_format() writes it, only the lines around its sections and
+ * the files at, under and above those paths are parsed (m->deleted and m->holds
+ * stay empty): a file of a 100,000-file backup without parsing 100,000 records.
+ * Any other text is parsed whole. */
 int catalog_manifest_parse_paths(const char *text, size_t len,
 			 const struct strlist *paths, struct manifest *m,
 			 struct error *err);
@@ -357,11 +358,11 @@ int catalog_manifest_complete(const char *path, struct manifest *m,
 			    const char *known_archive,
 			    const struct tree *known_tree, struct error *err);
 
-/* Adds the manifest of m (holds, rec: see catalog_manifest_write) to the archive being
- * written, as its own member MANIFEST_MEMBER. A manifest up to `buffered`
- * bytes (CATALOG_MANIFEST_BUFFERED) is formatted once, into memory; a bigger
- * one (300 MB for a million files) twice: counted, then written in pieces,
- * since the member's header needs its size first. */
+/* Adds the manifest of m (holds, rec: see catalog_manifest_write) to the
+ * archive being written, as its own member MANIFEST_MEMBER. A manifest up to
+ * `buffered` bytes (CATALOG_MANIFEST_BUFFERED) is formatted once, into memory;
+ * a bigger one (300 MB for a million files) twice: counted, then written in
+ * pieces, since the member's header needs its size first. */
 #define CATALOG_MANIFEST_BUFFERED ((size_t)64 << 20)
 int catalog_manifest_add(struct tarball_writer *w, const struct manifest *m,
 			 const struct content_index *contents,

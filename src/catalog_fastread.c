@@ -343,7 +343,8 @@ int catalog_fastread_entry(struct catalog_json *r, struct tree *t,
 
 static bool id_field(struct cursor *c, char out[BACKUP_ID_SIZE])
 {
-	return short_string(c, out, BACKUP_ID_SIZE) && catalog_is_backup_id(out);
+	return short_string(c, out, BACKUP_ID_SIZE) &&
+	       catalog_is_backup_id(out);
 }
 
 int catalog_fastread_content(struct catalog_json *r, struct content_state *cs)

@@ -120,7 +120,8 @@ static int bisect_contents(const char *text, size_t len,
 		text++;
 		len--;
 	}
-	if (len < 4 || memcmp(text, "{\n", 2) || memcmp(text + len - 2, "\n}", 2))
+	if (len < 4 || memcmp(text, "{\n", 2) ||
+	    memcmp(text + len - 2, "\n}", 2))
 		return 1;
 	buf_puts(&found, "{\n");
 	for (size_t i = 0; i < only->nsums; i++) {
@@ -212,8 +213,8 @@ static int load_parts(const char *dest, struct metadata *md, bool *found,
 		goto out;
 	}
 	/* Mapped and read front to back, the pages already parsed are
-	 * dropped as we go (see catalog_json.c), so the file's size does not add to
-	 * the run's memory. */
+	 * dropped as we go (see catalog_json.c), so the file's size does not
+	 * add to the run's memory. */
 	if (metadata_file_map(&f) < 0) {
 		error_set(err, "cannot read '%s': %s", f.path, strerror(errno));
 		goto out;
@@ -371,7 +372,8 @@ struct catalog_records *catalog_records_open(const char *dest,
 	rec = xcalloc(1, sizeof(*rec));
 	rec->from = o->files_from;
 	rec->to = o->files_to;
-	if (metadata_file_open(dest, &rec->f) < 0 || !is_origin(o, &rec->f.st) ||
+	if (metadata_file_open(dest, &rec->f) < 0 ||
+	    !is_origin(o, &rec->f.st) ||
 	    o->files_to > (size_t)rec->f.st.st_size ||
 	    metadata_file_map(&rec->f) < 0 || rec->f.map == MAP_FAILED) {
 		catalog_records_close(rec);

@@ -71,9 +71,9 @@ int catalog_json_int(struct catalog_json *r, int64_t min, int64_t max,
 		  int64_t *out, const char *what);
 int catalog_json_double(struct catalog_json *r, double *out, const char *what);
 
-/* Objects: after catalog_json_object_begin, catalog_json_object_next returns 1 with the key
- * in r->str (copy it before reading the value), 0 at the closing brace, -1
- * on error. Arrays likewise with catalog_json_array_next (no key). */
+/* Objects: after catalog_json_object_begin, catalog_json_object_next returns 1
+ * with the key in r->str (copy it before reading the value), 0 at the closing
+ * brace, -1 on error. Arrays likewise with catalog_json_array_next (no key). */
 int catalog_json_object_begin(struct catalog_json *r, const char *what);
 int catalog_json_object_next(struct catalog_json *r);
 int catalog_json_array_begin(struct catalog_json *r, const char *what);
@@ -90,12 +90,12 @@ int catalog_json_skip(struct catalog_json *r);
  * catalog_json_skip() it). */
 int catalog_json_skim_record(struct catalog_json *r);
 
-/* Right after catalog_json_object_begin() (keyed) or catalog_json_array_begin(): skips,
- * unchecked, the records that follow one per line as catalog_json_skim_record()
- * would, up to the first that is laid out otherwise or the end of the
- * container; catalog_json_object_next() / catalog_json_array_next() go on from there. A
- * line costs a memchr() instead of a parse. Returns whether any was
- * skipped. */
+/* Right after catalog_json_object_begin() (keyed) or
+ * catalog_json_array_begin(): skips, unchecked, the records that follow one per
+ * line as catalog_json_skim_record() would, up to the first that is laid out
+ * otherwise or the end of the container; catalog_json_object_next() /
+ * catalog_json_array_next() go on from there. A line costs a memchr() instead
+ * of a parse. Returns whether any was skipped. */
 bool catalog_json_skim_records(struct catalog_json *r, bool keyed);
 
 /* Only white space may follow the top-level value. */

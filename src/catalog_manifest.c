@@ -394,8 +394,8 @@ int catalog_manifest_add(struct tarball_writer *w, const struct manifest *m,
 		goto out;
 	}
 	rc = tarball_begin_buffer(w, MANIFEST_MEMBER, t.size, mtime, err);
-	if (rc == 0 && catalog_manifest_write(m, contents, holder, rec, add_to_member,
-				      &mm) != 0)
+	if (rc == 0 && catalog_manifest_write(m, contents, holder, rec,
+					      add_to_member, &mm) != 0)
 		rc = -1;
 	if (rc == 0 && mm.written != t.size)
 		rc = error_set(err, "internal error: the manifest changed "

@@ -107,7 +107,8 @@ static int read_time_pair(struct catalog_json *r, struct nstime *t,
 
 	/* A syntax error (a truncated file) keeps the reader's message; a
 	 * well-formed array of the wrong length gets ours. */
-	if (catalog_json_array_begin(r, what) < 0 || (n1 = catalog_json_array_next(r)) < 0)
+	if (catalog_json_array_begin(r, what) < 0 ||
+	    (n1 = catalog_json_array_next(r)) < 0)
 		return -1;
 	if (n1 == 0)
 		goto shape;
@@ -521,7 +522,8 @@ int catalog_read_content(struct catalog_json *r, struct content_index *idx,
 	rc = 0;
 	if (!idx)
 		goto out;
-	item = catalog_content_insert(idx, sum, c.size, c.holder, c.member, c.last);
+	item = catalog_content_insert(idx, sum, c.size, c.holder, c.member,
+				      c.last);
 	item->has_frame = (c.seen & 1u << C_FRAME) != 0;
 	item->frame_offset = c.frame;
 	item->frame_skip = c.skip;
@@ -755,8 +757,8 @@ static int read_metadata_key(struct catalog_json *r, int key, void *ctx)
 	case M_FILES:
 		if (mr->parts & METADATA_FILES) {
 			md->origin.files_from = (size_t)(r->p - r->start);
-			if (read_file_checksums(r, &md->files,
-						mr->parts & METADATA_RECORDS) < 0)
+			if (read_file_checksums(r, &md->files, mr->parts &
+						METADATA_RECORDS) < 0)
 				return -1;
 			md->origin.files_to = (size_t)(r->p - r->start);
 			return 0;
@@ -769,15 +771,17 @@ static int read_metadata_key(struct catalog_json *r, int key, void *ctx)
 		/* What follows the contents (the history) is small: the
 		 * rest of the file says how big they are. */
 		bool all = (mr->parts & METADATA_CONTENTS) ||
-			   ((mr->parts & METADATA_SMALL_CONTENTS) && !mr->only &&
-			    (size_t)(r->end - r->p) <=
+			   ((mr->parts & METADATA_SMALL_CONTENTS) &&
+			    !mr->only && (size_t)(r->end - r->p) <=
 			    METADATA_SMALL_CONTENTS_SIZE);
 		const struct content_filter *only = mr->only;
+		struct content_index *into =
+			all || mr->only ? &md->contents : NULL;
 
 		if (!all && !only && (mr->parts & METADATA_SKIM))
 			only = &no_contents;
-		if (catalog_read_contents(r, all || mr->only ? &md->contents : NULL,
-				  true, all ? NULL : only, "'contents'") < 0)
+		if (catalog_read_contents(r, into, true, all ? NULL : only,
+					  "'contents'") < 0)
 			return -1;
 		md->origin.contents_from = from;
 		md->origin.contents_to = (size_t)(r->p - r->start);
@@ -791,8 +795,8 @@ static int read_metadata_key(struct catalog_json *r, int key, void *ctx)
 }
 
 int catalog_parse_text(const char *text, size_t len, bool mapped,
-			       unsigned parts, const struct content_filter *only,
-			       struct metadata *md, struct error *err)
+		       unsigned parts, const struct content_filter *only,
+		       struct metadata *md, struct error *err)
 {
 	struct catalog_json r;
 	struct metadata_reader mr = { md, parts, only, false };
@@ -858,7 +862,9 @@ static int read_manifest_key(struct catalog_json *r, int key, void *ctx)
 	case N_FILES: return read_files_array(r, &m->files);
 	case N_DELETED_LIST: return catalog_read_path_list(r, &m->deleted,
 						   "'deleted'");
-	default: return catalog_read_contents(r, &m->holds, false, NULL, "'holds'");
+	default:
+		return catalog_read_contents(r, &m->holds, false, NULL,
+					     "'holds'");
 	}
 }
 

@@ -61,9 +61,9 @@ static bool record_in_scopes(const char *line, size_t len,
 	return keep;
 }
 
-/* The manifest, line by line as catalog_manifest_format() writes it, never whole
- * in memory: each record (a line) is parsed as it arrives, with the checks
- * of a whole parse, and the lines around the sections are kept, to be
+/* The manifest, line by line as catalog_manifest_format() writes it, never
+ * whole in memory: each record (a line) is parsed as it arrives, with the
+ * checks of a whole parse, and the lines around the sections are kept, to be
  * parsed at the end as a manifest with empty sections. For a reader of
  * some paths, only the files and "deleted" records record_in_scopes()
  * keeps are parsed, and no "holds" record. */
@@ -156,11 +156,13 @@ static bool parse_record(struct catalog_stream *s, const char *line,
 	case SIEVE_FILES:
 		ok = catalog_json_array_begin(r, "'files'") == 0 &&
 		     catalog_json_array_next(r) == 1 &&
-		     catalog_read_entry(r, &s->records.files, NULL, "files") == 0 &&
+		     catalog_read_entry(r, &s->records.files, NULL,
+					"files") == 0 &&
 		     catalog_json_array_next(r) == 0;
 		break;
 	case SIEVE_DELETED:
-		ok = catalog_read_path_list(r, &s->records.deleted, "'deleted'") == 0;
+		ok = catalog_read_path_list(r, &s->records.deleted,
+					    "'deleted'") == 0;
 		break;
 	default:
 		ok = catalog_json_object_begin(r, "'holds'") == 0 &&

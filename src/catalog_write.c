@@ -405,7 +405,8 @@ static void *format_contents_in_background(void *arg)
 {
 	struct contents_pipe *p = arg;
 	bool owned;
-	const struct content **sorted = catalog_content_order(p->contents, &owned);
+	const struct content **sorted =
+		catalog_content_order(p->contents, &owned);
 	struct buf piece = {0};
 
 	for (size_t i = 0; i < p->contents->len; i++) {

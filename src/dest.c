@@ -140,7 +140,8 @@ int dest_resolve_id(const struct metadata *md, const char *query,
 	close_matches(md, query, &near);
 	error_set(err, "%s backup '%s'; %s: %s",
 		  count ? "ambiguous" : "unknown", query,
-		  count ? "it could be" : "closest", near.data ? near.data : "");
+		  count ? "it could be" : "closest",
+		  near.data ? near.data : "");
 	buf_release(&near);
 	return -1;
 }

@@ -60,10 +60,12 @@ static void add_holds(struct metadata *md, const struct manifest *m)
 		const struct content *hold = &m->holds.items[i];
 
 		if (!catalog_content_find(&md->contents, hold->checksum))
-			catalog_content_copy_frame(catalog_content_insert(&md->contents,
-					   hold->checksum, hold->size,
-					   m->backup_id, hold->member,
-					   m->backup_id), hold);
+			catalog_content_copy_frame(
+				catalog_content_insert(
+					&md->contents, hold->checksum,
+					hold->size, m->backup_id, hold->member,
+					m->backup_id),
+				hold);
 	}
 }
 

@@ -323,7 +323,8 @@ static int choose_paths(struct restore *r)
 static int plan_file(struct restore *r, size_t i)
 {
 	const struct tree_entry *e = &r->m.files.entries[i];
-	const struct content *c = catalog_content_find(&r->md.contents, e->checksum);
+	const struct content *c =
+		catalog_content_find(&r->md.contents, e->checksum);
 	const struct history_entry *holder;
 	char sum[HASH_HEX_SIZE];
 	struct need *n;

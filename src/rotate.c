@@ -476,8 +476,8 @@ static int carry_member(struct rewrite *rw, struct tarball_reader *r,
 				 "nothing was removed", c->member, victim);
 	}
 	cy->new_member = name;
-	h = catalog_content_insert(&rw->heir.holds, c->checksum, c->size, NULL, name,
-			   NULL);
+	h = catalog_content_insert(&rw->heir.holds, c->checksum, c->size, NULL,
+				   name, NULL);
 	tarball_last_member_position(rw->w, &h->frame_offset, &h->frame_skip);
 	h->has_frame = true;
 	return 0;
@@ -789,9 +789,9 @@ static int resolve_positions(struct rewrite *rw)
 
 		if (!cy->copied || !cy->new_member)
 			continue;
-		h = catalog_content_insert(&rw->heir.holds, cy->content->checksum,
-				   cy->content->size, NULL, cy->new_member,
-				   NULL);
+		h = catalog_content_insert(
+			&rw->heir.holds, cy->content->checksum,
+			cy->content->size, NULL, cy->new_member, NULL);
 		h->has_frame = true;
 		h->frame_offset = cy->frame;
 		h->frame_skip = cy->skip;

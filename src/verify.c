@@ -464,7 +464,8 @@ static void report_lost(struct verifier *v, const char *archive,
 static void check_file(struct verifier *v, const char *archive,
 		       const struct tree_entry *e)
 {
-	const struct content *c = catalog_content_find(&v->md->contents, e->checksum);
+	const struct content *c =
+		catalog_content_find(&v->md->contents, e->checksum);
 	char sum[HASH_HEX_SIZE];
 	size_t i;
 	struct deferred *d;

@@ -1,7 +1,7 @@
 /* Fuzz target for the archive reader: opens the input as an in-memory
  * tar.zst (or plain tar), reads every member's header and all its data,
- * and parses the manifest member as catalog_manifest.c does. Damage must end in an
- * error, never a crash. */
+ * and parses the manifest member as catalog_manifest.c does. Damage must end in
+ * an error, never a crash. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +51,8 @@ static void parse_manifest(const struct buf *text)
 	struct error err = { "" };
 
 	catalog_manifest_init(&m);
-	catalog_manifest_parse(text->data ? text->data : "", text->len, &m, &err);
+	catalog_manifest_parse(text->data ? text->data : "", text->len, &m,
+			       &err);
 	catalog_manifest_release(&m);
 }
 

@@ -77,8 +77,9 @@ static void test_run_writes_only_changes(void **state)
 	assert_non_null(strstr(text.data, "\"parent\": \"" PARENT "\","));
 	assert_null(strstr(text.data, "\"d/b\""));
 	catalog_manifest_init(&back);
-	assert_int_equal(catalog_manifest_parse(text.data, text.len - 1, &back, &err),
-			 0);
+	assert_int_equal(
+		catalog_manifest_parse(text.data, text.len - 1, &back, &err),
+		0);
 	assert_true(back.delta);
 	assert_string_equal(back.parent, PARENT);
 	assert_int_equal(back.files.len, 1);

@@ -55,8 +55,9 @@ static void parse(struct manifest *m)
 	struct error err;
 
 	catalog_manifest_init(m);
-	assert_int_equal(catalog_manifest_parse(compact, sizeof(compact) - 1, m, &err),
-			 0);
+	assert_int_equal(
+		catalog_manifest_parse(compact, sizeof(compact) - 1, m, &err),
+		0);
 }
 
 /* What the archive must carry: the holds are A and C, held by ID. */
@@ -97,8 +98,8 @@ static void write_and_read_back(size_t buffered)
 	add(&contents, SUM_B, 5, OTHER, "d/b");
 	add(&contents, SUM_C, 7, ID, "d/c");
 	assert_int_equal(tarball_writer_open(dir, ARCHIVE, 3, 1, &w, &err), 0);
-	if (catalog_manifest_add(w, &m, &contents, ID, NULL, 1767225600, buffered,
-				 &err) < 0)
+	if (catalog_manifest_add(w, &m, &contents, ID, NULL, 1767225600,
+				 buffered, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(tarball_writer_commit(w, &size, &err), 0);
 	path = dest_archive_path(dir, ARCHIVE);

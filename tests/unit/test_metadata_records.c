@@ -62,8 +62,9 @@ static void add_entry(struct metadata *md, const char *name, size_t i)
 	if (e->type == ENTRY_FILE) {
 		sum_of(i, e->checksum);
 		if (!catalog_content_find(&md->contents, e->checksum))
-			catalog_content_insert(&md->contents, e->checksum, e->size,
-				       i % 3 ? ID_A : ID_B, name, ID_B);
+			catalog_content_insert(&md->contents, e->checksum,
+					       e->size, i % 3 ? ID_A : ID_B,
+					       name, ID_B);
 	}
 }
 
@@ -183,7 +184,8 @@ static void change_like_a_run(struct metadata *md)
 	md->files = next;
 	tree_sort(&md->files);
 	for (size_t i = 0; i < md->contents.len; i += 13)
-		catalog_content_set_holder(&md->contents, &md->contents.items[i], ID_C);
+		catalog_content_set_holder(&md->contents,
+					   &md->contents.items[i], ID_C);
 }
 
 static bool drop_one(const struct content *c, void *ctx)
@@ -247,7 +249,8 @@ static void test_a_save_after_changes_is_formatted_anew(void **state)
 	save(f, &md);
 	load_noting_records(f, &back);
 	change_like_a_run(&back);
-	gone = catalog_content_find(&back.contents, entry_named(&back, 1)->checksum);
+	gone = catalog_content_find(&back.contents,
+				    entry_named(&back, 1)->checksum);
 	assert_non_null(gone);
 	catalog_content_remove_if(&back.contents, drop_one, gone);
 	save(f, &back);

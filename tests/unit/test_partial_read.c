@@ -32,16 +32,19 @@
 	"{\"path\":\"" path "\",\"type\":\"dir\",\"modified_time\":0}"
 #define HOLD(sum) "\"" sum "\":{\"size\":3,\"member\":\"m\"}"
 
-/* Compact, as no incbak writes it; catalog_manifest_format() gives the layout. */
+/* Compact, as no incbak writes it; catalog_manifest_format() gives the layout.
+ */
 static const char compact_manifest[] =
 	"{\"format_version\":1,\"backup_id\":\"" ID "\","
-	"\"date\":\"2026-01-01T00:00:00Z\",\"files\":["
-	DIR_REC("a") "," DIR_REC("a/b") "," FILE_REC("a/b/c", SUM_A) ","
-	FILE_REC("a/b.txt", SUM_B) "," FILE_REC("a-b", SUM_B) ","
-	DIR_REC("ab") "," FILE_REC("ab/x", SUM_C) "," FILE_REC("z", SUM_C) ","
-	FILE_REC(ODD_NAME, SUM_A) "],"
-	"\"deleted\":[{\"path\":\"gone\"}],"
-	"\"holds\":{" HOLD(SUM_A) "," HOLD(SUM_B) "," HOLD(SUM_C) "}}";
+	"\"date\":\"2026-01-01T00:00:00Z\",\"files\":[" DIR_REC("a") "," DIR_REC("a/b") "," FILE_REC("a/b/c", SUM_A) "," FILE_REC("a/b.txt", SUM_B) "," FILE_REC(
+		"a-b",
+		SUM_B) "," DIR_REC("ab") "," FILE_REC("ab/x",
+						      SUM_C) "," FILE_REC("z",
+									  SUM_C) "," FILE_REC(ODD_NAME,
+											      SUM_A) "],"
+												     "\"deleted\":[{\"path\":\"gone\"}],"
+												     "\"holds\":{" HOLD(SUM_A) "," HOLD(
+													     SUM_B) "," HOLD(SUM_C) "}}";
 
 static void formatted_manifest(struct buf *out)
 {
@@ -79,7 +82,8 @@ static void expect_paths(const char *text, size_t len, const char *path,
 
 	strlist_push(&paths, path);
 	catalog_manifest_init(&m);
-	assert_int_equal(catalog_manifest_parse_paths(text, len, &paths, &m, &err), 0);
+	assert_int_equal(
+		catalog_manifest_parse_paths(text, len, &paths, &m, &err), 0);
 	got = file_paths(&m);
 	assert_string_equal(got, want);
 	free(got);
@@ -104,8 +108,9 @@ static void test_files_at_under_and_above_the_paths(void **state)
 	/* The sections a restore does not use are not read. */
 	strlist_push(&paths, "z");
 	catalog_manifest_init(&m);
-	assert_int_equal(catalog_manifest_parse_paths(text.data, text.len, &paths, &m,
-					      &err), 0);
+	assert_int_equal(catalog_manifest_parse_paths(text.data, text.len,
+						      &paths, &m, &err),
+			 0);
 	assert_int_equal(m.holds.len, 0);
 	assert_int_equal(m.deleted.len, 0);
 	assert_string_equal(m.backup_id, ID);
@@ -239,8 +244,9 @@ static void test_commas_between_records(void **state)
 		assert_int_equal(catalog_stream_finish(s, &m, &err), 1);
 		catalog_stream_free(s);
 		catalog_manifest_init(&m);
-		assert_int_equal(catalog_manifest_parse(edited.data, edited.len, &m,
-						&err), -1);
+		assert_int_equal(catalog_manifest_parse(edited.data, edited.len,
+							&m, &err),
+				 -1);
 		assert_non_null(strstr(err.msg, "not valid JSON"));
 		buf_release(&edited);
 	}
@@ -282,19 +288,22 @@ static void test_damage_is_found_where_it_is_read(void **state)
 	       "\"type\":\"fxle\"");
 	strlist_push(&paths, "a/b");
 	catalog_manifest_init(&m);
-	assert_int_equal(catalog_manifest_parse_paths(text.data, text.len - 1, &paths,
-					      &m, &err), 0);
+	assert_int_equal(catalog_manifest_parse_paths(text.data, text.len - 1,
+						      &paths, &m, &err),
+			 0);
 	catalog_manifest_release(&m);
 	catalog_manifest_init(&m);
-	assert_int_equal(catalog_manifest_parse(text.data, text.len - 1, &m, &err), -1);
+	assert_int_equal(
+		catalog_manifest_parse(text.data, text.len - 1, &m, &err), -1);
 	/* Damage among the records asked for: the whole read's message,
 	 * whose line is the line in the whole text. */
 	damage(text.data, "{\"path\":\"a/b/c\"", "\"type\":\"file\"",
 	       "\"type\"!\"file\"");
 	assert_int_equal(catalog_manifest_parse(text.data, text.len - 1, &m,
 					&whole_err), -1);
-	assert_int_equal(catalog_manifest_parse_paths(text.data, text.len - 1, &paths,
-					      &m, &err), -1);
+	assert_int_equal(catalog_manifest_parse_paths(text.data, text.len - 1,
+						      &paths, &m, &err),
+			 -1);
 	assert_string_equal(err.msg, whole_err.msg);
 	assert_non_null(strstr(err.msg, "line 13,"));
 	strlist_clear(&paths);
