@@ -50,7 +50,7 @@ const struct history_entry *catalog_last_backup(const struct metadata *md)
 }
 
 const struct history_entry *catalog_find_backup(const struct metadata *md,
-						 const char *id)
+						const char *id)
 {
 	for (size_t i = 0; i < md->nhistory; i++)
 		if (strcmp(md->history[i].backup_id, id) == 0)

@@ -140,7 +140,7 @@ void catalog_release(struct metadata *md);
  * ...") or what ("file_checksums 'x': size must be ..."); md is left
  * empty. */
 int catalog_parse(const char *text, size_t len, struct metadata *md,
-		   struct error *err);
+		  struct error *err);
 
 /* Formats md as JSON, one file record per line; appends to out. */
 void catalog_format(const struct metadata *md, struct buf *out);
@@ -148,7 +148,7 @@ void catalog_format(const struct metadata *md, struct buf *out);
 /* Loads DEST/backup_metadata.json. Sets *found false (and returns 0) if the
  * file does not exist. Errors name the file. */
 int catalog_load(const char *dest, struct metadata *md, bool *found,
-		  struct error *err);
+		 struct error *err);
 /* Parts of the file catalog_load_parts() builds. Contents left out are
  * still checked record by record (a hand-edited file is refused by every
  * run); file records left out are checked as JSON only, or with
@@ -180,35 +180,34 @@ enum {
  * tree from a manifest; a run keeps the contents only once something
  * changed. Without METADATA_CONTENTS, md->contents_pending is set. */
 int catalog_load_parts(const char *dest, struct metadata *md, bool *found,
-			unsigned parts, struct error *err);
+		       unsigned parts, struct error *err);
 
 /* catalog_load_parts() on a thread of its own, so that a run can walk its
  * tree while the metadata is parsed (each takes about half of a run with
  * nothing changed). The caller must not touch DEST's metadata until
  * catalog_load_finish(), which waits and hands over the result. */
 struct catalog_loading;
-struct catalog_loading *catalog_load_start(const char *dest,
-					     unsigned parts);
-int catalog_load_finish(struct catalog_loading *loading,
-			 struct metadata *md, bool *found, struct error *err);
+struct catalog_loading *catalog_load_start(const char *dest, unsigned parts);
+int catalog_load_finish(struct catalog_loading *loading, struct metadata *md,
+			bool *found, struct error *err);
 
 /* Loads the contents an earlier catalog_load_parts() left out: only
  * their part of the file if it is still the file that was loaded, else
  * the whole file again. */
 int catalog_load_contents(const char *dest, struct metadata *md,
-			   struct error *err);
+			  struct error *err);
 
 /* Loads the contents with these checksums (n of them, HASH_SIZE bytes
  * each, any order) that an earlier load left out, as
  * catalog_load_contents() does, skimming the others; md->contents_pending
  * stays set. A checksum the file does not record is simply not loaded. */
 int catalog_load_some_contents(const char *dest, struct metadata *md,
-				const uint8_t *sums, size_t n,
-				struct error *err);
+			       const uint8_t *sums, size_t n,
+			       struct error *err);
 
 /* Writes DEST/backup_metadata.json atomically and durably, mode 0600. */
 int catalog_save(const char *dest, const struct metadata *md,
-		  struct error *err);
+		 struct error *err);
 
 /* catalog_save() in two steps, for a run that writes its archive
  * meanwhile: begin writes everything up to the history to a temporary file
@@ -218,7 +217,7 @@ int catalog_save(const char *dest, const struct metadata *md,
  * leaves the file as it was. */
 struct catalog_saving;
 struct catalog_saving *catalog_save_begin(const char *dest,
-					    const struct metadata *md);
+					  const struct metadata *md);
 int catalog_save_end(struct catalog_saving *s, struct error *err);
 void catalog_save_abort(struct catalog_saving *s);
 
@@ -228,34 +227,35 @@ void catalog_save_abort(struct catalog_saving *s);
  * records from there. NULL if md marked none or the file changed. */
 struct catalog_records;
 struct catalog_records *catalog_records_open(const char *dest,
-					       const struct metadata *md);
+					     const struct metadata *md);
 void catalog_records_close(struct catalog_records *rec);
 
 /* Content index helpers. */
 struct content *catalog_content_find(const struct content_index *idx,
-			     const uint8_t checksum[HASH_SIZE]);
+				     const uint8_t checksum[HASH_SIZE]);
 /* Appends and returns the new item (pointers to items move); strings are
  * copied. The checksum must not be indexed yet. */
 struct content *catalog_content_insert(struct content_index *idx,
-			       const uint8_t checksum[HASH_SIZE], uint64_t size,
-			       const char *holder, const char *member,
-			       const char *last_used);
+				       const uint8_t checksum[HASH_SIZE],
+				       uint64_t size, const char *holder,
+				       const char *member,
+				       const char *last_used);
 /* Set c's holder or last_used (c is an item of idx). */
 void catalog_content_set_holder(struct content_index *idx, struct content *c,
-			const char *id);
+				const char *id);
 void catalog_content_set_last_used(struct content_index *idx, struct content *c,
-			   const char *id);
+				   const char *id);
 /* Gives c (an item of idx) another member name. */
 void catalog_content_set_member(struct content_index *idx, struct content *c,
-			const char *member);
+				const char *member);
 /* Copies from's member position to c (both may be unknown). */
 void catalog_content_copy_frame(struct content *c, const struct content *from);
 /* True if some content of exactly this size is indexed. */
 bool catalog_content_has_size(const struct content_index *idx, uint64_t size);
 /* Removes every item for which drop() returns true. */
 void catalog_content_remove_if(struct content_index *idx,
-		       bool (*drop)(const struct content *c, void *ctx),
-		       void *ctx);
+			       bool (*drop)(const struct content *c, void *ctx),
+			       void *ctx);
 /* Pointers to the items sorted by checksum; caller frees the array. */
 const struct content **catalog_content_sorted(const struct content_index *idx);
 /* Keeps that array in idx until idx changes, for writers that would each
@@ -264,7 +264,7 @@ const struct content **catalog_content_sorted(const struct content_index *idx);
 void catalog_contents_keep_order(struct content_index *idx);
 /* The kept array, or a new one (*owned: the caller frees it). */
 const struct content **catalog_content_order(const struct content_index *idx,
-				     bool *owned);
+					     bool *owned);
 void catalog_contents_release(struct content_index *idx);
 
 /* History helpers. */
@@ -272,7 +272,7 @@ struct history_entry *catalog_add_history(struct metadata *md);
 const struct history_entry *catalog_last_backup(const struct metadata *md);
 /* The history entry with this id, or NULL. */
 const struct history_entry *catalog_find_backup(const struct metadata *md,
-						 const char *id);
+						const char *id);
 
 void catalog_manifest_init(struct manifest *m);
 void catalog_manifest_release(struct manifest *m);
@@ -288,12 +288,13 @@ void catalog_manifest_format(const struct manifest *m, struct buf *out);
  * `holder`, or m->holds if contents is NULL. The records of entries marked in
  * rec's file (NULL: none) are made from their records there. */
 int catalog_manifest_write(const struct manifest *m,
-		   const struct content_index *contents, const char *holder,
-		   const struct catalog_records *rec,
-		   int (*take)(void *ctx, const char *data, size_t len),
-		   void *ctx);
+			   const struct content_index *contents,
+			   const char *holder,
+			   const struct catalog_records *rec,
+			   int (*take)(void *ctx, const char *data, size_t len),
+			   void *ctx);
 int catalog_manifest_parse(const char *text, size_t len, struct manifest *m,
-		   struct error *err);
+			   struct error *err);
 /* catalog_manifest_parse() for a reader of some paths (relative, normalised,
  * not empty; NULL or none: the whole tree). Of a manifest laid out as
  * catalog_manifest_format() writes it, only the lines around its sections and
@@ -301,8 +302,8 @@ int catalog_manifest_parse(const char *text, size_t len, struct manifest *m,
  * stay empty): a file of a 100,000-file backup without parsing 100,000 records.
  * Any other text is parsed whole. */
 int catalog_manifest_parse_paths(const char *text, size_t len,
-			 const struct strlist *paths, struct manifest *m,
-			 struct error *err);
+				 const struct strlist *paths,
+				 struct manifest *m, struct error *err);
 
 /* The same on text that arrives in pieces (a manifest decompressed a
  * window at a time, never whole): feed it all, then finish, which parses
@@ -330,33 +331,32 @@ struct tarball_writer;
  * Errors name the archive: a damaged archive, or one without a manifest,
  * or a manifest that does not parse. */
 int catalog_manifest_read(const char *path, struct manifest *m,
-			struct error *err);
+			  struct error *err);
 /* The same for a restore of some paths (all of them if paths is NULL):
  * see catalog_manifest_parse_paths(). Where the manifest is laid out as incbak
  * writes it, m->holds stay empty (restore takes the contents from the
  * metadata). */
 int catalog_manifest_read_paths(const char *path, const struct strlist *paths,
-			      struct manifest *m, struct error *err);
+				struct manifest *m, struct error *err);
 /* Both of those give the whole tree: a manifest that lists only what
  * changed since its parent's tree (m->parent, in the same folder) is
  * completed from the chain of its parents, whose errors name the archive
  * that broke it ("... which is missing"). This one gives the manifest as
  * the archive holds it (m->delta set if so). */
 int catalog_manifest_read_own(const char *path, struct manifest *m,
-			    struct error *err);
+			      struct error *err);
 /* Sets *parent (newly allocated) to the archive whose tree the manifest of
  * the archive at path continues, or NULL if it lists the whole tree:
  * usually from the first lines of the manifest alone. */
-int catalog_manifest_parent(const char *path, char **parent,
-			  struct error *err);
+int catalog_manifest_parent(const char *path, char **parent, struct error *err);
 /* Makes m, read from the archive at path, whole, if it lists only what
  * changed (as catalog_manifest_read() does). A reader going through the
  * archives in order passes the whole tree of the one it read last and that
  * archive's name (or NULL): a manifest continuing it is completed from that
  * tree, without reading the chain again. */
 int catalog_manifest_complete(const char *path, struct manifest *m,
-			    const char *known_archive,
-			    const struct tree *known_tree, struct error *err);
+			      const char *known_archive,
+			      const struct tree *known_tree, struct error *err);
 
 /* Adds the manifest of m (holds, rec: see catalog_manifest_write) to the
  * archive being written, as its own member MANIFEST_MEMBER. A manifest up to
@@ -366,8 +366,7 @@ int catalog_manifest_complete(const char *path, struct manifest *m,
 #define CATALOG_MANIFEST_BUFFERED ((size_t)64 << 20)
 int catalog_manifest_add(struct tarball_writer *w, const struct manifest *m,
 			 const struct content_index *contents,
-			 const char *holder,
-			 const struct catalog_records *rec, int64_t mtime,
-			 size_t buffered, struct error *err);
+			 const char *holder, const struct catalog_records *rec,
+			 int64_t mtime, size_t buffered, struct error *err);
 
 #endif

@@ -31,7 +31,7 @@ static void content_rehash(struct content_index *idx, size_t nslots)
 }
 
 struct content *catalog_content_find(const struct content_index *idx,
-			     const uint8_t checksum[HASH_SIZE])
+				     const uint8_t checksum[HASH_SIZE])
 {
 	size_t s;
 
@@ -74,21 +74,22 @@ static const char *intern_id(struct content_index *idx, const char *id)
 }
 
 void catalog_content_set_holder(struct content_index *idx, struct content *c,
-			const char *id)
+				const char *id)
 {
 	c->holder = intern_id(idx, id);
 }
 
 void catalog_content_set_last_used(struct content_index *idx, struct content *c,
-			   const char *id)
+				   const char *id)
 {
 	c->last_used = intern_id(idx, id);
 }
 
 struct content *catalog_content_insert(struct content_index *idx,
-			       const uint8_t checksum[HASH_SIZE], uint64_t size,
-			       const char *holder, const char *member,
-			       const char *last_used)
+				       const uint8_t checksum[HASH_SIZE],
+				       uint64_t size, const char *holder,
+				       const char *member,
+				       const char *last_used)
 {
 	struct content *c;
 	size_t s;
@@ -121,14 +122,14 @@ struct content *catalog_content_insert(struct content_index *idx,
 }
 
 void catalog_content_set_member(struct content_index *idx, struct content *c,
-			const char *member)
+				const char *member)
 {
 	c->member = names_store(&idx->members, member, strlen(member));
 }
 
 void catalog_content_remove_if(struct content_index *idx,
-		       bool (*drop)(const struct content *c, void *ctx),
-		       void *ctx)
+			       bool (*drop)(const struct content *c, void *ctx),
+			       void *ctx)
 {
 	size_t kept = 0;
 
@@ -180,7 +181,7 @@ void catalog_contents_keep_order(struct content_index *idx)
 }
 
 const struct content **catalog_content_order(const struct content_index *idx,
-				     bool *owned)
+					     bool *owned)
 {
 	*owned = !idx->order;
 	return idx->order ? idx->order : catalog_content_sorted(idx);

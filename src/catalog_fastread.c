@@ -307,7 +307,7 @@ static bool optional_fields(struct cursor *c, struct entry_state *st)
 }
 
 int catalog_fastread_entry(struct catalog_json *r, struct tree *t,
-		      struct entry_state *st, bool with_path)
+			   struct entry_state *st, bool with_path)
 {
 	struct cursor c = { r->p, r->end };
 	struct entry_state before = *st;

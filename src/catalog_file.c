@@ -171,7 +171,7 @@ static int load_contents_range(const char *dest, struct metadata *md,
 			catalog_contents_release(&idx);
 			catalog_json_init(&r, text, len, true, err);
 			rc = catalog_read_contents(&r, &idx, true, only,
-					   "'contents'") < 0 ||
+						   "'contents'") < 0 ||
 			     catalog_json_finish(&r) < 0 ? -1 : 0;
 			catalog_json_release(&r);
 		}
@@ -222,8 +222,8 @@ static int load_parts(const char *dest, struct metadata *md, bool *found,
 	if (f.map != MAP_FAILED)
 		madvise(f.map, (size_t)f.st.st_size, MADV_SEQUENTIAL);
 	if (catalog_parse_text(f.map == MAP_FAILED ? "" : f.map,
-				(size_t)f.st.st_size, true, parts, only, md,
-				err) < 0) {
+			       (size_t)f.st.st_size, true, parts, only, md,
+			       err) < 0) {
 		error_prefix(err, "corrupt metadata '%s'", f.path);
 		goto out;
 	}
@@ -236,13 +236,13 @@ out:
 }
 
 int catalog_load_parts(const char *dest, struct metadata *md, bool *found,
-			unsigned parts, struct error *err)
+		       unsigned parts, struct error *err)
 {
 	return load_parts(dest, md, found, parts, NULL, err);
 }
 
 int catalog_load(const char *dest, struct metadata *md, bool *found,
-		  struct error *err)
+		 struct error *err)
 {
 	return catalog_load_parts(dest, md, found, METADATA_ALL, err);
 }
@@ -276,7 +276,7 @@ static int reload_contents(const char *dest, struct metadata *md,
 }
 
 int catalog_load_contents(const char *dest, struct metadata *md,
-			   struct error *err)
+			  struct error *err)
 {
 	if (!md->contents_pending)
 		return 0;
@@ -284,8 +284,7 @@ int catalog_load_contents(const char *dest, struct metadata *md,
 }
 
 int catalog_load_some_contents(const char *dest, struct metadata *md,
-				const uint8_t *sums, size_t n,
-				struct error *err)
+			       const uint8_t *sums, size_t n, struct error *err)
 {
 	uint8_t *sorted;
 	struct content_filter only;
@@ -320,12 +319,11 @@ static void *load_in_background(void *arg)
 	struct catalog_loading *l = arg;
 
 	l->rc = catalog_load_parts(l->dest, &l->md, &l->found, l->parts,
-				    &l->err);
+				   &l->err);
 	return NULL;
 }
 
-struct catalog_loading *catalog_load_start(const char *dest,
-					     unsigned parts)
+struct catalog_loading *catalog_load_start(const char *dest, unsigned parts)
 {
 	struct catalog_loading *l = xcalloc(1, sizeof(*l));
 
@@ -341,7 +339,7 @@ struct catalog_loading *catalog_load_start(const char *dest,
 }
 
 int catalog_load_finish(struct catalog_loading *l, struct metadata *md,
-			 bool *found, struct error *err)
+			bool *found, struct error *err)
 {
 	int rc;
 
@@ -362,7 +360,7 @@ int catalog_load_finish(struct catalog_loading *l, struct metadata *md,
 }
 
 struct catalog_records *catalog_records_open(const char *dest,
-					       const struct metadata *md)
+					     const struct metadata *md)
 {
 	const struct catalog_origin *o = &md->origin;
 	struct catalog_records *rec;

@@ -49,7 +49,7 @@ struct catalog_json {
 /* Reads text[0..len). err receives syntax errors as "not valid JSON at line
  * L, column C: WHAT". */
 void catalog_json_init(struct catalog_json *r, const char *text, size_t len,
-		      bool mapped, struct error *err);
+		       bool mapped, struct error *err);
 void catalog_json_release(struct catalog_json *r);
 /* Points r at new text, keeping its string buffer: for many small
  * documents read one after another. */
@@ -68,7 +68,7 @@ int catalog_json_bool(struct catalog_json *r, bool *out, const char *what);
 int catalog_json_null(struct catalog_json *r);
 /* A whole number in [min, max], exactly (no float rounding). */
 int catalog_json_int(struct catalog_json *r, int64_t min, int64_t max,
-		  int64_t *out, const char *what);
+		     int64_t *out, const char *what);
 int catalog_json_double(struct catalog_json *r, double *out, const char *what);
 
 /* Objects: after catalog_json_object_begin, catalog_json_object_next returns 1
@@ -139,14 +139,14 @@ struct content_state {
 /* One tree entry, its path the object's key (file_checksums) or its
  * "path" field (key NULL); `where` names the section in messages. */
 int catalog_read_entry(struct catalog_json *r, struct tree *t, const char *key,
-	       const char *where);
+		       const char *where);
 /* One content record, its key (the checksum) in r->str; added to idx
  * unless idx is NULL (then only checked). */
 int catalog_read_content(struct catalog_json *r, struct content_index *idx,
-		 bool with_owner);
+			 bool with_owner);
 /* An array of {"path": ...} or {"path_hex": ...}, appended to out. */
 int catalog_read_path_list(struct catalog_json *r, struct strlist *out,
-		   const char *what);
+			   const char *what);
 /* A sorted tree with a path twice is an error naming it. */
 int catalog_check_duplicates(const struct tree *t, struct error *err);
 
@@ -163,7 +163,7 @@ bool catalog_is_backup_id(const char *s);
  * same way; the checks on the whole record (check_entry) follow either.
  * with_path: a manifest's record, its "path" first. */
 int catalog_fastread_entry(struct catalog_json *r, struct tree *t,
-		      struct entry_state *st, bool with_path);
+			   struct entry_state *st, bool with_path);
 int catalog_fastread_content(struct catalog_json *r, struct content_state *c);
 /* For tests and fuzzers comparing the two readers: false sends every
  * record to the general reader. */

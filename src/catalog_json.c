@@ -14,7 +14,7 @@
 #define RELEASE_CHUNK ((size_t)1 << 20)
 
 void catalog_json_init(struct catalog_json *r, const char *text, size_t len,
-		      bool mapped, struct error *err)
+		       bool mapped, struct error *err)
 {
 	memset(r, 0, sizeof(*r));
 	r->start = r->p = r->released = text;
@@ -358,7 +358,7 @@ static int whole_number(const char *s, size_t n, int64_t *out)
 }
 
 int catalog_json_int(struct catalog_json *r, int64_t min, int64_t max,
-		  int64_t *out, const char *what)
+		     int64_t *out, const char *what)
 {
 	const char *s;
 	size_t n;

@@ -252,19 +252,19 @@ static int read_manifest(const char *path, const struct strlist *paths,
 }
 
 int catalog_manifest_read(const char *path, struct manifest *m,
-			struct error *err)
+			  struct error *err)
 {
 	return read_manifest(path, NULL, true, 0, m, err);
 }
 
 int catalog_manifest_read_paths(const char *path, const struct strlist *paths,
-			      struct manifest *m, struct error *err)
+				struct manifest *m, struct error *err)
 {
 	return read_manifest(path, paths, false, 0, m, err);
 }
 
 int catalog_manifest_read_own(const char *path, struct manifest *m,
-			    struct error *err)
+			      struct error *err)
 {
 	return read_own_manifest(path, NULL, true, m, err);
 }
@@ -322,8 +322,8 @@ int catalog_manifest_parent(const char *path, char **parent, struct error *err)
 }
 
 int catalog_manifest_complete(const char *path, struct manifest *m,
-			    const char *known_archive,
-			    const struct tree *known_tree, struct error *err)
+			      const char *known_archive,
+			      const struct tree *known_tree, struct error *err)
 {
 	if (!m->delta)
 		return 0;
@@ -375,9 +375,8 @@ static int add_to_member(void *ctx, const char *data, size_t len)
 
 int catalog_manifest_add(struct tarball_writer *w, const struct manifest *m,
 			 const struct content_index *contents,
-			 const char *holder,
-			 const struct catalog_records *rec, int64_t mtime,
-			 size_t buffered, struct error *err)
+			 const char *holder, const struct catalog_records *rec,
+			 int64_t mtime, size_t buffered, struct error *err)
 {
 	struct manifest_text t = { .buffered = buffered };
 	struct manifest_member mm = { w, err, 0 };

@@ -113,7 +113,8 @@ static int read_time_pair(struct catalog_json *r, struct nstime *t,
 	if (n1 == 0)
 		goto shape;
 	if (catalog_json_int(r, -1000000000000000LL, 1000000000000000LL, &sec,
-			  what) < 0 || (n2 = catalog_json_array_next(r)) < 0)
+			     what) < 0 ||
+	    (n2 = catalog_json_array_next(r)) < 0)
 		return -1;
 	if (n2 == 0)
 		goto shape;
@@ -218,7 +219,7 @@ static int read_entry_field(struct catalog_json *r, int f, void *ctx)
 	case F_SIZE: return read_size(r, &e->size, "'size'");
 	case F_MODIFIED_TIME:
 		return catalog_json_double(r, &st->modified_time,
-					"'modified_time'");
+					   "'modified_time'");
 	case F_MTIME: return read_time_pair(r, &e->mtime, "'mtime'");
 	case F_CTIME: return read_time_pair(r, &e->ctime, "'ctime'");
 	case F_INODE: return read_inode(r, e);
@@ -320,7 +321,7 @@ static int read_entry_noting_layout(struct catalog_json *r, struct tree *t,
 
 /* One entry; `key` (file_checksums) or its "path" field names it. */
 int catalog_read_entry(struct catalog_json *r, struct tree *t, const char *key,
-	       const char *where)
+		       const char *where)
 {
 	bool fast;
 
@@ -496,7 +497,7 @@ static int leave_record(struct catalog_json *r, bool skim)
 }
 
 int catalog_read_content(struct catalog_json *r, struct content_index *idx,
-			bool with_owner)
+			 bool with_owner)
 {
 	struct content_state c = {0};
 	struct content *item;
@@ -552,8 +553,8 @@ static int leave_records(struct catalog_json *r, bool skim, const char *what)
 /* With idx NULL, each record is checked and dropped (see
  * catalog_load_parts); records `only` does not keep are left out. */
 int catalog_read_contents(struct catalog_json *r, struct content_index *idx,
-			 bool with_owner, const struct content_filter *only,
-			 const char *what)
+			  bool with_owner, const struct content_filter *only,
+			  const char *what)
 {
 	int more;
 
@@ -601,7 +602,7 @@ static int read_history_field(struct catalog_json *r, int f, void *ctx)
 	case -1: return catalog_json_skip(r);
 	default:
 		return catalog_json_int(r, 0, INT64_MAX, counts[f],
-				     history_fields[f]);
+					history_fields[f]);
 	}
 }
 
@@ -655,7 +656,7 @@ static int read_history(struct catalog_json *r, struct metadata *md)
 
 /* An array of {"path": ...} or {"path_hex": ...}. */
 int catalog_read_path_list(struct catalog_json *r, struct strlist *out,
-			  const char *what)
+			   const char *what)
 {
 	int more;
 
@@ -789,8 +790,9 @@ static int read_metadata_key(struct catalog_json *r, int key, void *ctx)
 		return 0;
 	}
 	case M_HISTORY: return read_history(r, md);
-	default: return catalog_read_path_list(r, &md->reported_specials,
-				       "'reported_specials'");
+	default:
+		return catalog_read_path_list(r, &md->reported_specials,
+					      "'reported_specials'");
 	}
 }
 
@@ -820,10 +822,10 @@ int catalog_parse_text(const char *text, size_t len, bool mapped,
 }
 
 int catalog_parse(const char *text, size_t len, struct metadata *md,
-		   struct error *err)
+		  struct error *err)
 {
 	return catalog_parse_text(text, len, false, METADATA_ALL, NULL, md,
-				   err);
+				  err);
 }
 
 enum { N_VERSION, N_ID, N_DATE, N_ADDED, N_MODIFIED, N_DELETED, N_FILES,
@@ -851,17 +853,19 @@ static int read_manifest_key(struct catalog_json *r, int key, void *ctx)
 		return 0;
 	case N_ID: return read_backup_id(r, &m->backup_id, "'backup_id'");
 	case N_DATE: return read_name(r, &m->date, false, "'date'");
-	case N_ADDED: return catalog_json_int(r, 0, INT64_MAX, &m->files_added,
-					   "'files_added'");
-	case N_MODIFIED: return catalog_json_int(r, 0, INT64_MAX,
-					      &m->files_modified,
-					      "'files_modified'");
-	case N_DELETED: return catalog_json_int(r, 0, INT64_MAX,
-					     &m->files_deleted,
-					     "'files_deleted'");
-	case N_FILES: return read_files_array(r, &m->files);
-	case N_DELETED_LIST: return catalog_read_path_list(r, &m->deleted,
-						   "'deleted'");
+	case N_ADDED:
+		return catalog_json_int(r, 0, INT64_MAX, &m->files_added,
+					"'files_added'");
+	case N_MODIFIED:
+		return catalog_json_int(r, 0, INT64_MAX, &m->files_modified,
+					"'files_modified'");
+	case N_DELETED:
+		return catalog_json_int(r, 0, INT64_MAX, &m->files_deleted,
+					"'files_deleted'");
+	case N_FILES:
+		return read_files_array(r, &m->files);
+	case N_DELETED_LIST:
+		return catalog_read_path_list(r, &m->deleted, "'deleted'");
 	default:
 		return catalog_read_contents(r, &m->holds, false, NULL,
 					     "'holds'");
@@ -869,7 +873,7 @@ static int read_manifest_key(struct catalog_json *r, int key, void *ctx)
 }
 
 int catalog_manifest_parse(const char *text, size_t len, struct manifest *m,
-		   struct error *err)
+			   struct error *err)
 {
 	struct catalog_json r;
 	struct top_reader t = { manifest_keys, N_COUNT, read_manifest_key, m };
@@ -888,4 +892,3 @@ int catalog_manifest_parse(const char *text, size_t len, struct manifest *m,
 	}
 	return 0;
 }
-

@@ -53,7 +53,7 @@ static bool record_in_scopes(const char *line, size_t len,
 		return hex_name_follows(quote + 1, end) ||
 		       path_in_scopes(name, (size_t)(quote - name), paths);
 	catalog_json_init(&r, name - 1, (size_t)(end - name + 1), false,
-			 &ignored);
+			  &ignored);
 	if (catalog_json_string(&r, "'path'") == 0 &&
 	    strlen(r.str) == r.str_len && !hex_name_follows(r.p, end))
 		keep = path_in_scopes(r.str, r.str_len, paths);
@@ -168,7 +168,7 @@ static bool parse_record(struct catalog_stream *s, const char *line,
 		ok = catalog_json_object_begin(r, "'holds'") == 0 &&
 		     catalog_json_object_next(r) == 1 &&
 		     catalog_read_content(r, s->holds_checked_only ? NULL :
-				  &s->records.holds, false) == 0 &&
+					  &s->records.holds, false) == 0 &&
 		     catalog_json_object_next(r) == 0;
 		break;
 	}
@@ -213,8 +213,7 @@ static void sieve_line(struct catalog_stream *s, const char *line, size_t len)
 		s->state = SIEVE_LOST;
 }
 
-void catalog_stream_feed(struct catalog_stream *s, const char *data,
-			 size_t len)
+void catalog_stream_feed(struct catalog_stream *s, const char *data, size_t len)
 {
 	const char *end = data + len, *nl;
 
@@ -255,7 +254,7 @@ int catalog_stream_finish(struct catalog_stream *s, struct manifest *m,
 	if (s->state != SIEVE_TOP)
 		return 1;
 	if (catalog_manifest_parse(s->skeleton.data ? s->skeleton.data : "",
-			   s->skeleton.len, m, err) < 0)
+				   s->skeleton.len, m, err) < 0)
 		return -1;
 	/* Records on a line of their own all went past; others did not. */
 	if (m->files.len || m->deleted.len || m->holds.len) {
@@ -286,8 +285,8 @@ void catalog_stream_free(struct catalog_stream *s)
 }
 
 int catalog_manifest_parse_paths(const char *text, size_t len,
-			 const struct strlist *paths, struct manifest *m,
-			 struct error *err)
+				 const struct strlist *paths,
+				 struct manifest *m, struct error *err)
 {
 	if (paths && paths->len) {
 		struct catalog_stream *s = catalog_stream_new(paths);
@@ -303,4 +302,3 @@ int catalog_manifest_parse_paths(const char *text, size_t len,
 	 * name the right lines. */
 	return catalog_manifest_parse(text, len, m, err);
 }
-

@@ -777,10 +777,11 @@ void catalog_manifest_format(const struct manifest *m, struct buf *out)
 }
 
 int catalog_manifest_write(const struct manifest *m,
-		   const struct content_index *contents, const char *holder,
-		   const struct catalog_records *rec,
-		   int (*take)(void *ctx, const char *data, size_t len),
-		   void *ctx)
+			   const struct content_index *contents,
+			   const char *holder,
+			   const struct catalog_records *rec,
+			   int (*take)(void *ctx, const char *data, size_t len),
+			   void *ctx)
 {
 	struct buf text = {0};
 	struct catalog_sink sink = { &text, take, ctx, 0 };
@@ -850,7 +851,7 @@ static void saving_free(struct catalog_saving *s)
 }
 
 struct catalog_saving *catalog_save_begin(const char *dest,
-					    const struct metadata *md)
+					  const struct metadata *md)
 {
 	struct catalog_saving *s = xcalloc(1, sizeof(*s));
 
@@ -914,9 +915,7 @@ void catalog_save_abort(struct catalog_saving *s)
 	saving_free(s);
 }
 
-int catalog_save(const char *dest, const struct metadata *md,
-		  struct error *err)
+int catalog_save(const char *dest, const struct metadata *md, struct error *err)
 {
 	return catalog_save_end(catalog_save_begin(dest, md), err);
 }
-

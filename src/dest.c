@@ -63,8 +63,7 @@ static int cmp_by_id(const void *a, const void *b)
 	return strcmp(ia, ib);
 }
 
-int dest_list_archives(const char *dest, struct strlist *out,
-			struct error *err)
+int dest_list_archives(const char *dest, struct strlist *out, struct error *err)
 {
 	DIR *d = opendir(dest);
 	struct dirent *de;
@@ -116,7 +115,7 @@ static void close_matches(const struct metadata *md, const char *query,
 }
 
 int dest_resolve_id(const struct metadata *md, const char *query,
-		     struct error *err)
+		    struct error *err)
 {
 	struct buf near = {0};
 	size_t n = strlen(query);

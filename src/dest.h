@@ -35,13 +35,13 @@ bool dest_parse_archive_name(const char *name, char *id);
 
 /* The archive files in dest (any NAME), sorted by id; names only. */
 int dest_list_archives(const char *dest, struct strlist *out,
-			struct error *err);
+		       struct error *err);
 
 /* Finds the backup a user named: an exact id, a unique prefix of one, or
  * "latest". Returns its index in md->history, or -1 with err saying
  * "unknown backup 'X'" or "ambiguous backup 'X'" and listing close
  * matches (a usage error: exit 2). */
 int dest_resolve_id(const struct metadata *md, const char *query,
-		     struct error *err);
+		    struct error *err);
 
 #endif

@@ -66,7 +66,7 @@ static void check_paths(const struct manifest *whole)
 	catalog_manifest_format(whole, &text);
 	catalog_manifest_init(&part);
 	if (catalog_manifest_parse_paths(text.data, text.len, &paths, &part,
-				 &err) < 0) {
+					 &err) < 0) {
 		fprintf(stderr, "read for '%s', the manifest fails: %s\n",
 			scope, err.msg);
 		abort();
@@ -107,8 +107,7 @@ static void check_streamed(const uint8_t *data, size_t size,
 	int rc;
 
 	catalog_stream_feed(s, (const char *)data, size / 2);
-	catalog_stream_feed(s, (const char *)data + size / 2,
-			    size - size / 2);
+	catalog_stream_feed(s, (const char *)data + size / 2, size - size / 2);
 	catalog_manifest_init(&m);
 	rc = catalog_stream_finish(s, &m, &err);
 	catalog_stream_free(s);
@@ -141,7 +140,8 @@ static void check_raw_paths(const uint8_t *data, size_t size)
 	strlist_push(&paths, "a");
 	catalog_manifest_init(&m);
 	if (catalog_manifest_parse_paths((const char *)data, size, &paths, &m,
-				 &err) < 0 && !err.msg[0])
+					 &err) < 0 &&
+	    !err.msg[0])
 		abort();
 	catalog_manifest_release(&m);
 	strlist_clear(&paths);
@@ -159,7 +159,7 @@ static void check_general_reader(const uint8_t *data, size_t size, bool ok,
 	catalog_manifest_init(&general);
 	catalog_fastread_enabled = false;
 	general_ok = catalog_manifest_parse((const char *)data, size, &general,
-				    &general_err) == 0;
+					    &general_err) == 0;
 	catalog_fastread_enabled = true;
 	if (general_ok != ok || (!ok && strcmp(err->msg, general_err.msg))) {
 		fprintf(stderr, "the two readers disagree: '%s' / '%s'\n",

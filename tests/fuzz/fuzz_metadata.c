@@ -52,7 +52,7 @@ static void check_general_reader(const uint8_t *data, size_t size, bool ok,
 	catalog_init(&general);
 	catalog_fastread_enabled = false;
 	general_ok = catalog_parse((const char *)data, size, &general,
-				    &general_err) == 0;
+				   &general_err) == 0;
 	catalog_fastread_enabled = true;
 	if (general_ok != ok || (!ok && strcmp(err->msg, general_err.msg))) {
 		fprintf(stderr, "the two readers disagree: '%s' / '%s'\n",

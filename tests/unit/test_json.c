@@ -340,8 +340,9 @@ static void test_metadata_rejects(void **state)
 		catalog_init(&md);
 		err.msg[0] = '\0';
 		assert_int_equal(catalog_parse(cases[i].text,
-						strlen(cases[i].text), &md,
-						&err), -1);
+					       strlen(cases[i].text), &md,
+					       &err),
+				 -1);
 		if (!strstr(err.msg, cases[i].message))
 			fail_msg("case %zu: got '%s'", i, err.msg);
 		catalog_release(&md);

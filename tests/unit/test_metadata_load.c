@@ -64,8 +64,9 @@ static void load_files_only(struct fixture *f, struct metadata *md)
 	bool found;
 
 	catalog_init(md);
-	assert_int_equal(catalog_load_parts(f->dir, md, &found,
-					     METADATA_FILES, &err), 0);
+	assert_int_equal(
+		catalog_load_parts(f->dir, md, &found, METADATA_FILES, &err),
+		0);
 	assert_true(found);
 	assert_true(md->contents_pending);
 	assert_int_equal(md->contents.len, 0);
@@ -179,9 +180,11 @@ static void test_small_contents_come_with_the_files(void **state)
 		 content(SUM_B, 5));
 	write_metadata(f, both);
 	catalog_init(&md);
-	assert_int_equal(catalog_load_parts(f->dir, &md, &found,
-					     METADATA_FILES |
-					     METADATA_SMALL_CONTENTS, &err), 0);
+	assert_int_equal(
+		catalog_load_parts(f->dir, &md, &found,
+				   METADATA_FILES | METADATA_SMALL_CONTENTS,
+				   &err),
+		0);
 	assert_false(md.contents_pending);
 	assert_int_equal(md.contents.len, 2);
 	assert_int_equal(md.files.len, 1);
@@ -208,9 +211,11 @@ static void test_big_contents_wait_until_asked(void **state)
 		buf_puts(&text, "\n                                       ");
 	metadata_dir_write(f, text.data);
 	catalog_init(&later);
-	assert_int_equal(catalog_load_parts(f->dir, &later, &found,
-					     METADATA_FILES |
-					     METADATA_SMALL_CONTENTS, &err), 0);
+	assert_int_equal(
+		catalog_load_parts(f->dir, &later, &found,
+				   METADATA_FILES | METADATA_SMALL_CONTENTS,
+				   &err),
+		0);
 	assert_true(later.contents_pending);
 	assert_int_equal(later.contents.len, 0);
 	assert_int_equal(catalog_load_contents(f->dir, &later, &err), 0);
@@ -332,8 +337,8 @@ static void test_kept_order_follows_changes(void **state)
 	assert_int_equal(back.contents.len, 3);
 	assert_non_null(catalog_content_find(&back.contents, sum));
 	/* in order, or the reload's bisection could not find them */
-	assert_int_equal(catalog_load_some_contents(f->dir, &back, sum, 1,
-						     &err), 0);
+	assert_int_equal(
+		catalog_load_some_contents(f->dir, &back, sum, 1, &err), 0);
 	catalog_release(&md);
 	catalog_release(&back);
 }

@@ -107,8 +107,9 @@ static void load_noting_records(struct fixture *f, struct metadata *md)
 
 	catalog_init(md);
 	assert_int_equal(catalog_load_parts(f->dir, md, &found,
-					     METADATA_ALL | METADATA_RECORDS,
-					     &err), 0);
+					    METADATA_ALL | METADATA_RECORDS,
+					    &err),
+			 0);
 	assert_true(found);
 }
 
@@ -230,8 +231,7 @@ static void test_a_load_marks_the_records_it_can_copy(void **state)
 		struct error err;
 		bool found;
 
-		assert_int_equal(catalog_load(f->dir, &plain, &found, &err),
-				 0);
+		assert_int_equal(catalog_load(f->dir, &plain, &found, &err), 0);
 	}
 	assert_int_equal(count_marked(&plain), 0);
 	catalog_release(&md);
@@ -331,7 +331,8 @@ static void write_manifest_of(const struct metadata *md,
 	m.files = md->files;
 	out->len = 0;
 	assert_int_equal(catalog_manifest_write(&m, &md->contents, ID_A, rec,
-					append_to, out), 0);
+						append_to, out),
+			 0);
 	buf_append(out, "", 1);
 }
 
@@ -370,8 +371,7 @@ static void test_a_manifest_made_from_records_is_formatted_anew(void **state)
 		struct error err;
 		bool found;
 
-		assert_int_equal(catalog_load(f->dir, &back, &found, &err),
-				 0);
+		assert_int_equal(catalog_load(f->dir, &back, &found, &err), 0);
 	}
 	assert_null(catalog_records_open(f->dir, &back));
 	buf_release(&copied);

@@ -53,8 +53,9 @@ static void formatted_manifest(struct buf *out)
 
 	catalog_manifest_init(&m);
 	assert_int_equal(catalog_manifest_parse(compact_manifest,
-					sizeof(compact_manifest) - 1, &m,
-					&err), 0);
+						sizeof(compact_manifest) - 1,
+						&m, &err),
+			 0);
 	catalog_manifest_format(&m, out);
 	catalog_manifest_release(&m);
 }
@@ -299,8 +300,9 @@ static void test_damage_is_found_where_it_is_read(void **state)
 	 * whose line is the line in the whole text. */
 	damage(text.data, "{\"path\":\"a/b/c\"", "\"type\":\"file\"",
 	       "\"type\"!\"file\"");
-	assert_int_equal(catalog_manifest_parse(text.data, text.len - 1, &m,
-					&whole_err), -1);
+	assert_int_equal(
+		catalog_manifest_parse(text.data, text.len - 1, &m, &whole_err),
+		-1);
 	assert_int_equal(catalog_manifest_parse_paths(text.data, text.len - 1,
 						      &paths, &m, &err),
 			 -1);
@@ -342,8 +344,8 @@ static int setup(void **state)
 		return -1;
 	f = *state;
 	catalog_init(&md);
-	if (catalog_parse(compact_metadata, sizeof(compact_metadata) - 1,
-			   &md, &err) == 0 &&
+	if (catalog_parse(compact_metadata, sizeof(compact_metadata) - 1, &md,
+			  &err) == 0 &&
 	    catalog_save(f->dir, &md, &err) == 0)
 		rc = 0;
 	catalog_release(&md);
@@ -378,8 +380,8 @@ static void load_history(const struct fixture *f, struct metadata *md)
 	bool found;
 
 	catalog_init(md);
-	assert_int_equal(catalog_load_parts(f->dir, md, &found, METADATA_SKIM,
-					     &err), 0);
+	assert_int_equal(
+		catalog_load_parts(f->dir, md, &found, METADATA_SKIM, &err), 0);
 	assert_int_equal(md->nhistory, 1);
 	assert_int_equal(md->files.len, 0);
 	assert_int_equal(md->contents.len, 0);
@@ -395,8 +397,9 @@ static void load_some(const struct fixture *f, struct metadata *md,
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(hex_decode(hex[i], sums[i], HASH_SIZE), 0);
 	err.msg[0] = '\0';
-	assert_int_equal(catalog_load_some_contents(f->dir, md, sums[0], n,
-						     &err), want_rc);
+	assert_int_equal(
+		catalog_load_some_contents(f->dir, md, sums[0], n, &err),
+		want_rc);
 	if (want_rc < 0 && !strstr(err.msg, "corrupt metadata"))
 		fail_msg("got '%s'", err.msg);
 }
@@ -525,8 +528,8 @@ static void test_many_contents_saved_in_order(void **state)
 
 	catalog_init(&md);
 	assert_int_equal(catalog_parse(compact_metadata,
-					sizeof(compact_metadata) - 1, &md,
-					&err), 0);
+				       sizeof(compact_metadata) - 1, &md, &err),
+			 0);
 	/* File records to format meanwhile: the pieces queue up. */
 	for (uint32_t i = 0; i < 200000; i++) {
 		struct tree_entry *e = tree_push(&md.files);
@@ -548,9 +551,11 @@ static void test_many_contents_saved_in_order(void **state)
 		sum[2] = (uint8_t)(i >> 8);
 		sum[3] = (uint8_t)i;
 		sum[31] = 0x5a;
-		catalog_content_insert(&md.contents, sum, i, ID,
-			       "a/member/name/long/enough/to/need/several/"
-			       "pieces/of/four/mebibytes", ID);
+		catalog_content_insert(
+			&md.contents, sum, i, ID,
+			"a/member/name/long/enough/to/need/several/"
+			"pieces/of/four/mebibytes",
+			ID);
 	}
 	assert_int_equal(catalog_save(f->dir, &md, &err), 0);
 	in = fopen(f->path, "rb");
