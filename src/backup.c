@@ -1176,9 +1176,7 @@ static int rotate_after_run(struct run *r)
 static int load_and_scan(struct run *r)
 {
 	struct catalog_loading *loading =
-		catalog_load_start(r->opts->dest,
-				    METADATA_FILES | METADATA_SMALL_CONTENTS |
-				    METADATA_RECORDS);
+		catalog_load_start(r->opts->dest, CATALOG_FOR_RUN);
 	int scanned = open_run(r) < 0 ? -1 : scan_source(r);
 	bool found;
 

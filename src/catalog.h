@@ -176,6 +176,17 @@ enum {
  * changed matters more. */
 #define METADATA_SMALL_CONTENTS_SIZE ((size_t)16 << 20)
 
+/* The parts each reader loads, named for the reader so that it need not
+ * know the ways the catalog saves time and memory. A run: the tree, the
+ * contents if they are small (catalog_load_contents() gives the rest once
+ * something must be read), the records a save may copy. A restore of some
+ * paths: no contents (catalog_load_some_contents() gives theirs); of all: the
+ * contents, the tree coming from the manifests. */
+#define CATALOG_FOR_RUN \
+	(METADATA_FILES | METADATA_SMALL_CONTENTS | METADATA_RECORDS)
+#define CATALOG_FOR_RESTORE_SOME METADATA_SKIM
+#define CATALOG_FOR_RESTORE METADATA_CONTENTS
+
 /* catalog_load() for readers that need less memory: restore takes the
  * tree from a manifest; a run keeps the contents only once something
  * changed. Without METADATA_CONTENTS, md->contents_pending is set. */

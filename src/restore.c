@@ -199,7 +199,8 @@ static int load_backup(struct restore *r)
 {
 	const struct strlist *only = r->whole_tree ? NULL : &r->scopes;
 	struct catalog_loading *loading = catalog_load_start(
-		r->o->dest, only ? METADATA_SKIM : METADATA_CONTENTS);
+		r->o->dest,
+		only ? CATALOG_FOR_RESTORE_SOME : CATALOG_FOR_RESTORE);
 	char *guess = guess_archive(r->o->dest, r->o->id);
 	struct error guess_err;
 	bool found, guessed = false;
