@@ -43,8 +43,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-CORE = util fsutil hash json tree exclude config scan metadata manifest_sieve \
-	record_fast content_index framepool framedec tarball prefetch warmup \
+CORE = util threads fsutil hash json tree exclude config scan metadata manifest_sieve \
+	record_fast content_index zframes_write zframes_read tarball archive_readahead source_readahead \
 	store lock log \
 	backup restore jsonout faultpoint rotate
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune

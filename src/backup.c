@@ -25,7 +25,7 @@
 #include "tarball.h"
 #include "tree.h"
 #include "verify.h"
-#include "warmup.h"
+#include "source_readahead.h"
 
 /* Files up to this size are read into memory once, so they can be hashed
  * before we decide whether to store them (deduplication, touch-only
@@ -64,7 +64,7 @@ struct run {
 	/* On a cold cache, the files the walk reads next are asked for
 	 * ahead of it: warm_i and warm_j are how far it has looked in the
 	 * scan and the old tree. */
-	struct warmup warm;
+	struct source_readahead warm;
 	bool warming;
 	size_t warm_i, warm_j;
 };
@@ -468,7 +468,7 @@ static int process_file(struct run *r, struct tree_entry *e,
 		goto out;
 	}
 	entry_take_stat(e, &st);
-	warmed = warmup_take(&r->warm, e->path);
+	warmed = source_readahead_take(&r->warm, e->path);
 	r->cache_missed = false;
 	if (st.st_size <= (off_t)SMALL_FILE_LIMIT)
 		rc = process_small(r, fd, e, old);
@@ -477,7 +477,7 @@ static int process_file(struct run *r, struct tree_entry *e,
 	/* Our own read went to the disk: the cache is cold here. */
 	if (r->cache_missed && !warmed && !r->warming) {
 		r->warming = true;
-		warmup_resume(&r->warm);
+		source_readahead_resume(&r->warm);
 	}
 	r->cache_missed |= warmed;
 	drop_from_cache(r, fd);
@@ -637,7 +637,7 @@ static void warm_ahead(struct run *r, size_t i, size_t j)
 		r->warm_i = i;
 		r->warm_j = j;
 	}
-	while (warmup_wants_more(&r->warm) && r->warm_i < now->len) {
+	while (source_readahead_wants_more(&r->warm) && r->warm_i < now->len) {
 		const struct tree_entry *e = &now->entries[r->warm_i];
 		const struct tree_entry *o = NULL;
 		int c = r->warm_j == old->len ? -1 :
@@ -651,9 +651,9 @@ static void warm_ahead(struct run *r, size_t i, size_t j)
 			o = &old->entries[r->warm_j++];
 		r->warm_i++;
 		if (e->type == ENTRY_FILE && needs_reading(r, e, o))
-			warmup_ask(&r->warm, e->path, e->size);
+			source_readahead_ask(&r->warm, e->path, e->size);
 	}
-	if (warmup_finds_cached(&r->warm))
+	if (source_readahead_finds_cached(&r->warm))
 		r->warming = false;
 }
 
@@ -684,7 +684,7 @@ static int compare_walk(struct run *r)
 			warm_ahead(r, i, j);
 		report_progress(r, i);
 	}
-	warmup_clear(&r->warm);
+	source_readahead_clear(&r->warm);
 	settle_next_tree(r, kept);
 	return 0;
 }
@@ -1057,7 +1057,7 @@ static int settle_state(struct run *r, bool found)
 static int open_run(struct run *r)
 {
 	r->rootfd = open(r->opts->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	warmup_init(&r->warm, r->rootfd);
+	source_readahead_init(&r->warm, r->rootfd);
 	if (r->rootfd < 0)
 		return error_set(r->err, "cannot open source '%s': %s",
 				 r->opts->source, strerror(errno));

@@ -13,6 +13,7 @@
 #include "hash.h"
 #include "jsonout.h"
 #include "log.h"
+#include "threads.h"
 #include "util.h"
 
 bool common_option(struct common_opts *c, int opt, const char *arg)
@@ -199,6 +200,8 @@ int settings_load(const struct common_opts *c, struct settings *s,
 	if (s->config_path && config_load_file(&s->cfg, s->config_path,
 					       err) < 0)
 		return -1;
+	/* The one core budget every pool below honours. */
+	threads_set_budget(s->cfg.threads);
 	if (c->dest)
 		s->dest = absolute_path(c->dest);
 	else if (s->cfg.destination)

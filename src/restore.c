@@ -19,7 +19,7 @@
 #include "hash.h"
 #include "lock.h"
 #include "metadata.h"
-#include "prefetch.h"
+#include "archive_readahead.h"
 #include "store.h"
 #include "tarball.h"
 #include "tree.h"
@@ -69,12 +69,12 @@ struct restore {
 };
 
 /* Where a file's bytes come from: an archive member, read here or ahead
- * on another thread (the prefetch then hashes them too), or a file this
+ * on another thread (the read-ahead then hashes them too), or a file this
  * restore already wrote (a content needed at several paths is read
  * once). */
 struct source {
 	struct tarball_reader *reader;
-	struct prefetch *ahead;
+	struct archive_readahead *ahead;
 	int fd;
 	off_t off;
 	const char *archive;           /* for messages */
@@ -1007,7 +1007,7 @@ static int check_sum(struct restore *r, const struct tree_entry *e,
 			       (unsigned long long)(total > e->size ? e->size
 								    : total));
 	if (src && src->ahead)
-		prefetch_digest(src->ahead, sum);
+		archive_readahead_digest(src->ahead, sum);
 	else if (hash_final(r->hash, sum) < 0)
 		return error_set(r->err, "SHA-256 is not available");
 	if (!memcmp(sum, e->checksum, HASH_SIZE))
@@ -1020,7 +1020,7 @@ static int check_sum(struct restore *r, const struct tree_entry *e,
 }
 
 /* Writes a member read ahead into fd straight from where the reading
- * thread put it; the prefetch hashes it, on whichever thread is ahead. */
+ * thread put it; the read-ahead hashes it, on whichever thread is ahead. */
 static int fill_from_ahead(struct restore *r, int fd, struct source *src,
 			   const struct tree_entry *e)
 {
@@ -1029,7 +1029,7 @@ static int fill_from_ahead(struct restore *r, int fd, struct source *src,
 	const void *data;
 	ssize_t n;
 
-	while ((n = prefetch_data(src->ahead, &data, r->err)) > 0) {
+	while ((n = archive_readahead_data(src->ahead, &data, r->err)) > 0) {
 		total += (uint64_t)n;
 		if (check_interrupted(r) < 0 ||
 		    sink_put(r, &s, data, (size_t)n, e->path) < 0)
@@ -1160,7 +1160,8 @@ static int restore_empty_files(struct restore *r)
 
 		if (!r->chosen[i] || e->type != ENTRY_FILE || e->size)
 			continue;
-		if (check_interrupted(r) < 0 || write_file(r, e, NULL, NULL) < 0)
+		if (check_interrupted(r) < 0 ||
+		    write_file(r, e, NULL, NULL) < 0)
 			return -1;
 	}
 	return 0;
@@ -1336,17 +1337,18 @@ static int read_sequential(struct restore *r, size_t lo, size_t hi,
 			   const char *path)
 {
 	struct wanted w = { r, lo, hi };
-	struct prefetch *ahead = NULL;
+	struct archive_readahead *ahead = NULL;
 	const char *name;
 	size_t left = count_left(r, lo, hi), count;
 	int more = 0, rc = -1;
 
-	if (left && prefetch_open(path, wanted_size, &w, true, &ahead,
+	if (left && archive_readahead_open(path, wanted_size, &w, true, &ahead,
 				  r->err) < 0) {
 		mark(r, RESTORE_INTEGRITY);
 		goto out;
 	}
-	while (left && (more = prefetch_next(ahead, &name, r->err)) > 0) {
+	while (left &&
+	       (more = archive_readahead_next(ahead, &name, r->err)) > 0) {
 		size_t i = find_need(r, lo, hi, name);
 
 		if (i == hi)
@@ -1362,7 +1364,7 @@ static int read_sequential(struct restore *r, size_t lo, size_t hi,
 	}
 	rc = check_all_found(r, lo, hi, path);
 out:
-	prefetch_close(ahead);
+	archive_readahead_close(ahead);
 	return rc;
 }
 

@@ -12,7 +12,7 @@
 
 #include "hash.h"
 #include "metadata.h"
-#include "prefetch.h"
+#include "archive_readahead.h"
 #include "store.h"
 #include "tree.h"
 #include "util.h"
@@ -69,7 +69,7 @@ struct archive_check {
 	struct manifest manifest;
 	bool have_manifest;
 	bool tree_known;           /* the manifest's tree is whole */
-	bool broken;               /* the archive could not be read to its end */
+	bool broken; /* the archive could not be read to its end */
 };
 
 static void problem(struct verifier *v, const char *archive, const char *path,
@@ -138,7 +138,8 @@ static int select_backups(struct verifier *v, const char *const *ids,
 	v->selected = xcalloc(md->nhistory + 1, sizeof(*v->selected));
 	v->missing = xcalloc(md->nhistory + 1, sizeof(*v->missing));
 	for (size_t i = 0; i < md->nhistory; i++) {
-		char *path = store_archive_path(v->dest, md->history[i].archive);
+		char *path =
+			store_archive_path(v->dest, md->history[i].archive);
 		struct stat st;
 
 		v->selected[i] = nids == 0;
@@ -178,11 +179,11 @@ static void init_contents(struct verifier *v)
 
 /* ---- reading one archive ---- */
 
-/* Hashes the current member's bytes (the prefetch hashes them on whichever
+/* Hashes the current member's bytes (the read-ahead hashes them on whichever
  * thread is ahead) into a new entry of ac->members. 0, 1 if the archive is
  * damaged (aerr set), -1 to stop. */
 static int hash_member(struct verifier *v, struct archive_check *ac,
-		       struct prefetch *p, const char *name,
+		       struct archive_readahead *p, const char *name,
 		       struct error *aerr)
 {
 	struct tree_entry *e;
@@ -190,7 +191,7 @@ static int hash_member(struct verifier *v, struct archive_check *ac,
 	const void *data;
 	ssize_t n;
 
-	while ((n = prefetch_data(p, &data, aerr)) > 0) {
+	while ((n = archive_readahead_data(p, &data, aerr)) > 0) {
 		size += (uint64_t)n;
 		if (incbak_interrupted)
 			return error_set(v->err, "interrupted");
@@ -202,13 +203,13 @@ static int hash_member(struct verifier *v, struct archive_check *ac,
 	e->type = ENTRY_FILE;
 	e->ino = ac->members.len - 1;
 	e->size = size;
-	prefetch_digest(p, e->checksum);
+	archive_readahead_digest(p, e->checksum);
 	v->stats->members++;
 	return 0;
 }
 
 static int read_manifest(struct verifier *v, struct archive_check *ac,
-			 struct prefetch *p, struct error *aerr)
+			 struct archive_readahead *p, struct error *aerr)
 {
 	struct buf text = {0};
 	struct error perr = {{0}};
@@ -216,7 +217,7 @@ static int read_manifest(struct verifier *v, struct archive_check *ac,
 	ssize_t n;
 	int rc = 1;
 
-	while ((n = prefetch_data(p, &data, aerr)) > 0) {
+	while ((n = archive_readahead_data(p, &data, aerr)) > 0) {
 		if (text.len + (size_t)n > MANIFEST_MAX) {
 			error_set(aerr, "%s is too large", MANIFEST_MEMBER);
 			goto out;
@@ -241,7 +242,7 @@ out:
 /* A name that could leave the target of an extraction: incbak never
  * writes one. Names below a symlink member are checked at the end. */
 static void check_name(struct verifier *v, struct archive_check *ac,
-		       const struct prefetch_member *m)
+		       const struct archive_readahead_member *m)
 {
 	size_t n = strlen(m->name);
 	char *name;
@@ -255,7 +256,7 @@ static void check_name(struct verifier *v, struct archive_check *ac,
 }
 
 static void add_link(struct archive_check *ac,
-		     const struct prefetch_member *m)
+		     const struct archive_readahead_member *m)
 {
 	struct tree_entry *e = tree_push(&ac->links);
 
@@ -265,7 +266,8 @@ static void add_link(struct archive_check *ac,
 }
 
 static int read_member(struct verifier *v, struct archive_check *ac,
-		       struct prefetch *p, const struct prefetch_member *m,
+		       struct archive_readahead *p,
+		       const struct archive_readahead_member *m,
 		       struct error *aerr)
 {
 	char *name;
@@ -300,13 +302,14 @@ static int read_member(struct verifier *v, struct archive_check *ac,
 static int read_archive(struct verifier *v, struct archive_check *ac)
 {
 	char *path = store_archive_path(v->dest, ac->h->archive);
-	struct prefetch *p = NULL;
-	struct prefetch_member m;
+	struct archive_readahead *p = NULL;
+	struct archive_readahead_member m;
 	struct error aerr = {{0}};
 	int more = -1, rc = 0;
 
-	if (prefetch_open_every(path, true, &p, &aerr) == 0)
-		while ((more = prefetch_next_member(p, &m, &aerr)) > 0 &&
+	if (archive_readahead_open_every(path, true, &p, &aerr) == 0)
+		while ((more = archive_readahead_next_member(p, &m, &aerr)) >
+			       0 &&
 		       (rc = read_member(v, ac, p, &m, &aerr)) == 0)
 			;
 	if (rc < 0)
@@ -318,7 +321,7 @@ static int read_archive(struct verifier *v, struct archive_check *ac)
 	}
 	rc = 0;
 out:
-	prefetch_close(p);
+	archive_readahead_close(p);
 	free(path);
 	return rc;
 }
@@ -367,7 +370,8 @@ static void check_links(struct verifier *v, const struct archive_check *ac)
 		const struct tree_entry *e = tree_find(&ac->members,
 						       l->link_target);
 
-		if (!e || e->ino >= l->ino || !tree_path_is_safe(l->link_target))
+		if (!e || e->ino >= l->ino ||
+		    !tree_path_is_safe(l->link_target))
 			problem(v, ac->h->archive, l->path, "hard link to "
 				"'%s', which is not stored before it",
 				l->link_target);
@@ -388,9 +392,10 @@ static void check_below_symlinks(struct verifier *v, struct archive_check *ac)
 			below = strlist_has_sorted(&ac->symlinks, name);
 			*slash = '/';
 			if (below)
-				problem(v, ac->h->archive, name, "below symlink "
-					"member '%.*s'", (int)(slash - name),
-					name);
+				problem(v, ac->h->archive, name,
+					"below symlink "
+					"member '%.*s'",
+					(int)(slash - name), name);
 		}
 	}
 }
