@@ -1107,18 +1107,18 @@ static int verify_new_backup(struct run *r)
 	struct verify_stats vs;
 
 	if (!r->opts->verify_after_backup || !*id)
-		return BACKUP_OK;
+		return STATUS_OK;
 	if (ensure_contents(r) < 0)
 		return -1;
 	if (verify_backups(r->opts->dest, &r->md, &id, 1, &report, &vs,
 			   r->err) < 0)
 		return -1;
 	if (!vs.problems)
-		return BACKUP_OK;
+		return STATUS_OK;
 	error_set(r->err, "backup %s was written but does not verify "
 		  "(%lld problem%s)", id, (long long)vs.problems,
 		  vs.problems == 1 ? "" : "s");
-	return BACKUP_DAMAGED;
+	return STATUS_DAMAGED;
 }
 
 /* Rotation stopped before its first save: the new backup is recorded
@@ -1151,7 +1151,7 @@ static int rotate_after_run(struct run *r)
 	int rc;
 
 	if (!rotate_plan_excess(&r->md, r->opts->max_backups))
-		return BACKUP_OK;
+		return STATUS_OK;
 	if (ensure_contents(r) < 0)
 		return -1;
 	rc = rotate_apply(r->opts->dest, &r->md, &ro, &report, &rs, r->err);
@@ -1160,10 +1160,10 @@ static int rotate_after_run(struct run *r)
 	if (r->record_pending && !rs.metadata_saved &&
 	    record_backup_alone(r) < 0)
 		return -1;
-	if (rc == ROTATE_OK)
-		return BACKUP_OK;
+	if (rc == STATUS_OK)
+		return STATUS_OK;
 	error_prefix(r->err, "rotation after the backup failed");
-	return rc == ROTATE_DAMAGED ? BACKUP_DAMAGED : -1;
+	return rc;
 }
 
 /* The metadata is parsed on a second thread while this one walks the
@@ -1200,7 +1200,7 @@ static int run_locked(struct run *r)
 	if (rc < 0)
 		return -1;
 	rc = verify_new_backup(r);
-	return rc != BACKUP_OK ? rc : rotate_after_run(r);
+	return rc != STATUS_OK ? rc : rotate_after_run(r);
 }
 
 int backup_run(const struct backup_options *opts, struct backup_stats *stats,
@@ -1218,8 +1218,8 @@ int backup_run(const struct backup_options *opts, struct backup_stats *stats,
 		return -1;
 	rc = lock_acquire(opts->dest, LOCK_EXCLUSIVE, opts->host, r.now.sec,
 			  &lock, err);
-	if (rc != LOCK_ACQUIRED)
-		return rc == LOCK_BUSY ? BACKUP_BUSY : -1;
+	if (rc != STATUS_OK)
+		return rc;
 	rc = run_locked(&r);
 	close_run(&r);
 	lock_release(lock);

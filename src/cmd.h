@@ -8,6 +8,7 @@
 
 #include "backup.h"
 #include "config.h"
+#include "status.h"
 
 /* Fixed for every command; documented in README.md and incbak(1). */
 enum exit_code {
@@ -66,9 +67,14 @@ enum {
 /* Handles a common option; returns true if opt was one. */
 bool common_option(struct common_opts *c, int opt, const char *arg);
 
+/* The exit code for a core call's outcome: an enum status, or -1 for
+ * STATUS_ERROR. The one table from outcome to exit code. */
+int cmd_exit_code(int status);
+
 /* Reports a failed command: the error on stderr and, with --json, the
- * {"success": false, "error": ..., "exit_code": ...} object. Returns code. */
-int cmd_fail(const struct common_opts *c, int code, const char *msg);
+ * {"success": false, "error": ..., "exit_code": ...} object. Returns the
+ * exit code for status. */
+int cmd_fail(const struct common_opts *c, int status, const char *msg);
 
 /* Parses a --keep value (1..100000); prints the error itself. */
 int cmd_parse_keep(const char *arg, int *out);

@@ -39,8 +39,31 @@ bool common_option(struct common_opts *c, int opt, const char *arg)
 	}
 }
 
-int cmd_fail(const struct common_opts *c, int code, const char *msg)
+static const struct {
+	enum status status;
+	enum exit_code code;
+} exit_codes[] = {
+	{ STATUS_OK, EXIT_OK },
+	{ STATUS_ERROR, EXIT_ERROR },
+	{ STATUS_USAGE, EXIT_USAGE },
+	{ STATUS_PARTIAL, EXIT_PARTIAL },
+	{ STATUS_BUSY, EXIT_LOCKED },
+	{ STATUS_DAMAGED, EXIT_INTEGRITY },
+	{ STATUS_TOO_OLD, EXIT_TOO_OLD },
+};
+
+int cmd_exit_code(int status)
 {
+	for (size_t i = 0; i < ARRAY_SIZE(exit_codes); i++)
+		if ((int)exit_codes[i].status == status)
+			return exit_codes[i].code;
+	return EXIT_ERROR;
+}
+
+int cmd_fail(const struct common_opts *c, int status, const char *msg)
+{
+	int code = cmd_exit_code(status);
+
 	if (c->json) {
 		struct jsonout *j = jsonout_object();
 

@@ -146,15 +146,15 @@ static int prune_locked(struct prune_cmd *pc, const struct settings *s,
 		return EXIT_ERROR;
 	}
 	rc = rotate_apply(s->dest, &md, &ro, &report, &stats, err);
-	if (rc == ROTATE_OK && !stats.backups_removed && !pc->common.quiet &&
+	if (rc == STATUS_OK && !stats.backups_removed && !pc->common.quiet &&
 	    !pc->removed)
 		printf("nothing to prune: %zu backup%s, keeping up to %d\n",
 		       md.nhistory, md.nhistory == 1 ? "" : "s",
 		       ro.max_backups);
 	metadata_release(&md);
-	if (rc == ROTATE_DAMAGED)
+	if (rc == STATUS_DAMAGED)
 		return EXIT_INTEGRITY;
-	return rc == ROTATE_OK ? EXIT_OK : EXIT_ERROR;
+	return rc == STATUS_OK ? EXIT_OK : EXIT_ERROR;
 }
 
 static int prune(struct prune_cmd *pc, const struct cmd_env *env,
@@ -170,8 +170,8 @@ static int prune(struct prune_cmd *pc, const struct cmd_env *env,
 	}
 	rc = lock_acquire(s.dest, LOCK_EXCLUSIVE, env->host,
 			  env->clock.now(env->clock.ctx).sec, &lock, err);
-	if (rc != LOCK_ACQUIRED)
-		code = rc == LOCK_BUSY ? EXIT_LOCKED : EXIT_ERROR;
+	if (rc != STATUS_OK)
+		code = rc == STATUS_BUSY ? EXIT_LOCKED : EXIT_ERROR;
 	else
 		code = prune_locked(pc, &s, err);
 	lock_release(lock);

@@ -150,10 +150,8 @@ static int do_repair(struct repair_cmd *rc)
 		rc->incomplete = jsonout_array();
 	}
 	result = repair_run(&opts, &st, &err);
-	if (result != REPAIR_OK) {
-		code = cmd_fail(&rc->common, result == REPAIR_BUSY ? EXIT_LOCKED
-								: EXIT_ERROR,
-				      err.msg);
+	if (result != STATUS_OK) {
+		code = cmd_fail(&rc->common, result, err.msg);
 		repair_stats_release(&st);
 		return code;
 	}
@@ -161,7 +159,8 @@ static int do_repair(struct repair_cmd *rc)
 		print_json(rc, &st);
 	else if (!rc->common.quiet)
 		print_summary(&st);
-	code = st.skipped || st.incomplete ? EXIT_INTEGRITY : EXIT_OK;
+	code = cmd_exit_code(st.skipped || st.incomplete ? STATUS_DAMAGED
+							 : STATUS_OK);
 	if (st.skipped)
 		log_error("%lld archive%s could not be used (see above); "
 			  "exit status 5", (long long)st.skipped,
@@ -183,7 +182,7 @@ int cmd_repair(int argc, char **argv, const struct cmd_env *env)
 	if (code >= 0)
 		goto out;
 	if (settings_load(&rc.common, &rc.settings, &err) < 0) {
-		code = cmd_fail(&rc.common, EXIT_USAGE, err.msg);
+		code = cmd_fail(&rc.common, STATUS_USAGE, err.msg);
 		goto out;
 	}
 	code = do_repair(&rc);

@@ -195,8 +195,8 @@ static int verify_dest(struct verify_cmd *vc)
 	rc = lock_acquire(dest, LOCK_SHARED, vc->env->host,
 			  vc->env->clock.now(vc->env->clock.ctx).sec, &lock,
 			  &err);
-	if (rc != LOCK_ACQUIRED)
-		return cmd_fail(&vc->common, rc == LOCK_BUSY ? EXIT_LOCKED
+	if (rc != STATUS_OK)
+		return cmd_fail(&vc->common, rc == STATUS_BUSY ? EXIT_LOCKED
 							  : EXIT_ERROR,
 				      err.msg);
 	code = verify_locked(vc);

@@ -34,7 +34,7 @@ static int describe_holder(int fd, const char *path, struct error *err)
 		flock(fd, LOCK_UN);
 		error_set(err, "a restore or verify is reading the backups "
 			  "(it holds %s); try again when it ends", path);
-		return LOCK_BUSY;
+		return STATUS_BUSY;
 	}
 	char text[512] = "";
 	char pid[32] = "?", host[256] = "?", started[64] = "?";
@@ -47,7 +47,7 @@ static int describe_holder(int fd, const char *path, struct error *err)
 	}
 	error_set(err, "another run (pid %s on %s, started %s) holds %s", pid,
 		  host, started, path);
-	return LOCK_BUSY;
+	return STATUS_BUSY;
 }
 
 static int record_holder(int fd, const char *path, const char *host,
@@ -87,7 +87,7 @@ int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
 		if (fd < 0 && errno == ENOENT) {
 			*out = xmalloc(sizeof(**out));
 			(*out)->fd = -1;
-			rc = LOCK_ACQUIRED;
+			rc = STATUS_OK;
 			goto out;
 		}
 	}
@@ -117,7 +117,7 @@ int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
 	*out = xmalloc(sizeof(**out));
 	(*out)->fd = fd;
 	fd = -1;
-	rc = LOCK_ACQUIRED;
+	rc = STATUS_OK;
 out:
 	if (fd >= 0)
 		close(fd);

@@ -368,9 +368,9 @@ int repair_run(const struct repair_options *opts, struct repair_stats *stats,
 				 opts->dest);
 	rc = lock_acquire(opts->dest, LOCK_EXCLUSIVE, opts->host, opts->now,
 			  &lock, err);
-	if (rc != LOCK_ACQUIRED)
-		return rc == LOCK_BUSY ? REPAIR_BUSY : -1;
-	rc = repair_locked(&r) < 0 ? -1 : REPAIR_OK;
+	if (rc != STATUS_OK)
+		return rc;
+	rc = repair_locked(&r) < 0 ? -1 : STATUS_OK;
 	lock_release(lock);
 	for (size_t i = 0; i < r.narchives; i++)
 		manifest_release(&r.manifests[i]);

@@ -44,7 +44,7 @@ struct restore {
 	const struct restore_options *o;
 	struct restore_stats *st;
 	struct error *err;
-	int kind;                      /* enum restore_result of a failure */
+	int kind;                      /* enum status of a failure */
 	struct metadata md;
 	struct manifest m;
 	const struct history_entry *h; /* the backup being restored */
@@ -130,22 +130,22 @@ static int check_tree(struct restore *r)
 	const struct tree *t = &r->m.files;
 
 	if (strcmp(r->m.backup_id, r->h->backup_id))
-		return fail_as(r, RESTORE_INTEGRITY, "'%s' holds backup %s, "
+		return fail_as(r, STATUS_DAMAGED, "'%s' holds backup %s, "
 			       "not %s", r->archive_path, r->m.backup_id,
 			       r->h->backup_id);
 	for (size_t i = 0; i < t->len; i++) {
 		const struct tree_entry *e = &t->entries[i];
 
 		if (!tree_path_is_safe(e->path))
-			return fail_as(r, RESTORE_INTEGRITY, "'%s': unsafe "
+			return fail_as(r, STATUS_DAMAGED, "'%s': unsafe "
 				       "path '%s' in the manifest",
 				       r->archive_path, e->path);
 		if (!parent_is_dir(t, e->path))
-			return fail_as(r, RESTORE_INTEGRITY, "'%s': manifest "
+			return fail_as(r, STATUS_DAMAGED, "'%s': manifest "
 				       "entry '%s' is not inside a folder",
 				       r->archive_path, e->path);
 		if (e->type == ENTRY_SYMLINK && !*e->link_target)
-			return fail_as(r, RESTORE_INTEGRITY, "'%s': symlink "
+			return fail_as(r, STATUS_DAMAGED, "'%s': symlink "
 				       "'%s' has an empty target",
 				       r->archive_path, e->path);
 	}
@@ -217,7 +217,7 @@ static int load_backup(struct restore *r)
 		goto out;
 	i = store_resolve_id(&r->md, r->o->id, r->err);
 	if (i < 0) {
-		rc = mark(r, RESTORE_USAGE);
+		rc = mark(r, STATUS_USAGE);
 		goto out;
 	}
 	r->h = &r->md.history[i];
@@ -228,7 +228,7 @@ static int load_backup(struct restore *r)
 		manifest_init(&r->m);
 		if (store_read_manifest_paths(r->archive_path, only, &r->m,
 					      r->err) < 0) {
-			rc = mark(r, RESTORE_INTEGRITY);
+			rc = mark(r, STATUS_DAMAGED);
 			goto out;
 		}
 	}
@@ -277,7 +277,7 @@ static int choose_one(struct restore *r, const char *asked, const char *path)
 	size_t n = strlen(path);
 
 	if (!e)
-		return fail_as(r, RESTORE_USAGE, "'%s' is not in backup %s",
+		return fail_as(r, STATUS_USAGE, "'%s' is not in backup %s",
 			       asked, r->h->backup_id);
 	/* Everything starting with `path` is contiguous in sorted order. */
 	for (size_t i = (size_t)(e - t->entries);
@@ -330,12 +330,12 @@ static int plan_file(struct restore *r, size_t i)
 
 	hex_encode(e->checksum, HASH_SIZE, sum);
 	if (!c)
-		return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: its content "
+		return fail_as(r, STATUS_DAMAGED, "'%s' in %s: its content "
 			       "%s is not recorded in %s", e->path,
 			       r->archive_path, sum, METADATA_FILE_NAME);
 	holder = metadata_find_backup(&r->md, c->holder);
 	if (!holder)
-		return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: its content "
+		return fail_as(r, STATUS_DAMAGED, "'%s' in %s: its content "
 			       "%s is held by backup %s, which is not kept",
 			       e->path, r->archive_path, sum, c->holder);
 	grow_array((void **)&r->needs, &r->needs_alloc, r->nneeds + 1,
@@ -975,7 +975,7 @@ static ssize_t source_read(struct restore *r, struct source *src, char *buf,
 	if (src->reader) {
 		n = tarball_read(src->reader, buf, len, r->err);
 		if (n < 0)
-			mark(r, RESTORE_INTEGRITY);
+			mark(r, STATUS_DAMAGED);
 		return n;
 	}
 	do
@@ -998,7 +998,7 @@ static int check_sum(struct restore *r, const struct tree_entry *e,
 	char want[HASH_HEX_SIZE], got[HASH_HEX_SIZE];
 
 	if (total != e->size)
-		return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: size "
+		return fail_as(r, STATUS_DAMAGED, "'%s' in %s: size "
 			       "mismatch (recorded %llu bytes, archive has "
 			       "%s%llu)", e->path, archive,
 			       (unsigned long long)e->size,
@@ -1014,7 +1014,7 @@ static int check_sum(struct restore *r, const struct tree_entry *e,
 		return 0;
 	hex_encode(e->checksum, HASH_SIZE, want);
 	hex_encode(sum, HASH_SIZE, got);
-	return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: checksum mismatch "
+	return fail_as(r, STATUS_DAMAGED, "'%s' in %s: checksum mismatch "
 		       "(recorded %s, archive has %s)", e->path, archive, want,
 		       got);
 }
@@ -1039,7 +1039,7 @@ static int fill_from_ahead(struct restore *r, int fd, struct source *src,
 			break;
 	}
 	if (n < 0)
-		return mark(r, RESTORE_INTEGRITY);
+		return mark(r, STATUS_DAMAGED);
 	if (check_sum(r, e, total, src) < 0)
 		return -1;
 	return sink_finish(r, &s, e->path);
@@ -1224,7 +1224,7 @@ static int check_all_found(struct restore *r, size_t lo, size_t hi,
 {
 	for (size_t i = lo; i < hi; i++)
 		if (!r->needs[i].done)
-			return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: "
+			return fail_as(r, STATUS_DAMAGED, "'%s' in %s: "
 				       "member '%s' is missing",
 				       need_entry(r, i)->path, archive,
 				       r->needs[i].c->member);
@@ -1344,7 +1344,7 @@ static int read_sequential(struct restore *r, size_t lo, size_t hi,
 
 	if (left && archive_readahead_open(path, wanted_size, &w, true, &ahead,
 				  r->err) < 0) {
-		mark(r, RESTORE_INTEGRITY);
+		mark(r, STATUS_DAMAGED);
 		goto out;
 	}
 	while (left &&
@@ -1359,7 +1359,7 @@ static int read_sequential(struct restore *r, size_t lo, size_t hi,
 		left -= count;
 	}
 	if (more < 0) {
-		mark(r, RESTORE_INTEGRITY);
+		mark(r, STATUS_DAMAGED);
 		goto out;
 	}
 	rc = check_all_found(r, lo, hi, path);
@@ -1500,8 +1500,8 @@ static int take_lock(struct restore *r, struct lock **lock)
 	r->dest_ino = st.st_ino;
 	rc = lock_acquire(r->o->dest, LOCK_SHARED, r->o->host, r->o->now,
 			  lock, r->err);
-	if (rc == LOCK_BUSY)
-		return mark(r, RESTORE_BUSY);
+	if (rc == STATUS_BUSY)
+		return mark(r, STATUS_BUSY);
 	return rc;
 }
 
@@ -1538,7 +1538,7 @@ int restore_run(const struct restore_options *o, struct restore_stats *stats,
 	lock_release(lock);
 	if (rc < 0 && r.kind)
 		return r.kind;
-	return rc < 0 ? -1 : RESTORE_OK;
+	return rc < 0 ? -1 : STATUS_OK;
 }
 
 void restore_stats_release(struct restore_stats *stats)

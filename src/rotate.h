@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 struct error;
 struct metadata;
 struct content;
@@ -36,12 +38,6 @@ struct rotate_stats {
 	bool metadata_saved;        /* a step saved the metadata */
 };
 
-enum rotate_result {
-	ROTATE_OK = 0,
-	ROTATE_DAMAGED = 2, /* an archive's bytes did not match: nothing was
-			       removed (exit 5) */
-};
-
 /* Removes archives older than the oldest kept backup that the history no
  * longer names: a rotation saved the metadata and was killed before it
  * could delete them. Reports each through notice; returns the number
@@ -62,8 +58,8 @@ struct rotate_options {
  * into the newest archive (rewritten under a temporary name, fsynced,
  * renamed), then the metadata is saved, then the old archive deleted: a
  * crash at any point leaves every kept backup restorable. With dry_run
- * nothing is changed and the report says what would go. Returns ROTATE_OK,
- * ROTATE_DAMAGED or -1 with err set. */
+ * nothing is changed and the report says what would go. Returns STATUS_OK,
+ * STATUS_DAMAGED or -1 with err set. */
 int rotate_apply(const char *dest, struct metadata *md,
 		 const struct rotate_options *opts,
 		 const struct rotate_report *report, struct rotate_stats *stats,
