@@ -46,7 +46,7 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 CORE = util threads fsutil hash json tree exclude config scan metadata manifest_sieve \
 	record_fast content_index zframes_write zframes_read tarball archive_readahead source_readahead \
 	store lock log \
-	backup restore jsonout faultpoint rotate
+	backup restore jsonout faultpoint rotate prune
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
 CORE += verify repair
 CMDS += cmd_verify cmd_repair

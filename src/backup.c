@@ -1027,24 +1027,17 @@ static int scan_source(struct run *r)
 	return scan_tree(&so, &r->scan, r->err);
 }
 
-static void on_leftover(void *ctx, const char *archive)
+static void on_cleaned_up(void *ctx, const char *msg)
 {
-	notice(ctx, "removed '%s', left by an interrupted rotation", archive);
+	notice(ctx, "%s", msg);
 }
 
 /* After the load: what an interrupted run or rotation left behind. */
 static int settle_state(struct run *r, bool found)
 {
-	int swept = fs_sweep_temp(r->opts->dest, r->err);
-
-	if (swept < 0)
-		return -1;
-	if (swept > 0)
-		notice(r, "removed %d temporary file%s left by an interrupted "
-		       "run", swept, swept == 1 ? "" : "s");
-	if (sweep_unrecorded_archives(r, found) < 0 ||
-	    rotate_sweep_leftovers(r->opts->dest, &r->md, on_leftover, r,
-				   r->err) < 0)
+	if (rotate_clean_up(r->opts->dest, &r->md, on_cleaned_up, r,
+			    r->err) < 0 ||
+	    sweep_unrecorded_archives(r, found) < 0)
 		return -1;
 	if (metadata_last_backup(&r->md))
 		memcpy(r->stats->previous_id,

@@ -161,17 +161,6 @@ static void set_aside(const char *path, char **why)
 	free(aside);
 }
 
-/* Store errors start with the archive's full path; the report names it. */
-static const char *without_path(const char *msg, const char *path)
-{
-	size_t n = strlen(path);
-
-	if (msg[0] == '\'' && !strncmp(msg + 1, path, n) &&
-	    !strncmp(msg + 1 + n, "': ", 3))
-		return msg + n + 4;
-	return msg;
-}
-
 /* Why the archive `name` with manifest m cannot be used, or NULL. */
 static char *unusable(const struct repair *r, const char *name,
 		      const struct manifest *m)
@@ -207,7 +196,7 @@ static int read_tree(struct repair *r, const char *path, struct manifest *m,
 				    whole ? &last->manifest->files : NULL,
 				    &why) == 0)
 		return 0;
-	*incomplete = xstrdup(without_path(why.msg, path));
+	*incomplete = xstrdup(error_without_path(why.msg, path));
 	return 1;
 }
 
@@ -221,7 +210,7 @@ static void read_one(struct repair *r, const char *name)
 
 	manifest_init(m);
 	if (read_tree(r, path, m, &incomplete, &err) < 0)
-		why = xstrdup(without_path(err.msg, path));
+		why = xstrdup(error_without_path(err.msg, path));
 	else if (stat(path, &st) < 0)
 		why = str_fmt("cannot stat it: %s", strerror(errno));
 	else

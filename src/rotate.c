@@ -1138,6 +1138,43 @@ int rotate_sweep_leftovers(const char *dest, const struct metadata *md,
 	return removed;
 }
 
+struct clean_up_notice {
+	void (*notice)(void *ctx, const char *msg);
+	void *ctx;
+};
+
+static void on_leftover(void *ctx, const char *archive)
+{
+	struct clean_up_notice *n = ctx;
+	char *msg = str_fmt("removed '%s', left by an interrupted rotation",
+			    archive);
+
+	n->notice(n->ctx, msg);
+	free(msg);
+}
+
+int rotate_clean_up(const char *dest, const struct metadata *md,
+		    void (*notice)(void *ctx, const char *msg), void *ctx,
+		    struct error *err)
+{
+	struct clean_up_notice n = { notice, ctx };
+	/* Under the lock every temporary file is one a killed writer left. */
+	int swept = fs_sweep_temp(dest, err);
+
+	if (swept < 0)
+		return -1;
+	if (swept > 0) {
+		char *msg = str_fmt("removed %d temporary file%s left by an "
+				    "interrupted run", swept,
+				    swept == 1 ? "" : "s");
+
+		notice(ctx, msg);
+		free(msg);
+	}
+	return rotate_sweep_leftovers(dest, md, on_leftover, &n, err) < 0
+		? -1 : 0;
+}
+
 int rotate_apply(const char *dest, struct metadata *md,
 		 const struct rotate_options *opts,
 		 const struct rotate_report *report, struct rotate_stats *stats,

@@ -46,6 +46,14 @@ int rotate_sweep_leftovers(const char *dest, const struct metadata *md,
 			   void (*notice)(void *ctx, const char *archive),
 			   void *ctx, struct error *err);
 
+/* The clean-up every writer does under the exclusive lock once the
+ * metadata is loaded: the temporary files a killed writer left, then
+ * rotate_sweep_leftovers(). Says what it removed through notice (a whole
+ * message); returns 0 or -1 with err set. */
+int rotate_clean_up(const char *dest, const struct metadata *md,
+		    void (*notice)(void *ctx, const char *msg), void *ctx,
+		    struct error *err);
+
 struct rotate_options {
 	int max_backups;
 	bool dry_run;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "hash.h"
+#include "lock.h"
 #include "metadata.h"
 #include "archive_readahead.h"
 #include "store.h"
@@ -95,18 +96,6 @@ static void short_sum(const uint8_t sum[HASH_SIZE], char out[HASH_HEX_SIZE])
 {
 	hex_encode(sum, HASH_SIZE, out);
 	out[SHORT_SUM] = '\0';
-}
-
-/* libarchive's messages start with the archive's full path; the report
- * names the archive already. */
-static const char *without_path(const char *msg, const char *path)
-{
-	size_t n = strlen(path);
-
-	if (msg[0] == '\'' && !strncmp(msg + 1, path, n) &&
-	    !strncmp(msg + 1 + n, "': ", 3))
-		return msg + n + 4;
-	return msg;
 }
 
 /* ---- setup ---- */
@@ -317,7 +306,7 @@ static int read_archive(struct verifier *v, struct archive_check *ac)
 	if (more < 0 || rc > 0) {
 		ac->broken = true;
 		problem(v, ac->h->archive, "-", "cannot read the archive: %s",
-			without_path(aerr.msg, path));
+			error_without_path(aerr.msg, path));
 	}
 	rc = 0;
 out:
@@ -525,7 +514,7 @@ static void complete_tree(struct verifier *v, struct archive_check *ac)
 		ac->tree_known = false;
 		problem(v, ac->h->archive, MANIFEST_MEMBER,
 			"cannot know this backup's tree: %s",
-			without_path(err.msg, path));
+			error_without_path(err.msg, path));
 	}
 	free(path);
 }
@@ -629,5 +618,77 @@ int verify_backups(const char *dest, const struct metadata *md,
 	rc = 0;
 out:
 	verifier_release(&v);
+	return rc;
+}
+
+/* A missing or damaged metadata file is an error that `incbak repair`
+ * fixes. */
+static int load_metadata(const char *dest, struct metadata *md,
+			 struct error *err)
+{
+	bool found;
+
+	if (metadata_load(dest, md, &found, err) < 0) {
+		char *why = xstrdup(err->msg);
+
+		error_set(err, "%s; run 'incbak repair' to rebuild it from the "
+			  "archives", why);
+		free(why);
+		return -1;
+	}
+	if (!found)
+		return error_set(err, "no %s in '%s'; if it holds backups, "
+				 "run 'incbak repair' to rebuild it from the "
+				 "archives", METADATA_FILE_NAME, dest);
+	if (!md->nhistory)
+		return error_set(err, "no backups in '%s' to verify", dest);
+	return 0;
+}
+
+static int verify_locked(const struct verify_options *o, struct metadata *md,
+			 struct verify_stats *stats, struct error *err)
+{
+	struct strlist ids = {0};
+	int rc = -1;
+
+	if (load_metadata(o->dest, md, err) < 0)
+		goto out;
+	for (size_t i = 0; i < o->nqueries; i++) {
+		int at = store_resolve_id(md, o->queries[i], err);
+
+		if (at < 0) {
+			rc = STATUS_USAGE;
+			goto out;
+		}
+		strlist_push(&ids, md->history[at].backup_id);
+	}
+	rc = verify_backups(o->dest, md, (const char *const *)ids.items,
+			    ids.len, &o->report, stats, err);
+out:
+	strlist_clear(&ids);
+	return rc;
+}
+
+int verify_run(const struct verify_options *o, struct verify_stats *stats,
+	       struct error *err)
+{
+	struct lock *lock = NULL;
+	struct metadata md;
+	struct stat st;
+	int rc;
+
+	memset(stats, 0, sizeof(*stats));
+	errno = 0;
+	if (stat(o->dest, &st) < 0 || !S_ISDIR(st.st_mode))
+		return error_set(err, "no backups in '%s' to verify: %s",
+				 o->dest, errno ? strerror(errno)
+						: "not a folder");
+	rc = lock_acquire(o->dest, LOCK_SHARED, o->host, o->now, &lock, err);
+	if (rc != STATUS_OK)
+		return rc;
+	metadata_init(&md);
+	rc = verify_locked(o, &md, stats, err);
+	metadata_release(&md);
+	lock_release(lock);
 	return rc;
 }
