@@ -204,15 +204,6 @@ static int default_dest(struct settings *s, struct error *err)
 	return 0;
 }
 
-static char *absolute_path(const char *p)
-{
-	char cwd[4096];
-
-	if (p[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		return xstrdup(p);
-	return path_join(cwd, p);
-}
-
 int settings_load(const struct common_opts *c, struct settings *s,
 		  struct error *err)
 {
@@ -226,7 +217,7 @@ int settings_load(const struct common_opts *c, struct settings *s,
 	/* The one core budget every pool below honours. */
 	threads_set_budget(s->cfg.threads);
 	if (c->dest)
-		s->dest = absolute_path(c->dest);
+		s->dest = path_absolute(c->dest);
 	else if (s->cfg.destination)
 		s->dest = xstrdup(s->cfg.destination);
 	else if (default_dest(s, err) < 0)

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -17,15 +16,6 @@
 struct lock {
 	int fd;
 };
-
-static void format_utc(int64_t t, char *out, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, len, "%lld", (long long)t);
-}
 
 static int describe_holder(int fd, const char *path, struct error *err)
 {
@@ -57,7 +47,7 @@ static int record_holder(int fd, const char *path, const char *host,
 	char *text;
 	int rc = 0;
 
-	format_utc(now, started, sizeof(started));
+	format_iso_utc(now, started, sizeof(started));
 	text = str_fmt("pid %ld\nhost %s\nstarted %s\n", (long)getpid(), host,
 		       started);
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, strlen(text), 0) < 0)

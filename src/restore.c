@@ -464,13 +464,8 @@ static int check_target(struct restore *r, const char *path)
 static char *absolute(const char *path)
 {
 	char *real = realpath(path, NULL);
-	char cwd[4096];
 
-	if (real)
-		return real;
-	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		return xstrdup(path);
-	return path_join(cwd, path);
+	return real ? real : path_absolute(path);
 }
 
 /* Writing into the destination could overwrite or delete its archives. (A
