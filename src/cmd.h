@@ -76,6 +76,10 @@ int cmd_exit_code(int status);
  * exit code for status. */
 int cmd_fail(const struct common_opts *c, int status, const char *msg);
 
+/* Says on stderr that n NOUNs WHAT (see above), and the exit status. */
+void cmd_report_failures(int64_t n, const char *noun, const char *what,
+			 int code);
+
 /* Parses a --keep value (1..100000); prints the error itself. */
 int cmd_parse_keep(const char *arg, int *out);
 
@@ -97,6 +101,10 @@ struct settings {
 int settings_load(const struct common_opts *c, struct settings *s,
 		  struct error *err);
 void settings_release(struct settings *s);
+
+/* settings_load() for a command that has parsed its options: -1 when the
+ * settings loaded, else the exit code after reporting why (cmd_fail). */
+int cmd_load_settings(const struct common_opts *c, struct settings *s);
 
 int cmd_run(int argc, char **argv, const struct cmd_env *env);
 int cmd_list(int argc, char **argv, const struct cmd_env *env);

@@ -76,6 +76,22 @@ int cmd_fail(const struct common_opts *c, int status, const char *msg)
 	return code;
 }
 
+int cmd_load_settings(const struct common_opts *c, struct settings *s)
+{
+	struct error err = {{0}};
+
+	if (settings_load(c, s, &err) < 0)
+		return cmd_fail(c, STATUS_USAGE, err.msg);
+	return -1;
+}
+
+void cmd_report_failures(int64_t n, const char *noun, const char *what,
+			 int code)
+{
+	log_error("%lld %s%s %s (see above); exit status %d", (long long)n,
+		  noun, n == 1 ? "" : "s", what, code);
+}
+
 int cmd_parse_keep(const char *arg, int *out)
 {
 	int64_t v;

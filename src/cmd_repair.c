@@ -162,13 +162,11 @@ static int do_repair(struct repair_cmd *rc)
 	code = cmd_exit_code(st.skipped || st.incomplete ? STATUS_DAMAGED
 							 : STATUS_OK);
 	if (st.skipped)
-		log_error("%lld archive%s could not be used (see above); "
-			  "exit status 5", (long long)st.skipped,
-			  st.skipped == 1 ? "" : "s");
+		cmd_report_failures(st.skipped, "archive", "could not be used",
+				    code);
 	else if (st.incomplete)
-		log_error("%lld backup%s cannot be restored (see above); "
-			  "exit status 5", (long long)st.incomplete,
-			  st.incomplete == 1 ? "" : "s");
+		cmd_report_failures(st.incomplete, "backup",
+				    "cannot be restored", code);
 	repair_stats_release(&st);
 	return code;
 }
@@ -176,17 +174,12 @@ static int do_repair(struct repair_cmd *rc)
 int cmd_repair(int argc, char **argv, const struct cmd_env *env)
 {
 	struct repair_cmd rc = { .env = env };
-	struct error err = {{0}};
 	int code = parse_repair_options(&rc, argc, argv);
 
-	if (code >= 0)
-		goto out;
-	if (settings_load(&rc.common, &rc.settings, &err) < 0) {
-		code = cmd_fail(&rc.common, STATUS_USAGE, err.msg);
-		goto out;
-	}
-	code = do_repair(&rc);
-out:
+	if (code < 0)
+		code = cmd_load_settings(&rc.common, &rc.settings);
+	if (code < 0)
+		code = do_repair(&rc);
 	jsonout_free(rc.skipped);
 	jsonout_free(rc.incomplete);
 	settings_release(&rc.settings);

@@ -205,17 +205,12 @@ static int do_restore(struct restore_cmd *rc)
 int cmd_restore(int argc, char **argv, const struct cmd_env *env)
 {
 	struct restore_cmd rc = { .env = env };
-	struct error err = {{0}};
 	int code = parse_restore_options(&rc, argc, argv);
 
-	if (code >= 0)
-		goto out;
-	if (settings_load(&rc.common, &rc.settings, &err) < 0) {
-		code = cmd_fail(&rc.common, STATUS_USAGE, err.msg);
-		goto out;
-	}
-	code = do_restore(&rc);
-out:
+	if (code < 0)
+		code = cmd_load_settings(&rc.common, &rc.settings);
+	if (code < 0)
+		code = do_restore(&rc);
 	jsonout_free(rc.planned);
 	settings_release(&rc.settings);
 	strlist_clear(&rc.paths);

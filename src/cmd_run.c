@@ -314,9 +314,8 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 	else if (!rc->common.quiet)
 		print_summary(rc, &st, secs);
 	if (code == EXIT_PARTIAL)
-		log_error("%lld file%s could not be backed up (see above); "
-			  "exit status 3", (long long)st.warnings,
-			  st.warnings == 1 ? "" : "s");
+		cmd_report_failures(st.warnings, "file",
+				    "could not be backed up", code);
 	backup_stats_release(&st);
 	return code;
 }

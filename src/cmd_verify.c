@@ -124,17 +124,12 @@ static int verify(struct verify_cmd *vc)
 int cmd_verify(int argc, char **argv, const struct cmd_env *env)
 {
 	struct verify_cmd vc = { .env = env };
-	struct error err = {{0}};
 	int code = parse_verify_options(&vc, argc, argv);
 
-	if (code >= 0)
-		goto out;
-	if (settings_load(&vc.common, &vc.settings, &err) < 0) {
-		code = cmd_fail(&vc.common, STATUS_USAGE, err.msg);
-		goto out;
-	}
-	code = verify(&vc);
-out:
+	if (code < 0)
+		code = cmd_load_settings(&vc.common, &vc.settings);
+	if (code < 0)
+		code = verify(&vc);
 	jsonout_free(vc.problems);
 	settings_release(&vc.settings);
 	strlist_clear(&vc.queries);
