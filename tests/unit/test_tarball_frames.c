@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "zframes_write.h"
 #include "fsutil.h"
 #include "tarball.h"
+#include "threads.h"
 #include "tree.h"
 #include "util.h"
 
@@ -337,6 +339,43 @@ static void test_frames_decoded_on_workers(void **state)
 	free(data);
 }
 
+static int threads_running(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* The `threads` setting bounds the decompressing workers too: with a
+ * budget of one, one worker beside the caller's thread. */
+static void test_frames_decoded_within_the_budget(void **state)
+{
+	size_t len, n;
+	unsigned char *data = make_frames(&len, 3 * MIB);
+	struct zframes_read *d;
+	const void *out;
+	const char *why = NULL;
+	uint64_t end;
+
+	(void)state;
+	threads_set_budget(1);
+	d = zframes_read_new(data, len);
+	assert_non_null(d);
+	assert_int_equal(threads_running(), 2);
+	while (zframes_read_next(d, &out, &n, &end, &why) == 1)
+		;
+	zframes_read_free(d);
+	threads_set_budget(0);
+	free(data);
+}
+
 /* Bytes that are not frames saying their size are left to a stream. */
 static void test_frames_without_sizes_refused(void **state)
 {
@@ -355,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_append_raw_frames),
 		cmocka_unit_test(test_frames_decoded_on_workers),
 		cmocka_unit_test(test_frames_without_sizes_refused),
+		cmocka_unit_test(test_frames_decoded_within_the_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
