@@ -83,6 +83,10 @@ void cmd_report_failures(int64_t n, const char *noun, const char *what,
 /* Parses a --keep value (1..100000); prints the error itself. */
 int cmd_parse_keep(const char *arg, int *out);
 
+/* For a command that takes options only: -1 once they are parsed and
+ * nothing follows them, else EXIT_USAGE after saying what follows. */
+int cmd_no_arguments(const char *cmd, int argc, char **argv);
+
 /* Reports a bad option the way every command does (exit 2 follows). */
 int cmd_usage_error(const char *cmd, char **argv, int opt);
 

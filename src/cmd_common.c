@@ -104,6 +104,15 @@ int cmd_parse_keep(const char *arg, int *out)
 	return 0;
 }
 
+int cmd_no_arguments(const char *cmd, int argc, char **argv)
+{
+	if (optind < argc) {
+		log_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
 int cmd_usage_error(const char *cmd, char **argv, int opt)
 {
 	const char *word = argv[optind - 1];

@@ -64,11 +64,7 @@ static int parse_prune_options(struct prune_cmd *pc, int argc, char **argv)
 			return cmd_usage_error("prune", argv, opt);
 		}
 	}
-	if (optind < argc) {
-		log_error("prune: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	return -1;
+	return cmd_no_arguments("prune", argc, argv);
 }
 
 static void on_removed(void *ctx, const char *id, const char *archive,

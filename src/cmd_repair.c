@@ -62,11 +62,7 @@ static int parse_repair_options(struct repair_cmd *rc, int argc, char **argv)
 			return cmd_usage_error("repair", argv, opt);
 		}
 	}
-	if (optind < argc) {
-		log_error("repair: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	return -1;
+	return cmd_no_arguments("repair", argc, argv);
 }
 
 /* An archive and why, for --json. */

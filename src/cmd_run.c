@@ -87,11 +87,7 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 			return cmd_usage_error("run", argv, opt);
 		}
 	}
-	if (optind < argc) {
-		log_error("run: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	return -1;
+	return cmd_no_arguments("run", argc, argv);
 }
 
 static int add_patterns(struct exclude_set *set, char *const *patterns,
