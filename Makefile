@@ -43,11 +43,12 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-CORE = util fsutil hash tree exclude config scan catalog catalog_contents \
-	catalog_read catalog_write catalog_fastread catalog_stream catalog_file \
-	catalog_manifest catalog_json dest framepool framedec tarball prefetch warmup \
+CORE = util threads fsutil hash tree exclude config scan catalog \
+	catalog_contents catalog_read catalog_write catalog_fastread \
+	catalog_stream catalog_file catalog_manifest catalog_json dest \
+	zframes_write zframes_read tarball archive_readahead source_readahead \
 	lock log \
-	backup restore jsonout faultpoint rotate
+	backup restore jsonout faultpoint rotate prune
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
 CORE += verify repair
 CMDS += cmd_verify cmd_repair

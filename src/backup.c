@@ -25,7 +25,7 @@
 #include "tarball.h"
 #include "tree.h"
 #include "verify.h"
-#include "warmup.h"
+#include "source_readahead.h"
 
 /* Files up to this size are read into memory once, so they can be hashed
  * before we decide whether to store them (deduplication, touch-only
@@ -64,7 +64,7 @@ struct run {
 	/* On a cold cache, the files the walk reads next are asked for
 	 * ahead of it: warm_i and warm_j are how far it has looked in the
 	 * scan and the old tree. */
-	struct warmup warm;
+	struct source_readahead warm;
 	bool warming;
 	size_t warm_i, warm_j;
 };
@@ -469,7 +469,7 @@ static int process_file(struct run *r, struct tree_entry *e,
 		goto out;
 	}
 	entry_take_stat(e, &st);
-	warmed = warmup_take(&r->warm, e->path);
+	warmed = source_readahead_take(&r->warm, e->path);
 	r->cache_missed = false;
 	if (st.st_size <= (off_t)SMALL_FILE_LIMIT)
 		rc = process_small(r, fd, e, old);
@@ -478,7 +478,7 @@ static int process_file(struct run *r, struct tree_entry *e,
 	/* Our own read went to the disk: the cache is cold here. */
 	if (r->cache_missed && !warmed && !r->warming) {
 		r->warming = true;
-		warmup_resume(&r->warm);
+		source_readahead_resume(&r->warm);
 	}
 	r->cache_missed |= warmed;
 	drop_from_cache(r, fd);
@@ -638,7 +638,7 @@ static void warm_ahead(struct run *r, size_t i, size_t j)
 		r->warm_i = i;
 		r->warm_j = j;
 	}
-	while (warmup_wants_more(&r->warm) && r->warm_i < now->len) {
+	while (source_readahead_wants_more(&r->warm) && r->warm_i < now->len) {
 		const struct tree_entry *e = &now->entries[r->warm_i];
 		const struct tree_entry *o = NULL;
 		int c = r->warm_j == old->len ? -1 :
@@ -652,9 +652,9 @@ static void warm_ahead(struct run *r, size_t i, size_t j)
 			o = &old->entries[r->warm_j++];
 		r->warm_i++;
 		if (e->type == ENTRY_FILE && needs_reading(r, e, o))
-			warmup_ask(&r->warm, e->path, e->size);
+			source_readahead_ask(&r->warm, e->path, e->size);
 	}
-	if (warmup_finds_cached(&r->warm))
+	if (source_readahead_finds_cached(&r->warm))
 		r->warming = false;
 }
 
@@ -685,7 +685,7 @@ static int compare_walk(struct run *r)
 			warm_ahead(r, i, j);
 		report_progress(r, i);
 	}
-	warmup_clear(&r->warm);
+	source_readahead_clear(&r->warm);
 	settle_next_tree(r, kept);
 	return 0;
 }
@@ -1031,24 +1031,17 @@ static int scan_source(struct run *r)
 	return scan_tree(&so, &r->scan, r->err);
 }
 
-static void on_leftover(void *ctx, const char *archive)
+static void on_cleaned_up(void *ctx, const char *msg)
 {
-	notice(ctx, "removed '%s', left by an interrupted rotation", archive);
+	notice(ctx, "%s", msg);
 }
 
 /* After the load: what an interrupted run or rotation left behind. */
 static int settle_state(struct run *r, bool found)
 {
-	int swept = fs_sweep_temp(r->opts->dest, r->err);
-
-	if (swept < 0)
-		return -1;
-	if (swept > 0)
-		notice(r, "removed %d temporary file%s left by an interrupted "
-		       "run", swept, swept == 1 ? "" : "s");
-	if (sweep_unrecorded_archives(r, found) < 0 ||
-	    rotate_sweep_leftovers(r->opts->dest, &r->md, on_leftover, r,
-				   r->err) < 0)
+	if (rotate_clean_up(r->opts->dest, &r->md, on_cleaned_up, r,
+			    r->err) < 0 ||
+	    sweep_unrecorded_archives(r, found) < 0)
 		return -1;
 	if (catalog_last_backup(&r->md))
 		memcpy(r->stats->previous_id,
@@ -1061,7 +1054,7 @@ static int settle_state(struct run *r, bool found)
 static int open_run(struct run *r)
 {
 	r->rootfd = open(r->opts->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	warmup_init(&r->warm, r->rootfd);
+	source_readahead_init(&r->warm, r->rootfd);
 	if (r->rootfd < 0)
 		return error_set(r->err, "cannot open source '%s': %s",
 				 r->opts->source, strerror(errno));
@@ -1111,18 +1104,18 @@ static int verify_new_backup(struct run *r)
 	struct verify_stats vs;
 
 	if (!r->opts->verify_after_backup || !*id)
-		return BACKUP_OK;
+		return STATUS_OK;
 	if (ensure_contents(r) < 0)
 		return -1;
 	if (verify_backups(r->opts->dest, &r->md, &id, 1, &report, &vs,
 			   r->err) < 0)
 		return -1;
 	if (!vs.problems)
-		return BACKUP_OK;
+		return STATUS_OK;
 	error_set(r->err, "backup %s was written but does not verify "
 		  "(%lld problem%s)", id, (long long)vs.problems,
 		  vs.problems == 1 ? "" : "s");
-	return BACKUP_DAMAGED;
+	return STATUS_DAMAGED;
 }
 
 /* Rotation stopped before its first save: the new backup is recorded
@@ -1155,7 +1148,7 @@ static int rotate_after_run(struct run *r)
 	int rc;
 
 	if (!rotate_plan_excess(&r->md, r->opts->max_backups))
-		return BACKUP_OK;
+		return STATUS_OK;
 	if (ensure_contents(r) < 0)
 		return -1;
 	rc = rotate_apply(r->opts->dest, &r->md, &ro, &report, &rs, r->err);
@@ -1164,10 +1157,10 @@ static int rotate_after_run(struct run *r)
 	if (r->record_pending && !rs.metadata_saved &&
 	    record_backup_alone(r) < 0)
 		return -1;
-	if (rc == ROTATE_OK)
-		return BACKUP_OK;
+	if (rc == STATUS_OK)
+		return STATUS_OK;
 	error_prefix(r->err, "rotation after the backup failed");
-	return rc == ROTATE_DAMAGED ? BACKUP_DAMAGED : -1;
+	return rc;
 }
 
 /* The metadata is parsed on a second thread while this one walks the
@@ -1202,7 +1195,7 @@ static int run_locked(struct run *r)
 	if (rc < 0)
 		return -1;
 	rc = verify_new_backup(r);
-	return rc != BACKUP_OK ? rc : rotate_after_run(r);
+	return rc != STATUS_OK ? rc : rotate_after_run(r);
 }
 
 int backup_run(const struct backup_options *opts, struct backup_stats *stats,
@@ -1220,8 +1213,8 @@ int backup_run(const struct backup_options *opts, struct backup_stats *stats,
 		return -1;
 	rc = lock_acquire(opts->dest, LOCK_EXCLUSIVE, opts->host, r.now.sec,
 			  &lock, err);
-	if (rc != LOCK_ACQUIRED)
-		return rc == LOCK_BUSY ? BACKUP_BUSY : -1;
+	if (rc != STATUS_OK)
+		return rc;
 	rc = run_locked(&r);
 	close_run(&r);
 	lock_release(lock);

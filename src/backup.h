@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "status.h"
 #include "util.h"
 
 struct error;
@@ -61,15 +62,8 @@ struct backup_stats {
 	struct nstime started;
 };
 
-enum backup_result {
-	BACKUP_OK = 0,
-	BACKUP_BUSY = 1,  /* another run holds the lock; err says who */
-	BACKUP_DAMAGED = 2, /* the new archive did not verify, or rotation found
-			       a damaged archive (exit 5) */
-};
-
 /* Runs one backup, then rotates down to opts->max_backups. Returns
- * BACKUP_OK (check stats->warnings), BACKUP_BUSY, BACKUP_DAMAGED, or -1
+ * STATUS_OK (check stats->warnings), STATUS_BUSY, STATUS_DAMAGED, or -1
  * with err set. Nothing already in the destination is altered on
  * failure. */
 int backup_run(const struct backup_options *opts, struct backup_stats *stats,

@@ -8,6 +8,7 @@
 
 #include "backup.h"
 #include "config.h"
+#include "status.h"
 
 /* Fixed for every command; documented in README.md and incbak(1). */
 enum exit_code {
@@ -66,12 +67,25 @@ enum {
 /* Handles a common option; returns true if opt was one. */
 bool common_option(struct common_opts *c, int opt, const char *arg);
 
+/* The exit code for a core call's outcome: an enum status, or -1 for
+ * STATUS_ERROR. The one table from outcome to exit code. */
+int cmd_exit_code(int status);
+
 /* Reports a failed command: the error on stderr and, with --json, the
- * {"success": false, "error": ..., "exit_code": ...} object. Returns code. */
-int cmd_fail(const struct common_opts *c, int code, const char *msg);
+ * {"success": false, "error": ..., "exit_code": ...} object. Returns the
+ * exit code for status. */
+int cmd_fail(const struct common_opts *c, int status, const char *msg);
+
+/* Says on stderr that n NOUNs WHAT (see above), and the exit status. */
+void cmd_report_failures(int64_t n, const char *noun, const char *what,
+			 int code);
 
 /* Parses a --keep value (1..100000); prints the error itself. */
 int cmd_parse_keep(const char *arg, int *out);
+
+/* For a command that takes options only: -1 once they are parsed and
+ * nothing follows them, else EXIT_USAGE after saying what follows. */
+int cmd_no_arguments(const char *cmd, int argc, char **argv);
 
 /* Reports a bad option the way every command does (exit 2 follows). */
 int cmd_usage_error(const char *cmd, char **argv, int opt);
@@ -91,6 +105,10 @@ struct settings {
 int settings_load(const struct common_opts *c, struct settings *s,
 		  struct error *err);
 void settings_release(struct settings *s);
+
+/* settings_load() for a command that has parsed its options: -1 when the
+ * settings loaded, else the exit code after reporting why (cmd_fail). */
+int cmd_load_settings(const struct common_opts *c, struct settings *s);
 
 int cmd_run(int argc, char **argv, const struct cmd_env *env);
 int cmd_list(int argc, char **argv, const struct cmd_env *env);

@@ -13,6 +13,7 @@
 #include "hash.h"
 #include "jsonout.h"
 #include "log.h"
+#include "threads.h"
 #include "util.h"
 
 bool common_option(struct common_opts *c, int opt, const char *arg)
@@ -38,8 +39,31 @@ bool common_option(struct common_opts *c, int opt, const char *arg)
 	}
 }
 
-int cmd_fail(const struct common_opts *c, int code, const char *msg)
+static const struct {
+	enum status status;
+	enum exit_code code;
+} exit_codes[] = {
+	{ STATUS_OK, EXIT_OK },
+	{ STATUS_ERROR, EXIT_ERROR },
+	{ STATUS_USAGE, EXIT_USAGE },
+	{ STATUS_PARTIAL, EXIT_PARTIAL },
+	{ STATUS_BUSY, EXIT_LOCKED },
+	{ STATUS_DAMAGED, EXIT_INTEGRITY },
+	{ STATUS_TOO_OLD, EXIT_TOO_OLD },
+};
+
+int cmd_exit_code(int status)
 {
+	for (size_t i = 0; i < ARRAY_SIZE(exit_codes); i++)
+		if ((int)exit_codes[i].status == status)
+			return exit_codes[i].code;
+	return EXIT_ERROR;
+}
+
+int cmd_fail(const struct common_opts *c, int status, const char *msg)
+{
+	int code = cmd_exit_code(status);
+
 	if (c->json) {
 		struct jsonout *j = jsonout_object();
 
@@ -52,6 +76,22 @@ int cmd_fail(const struct common_opts *c, int code, const char *msg)
 	return code;
 }
 
+int cmd_load_settings(const struct common_opts *c, struct settings *s)
+{
+	struct error err = {{0}};
+
+	if (settings_load(c, s, &err) < 0)
+		return cmd_fail(c, STATUS_USAGE, err.msg);
+	return -1;
+}
+
+void cmd_report_failures(int64_t n, const char *noun, const char *what,
+			 int code)
+{
+	log_error("%lld %s%s %s (see above); exit status %d", (long long)n,
+		  noun, n == 1 ? "" : "s", what, code);
+}
+
 int cmd_parse_keep(const char *arg, int *out)
 {
 	int64_t v;
@@ -62,6 +102,15 @@ int cmd_parse_keep(const char *arg, int *out)
 	}
 	*out = (int)v;
 	return 0;
+}
+
+int cmd_no_arguments(const char *cmd, int argc, char **argv)
+{
+	if (optind < argc) {
+		log_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+		return EXIT_USAGE;
+	}
+	return -1;
 }
 
 int cmd_usage_error(const char *cmd, char **argv, int opt)
@@ -180,15 +229,6 @@ static int default_dest(struct settings *s, struct error *err)
 	return 0;
 }
 
-static char *absolute_path(const char *p)
-{
-	char cwd[4096];
-
-	if (p[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		return xstrdup(p);
-	return path_join(cwd, p);
-}
-
 int settings_load(const struct common_opts *c, struct settings *s,
 		  struct error *err)
 {
@@ -199,8 +239,10 @@ int settings_load(const struct common_opts *c, struct settings *s,
 	if (s->config_path && config_load_file(&s->cfg, s->config_path,
 					       err) < 0)
 		return -1;
+	/* The one core budget every pool below honours. */
+	threads_set_budget(s->cfg.threads);
 	if (c->dest)
-		s->dest = absolute_path(c->dest);
+		s->dest = path_absolute(c->dest);
 	else if (s->cfg.destination)
 		s->dest = xstrdup(s->cfg.destination);
 	else if (default_dest(s, err) < 0)

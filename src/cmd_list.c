@@ -35,11 +35,7 @@ static int parse_list_options(struct common_opts *c, int argc, char **argv)
 		}
 		return cmd_usage_error("list", argv, opt);
 	}
-	if (optind < argc) {
-		log_error("list: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	return -1;
+	return cmd_no_arguments("list", argc, argv);
 }
 
 static void local_date(const char *id, char *out, size_t len)

@@ -4,12 +4,9 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "fsutil.h"
 #include "jsonout.h"
-#include "lock.h"
 #include "log.h"
-#include "catalog.h"
-#include "rotate.h"
+#include "prune.h"
 #include "util.h"
 
 static const char prune_usage[] =
@@ -67,11 +64,7 @@ static int parse_prune_options(struct prune_cmd *pc, int argc, char **argv)
 			return cmd_usage_error("prune", argv, opt);
 		}
 	}
-	if (optind < argc) {
-		log_error("prune: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	return -1;
+	return cmd_no_arguments("prune", argc, argv);
 }
 
 static void on_removed(void *ctx, const char *id, const char *archive,
@@ -98,85 +91,45 @@ static void on_removed(void *ctx, const char *id, const char *archive,
 	}
 }
 
-static void on_leftover(void *ctx, const char *archive)
+static void on_cleaned_up(void *ctx, const char *msg)
 {
 	struct prune_cmd *pc = ctx;
 
 	if (!pc->common.quiet)
-		log_error("removed '%s', left by an interrupted rotation",
-			  archive);
-}
-
-/* Under the lock every temporary file is one a killed writer left. */
-static int sweep_temp_files(struct prune_cmd *pc, const char *dest,
-			    struct error *err)
-{
-	int swept = fs_sweep_temp(dest, err);
-
-	if (swept > 0 && !pc->common.quiet)
-		log_error("removed %d temporary file%s left by an interrupted "
-			  "run", swept, swept == 1 ? "" : "s");
-	return swept < 0 ? -1 : 0;
-}
-
-static int prune_locked(struct prune_cmd *pc, const struct settings *s,
-			struct error *err)
-{
-	struct metadata md;
-	struct rotate_options ro = {
-		.max_backups = pc->keep ? pc->keep : s->cfg.max_backups,
-		.dry_run = pc->dry_run,
-		.compression_level = s->cfg.compression_level,
-		.threads = s->cfg.threads,
-	};
-	struct rotate_report report = { on_removed, pc };
-	struct rotate_stats stats = {0};
-	bool found;
-	int rc;
-
-	catalog_init(&md);
-	if (catalog_load(s->dest, &md, &found, err) < 0) {
-		catalog_release(&md);
-		return EXIT_ERROR;
-	}
-	if (!pc->dry_run && (sweep_temp_files(pc, s->dest, err) < 0 ||
-			     rotate_sweep_leftovers(s->dest, &md, on_leftover,
-						    pc, err) < 0)) {
-		catalog_release(&md);
-		return EXIT_ERROR;
-	}
-	rc = rotate_apply(s->dest, &md, &ro, &report, &stats, err);
-	if (rc == ROTATE_OK && !stats.backups_removed && !pc->common.quiet &&
-	    !pc->removed)
-		printf("nothing to prune: %zu backup%s, keeping up to %d\n",
-		       md.nhistory, md.nhistory == 1 ? "" : "s",
-		       ro.max_backups);
-	catalog_release(&md);
-	if (rc == ROTATE_DAMAGED)
-		return EXIT_INTEGRITY;
-	return rc == ROTATE_OK ? EXIT_OK : EXIT_ERROR;
+		log_error("%s", msg);
 }
 
 static int prune(struct prune_cmd *pc, const struct cmd_env *env,
 		 struct error *err)
 {
 	struct settings s;
-	struct lock *lock = NULL;
-	int code, rc;
+	struct prune_options o;
+	struct prune_stats st;
+	int rc;
 
 	if (settings_load(&pc->common, &s, err) < 0) {
 		settings_release(&s);
-		return EXIT_USAGE;
+		return STATUS_USAGE;
 	}
-	rc = lock_acquire(s.dest, LOCK_EXCLUSIVE, env->host,
-			  env->clock.now(env->clock.ctx).sec, &lock, err);
-	if (rc != LOCK_ACQUIRED)
-		code = rc == LOCK_BUSY ? EXIT_LOCKED : EXIT_ERROR;
-	else
-		code = prune_locked(pc, &s, err);
-	lock_release(lock);
+	o = (struct prune_options){
+		.dest = s.dest,
+		.max_backups = pc->keep ? pc->keep : s.cfg.max_backups,
+		.dry_run = pc->dry_run,
+		.compression_level = s.cfg.compression_level,
+		.threads = s.cfg.threads,
+		.host = env->host,
+		.now = env->clock.now(env->clock.ctx).sec,
+		.report = { on_removed, pc },
+		.notice = on_cleaned_up,
+		.ctx = pc,
+	};
+	rc = prune_run(&o, &st, err);
+	if (rc == STATUS_OK && !st.rotate.backups_removed &&
+	    !pc->common.quiet && !pc->removed)
+		printf("nothing to prune: %zu backup%s, keeping up to %d\n",
+		       st.backups, st.backups == 1 ? "" : "s", o.max_backups);
 	settings_release(&s);
-	return code;
+	return rc;
 }
 
 int cmd_prune(int argc, char **argv, const struct cmd_env *env)
@@ -189,7 +142,7 @@ int cmd_prune(int argc, char **argv, const struct cmd_env *env)
 		return code;
 	if (pc.common.json)
 		pc.removed = jsonout_array();
-	code = prune(&pc, env, &err);
+	code = cmd_exit_code(prune(&pc, env, &err));
 	if (code != EXIT_OK)
 		log_error("%s", err.msg);
 	if (pc.common.json) {

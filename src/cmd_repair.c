@@ -62,11 +62,7 @@ static int parse_repair_options(struct repair_cmd *rc, int argc, char **argv)
 			return cmd_usage_error("repair", argv, opt);
 		}
 	}
-	if (optind < argc) {
-		log_error("repair: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	return -1;
+	return cmd_no_arguments("repair", argc, argv);
 }
 
 /* An archive and why, for --json. */
@@ -150,10 +146,8 @@ static int do_repair(struct repair_cmd *rc)
 		rc->incomplete = jsonout_array();
 	}
 	result = repair_run(&opts, &st, &err);
-	if (result != REPAIR_OK) {
-		code = cmd_fail(&rc->common, result == REPAIR_BUSY ? EXIT_LOCKED
-								: EXIT_ERROR,
-				      err.msg);
+	if (result != STATUS_OK) {
+		code = cmd_fail(&rc->common, result, err.msg);
 		repair_stats_release(&st);
 		return code;
 	}
@@ -161,15 +155,14 @@ static int do_repair(struct repair_cmd *rc)
 		print_json(rc, &st);
 	else if (!rc->common.quiet)
 		print_summary(&st);
-	code = st.skipped || st.incomplete ? EXIT_INTEGRITY : EXIT_OK;
+	code = cmd_exit_code(st.skipped || st.incomplete ? STATUS_DAMAGED
+							 : STATUS_OK);
 	if (st.skipped)
-		log_error("%lld archive%s could not be used (see above); "
-			  "exit status 5", (long long)st.skipped,
-			  st.skipped == 1 ? "" : "s");
+		cmd_report_failures(st.skipped, "archive", "could not be used",
+				    code);
 	else if (st.incomplete)
-		log_error("%lld backup%s cannot be restored (see above); "
-			  "exit status 5", (long long)st.incomplete,
-			  st.incomplete == 1 ? "" : "s");
+		cmd_report_failures(st.incomplete, "backup",
+				    "cannot be restored", code);
 	repair_stats_release(&st);
 	return code;
 }
@@ -177,17 +170,12 @@ static int do_repair(struct repair_cmd *rc)
 int cmd_repair(int argc, char **argv, const struct cmd_env *env)
 {
 	struct repair_cmd rc = { .env = env };
-	struct error err = {{0}};
 	int code = parse_repair_options(&rc, argc, argv);
 
-	if (code >= 0)
-		goto out;
-	if (settings_load(&rc.common, &rc.settings, &err) < 0) {
-		code = cmd_fail(&rc.common, EXIT_USAGE, err.msg);
-		goto out;
-	}
-	code = do_repair(&rc);
-out:
+	if (code < 0)
+		code = cmd_load_settings(&rc.common, &rc.settings);
+	if (code < 0)
+		code = do_repair(&rc);
 	jsonout_free(rc.skipped);
 	jsonout_free(rc.incomplete);
 	settings_release(&rc.settings);

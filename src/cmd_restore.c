@@ -173,28 +173,12 @@ static void print_summary(const struct restore_stats *st)
 		       st->backup_id);
 }
 
-static int exit_code_for(int result)
-{
-	switch (result) {
-	case RESTORE_OK:
-		return EXIT_OK;
-	case RESTORE_BUSY:
-		return EXIT_LOCKED;
-	case RESTORE_USAGE:
-		return EXIT_USAGE;
-	case RESTORE_INTEGRITY:
-		return EXIT_INTEGRITY;
-	default:
-		return EXIT_ERROR;
-	}
-}
-
 static int do_restore(struct restore_cmd *rc)
 {
 	struct restore_stats st = {0};
 	struct error err = {{0}};
 	struct nstime now = rc->env->clock.now(rc->env->clock.ctx);
-	int code;
+	int result;
 
 	rc->opts.dest = rc->settings.dest;
 	rc->opts.paths = &rc->paths;
@@ -206,32 +190,27 @@ static int do_restore(struct restore_cmd *rc)
 		rc->planned = jsonout_array();
 	progress_init(&rc->progress, !rc->common.quiet && !rc->common.json &&
 				     !rc->opts.dry_run);
-	code = exit_code_for(restore_run(&rc->opts, &st, &err));
+	result = restore_run(&rc->opts, &st, &err);
 	progress_clear(&rc->progress);
-	if (code != EXIT_OK)
-		cmd_fail(&rc->common, code, err.msg);
+	if (result != STATUS_OK)
+		cmd_fail(&rc->common, result, err.msg);
 	else if (rc->common.json)
 		print_json(rc, &st);
 	else if (!rc->common.quiet && !rc->opts.dry_run)
 		print_summary(&st);
 	restore_stats_release(&st);
-	return code;
+	return cmd_exit_code(result);
 }
 
 int cmd_restore(int argc, char **argv, const struct cmd_env *env)
 {
 	struct restore_cmd rc = { .env = env };
-	struct error err = {{0}};
 	int code = parse_restore_options(&rc, argc, argv);
 
-	if (code >= 0)
-		goto out;
-	if (settings_load(&rc.common, &rc.settings, &err) < 0) {
-		code = cmd_fail(&rc.common, EXIT_USAGE, err.msg);
-		goto out;
-	}
-	code = do_restore(&rc);
-out:
+	if (code < 0)
+		code = cmd_load_settings(&rc.common, &rc.settings);
+	if (code < 0)
+		code = do_restore(&rc);
 	jsonout_free(rc.planned);
 	settings_release(&rc.settings);
 	strlist_clear(&rc.paths);

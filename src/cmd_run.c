@@ -87,11 +87,7 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 			return cmd_usage_error("run", argv, opt);
 		}
 	}
-	if (optind < argc) {
-		log_error("run: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	return -1;
+	return cmd_no_arguments("run", argc, argv);
 }
 
 static int add_patterns(struct exclude_set *set, char *const *patterns,
@@ -300,24 +296,22 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 	rc_backup = backup_run(&opts, &st, &err);
 	progress_clear(&rc->progress);
 	secs = (double)elapsed_ms(rc, st.started) / 1000.0;
-	if (rc_backup != BACKUP_OK) {
-		code = rc_backup == BACKUP_BUSY ? EXIT_LOCKED
-		     : rc_backup == BACKUP_DAMAGED ? EXIT_INTEGRITY : EXIT_ERROR;
-		if (rc_backup != BACKUP_BUSY)
-			log_run(rc, &st, code, err.msg, secs);
+	if (rc_backup != STATUS_OK) {
+		if (rc_backup != STATUS_BUSY)
+			log_run(rc, &st, cmd_exit_code(rc_backup), err.msg,
+				secs);
 		backup_stats_release(&st);
-		return cmd_fail(&rc->common, code, err.msg);
+		return cmd_fail(&rc->common, rc_backup, err.msg);
 	}
-	code = st.warnings ? EXIT_PARTIAL : EXIT_OK;
+	code = cmd_exit_code(st.warnings ? STATUS_PARTIAL : STATUS_OK);
 	log_run(rc, &st, code, NULL, secs);
 	if (rc->common.json)
 		print_json(rc, &st, secs);
 	else if (!rc->common.quiet)
 		print_summary(rc, &st, secs);
 	if (code == EXIT_PARTIAL)
-		log_error("%lld file%s could not be backed up (see above); "
-			  "exit status 3", (long long)st.warnings,
-			  st.warnings == 1 ? "" : "s");
+		cmd_report_failures(st.warnings, "file",
+				    "could not be backed up", code);
 	backup_stats_release(&st);
 	return code;
 }
@@ -333,7 +327,7 @@ int cmd_run(int argc, char **argv, const struct cmd_env *env)
 		goto out;
 	if (settings_load(&rc.common, &rc.settings, &err) < 0 ||
 	    !(excludes = build_excludes(&rc, &err))) {
-		code = cmd_fail(&rc.common, EXIT_USAGE, err.msg);
+		code = cmd_fail(&rc.common, STATUS_USAGE, err.msg);
 		goto out;
 	}
 	code = do_backup(&rc, excludes);

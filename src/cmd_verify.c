@@ -1,17 +1,10 @@
 /* `incbak verify`: reads archives back and checks that every backup can be
  * restored, under the shared lock. */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 
 #include "cmd.h"
 #include "jsonout.h"
-#include "lock.h"
 #include "log.h"
-#include "catalog.h"
-#include "dest.h"
 #include "util.h"
 #include "verify.h"
 
@@ -39,7 +32,6 @@ static const char verify_usage[] =
 struct verify_cmd {
 	struct common_opts common;
 	struct strlist queries;     /* IDs as given */
-	struct strlist ids;         /* resolved */
 	struct settings settings;
 	struct jsonout *problems;   /* --json */
 	const struct cmd_env *env;
@@ -84,47 +76,6 @@ static void on_problem(void *ctx, const char *archive, const char *path,
 	jsonout_add(vc->problems, NULL, o);
 }
 
-/* Loads the metadata; a missing or damaged one is an error that `incbak
- * repair` fixes. */
-static int load_metadata(const struct verify_cmd *vc, struct metadata *md)
-{
-	const char *dest = vc->settings.dest;
-	struct error err = {{0}};
-	bool found;
-	char *msg;
-	int code;
-
-	if (catalog_load(dest, md, &found, &err) < 0) {
-		msg = str_fmt("%s; run 'incbak repair' to rebuild it from the "
-			      "archives", err.msg);
-	} else if (!found) {
-		msg = str_fmt("no %s in '%s'; if it holds backups, run 'incbak "
-			      "repair' to rebuild it from the archives",
-			      METADATA_FILE_NAME, dest);
-	} else if (!md->nhistory) {
-		msg = str_fmt("no backups in '%s' to verify", dest);
-	} else {
-		return EXIT_OK;
-	}
-	code = cmd_fail(&vc->common, EXIT_ERROR, msg);
-	free(msg);
-	return code;
-}
-
-static int resolve_ids(struct verify_cmd *vc, const struct metadata *md)
-{
-	struct error err = {{0}};
-
-	for (size_t i = 0; i < vc->queries.len; i++) {
-		int at = dest_resolve_id(md, vc->queries.items[i], &err);
-
-		if (at < 0)
-			return cmd_fail(&vc->common, EXIT_USAGE, err.msg);
-		strlist_push(&vc->ids, md->history[at].backup_id);
-	}
-	return EXIT_OK;
-}
-
 static void print_summary(const struct verify_cmd *vc,
 			  const struct verify_stats *st)
 {
@@ -145,82 +96,42 @@ static void print_summary(const struct verify_cmd *vc,
 		       (long long)st->problems, st->problems == 1 ? "" : "s");
 }
 
-static int verify_locked(struct verify_cmd *vc)
+static int verify(struct verify_cmd *vc)
 {
-	struct verify_report report = { on_problem, vc };
+	const struct cmd_env *env = vc->env;
+	struct verify_options o = {
+		.dest = vc->settings.dest,
+		.queries = (const char *const *)vc->queries.items,
+		.nqueries = vc->queries.len,
+		.host = env->host,
+		.now = env->clock.now(env->clock.ctx).sec,
+		.report = { on_problem, vc },
+	};
 	struct verify_stats st;
-	struct metadata md;
 	struct error err = {{0}};
-	int code;
+	int rc;
 
-	catalog_init(&md);
-	code = load_metadata(vc, &md);
-	if (code == EXIT_OK)
-		code = resolve_ids(vc, &md);
-	if (code != EXIT_OK)
-		goto out;
 	if (vc->common.json)
 		vc->problems = jsonout_array();
-	if (verify_backups(vc->settings.dest, &md,
-			   (const char *const *)vc->ids.items, vc->ids.len,
-			   &report, &st, &err) < 0) {
-		code = cmd_fail(&vc->common, EXIT_ERROR, err.msg);
-		goto out;
-	}
+	rc = verify_run(&o, &st, &err);
+	if (rc != STATUS_OK)
+		return cmd_fail(&vc->common, rc, err.msg);
 	print_summary(vc, &st);
 	vc->problems = NULL; /* printed and freed with the summary */
-	code = st.problems ? EXIT_INTEGRITY : EXIT_OK;
-out:
-	catalog_release(&md);
-	return code;
-}
-
-static int verify_dest(struct verify_cmd *vc)
-{
-	const char *dest = vc->settings.dest;
-	struct lock *lock = NULL;
-	struct error err = {{0}};
-	struct stat st;
-	char *msg;
-	int rc, code;
-
-	errno = 0;
-	if (stat(dest, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		msg = str_fmt("no backups in '%s' to verify: %s", dest,
-			      errno ? strerror(errno) : "not a folder");
-		code = cmd_fail(&vc->common, EXIT_ERROR, msg);
-		free(msg);
-		return code;
-	}
-	rc = lock_acquire(dest, LOCK_SHARED, vc->env->host,
-			  vc->env->clock.now(vc->env->clock.ctx).sec, &lock,
-			  &err);
-	if (rc != LOCK_ACQUIRED)
-		return cmd_fail(&vc->common, rc == LOCK_BUSY ? EXIT_LOCKED
-							  : EXIT_ERROR,
-				      err.msg);
-	code = verify_locked(vc);
-	lock_release(lock);
-	return code;
+	return cmd_exit_code(st.problems ? STATUS_DAMAGED : STATUS_OK);
 }
 
 int cmd_verify(int argc, char **argv, const struct cmd_env *env)
 {
 	struct verify_cmd vc = { .env = env };
-	struct error err = {{0}};
 	int code = parse_verify_options(&vc, argc, argv);
 
-	if (code >= 0)
-		goto out;
-	if (settings_load(&vc.common, &vc.settings, &err) < 0) {
-		code = cmd_fail(&vc.common, EXIT_USAGE, err.msg);
-		goto out;
-	}
-	code = verify_dest(&vc);
-out:
+	if (code < 0)
+		code = cmd_load_settings(&vc.common, &vc.settings);
+	if (code < 0)
+		code = verify(&vc);
 	jsonout_free(vc.problems);
 	settings_release(&vc.settings);
 	strlist_clear(&vc.queries);
-	strlist_clear(&vc.ids);
 	return code;
 }

@@ -404,6 +404,15 @@ char *path_basename(const char *path)
 	return xstrndup(path + start, len - start);
 }
 
+char *path_absolute(const char *path)
+{
+	char cwd[4096];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return xstrdup(path);
+	return path_join(cwd, path);
+}
+
 char *path_resolve(const char *path, struct error *err)
 {
 	char *resolved = realpath(path, NULL);

@@ -108,6 +108,11 @@ char *path_basename(const char *path);
 /* Absolute, symlink-resolved path of an existing file (realpath). */
 char *path_resolve(const char *path, struct error *err);
 
+/* path made absolute against the current folder, links not resolved (it
+ * need not exist); as it is when the current folder is unknown. Newly
+ * allocated. */
+char *path_absolute(const char *path);
+
 /* True if `path` is `dir` or lies below it (both absolute, normalised). */
 bool path_is_within(const char *path, const char *dir);
 

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -18,15 +17,6 @@ struct lock {
 	int fd;
 };
 
-static void format_utc(int64_t t, char *out, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, len, "%lld", (long long)t);
-}
-
 static int describe_holder(int fd, const char *path, struct error *err)
 {
 	/* If a shared lock can be had, only readers hold it. */
@@ -34,7 +24,7 @@ static int describe_holder(int fd, const char *path, struct error *err)
 		flock(fd, LOCK_UN);
 		error_set(err, "a restore or verify is reading the backups "
 			  "(it holds %s); try again when it ends", path);
-		return LOCK_BUSY;
+		return STATUS_BUSY;
 	}
 	char text[512] = "";
 	char pid[32] = "?", host[256] = "?", started[64] = "?";
@@ -47,7 +37,7 @@ static int describe_holder(int fd, const char *path, struct error *err)
 	}
 	error_set(err, "another run (pid %s on %s, started %s) holds %s", pid,
 		  host, started, path);
-	return LOCK_BUSY;
+	return STATUS_BUSY;
 }
 
 static int record_holder(int fd, const char *path, const char *host,
@@ -57,7 +47,7 @@ static int record_holder(int fd, const char *path, const char *host,
 	char *text;
 	int rc = 0;
 
-	format_utc(now, started, sizeof(started));
+	format_iso_utc(now, started, sizeof(started));
 	text = str_fmt("pid %ld\nhost %s\nstarted %s\n", (long)getpid(), host,
 		       started);
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, strlen(text), 0) < 0)
@@ -87,7 +77,7 @@ int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
 		if (fd < 0 && errno == ENOENT) {
 			*out = xmalloc(sizeof(**out));
 			(*out)->fd = -1;
-			rc = LOCK_ACQUIRED;
+			rc = STATUS_OK;
 			goto out;
 		}
 	}
@@ -117,7 +107,7 @@ int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
 	*out = xmalloc(sizeof(**out));
 	(*out)->fd = fd;
 	fd = -1;
-	rc = LOCK_ACQUIRED;
+	rc = STATUS_OK;
 out:
 	if (fd >= 0)
 		close(fd);

@@ -5,15 +5,12 @@
 
 #include <stdint.h>
 
+#include "status.h"
+
 struct error;
 struct lock;
 
 #define LOCK_FILE_NAME "incbak.lock"
-
-enum lock_result {
-	LOCK_ACQUIRED = 0,
-	LOCK_BUSY = 1, /* someone else holds it; err describes the holder */
-};
 
 enum lock_mode {
 	LOCK_EXCLUSIVE, /* writers: run, prune, repair */
@@ -22,7 +19,7 @@ enum lock_mode {
 
 /* Takes the lock on dest without waiting. For LOCK_EXCLUSIVE records pid,
  * host and start time (now, seconds since the epoch) in the file. Returns
- * LOCK_ACQUIRED and sets *out, LOCK_BUSY with err set to
+ * STATUS_OK and sets *out, STATUS_BUSY with err set to
  * "another run (pid N on HOST, started TIME) holds DEST/incbak.lock" (or,
  * when only readers hold it, saying so), or -1 on error. Readers take the
  * shared lock so that no run, prune or repair changes archives under them. */

@@ -163,17 +163,6 @@ static void set_aside(const char *path, char **why)
 	free(aside);
 }
 
-/* Store errors start with the archive's full path; the report names it. */
-static const char *without_path(const char *msg, const char *path)
-{
-	size_t n = strlen(path);
-
-	if (msg[0] == '\'' && !strncmp(msg + 1, path, n) &&
-	    !strncmp(msg + 1 + n, "': ", 3))
-		return msg + n + 4;
-	return msg;
-}
-
 /* Why the archive `name` with manifest m cannot be used, or NULL. */
 static char *unusable(const struct repair *r, const char *name,
 		      const struct manifest *m)
@@ -209,7 +198,7 @@ static int read_tree(struct repair *r, const char *path, struct manifest *m,
 				    whole ? &last->manifest->files : NULL,
 				    &why) == 0)
 		return 0;
-	*incomplete = xstrdup(without_path(why.msg, path));
+	*incomplete = xstrdup(error_without_path(why.msg, path));
 	return 1;
 }
 
@@ -223,7 +212,7 @@ static void read_one(struct repair *r, const char *name)
 
 	catalog_manifest_init(m);
 	if (read_tree(r, path, m, &incomplete, &err) < 0)
-		why = xstrdup(without_path(err.msg, path));
+		why = xstrdup(error_without_path(err.msg, path));
 	else if (stat(path, &st) < 0)
 		why = str_fmt("cannot stat it: %s", strerror(errno));
 	else
@@ -370,9 +359,9 @@ int repair_run(const struct repair_options *opts, struct repair_stats *stats,
 				 opts->dest);
 	rc = lock_acquire(opts->dest, LOCK_EXCLUSIVE, opts->host, opts->now,
 			  &lock, err);
-	if (rc != LOCK_ACQUIRED)
-		return rc == LOCK_BUSY ? REPAIR_BUSY : -1;
-	rc = repair_locked(&r) < 0 ? -1 : REPAIR_OK;
+	if (rc != STATUS_OK)
+		return rc;
+	rc = repair_locked(&r) < 0 ? -1 : STATUS_OK;
 	lock_release(lock);
 	for (size_t i = 0; i < r.narchives; i++)
 		catalog_manifest_release(&r.manifests[i]);

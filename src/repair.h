@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 struct error;
 struct manifest;
 struct metadata;
@@ -41,17 +43,12 @@ struct repair_stats {
 			     NULL if there was none */
 };
 
-enum repair_result {
-	REPAIR_OK = 0,
-	REPAIR_BUSY = 1, /* another run holds the lock; err says who */
-};
-
 /* Under the exclusive lock: unless DEST/backup_metadata.json loads (and
  * !force), rebuilds it from every archive in dest that has a valid
  * manifest, renames the old file (if any) to
  * backup_metadata.json.corrupt-YYYY-MM-DD_HH-MM-SS (UTC now) and writes the
  * new one atomically. Unreadable archives are skipped and reported. Returns
- * REPAIR_OK (check stats), REPAIR_BUSY, or -1 with err set: no archives at
+ * STATUS_OK (check stats), STATUS_BUSY, or -1 with err set: no archives at
  * all, none readable, or a file-system error (nothing is changed then).
  * Release stats with repair_stats_release. */
 int repair_run(const struct repair_options *opts, struct repair_stats *stats,

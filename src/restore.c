@@ -19,7 +19,7 @@
 #include "hash.h"
 #include "lock.h"
 #include "catalog.h"
-#include "prefetch.h"
+#include "archive_readahead.h"
 #include "dest.h"
 #include "tarball.h"
 #include "tree.h"
@@ -44,7 +44,7 @@ struct restore {
 	const struct restore_options *o;
 	struct restore_stats *st;
 	struct error *err;
-	int kind;                      /* enum restore_result of a failure */
+	int kind;                      /* enum status of a failure */
 	struct metadata md;
 	struct manifest m;
 	const struct history_entry *h; /* the backup being restored */
@@ -69,12 +69,12 @@ struct restore {
 };
 
 /* Where a file's bytes come from: an archive member, read here or ahead
- * on another thread (the prefetch then hashes them too), or a file this
+ * on another thread (the read-ahead then hashes them too), or a file this
  * restore already wrote (a content needed at several paths is read
  * once). */
 struct source {
 	struct tarball_reader *reader;
-	struct prefetch *ahead;
+	struct archive_readahead *ahead;
 	int fd;
 	off_t off;
 	const char *archive;           /* for messages */
@@ -130,22 +130,22 @@ static int check_tree(struct restore *r)
 	const struct tree *t = &r->m.files;
 
 	if (strcmp(r->m.backup_id, r->h->backup_id))
-		return fail_as(r, RESTORE_INTEGRITY, "'%s' holds backup %s, "
+		return fail_as(r, STATUS_DAMAGED, "'%s' holds backup %s, "
 			       "not %s", r->archive_path, r->m.backup_id,
 			       r->h->backup_id);
 	for (size_t i = 0; i < t->len; i++) {
 		const struct tree_entry *e = &t->entries[i];
 
 		if (!tree_path_is_safe(e->path))
-			return fail_as(r, RESTORE_INTEGRITY, "'%s': unsafe "
+			return fail_as(r, STATUS_DAMAGED, "'%s': unsafe "
 				       "path '%s' in the manifest",
 				       r->archive_path, e->path);
 		if (!parent_is_dir(t, e->path))
-			return fail_as(r, RESTORE_INTEGRITY, "'%s': manifest "
+			return fail_as(r, STATUS_DAMAGED, "'%s': manifest "
 				       "entry '%s' is not inside a folder",
 				       r->archive_path, e->path);
 		if (e->type == ENTRY_SYMLINK && !*e->link_target)
-			return fail_as(r, RESTORE_INTEGRITY, "'%s': symlink "
+			return fail_as(r, STATUS_DAMAGED, "'%s': symlink "
 				       "'%s' has an empty target",
 				       r->archive_path, e->path);
 	}
@@ -199,8 +199,7 @@ static int load_backup(struct restore *r)
 {
 	const struct strlist *only = r->whole_tree ? NULL : &r->scopes;
 	struct catalog_loading *loading = catalog_load_start(
-		r->o->dest,
-		only ? CATALOG_FOR_RESTORE_SOME : CATALOG_FOR_RESTORE);
+		r->o->dest, only ? METADATA_SKIM : METADATA_CONTENTS);
 	char *guess = guess_archive(r->o->dest, r->o->id);
 	struct error guess_err;
 	bool found, guessed = false;
@@ -218,7 +217,7 @@ static int load_backup(struct restore *r)
 		goto out;
 	i = dest_resolve_id(&r->md, r->o->id, r->err);
 	if (i < 0) {
-		rc = mark(r, RESTORE_USAGE);
+		rc = mark(r, STATUS_USAGE);
 		goto out;
 	}
 	r->h = &r->md.history[i];
@@ -229,7 +228,7 @@ static int load_backup(struct restore *r)
 		catalog_manifest_init(&r->m);
 		if (catalog_manifest_read_paths(r->archive_path, only, &r->m,
 					      r->err) < 0) {
-			rc = mark(r, RESTORE_INTEGRITY);
+			rc = mark(r, STATUS_DAMAGED);
 			goto out;
 		}
 	}
@@ -278,7 +277,7 @@ static int choose_one(struct restore *r, const char *asked, const char *path)
 	size_t n = strlen(path);
 
 	if (!e)
-		return fail_as(r, RESTORE_USAGE, "'%s' is not in backup %s",
+		return fail_as(r, STATUS_USAGE, "'%s' is not in backup %s",
 			       asked, r->h->backup_id);
 	/* Everything starting with `path` is contiguous in sorted order. */
 	for (size_t i = (size_t)(e - t->entries);
@@ -324,20 +323,19 @@ static int choose_paths(struct restore *r)
 static int plan_file(struct restore *r, size_t i)
 {
 	const struct tree_entry *e = &r->m.files.entries[i];
-	const struct content *c =
-		catalog_content_find(&r->md.contents, e->checksum);
+	const struct content *c = catalog_content_find(&r->md.contents, e->checksum);
 	const struct history_entry *holder;
 	char sum[HASH_HEX_SIZE];
 	struct need *n;
 
 	hex_encode(e->checksum, HASH_SIZE, sum);
 	if (!c)
-		return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: its content "
+		return fail_as(r, STATUS_DAMAGED, "'%s' in %s: its content "
 			       "%s is not recorded in %s", e->path,
 			       r->archive_path, sum, METADATA_FILE_NAME);
 	holder = catalog_find_backup(&r->md, c->holder);
 	if (!holder)
-		return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: its content "
+		return fail_as(r, STATUS_DAMAGED, "'%s' in %s: its content "
 			       "%s is held by backup %s, which is not kept",
 			       e->path, r->archive_path, sum, c->holder);
 	grow_array((void **)&r->needs, &r->needs_alloc, r->nneeds + 1,
@@ -466,13 +464,8 @@ static int check_target(struct restore *r, const char *path)
 static char *absolute(const char *path)
 {
 	char *real = realpath(path, NULL);
-	char cwd[4096];
 
-	if (real)
-		return real;
-	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		return xstrdup(path);
-	return path_join(cwd, path);
+	return real ? real : path_absolute(path);
 }
 
 /* Writing into the destination could overwrite or delete its archives. (A
@@ -977,7 +970,7 @@ static ssize_t source_read(struct restore *r, struct source *src, char *buf,
 	if (src->reader) {
 		n = tarball_read(src->reader, buf, len, r->err);
 		if (n < 0)
-			mark(r, RESTORE_INTEGRITY);
+			mark(r, STATUS_DAMAGED);
 		return n;
 	}
 	do
@@ -1000,7 +993,7 @@ static int check_sum(struct restore *r, const struct tree_entry *e,
 	char want[HASH_HEX_SIZE], got[HASH_HEX_SIZE];
 
 	if (total != e->size)
-		return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: size "
+		return fail_as(r, STATUS_DAMAGED, "'%s' in %s: size "
 			       "mismatch (recorded %llu bytes, archive has "
 			       "%s%llu)", e->path, archive,
 			       (unsigned long long)e->size,
@@ -1009,20 +1002,20 @@ static int check_sum(struct restore *r, const struct tree_entry *e,
 			       (unsigned long long)(total > e->size ? e->size
 								    : total));
 	if (src && src->ahead)
-		prefetch_digest(src->ahead, sum);
+		archive_readahead_digest(src->ahead, sum);
 	else if (hash_final(r->hash, sum) < 0)
 		return error_set(r->err, "SHA-256 is not available");
 	if (!memcmp(sum, e->checksum, HASH_SIZE))
 		return 0;
 	hex_encode(e->checksum, HASH_SIZE, want);
 	hex_encode(sum, HASH_SIZE, got);
-	return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: checksum mismatch "
+	return fail_as(r, STATUS_DAMAGED, "'%s' in %s: checksum mismatch "
 		       "(recorded %s, archive has %s)", e->path, archive, want,
 		       got);
 }
 
 /* Writes a member read ahead into fd straight from where the reading
- * thread put it; the prefetch hashes it, on whichever thread is ahead. */
+ * thread put it; the read-ahead hashes it, on whichever thread is ahead. */
 static int fill_from_ahead(struct restore *r, int fd, struct source *src,
 			   const struct tree_entry *e)
 {
@@ -1031,7 +1024,7 @@ static int fill_from_ahead(struct restore *r, int fd, struct source *src,
 	const void *data;
 	ssize_t n;
 
-	while ((n = prefetch_data(src->ahead, &data, r->err)) > 0) {
+	while ((n = archive_readahead_data(src->ahead, &data, r->err)) > 0) {
 		total += (uint64_t)n;
 		if (check_interrupted(r) < 0 ||
 		    sink_put(r, &s, data, (size_t)n, e->path) < 0)
@@ -1041,7 +1034,7 @@ static int fill_from_ahead(struct restore *r, int fd, struct source *src,
 			break;
 	}
 	if (n < 0)
-		return mark(r, RESTORE_INTEGRITY);
+		return mark(r, STATUS_DAMAGED);
 	if (check_sum(r, e, total, src) < 0)
 		return -1;
 	return sink_finish(r, &s, e->path);
@@ -1162,7 +1155,8 @@ static int restore_empty_files(struct restore *r)
 
 		if (!r->chosen[i] || e->type != ENTRY_FILE || e->size)
 			continue;
-		if (check_interrupted(r) < 0 || write_file(r, e, NULL, NULL) < 0)
+		if (check_interrupted(r) < 0 ||
+		    write_file(r, e, NULL, NULL) < 0)
 			return -1;
 	}
 	return 0;
@@ -1225,7 +1219,7 @@ static int check_all_found(struct restore *r, size_t lo, size_t hi,
 {
 	for (size_t i = lo; i < hi; i++)
 		if (!r->needs[i].done)
-			return fail_as(r, RESTORE_INTEGRITY, "'%s' in %s: "
+			return fail_as(r, STATUS_DAMAGED, "'%s' in %s: "
 				       "member '%s' is missing",
 				       need_entry(r, i)->path, archive,
 				       r->needs[i].c->member);
@@ -1338,17 +1332,18 @@ static int read_sequential(struct restore *r, size_t lo, size_t hi,
 			   const char *path)
 {
 	struct wanted w = { r, lo, hi };
-	struct prefetch *ahead = NULL;
+	struct archive_readahead *ahead = NULL;
 	const char *name;
 	size_t left = count_left(r, lo, hi), count;
 	int more = 0, rc = -1;
 
-	if (left && prefetch_open(path, wanted_size, &w, true, &ahead,
+	if (left && archive_readahead_open(path, wanted_size, &w, true, &ahead,
 				  r->err) < 0) {
-		mark(r, RESTORE_INTEGRITY);
+		mark(r, STATUS_DAMAGED);
 		goto out;
 	}
-	while (left && (more = prefetch_next(ahead, &name, r->err)) > 0) {
+	while (left &&
+	       (more = archive_readahead_next(ahead, &name, r->err)) > 0) {
 		size_t i = find_need(r, lo, hi, name);
 
 		if (i == hi)
@@ -1359,12 +1354,12 @@ static int read_sequential(struct restore *r, size_t lo, size_t hi,
 		left -= count;
 	}
 	if (more < 0) {
-		mark(r, RESTORE_INTEGRITY);
+		mark(r, STATUS_DAMAGED);
 		goto out;
 	}
 	rc = check_all_found(r, lo, hi, path);
 out:
-	prefetch_close(ahead);
+	archive_readahead_close(ahead);
 	return rc;
 }
 
@@ -1500,8 +1495,8 @@ static int take_lock(struct restore *r, struct lock **lock)
 	r->dest_ino = st.st_ino;
 	rc = lock_acquire(r->o->dest, LOCK_SHARED, r->o->host, r->o->now,
 			  lock, r->err);
-	if (rc == LOCK_BUSY)
-		return mark(r, RESTORE_BUSY);
+	if (rc == STATUS_BUSY)
+		return mark(r, STATUS_BUSY);
 	return rc;
 }
 
@@ -1538,7 +1533,7 @@ int restore_run(const struct restore_options *o, struct restore_stats *stats,
 	lock_release(lock);
 	if (rc < 0 && r.kind)
 		return r.kind;
-	return rc < 0 ? -1 : RESTORE_OK;
+	return rc < 0 ? -1 : STATUS_OK;
 }
 
 void restore_stats_release(struct restore_stats *stats)

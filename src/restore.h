@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "status.h"
 #include "util.h"
 
 struct error;
@@ -44,17 +45,10 @@ struct restore_stats {
 	uint64_t bytes;                /* file bytes restored */
 };
 
-enum restore_result {
-	RESTORE_OK = 0,
-	RESTORE_BUSY = 1,       /* another run holds the lock: exit 4 */
-	RESTORE_USAGE = 2,      /* unknown id, a path not in the backup: 2 */
-	RESTORE_INTEGRITY = 3,  /* damaged or hostile backup data: exit 5 */
-};
-
 /* Restores backup o->id of o->dest into o->target under the shared lock.
  * Every file is written to a temporary name, checked against its recorded
  * size and SHA-256, and only then renamed into place; a failure leaves no
- * temporary file behind. Returns RESTORE_OK, another enum restore_result
+ * temporary file behind. Returns STATUS_OK, another enum status
  * with err set, or -1 with err set (any other error: exit 1). stats is
  * filled as far as the restore got; release it with restore_stats_release. */
 int restore_run(const struct restore_options *o, struct restore_stats *stats,

@@ -96,7 +96,7 @@ struct rewrite {
 	struct hash *hash;
 	char *chunk;
 	struct error *err;
-	int rc;                      /* -1 or ROTATE_DAMAGED on failure */
+	int rc;                      /* -1 or STATUS_DAMAGED on failure */
 	uint64_t new_size;           /* of the rewritten heir */
 };
 
@@ -120,9 +120,9 @@ static int read_failed(struct rewrite *rw)
 {
 	char *why;
 
-	if (rw->rc == ROTATE_DAMAGED)
+	if (rw->rc == STATUS_DAMAGED)
 		return -1;
-	rw->rc = ROTATE_DAMAGED;
+	rw->rc = STATUS_DAMAGED;
 	why = xstrdup(rw->err->msg);
 	error_set(rw->err, "%s; nothing was removed", why);
 	free(why);
@@ -470,7 +470,7 @@ static int carry_member(struct rewrite *rw, struct tarball_reader *r,
 	}
 	if (memcmp(sum, c->checksum, HASH_SIZE) || size != c->size) {
 		free(name);
-		rw->rc = ROTATE_DAMAGED;
+		rw->rc = STATUS_DAMAGED;
 		return error_set(rw->err, "'%s' in '%s' does not match its "
 				 "checksum: not carrying damaged data forward; "
 				 "nothing was removed", c->member, victim);
@@ -762,7 +762,7 @@ static int check_all_carried(struct rewrite *rw, const char *victim)
 	for (size_t i = 0; i < rw->ncarries; i++) {
 		if (rw->carries[i].new_member)
 			continue;
-		rw->rc = ROTATE_DAMAGED;
+		rw->rc = STATUS_DAMAGED;
 		return error_set(rw->err, "'%s' is missing from '%s', but a "
 				 "kept backup needs it; nothing was removed",
 				 rw->carries[i].content->member, victim);
@@ -836,7 +836,7 @@ static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
 	if (rw->heir.delta &&
 	    catalog_manifest_complete(heir_path, &rw->heir, NULL, NULL,
 				    rw->err) < 0) {
-		rw->rc = ROTATE_DAMAGED;
+		rw->rc = STATUS_DAMAGED;
 		goto out;
 	}
 	strlist_sort(&rw->heir_names);
@@ -966,7 +966,7 @@ static int make_tree_whole(const char *dest, struct metadata *md,
 		goto out;
 	copied = copy_heir_raw(&rw, path);
 	if (copied < 0 || (copied == 0 && copy_heir(&rw, path) < 0)) {
-		*damaged = rw.rc == ROTATE_DAMAGED;
+		*damaged = rw.rc == STATUS_DAMAGED;
 		goto out;
 	}
 	*damaged = 1;
@@ -1054,7 +1054,7 @@ static int rotate_one(const char *dest, struct metadata *md,
 
 		if (make_tree_whole(dest, md, victim_archive, opts, &damaged,
 				    err) < 0) {
-			rc = damaged ? ROTATE_DAMAGED : -1;
+			rc = damaged ? STATUS_DAMAGED : -1;
 			goto out;
 		}
 	}
@@ -1088,7 +1088,7 @@ static int rotate_one(const char *dest, struct metadata *md,
 			goto out;
 		fault_point("rotate:victim-removed");
 	}
-	rc = ROTATE_OK;
+	rc = STATUS_OK;
 out:
 	rewrite_release(&rw);
 	free(victim_archive);
@@ -1138,6 +1138,43 @@ int rotate_sweep_leftovers(const char *dest, const struct metadata *md,
 	return removed;
 }
 
+struct clean_up_notice {
+	void (*notice)(void *ctx, const char *msg);
+	void *ctx;
+};
+
+static void on_leftover(void *ctx, const char *archive)
+{
+	struct clean_up_notice *n = ctx;
+	char *msg = str_fmt("removed '%s', left by an interrupted rotation",
+			    archive);
+
+	n->notice(n->ctx, msg);
+	free(msg);
+}
+
+int rotate_clean_up(const char *dest, const struct metadata *md,
+		    void (*notice)(void *ctx, const char *msg), void *ctx,
+		    struct error *err)
+{
+	struct clean_up_notice n = { notice, ctx };
+	/* Under the lock every temporary file is one a killed writer left. */
+	int swept = fs_sweep_temp(dest, err);
+
+	if (swept < 0)
+		return -1;
+	if (swept > 0) {
+		char *msg = str_fmt("removed %d temporary file%s left by an "
+				    "interrupted run", swept,
+				    swept == 1 ? "" : "s");
+
+		notice(ctx, msg);
+		free(msg);
+	}
+	return rotate_sweep_leftovers(dest, md, on_leftover, &n, err) < 0
+		? -1 : 0;
+}
+
 int rotate_apply(const char *dest, struct metadata *md,
 		 const struct rotate_options *opts,
 		 const struct rotate_report *report, struct rotate_stats *stats,
@@ -1151,8 +1188,8 @@ int rotate_apply(const char *dest, struct metadata *md,
 		if (incbak_interrupted)
 			return error_set(err, "interrupted");
 		rc = rotate_one(dest, md, opts, report, stats, err);
-		if (rc != ROTATE_OK)
+		if (rc != STATUS_OK)
 			return rc;
 	}
-	return ROTATE_OK;
+	return STATUS_OK;
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 struct error;
 struct metadata;
 struct content;
@@ -36,12 +38,6 @@ struct rotate_stats {
 	bool metadata_saved;        /* a step saved the metadata */
 };
 
-enum rotate_result {
-	ROTATE_OK = 0,
-	ROTATE_DAMAGED = 2, /* an archive's bytes did not match: nothing was
-			       removed (exit 5) */
-};
-
 /* Removes archives older than the oldest kept backup that the history no
  * longer names: a rotation saved the metadata and was killed before it
  * could delete them. Reports each through notice; returns the number
@@ -49,6 +45,14 @@ enum rotate_result {
 int rotate_sweep_leftovers(const char *dest, const struct metadata *md,
 			   void (*notice)(void *ctx, const char *archive),
 			   void *ctx, struct error *err);
+
+/* The clean-up every writer does under the exclusive lock once the
+ * metadata is loaded: the temporary files a killed writer left, then
+ * rotate_sweep_leftovers(). Says what it removed through notice (a whole
+ * message); returns 0 or -1 with err set. */
+int rotate_clean_up(const char *dest, const struct metadata *md,
+		    void (*notice)(void *ctx, const char *msg), void *ctx,
+		    struct error *err);
 
 struct rotate_options {
 	int max_backups;
@@ -62,8 +66,8 @@ struct rotate_options {
  * into the newest archive (rewritten under a temporary name, fsynced,
  * renamed), then the metadata is saved, then the old archive deleted: a
  * crash at any point leaves every kept backup restorable. With dry_run
- * nothing is changed and the report says what would go. Returns ROTATE_OK,
- * ROTATE_DAMAGED or -1 with err set. */
+ * nothing is changed and the report says what would go. Returns STATUS_OK,
+ * STATUS_DAMAGED or -1 with err set. */
 int rotate_apply(const char *dest, struct metadata *md,
 		 const struct rotate_options *opts,
 		 const struct rotate_report *report, struct rotate_stats *stats,

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "exclude.h"
 #include "faultpoint.h"
 #include "fsutil.h"
+#include "threads.h"
 #include "util.h"
 
 #define CACHEDIR_SIGNATURE "Signature: 8a477f597d28d172789f06886806bc55"
@@ -321,8 +321,7 @@ static const struct exclude_set *patterns_to_share(struct walk *w)
 /* Leaves the folder for whichever thread comes free next, unless as many
  * wait already as there are other threads: one is then ready the moment a
  * thread runs out, and the fds held by waiting folders stay few. (Queueing
- * only once a thread had run out: the walk of a 67,800-file tree took
- * 0.138-0.148 s, now 0.120-0.129 s, three runs each.) */
+ * only once a thread had run out was slower.) */
 static bool share_dir(struct walk *w, int fd, const char *rel,
 		      const struct stat *st)
 {
@@ -469,39 +468,21 @@ static void *helper_main(void *arg)
 
 /* Each thread walks whole folders (it lists, stats, excludes, records) and
  * leaves some for the others: the walk is system calls on cached
- * metadata, which two cores do in about half the time (`find` on
- * /usr/share in two halves: 0.09 s, whole: 0.14 to 0.22 s). Past four the
+ * metadata, which two cores do in about half the time. Past four the
  * kernel's own locks would take over. */
 #define WALK_THREADS_MAX 4
 
-static int walk_threads(int wanted)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (cpus < 1)
-		cpus = 1;
-	if (wanted <= 0 || wanted > cpus)
-		wanted = (int)cpus;
-	return wanted > WALK_THREADS_MAX ? WALK_THREADS_MAX : wanted;
-}
-
-/* Helper threads get no signals, as the compression workers do not. One
- * that cannot be started is one thread less. */
+/* One helper that cannot be started is one thread less. */
 static void start_helpers(struct walk_shared *sh, struct walk *ws, int n)
 {
-	sigset_t all, old;
 	int started = 1;
 
 	sh->nthreads = n;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (int i = 1; i < n; i++) {
-		if (pthread_create(&ws[i].thread, NULL, helper_main,
-				   &ws[i]) != 0)
+		if (threads_start(&ws[i].thread, helper_main, &ws[i]) < 0)
 			break;
 		started++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_lock(&sh->mu);
 	sh->nthreads = started;
 	pthread_mutex_unlock(&sh->mu);
@@ -596,7 +577,7 @@ int scan_tree(const struct scan_options *opts, struct scan_result *out,
 	sh.root_dev = st.st_dev;
 	pthread_mutex_init(&sh.mu, NULL);
 	pthread_cond_init(&sh.wake, NULL);
-	wanted = walk_threads(opts->threads);
+	wanted = threads_count(opts->threads, WALK_THREADS_MAX);
 	sh.max_queued = (size_t)wanted - 1;
 	ws = xcalloc((size_t)wanted, sizeof(*ws));
 	for (int i = 0; i < wanted; i++) {

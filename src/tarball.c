@@ -1,7 +1,7 @@
 /* libarchive wrapper for incbak's archives: pax format (long and non-UTF-8
  * names, nanosecond times) compressed with zstd, readable by GNU tar and
  * bsdtar. libarchive writes the raw tar; we compress it with libzstd
- * ourselves (framepool.c), in independent frames of a few MiB, and record
+ * ourselves (zframes_write.c), in independent frames of a few MiB, and record
  * where members start, so a reader can start at any frame (zstd's
  * seekable-format idea) and every core compresses. */
 #include "tarball.h"
@@ -20,8 +20,8 @@
 #include <archive_entry.h>
 #include <zstd.h>
 
-#include "framedec.h"
-#include "framepool.h"
+#include "zframes_read.h"
+#include "zframes_write.h"
 #include "fsutil.h"
 #include "util.h"
 
@@ -36,13 +36,13 @@
 /* libarchive's "no errno" error code (its ERRNO_NONE is private). */
 #define ERRNO_NONE (-1)
 /* The most a manifest is compressed: every run rewrites one listing the
- * whole tree, and on that JSON (34 MB for 67,800 files) zstd -2 is 1.6x as
- * fast as -3 and 3% smaller; -9 is 3% smaller again at a sixth the speed. */
+ * whole tree, and on that JSON zstd -2 is both faster and smaller than -3;
+ * higher levels gain a few percent for several times the time. */
 #define TARBALL_MANIFEST_LEVEL 2
 
 struct tarball_writer {
 	struct archive *a;
-	struct framepool *frames;
+	struct zframes_write *frames;
 	int fd;
 	int level;
 	uint64_t member_frame, member_skip; /* of the last member started */
@@ -82,13 +82,13 @@ static la_ssize_t write_cb(struct archive *a, void *data, const void *buf,
 {
 	struct tarball_writer *w = data;
 
-	if (framepool_write(w->frames, buf, len) < 0) {
-		if (framepool_errno(w->frames))
-			archive_set_error(a, framepool_errno(w->frames),
+	if (zframes_write_append(w->frames, buf, len) < 0) {
+		if (zframes_write_errno(w->frames))
+			archive_set_error(a, zframes_write_errno(w->frames),
 					  "Write error");
 		else
 			archive_set_error(a, ERRNO_NONE, "zstd: %s",
-					  framepool_error(w->frames));
+					  zframes_write_error(w->frames));
 		return -1;
 	}
 	return (la_ssize_t)len;
@@ -97,7 +97,7 @@ static la_ssize_t write_cb(struct archive *a, void *data, const void *buf,
 static int frames_fail(struct tarball_writer *w, struct error *err)
 {
 	return error_set(err, "cannot write '%s': %s", w->tmp_path,
-			 framepool_error(w->frames));
+			 zframes_write_error(w->frames));
 }
 
 /* Before a member header: the previous member's padding goes out, and,
@@ -108,9 +108,9 @@ static int start_member(struct tarball_writer *w, bool own_frame,
 {
 	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN)
 		return archive_fail(w->a, w->final_path, err);
-	if (own_frame && framepool_end_frame(w->frames) < 0)
+	if (own_frame && zframes_write_end_frame(w->frames) < 0)
 		return frames_fail(w, err);
-	framepool_position(w->frames, &w->member_frame, &w->member_skip);
+	zframes_write_position(w->frames, &w->member_frame, &w->member_skip);
 	return 0;
 }
 
@@ -145,7 +145,7 @@ int tarball_writer_open(const char *dir, const char *final_name, int level,
 		goto fail;
 	}
 	w->level = level;
-	w->frames = framepool_new(w->fd, level, threads);
+	w->frames = zframes_write_new(w->fd, level, threads);
 	if (configure_writer(w) < 0) {
 		archive_fail(w->a, w->final_path, err);
 		goto fail;
@@ -184,7 +184,7 @@ int tarball_writer_start_with(struct tarball_writer *w, const char *path,
 		rc = error_set(err, "cannot copy '%s' into '%s': %s", path,
 			       w->tmp_path, strerror(errno));
 	else
-		framepool_start_at(w->frames, len);
+		zframes_write_start_at(w->frames, len);
 	close(fd);
 	return rc;
 }
@@ -200,14 +200,14 @@ int tarball_writer_end_frame(struct tarball_writer *w, struct error *err)
 {
 	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN)
 		return archive_fail(w->a, w->final_path, err);
-	return framepool_end_frame(w->frames) < 0 ? frames_fail(w, err) : 0;
+	return zframes_write_end_frame(w->frames) < 0 ? frames_fail(w, err) : 0;
 }
 
 int tarball_writer_flush(struct tarball_writer *w, struct error *err)
 {
 	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN)
 		return archive_fail(w->a, w->final_path, err);
-	return framepool_flush(w->frames) < 0 ? frames_fail(w, err) : 0;
+	return zframes_write_flush(w->frames) < 0 ? frames_fail(w, err) : 0;
 }
 
 int tarball_writer_append_frames(struct tarball_writer *w, int from_fd,
@@ -216,7 +216,7 @@ int tarball_writer_append_frames(struct tarball_writer *w, int from_fd,
 {
 	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN)
 		return archive_fail(w->a, w->final_path, err);
-	if (framepool_append_raw(w->frames, from_fd, from, len, at) < 0)
+	if (zframes_write_append_raw(w->frames, from_fd, from, len, at) < 0)
 		return frames_fail(w, err);
 	return 0;
 }
@@ -224,7 +224,7 @@ int tarball_writer_append_frames(struct tarball_writer *w, int from_fd,
 uint64_t tarball_frame_offset(const struct tarball_writer *w,
 			      uint64_t frame_no)
 {
-	return framepool_frame_offset(w->frames, frame_no);
+	return zframes_write_frame_offset(w->frames, frame_no);
 }
 
 static struct archive_entry *entry_for(const char *name,
@@ -266,8 +266,8 @@ static bool member_would_straddle(const struct tarball_writer *w,
 	uint64_t frame_no, within;
 	uint64_t bytes = 1536 + strlen(name) + (size + 511) / 512 * 512;
 
-	framepool_position(w->frames, &frame_no, &within);
-	return within > 0 && within + bytes > FRAMEPOOL_FRAME_SIZE;
+	zframes_write_position(w->frames, &frame_no, &within);
+	return within > 0 && within + bytes > ZFRAMES_WRITE_FRAME_SIZE;
 }
 
 int tarball_write_header(struct tarball_writer *w, const char *name,
@@ -354,7 +354,7 @@ int tarball_begin_buffer(struct tarball_writer *w, const char *name,
 	 * at: reading it means decompressing nothing else. */
 	if (start_member(w, true, err) < 0)
 		return -1;
-	framepool_set_level(w->frames, w->level < TARBALL_MANIFEST_LEVEL
+	zframes_write_set_level(w->frames, w->level < TARBALL_MANIFEST_LEVEL
 				       ? w->level : TARBALL_MANIFEST_LEVEL);
 	w->manifest_frame = w->member_frame;
 	w->have_manifest = true;
@@ -387,7 +387,7 @@ static int write_index(struct tarball_writer *w, struct error *err)
 	put_le(t, SKIPPABLE_MAGIC, 4);
 	put_le(t + 4, INDEX_PAYLOAD, 4);
 	memcpy(t + 8, INDEX_TAG, 8);
-	put_le(t + 16, framepool_frame_offset(w->frames, w->manifest_frame),
+	put_le(t + 16, zframes_write_frame_offset(w->frames, w->manifest_frame),
 	       8);
 	put_le(t + 24, INDEX_VERSION, 4);
 	if (fs_write_all(w->fd, t, sizeof(t)) < 0)
@@ -401,7 +401,7 @@ static int finish_stream(struct tarball_writer *w, struct error *err)
 {
 	if (archive_write_close(w->a) != ARCHIVE_OK)
 		return archive_fail(w->a, w->final_path, err);
-	if (framepool_flush(w->frames) < 0)
+	if (zframes_write_flush(w->frames) < 0)
 		return frames_fail(w, err);
 	if (write_index(w, err) < 0)
 		return -1;
@@ -439,7 +439,7 @@ void tarball_writer_abort(struct tarball_writer *w)
 		return;
 	if (w->a)
 		archive_write_free(w->a);
-	framepool_free(w->frames);
+	zframes_write_free(w->frames);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->tmp_path)
@@ -514,7 +514,7 @@ struct zsource {
 	uint64_t produced;       /* uncompressed bytes decoded, skip included */
 	struct frame_end *ends;  /* every frame finished, in order */
 	size_t nends, ends_alloc;
-	struct framedec *dec;    /* whole frames on workers, over map */
+	struct zframes_read *dec;    /* whole frames on workers, over map */
 	void *map;
 	size_t map_len;
 	/* Why decoding failed: libarchive replaces the reason with
@@ -535,7 +535,7 @@ static void zsource_free(struct zsource *zs)
 	if (zs->fd >= 0)
 		close(zs->fd);
 	ZSTD_freeDCtx(zs->zd);
-	framedec_free(zs->dec);
+	zframes_read_free(zs->dec);
 	if (zs->map)
 		munmap(zs->map, zs->map_len);
 	free(zs->ends);
@@ -614,7 +614,7 @@ static la_ssize_t zsource_read_frames(struct archive *a, struct zsource *zs,
 		const char *why = NULL;
 		size_t len = 0;
 		uint64_t end = 0;
-		int rc = framedec_next(zs->dec, buf, &len, &end, &why);
+		int rc = zframes_read_next(zs->dec, buf, &len, &end, &why);
 
 		if (rc < 0)
 			return zsource_fail(a, zs, ERRNO_NONE, "zstd: %s", why);
@@ -650,7 +650,8 @@ static la_ssize_t zsource_read(struct archive *a, void *data,
 					    ZSTD_getErrorName(zs->last));
 		zs->produced += out.pos;
 		if (zs->last == 0)
-			note_frame_end(zs, zs->off - (zs->in.size - zs->in.pos));
+			note_frame_end(zs,
+				       zs->off - (zs->in.size - zs->in.pos));
 		if (out.pos <= zs->skip) {
 			zs->skip -= out.pos;
 			continue;
@@ -679,7 +680,7 @@ static void zsource_use_workers(struct zsource *zs)
 	if (map == MAP_FAILED)
 		return;
 	madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-	zs->dec = framedec_new((const unsigned char *)map + zs->start,
+	zs->dec = zframes_read_new((const unsigned char *)map + zs->start,
 			       (size_t)st.st_size - zs->start);
 	if (!zs->dec) {
 		munmap(map, (size_t)st.st_size);

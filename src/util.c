@@ -43,6 +43,16 @@ _Noreturn void out_of_memory(size_t n)
 	abort();
 }
 
+const char *error_without_path(const char *msg, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (msg[0] == '\'' && !strncmp(msg + 1, path, n) &&
+	    !strncmp(msg + 1 + n, "': ", 3))
+		return msg + n + 4;
+	return msg;
+}
+
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);

@@ -25,6 +25,10 @@ int error_set(struct error *err, const char *fmt, ...)
 int error_prefix(struct error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* msg without the "'path': " it starts with, if it does: for a report
+ * that names the archive already. Points into msg. */
+const char *error_without_path(const char *msg, const char *path);
+
 /* Allocation that never returns NULL: out of memory aborts with a message,
  * as git's xmalloc does, because no caller can do better. */
 void *xmalloc(size_t n);

@@ -11,13 +11,14 @@
 #include <sys/stat.h>
 
 #include "hash.h"
+#include "lock.h"
 #include "catalog.h"
-#include "prefetch.h"
+#include "archive_readahead.h"
 #include "dest.h"
 #include "tree.h"
 #include "util.h"
 
-/* A manifest larger than this is not one of ours (as in catalog_manifest.c). */
+/* A manifest larger than this is not one of ours (as in store.c). */
 #define MANIFEST_MAX ((size_t)2 << 30)
 /* Checksums in messages: enough hex digits to tell contents apart. */
 #define SHORT_SUM 16
@@ -69,7 +70,7 @@ struct archive_check {
 	struct manifest manifest;
 	bool have_manifest;
 	bool tree_known;           /* the manifest's tree is whole */
-	bool broken;               /* the archive could not be read to its end */
+	bool broken; /* the archive could not be read to its end */
 };
 
 static void problem(struct verifier *v, const char *archive, const char *path,
@@ -95,18 +96,6 @@ static void short_sum(const uint8_t sum[HASH_SIZE], char out[HASH_HEX_SIZE])
 {
 	hex_encode(sum, HASH_SIZE, out);
 	out[SHORT_SUM] = '\0';
-}
-
-/* libarchive's messages start with the archive's full path; the report
- * names the archive already. */
-static const char *without_path(const char *msg, const char *path)
-{
-	size_t n = strlen(path);
-
-	if (msg[0] == '\'' && !strncmp(msg + 1, path, n) &&
-	    !strncmp(msg + 1 + n, "': ", 3))
-		return msg + n + 4;
-	return msg;
 }
 
 /* ---- setup ---- */
@@ -138,7 +127,8 @@ static int select_backups(struct verifier *v, const char *const *ids,
 	v->selected = xcalloc(md->nhistory + 1, sizeof(*v->selected));
 	v->missing = xcalloc(md->nhistory + 1, sizeof(*v->missing));
 	for (size_t i = 0; i < md->nhistory; i++) {
-		char *path = dest_archive_path(v->dest, md->history[i].archive);
+		char *path =
+			dest_archive_path(v->dest, md->history[i].archive);
 		struct stat st;
 
 		v->selected[i] = nids == 0;
@@ -178,11 +168,11 @@ static void init_contents(struct verifier *v)
 
 /* ---- reading one archive ---- */
 
-/* Hashes the current member's bytes (the prefetch hashes them on whichever
+/* Hashes the current member's bytes (the read-ahead hashes them on whichever
  * thread is ahead) into a new entry of ac->members. 0, 1 if the archive is
  * damaged (aerr set), -1 to stop. */
 static int hash_member(struct verifier *v, struct archive_check *ac,
-		       struct prefetch *p, const char *name,
+		       struct archive_readahead *p, const char *name,
 		       struct error *aerr)
 {
 	struct tree_entry *e;
@@ -190,7 +180,7 @@ static int hash_member(struct verifier *v, struct archive_check *ac,
 	const void *data;
 	ssize_t n;
 
-	while ((n = prefetch_data(p, &data, aerr)) > 0) {
+	while ((n = archive_readahead_data(p, &data, aerr)) > 0) {
 		size += (uint64_t)n;
 		if (incbak_interrupted)
 			return error_set(v->err, "interrupted");
@@ -202,13 +192,13 @@ static int hash_member(struct verifier *v, struct archive_check *ac,
 	e->type = ENTRY_FILE;
 	e->ino = ac->members.len - 1;
 	e->size = size;
-	prefetch_digest(p, e->checksum);
+	archive_readahead_digest(p, e->checksum);
 	v->stats->members++;
 	return 0;
 }
 
 static int read_manifest(struct verifier *v, struct archive_check *ac,
-			 struct prefetch *p, struct error *aerr)
+			 struct archive_readahead *p, struct error *aerr)
 {
 	struct buf text = {0};
 	struct error perr = {{0}};
@@ -216,7 +206,7 @@ static int read_manifest(struct verifier *v, struct archive_check *ac,
 	ssize_t n;
 	int rc = 1;
 
-	while ((n = prefetch_data(p, &data, aerr)) > 0) {
+	while ((n = archive_readahead_data(p, &data, aerr)) > 0) {
 		if (text.len + (size_t)n > MANIFEST_MAX) {
 			error_set(aerr, "%s is too large", MANIFEST_MEMBER);
 			goto out;
@@ -241,7 +231,7 @@ out:
 /* A name that could leave the target of an extraction: incbak never
  * writes one. Names below a symlink member are checked at the end. */
 static void check_name(struct verifier *v, struct archive_check *ac,
-		       const struct prefetch_member *m)
+		       const struct archive_readahead_member *m)
 {
 	size_t n = strlen(m->name);
 	char *name;
@@ -255,7 +245,7 @@ static void check_name(struct verifier *v, struct archive_check *ac,
 }
 
 static void add_link(struct archive_check *ac,
-		     const struct prefetch_member *m)
+		     const struct archive_readahead_member *m)
 {
 	struct tree_entry *e = tree_push(&ac->links);
 
@@ -265,7 +255,8 @@ static void add_link(struct archive_check *ac,
 }
 
 static int read_member(struct verifier *v, struct archive_check *ac,
-		       struct prefetch *p, const struct prefetch_member *m,
+		       struct archive_readahead *p,
+		       const struct archive_readahead_member *m,
 		       struct error *aerr)
 {
 	char *name;
@@ -300,13 +291,14 @@ static int read_member(struct verifier *v, struct archive_check *ac,
 static int read_archive(struct verifier *v, struct archive_check *ac)
 {
 	char *path = dest_archive_path(v->dest, ac->h->archive);
-	struct prefetch *p = NULL;
-	struct prefetch_member m;
+	struct archive_readahead *p = NULL;
+	struct archive_readahead_member m;
 	struct error aerr = {{0}};
 	int more = -1, rc = 0;
 
-	if (prefetch_open_every(path, true, &p, &aerr) == 0)
-		while ((more = prefetch_next_member(p, &m, &aerr)) > 0 &&
+	if (archive_readahead_open_every(path, true, &p, &aerr) == 0)
+		while ((more = archive_readahead_next_member(p, &m, &aerr)) >
+			       0 &&
 		       (rc = read_member(v, ac, p, &m, &aerr)) == 0)
 			;
 	if (rc < 0)
@@ -314,11 +306,11 @@ static int read_archive(struct verifier *v, struct archive_check *ac)
 	if (more < 0 || rc > 0) {
 		ac->broken = true;
 		problem(v, ac->h->archive, "-", "cannot read the archive: %s",
-			without_path(aerr.msg, path));
+			error_without_path(aerr.msg, path));
 	}
 	rc = 0;
 out:
-	prefetch_close(p);
+	archive_readahead_close(p);
 	free(path);
 	return rc;
 }
@@ -367,7 +359,8 @@ static void check_links(struct verifier *v, const struct archive_check *ac)
 		const struct tree_entry *e = tree_find(&ac->members,
 						       l->link_target);
 
-		if (!e || e->ino >= l->ino || !tree_path_is_safe(l->link_target))
+		if (!e || e->ino >= l->ino ||
+		    !tree_path_is_safe(l->link_target))
 			problem(v, ac->h->archive, l->path, "hard link to "
 				"'%s', which is not stored before it",
 				l->link_target);
@@ -388,9 +381,10 @@ static void check_below_symlinks(struct verifier *v, struct archive_check *ac)
 			below = strlist_has_sorted(&ac->symlinks, name);
 			*slash = '/';
 			if (below)
-				problem(v, ac->h->archive, name, "below symlink "
-					"member '%.*s'", (int)(slash - name),
-					name);
+				problem(v, ac->h->archive, name,
+					"below symlink "
+					"member '%.*s'",
+					(int)(slash - name), name);
 		}
 	}
 }
@@ -464,8 +458,7 @@ static void report_lost(struct verifier *v, const char *archive,
 static void check_file(struct verifier *v, const char *archive,
 		       const struct tree_entry *e)
 {
-	const struct content *c =
-		catalog_content_find(&v->md->contents, e->checksum);
+	const struct content *c = catalog_content_find(&v->md->contents, e->checksum);
 	char sum[HASH_HEX_SIZE];
 	size_t i;
 	struct deferred *d;
@@ -521,7 +514,7 @@ static void complete_tree(struct verifier *v, struct archive_check *ac)
 		ac->tree_known = false;
 		problem(v, ac->h->archive, MANIFEST_MEMBER,
 			"cannot know this backup's tree: %s",
-			without_path(err.msg, path));
+			error_without_path(err.msg, path));
 	}
 	free(path);
 }
@@ -625,5 +618,77 @@ int verify_backups(const char *dest, const struct metadata *md,
 	rc = 0;
 out:
 	verifier_release(&v);
+	return rc;
+}
+
+/* A missing or damaged metadata file is an error that `incbak repair`
+ * fixes. */
+static int load_metadata(const char *dest, struct metadata *md,
+			 struct error *err)
+{
+	bool found;
+
+	if (catalog_load(dest, md, &found, err) < 0) {
+		char *why = xstrdup(err->msg);
+
+		error_set(err, "%s; run 'incbak repair' to rebuild it from the "
+			  "archives", why);
+		free(why);
+		return -1;
+	}
+	if (!found)
+		return error_set(err, "no %s in '%s'; if it holds backups, "
+				 "run 'incbak repair' to rebuild it from the "
+				 "archives", METADATA_FILE_NAME, dest);
+	if (!md->nhistory)
+		return error_set(err, "no backups in '%s' to verify", dest);
+	return 0;
+}
+
+static int verify_locked(const struct verify_options *o, struct metadata *md,
+			 struct verify_stats *stats, struct error *err)
+{
+	struct strlist ids = {0};
+	int rc = -1;
+
+	if (load_metadata(o->dest, md, err) < 0)
+		goto out;
+	for (size_t i = 0; i < o->nqueries; i++) {
+		int at = dest_resolve_id(md, o->queries[i], err);
+
+		if (at < 0) {
+			rc = STATUS_USAGE;
+			goto out;
+		}
+		strlist_push(&ids, md->history[at].backup_id);
+	}
+	rc = verify_backups(o->dest, md, (const char *const *)ids.items,
+			    ids.len, &o->report, stats, err);
+out:
+	strlist_clear(&ids);
+	return rc;
+}
+
+int verify_run(const struct verify_options *o, struct verify_stats *stats,
+	       struct error *err)
+{
+	struct lock *lock = NULL;
+	struct metadata md;
+	struct stat st;
+	int rc;
+
+	memset(stats, 0, sizeof(*stats));
+	errno = 0;
+	if (stat(o->dest, &st) < 0 || !S_ISDIR(st.st_mode))
+		return error_set(err, "no backups in '%s' to verify: %s",
+				 o->dest, errno ? strerror(errno)
+						: "not a folder");
+	rc = lock_acquire(o->dest, LOCK_SHARED, o->host, o->now, &lock, err);
+	if (rc != STATUS_OK)
+		return rc;
+	catalog_init(&md);
+	rc = verify_locked(o, &md, stats, err);
+	catalog_release(&md);
+	lock_release(lock);
 	return rc;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 struct error;
 struct metadata;
 
@@ -45,5 +47,22 @@ int verify_backups(const char *dest, const struct metadata *md,
 		   const char *const *ids, size_t nids,
 		   const struct verify_report *report,
 		   struct verify_stats *stats, struct error *err);
+
+struct verify_options {
+	const char *dest;
+	const char *const *queries; /* ids, unique prefixes or "latest" */
+	size_t nqueries;            /* 0: every backup */
+	const char *host;           /* for the lock file */
+	int64_t now;                /* seconds since the epoch */
+	struct verify_report report;
+};
+
+/* `verify`: takes the shared lock on o->dest, loads the metadata, resolves
+ * the queries and runs verify_backups(). Returns STATUS_OK (check
+ * stats->problems), STATUS_BUSY, STATUS_USAGE (a query names no backup),
+ * or -1 with err set (no destination, no or damaged metadata, no backups:
+ * the message says what to do). */
+int verify_run(const struct verify_options *o, struct verify_stats *stats,
+	       struct error *err);
 
 #endif

@@ -10,16 +10,18 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <zstd.h>
 
-#include "framedec.h"
-#include "framepool.h"
+#include "zframes_read.h"
+#include "zframes_write.h"
 #include "fsutil.h"
 #include "tarball.h"
+#include "threads.h"
 #include "tree.h"
 #include "util.h"
 
@@ -136,7 +138,7 @@ static void test_frames_end_where_members_do(void **state)
 		assert_int_equal(l.starts_frame[i], starts_frame[i]);
 	/* no member that fits in a frame straddles two */
 	for (size_t i = 0; i < NSAMPLES; i++)
-		if (samples[i].size < FRAMEPOOL_FRAME_SIZE)
+		if (samples[i].size < ZFRAMES_WRITE_FRAME_SIZE)
 			assert_int_equal(l.first_frame[i], l.last_frame[i]);
 	assert_true(l.last_frame[9] > l.first_frame[9]);
 	assert_int_equal(l.first_frame[10], l.last_frame[9]);
@@ -222,7 +224,7 @@ static unsigned char *read_file(FILE *f, size_t *len)
 static void test_append_raw_frames(void **state)
 {
 	FILE *src = tmpfile(), *out = tmpfile();
-	struct framepool *p;
+	struct zframes_write *p;
 	uint64_t at, from;
 	unsigned char *packed, buf[3 * 4096 + 1];
 	size_t len, n;
@@ -230,24 +232,24 @@ static void test_append_raw_frames(void **state)
 	(void)state;
 	assert_non_null(src);
 	assert_non_null(out);
-	p = framepool_new(fileno(src), 3, 1);
+	p = zframes_write_new(fileno(src), 3, 1);
 	memset(buf, 'x', 4096);
-	assert_int_equal(framepool_write(p, buf, 4096), 0);
-	assert_int_equal(framepool_flush(p), 0);
-	from = framepool_bytes_out(p);
-	framepool_free(p);
+	assert_int_equal(zframes_write_append(p, buf, 4096), 0);
+	assert_int_equal(zframes_write_flush(p), 0);
+	from = zframes_write_bytes_out(p);
+	zframes_write_free(p);
 
-	p = framepool_new(fileno(out), 3, 2);
+	p = zframes_write_new(fileno(out), 3, 2);
 	memset(buf, 'y', 4096);
-	assert_int_equal(framepool_write(p, buf, 4096), 0);
-	assert_int_equal(framepool_append_raw(p, fileno(src), 0, from, &at),
+	assert_int_equal(zframes_write_append(p, buf, 4096), 0);
+	assert_int_equal(zframes_write_append_raw(p, fileno(src), 0, from, &at),
 			 0);
 	memset(buf, 'z', 4096);
-	assert_int_equal(framepool_write(p, buf, 4096), 0);
-	assert_int_equal(framepool_flush(p), 0);
-	assert_int_equal(at, framepool_frame_offset(p, 1) - from);
-	assert_true(at > framepool_frame_offset(p, 0));
-	framepool_free(p);
+	assert_int_equal(zframes_write_append(p, buf, 4096), 0);
+	assert_int_equal(zframes_write_flush(p), 0);
+	assert_int_equal(at, zframes_write_frame_offset(p, 1) - from);
+	assert_true(at > zframes_write_frame_offset(p, 0));
+	zframes_write_free(p);
 
 	packed = read_file(out, &len);
 	n = ZSTD_decompress(buf, sizeof(buf), packed, len);
@@ -268,21 +270,21 @@ static unsigned char *make_frames(size_t *len, size_t nbytes)
 		0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 'i', 'n', 'c', 'b',
 	};
 	FILE *f = tmpfile();
-	struct framepool *p;
+	struct zframes_write *p;
 	unsigned char *data, *chunk = xmalloc(MIB);
 
 	assert_non_null(f);
-	p = framepool_new(fileno(f), 3, 2);
+	p = zframes_write_new(fileno(f), 3, 2);
 	for (size_t done = 0; done < nbytes; done += MIB) {
 		size_t n = nbytes - done < MIB ? nbytes - done : MIB;
 
 		for (size_t i = 0; i < n; i++)
 			chunk[i] = (unsigned char)((done + i) * 7 / 5);
-		assert_int_equal(framepool_write(p, chunk, n), 0);
-		assert_int_equal(framepool_end_frame(p), 0);
+		assert_int_equal(zframes_write_append(p, chunk, n), 0);
+		assert_int_equal(zframes_write_end_frame(p), 0);
 	}
-	assert_int_equal(framepool_flush(p), 0);
-	framepool_free(p);
+	assert_int_equal(zframes_write_flush(p), 0);
+	zframes_write_free(p);
 	assert_int_equal(fwrite(skippable, 1, sizeof(skippable), f),
 			 sizeof(skippable));
 	fflush(f);
@@ -298,7 +300,7 @@ static void test_frames_decoded_on_workers(void **state)
 {
 	size_t len, nbytes = 5 * MIB + 4321, got = 0, n;
 	unsigned char *data = make_frames(&len, nbytes);
-	struct framedec *d = framedec_new(data, len);
+	struct zframes_read *d = zframes_read_new(data, len);
 	const void *out;
 	const char *why = NULL;
 	uint64_t end, last_end = 0;
@@ -306,7 +308,7 @@ static void test_frames_decoded_on_workers(void **state)
 
 	(void)state;
 	assert_non_null(d);
-	while ((rc = framedec_next(d, &out, &n, &end, &why)) == 1) {
+	while ((rc = zframes_read_next(d, &out, &n, &end, &why)) == 1) {
 		const unsigned char *b = out;
 
 		for (size_t i = 0; i < n; i++)
@@ -321,19 +323,56 @@ static void test_frames_decoded_on_workers(void **state)
 	assert_int_equal(got, nbytes);
 	assert_int_equal(frames, 7);
 	assert_int_equal(last_end, len);
-	framedec_free(d);
+	zframes_read_free(d);
 
 	/* a bit flipped in the third frame's data */
 	data[len / 2] ^= 0x20;
-	d = framedec_new(data, len);
+	d = zframes_read_new(data, len);
 	assert_non_null(d);
 	got = 0;
-	while ((rc = framedec_next(d, &out, &n, &end, &why)) == 1)
+	while ((rc = zframes_read_next(d, &out, &n, &end, &why)) == 1)
 		got += n;
 	assert_int_equal(rc, -1);
 	assert_non_null(why);
 	assert_true(got < nbytes);
-	framedec_free(d);
+	zframes_read_free(d);
+	free(data);
+}
+
+static int threads_running(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* The `threads` setting bounds the decompressing workers too: with a
+ * budget of one, one worker beside the caller's thread. */
+static void test_frames_decoded_within_the_budget(void **state)
+{
+	size_t len, n;
+	unsigned char *data = make_frames(&len, 3 * MIB);
+	struct zframes_read *d;
+	const void *out;
+	const char *why = NULL;
+	uint64_t end;
+
+	(void)state;
+	threads_set_budget(1);
+	d = zframes_read_new(data, len);
+	assert_non_null(d);
+	assert_int_equal(threads_running(), 2);
+	while (zframes_read_next(d, &out, &n, &end, &why) == 1)
+		;
+	zframes_read_free(d);
+	threads_set_budget(0);
 	free(data);
 }
 
@@ -344,7 +383,7 @@ static void test_frames_without_sizes_refused(void **state)
 
 	(void)state;
 	memset(junk, 'x', sizeof(junk));
-	assert_null(framedec_new(junk, sizeof(junk)));
+	assert_null(zframes_read_new(junk, sizeof(junk)));
 }
 
 int main(void)
@@ -355,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_append_raw_frames),
 		cmocka_unit_test(test_frames_decoded_on_workers),
 		cmocka_unit_test(test_frames_without_sizes_refused),
+		cmocka_unit_test(test_frames_decoded_within_the_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,10 +2,9 @@
  * take the next frame whose slot is free and decompress it there; the
  * caller takes them back in order and frees a slot when it asks for the
  * next frame. Workers see nothing but their slot and the mapped bytes. */
-#include "framedec.h"
+#include "zframes_read.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +13,16 @@
 #include <zstd.h>
 
 #include "fsutil.h"
+#include "threads.h"
 #include "util.h"
 
 /* The most a frame may hold to be decoded whole (incbak's hold 4 MiB):
  * each slot's buffer grows to its largest frame. */
-#define FRAMEDEC_MAX_FRAME ((uint64_t)64 << 20)
-#define FRAMEDEC_MAX_WORKERS 4
+#define ZFRAMES_READ_MAX_FRAME ((uint64_t)64 << 20)
+#define ZFRAMES_READ_MAX_WORKERS 4
 /* One per worker and one the caller reads, each up to a frame (4 MiB) of
  * memory: more buys nothing measurable on 2 cores. */
-#define FRAMEDEC_SLOTS (FRAMEDEC_MAX_WORKERS + 1)
+#define ZFRAMES_READ_SLOTS (ZFRAMES_READ_MAX_WORKERS + 1)
 #define NO_SLOT ((size_t)-1)
 
 struct frame {
@@ -40,7 +40,7 @@ struct dslot {
 	const char *error;       /* zstd's reason, when it failed */
 };
 
-struct framedec {
+struct zframes_read {
 	const unsigned char *data;
 	struct frame *frames;
 	size_t nframes, frames_alloc;
@@ -48,20 +48,20 @@ struct framedec {
 	pthread_cond_t work;     /* a slot was freed, or stop was set */
 	pthread_cond_t done;     /* a slot was decompressed */
 	bool stop;
-	struct dslot slots[FRAMEDEC_SLOTS];
+	struct dslot slots[ZFRAMES_READ_SLOTS];
 	size_t nslots;           /* in use: one per worker, one the caller
 				    reads */
 	size_t next_claim;       /* the next frame a worker takes */
 	size_t next_out;         /* the next frame handed back */
 	size_t held;             /* the slot the caller reads, or NO_SLOT */
-	pthread_t threads[FRAMEDEC_MAX_WORKERS];
+	pthread_t threads[ZFRAMES_READ_MAX_WORKERS];
 	int nthreads;
 	ZSTD_DCtx *own;          /* when no worker could start */
 };
 
 /* Every frame's extent and size, from the headers and block headers
  * alone; false if one does not say its size or is too big. */
-static bool scan_frames(struct framedec *d, size_t len)
+static bool scan_frames(struct zframes_read *d, size_t len)
 {
 	uint64_t off = 0;
 
@@ -75,7 +75,7 @@ static bool scan_frames(struct framedec *d, size_t len)
 			return false;
 		u = ZSTD_getFrameContentSize(p, c);
 		if (u == ZSTD_CONTENTSIZE_UNKNOWN ||
-		    u == ZSTD_CONTENTSIZE_ERROR || u > FRAMEDEC_MAX_FRAME)
+		    u == ZSTD_CONTENTSIZE_ERROR || u > ZFRAMES_READ_MAX_FRAME)
 			return false;
 		grow_array((void **)&d->frames, &d->frames_alloc,
 			   d->nframes + 1, sizeof(*d->frames));
@@ -90,7 +90,7 @@ static bool scan_frames(struct framedec *d, size_t len)
 	return true;
 }
 
-static void decode(struct framedec *d, ZSTD_DCtx *dctx, struct dslot *s)
+static void decode(struct zframes_read *d, ZSTD_DCtx *dctx, struct dslot *s)
 {
 	const struct frame *f = &d->frames[s->frame];
 	size_t n;
@@ -116,7 +116,7 @@ static void decode(struct framedec *d, ZSTD_DCtx *dctx, struct dslot *s)
 
 static void *worker_main(void *arg)
 {
-	struct framedec *d = arg;
+	struct zframes_read *d = arg;
 	ZSTD_DCtx *dctx = ZSTD_createDCtx();
 
 	pthread_setname_np(pthread_self(), "incbak-unzstd");
@@ -147,32 +147,17 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int workers_wanted(void)
+static void start_workers(struct zframes_read *d, int wanted)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return cpus < 1 ? 1 : cpus > FRAMEDEC_MAX_WORKERS
-		? FRAMEDEC_MAX_WORKERS : (int)cpus;
-}
-
-/* Workers get no signals: the caller's thread handles them. */
-static void start_workers(struct framedec *d)
-{
-	int wanted = workers_wanted();
-	sigset_t all, old;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	while (d->nthreads < wanted &&
-	       pthread_create(&d->threads[d->nthreads], NULL, worker_main,
-			      d) == 0)
+	       threads_start(&d->threads[d->nthreads], worker_main, d) == 0)
 		d->nthreads++;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-struct framedec *framedec_new(const unsigned char *data, size_t len)
+struct zframes_read *zframes_read_new(const unsigned char *data, size_t len)
 {
-	struct framedec *d = xcalloc(1, sizeof(*d));
+	struct zframes_read *d = xcalloc(1, sizeof(*d));
+	int wanted = threads_count(0, ZFRAMES_READ_MAX_WORKERS);
 
 	d->data = data;
 	d->held = NO_SLOT;
@@ -185,15 +170,15 @@ struct framedec *framedec_new(const unsigned char *data, size_t len)
 	pthread_cond_init(&d->work, NULL);
 	pthread_cond_init(&d->done, NULL);
 	/* Set before the workers start: they read it. */
-	d->nslots = (size_t)workers_wanted() + 1;
-	start_workers(d);
+	d->nslots = (size_t)wanted + 1;
+	start_workers(d, wanted);
 	if (d->nthreads == 0)
 		d->own = ZSTD_createDCtx();
 	return d;
 }
 
 /* The caller is done with the frame it held: its slot takes another. */
-static void release_held(struct framedec *d)
+static void release_held(struct zframes_read *d)
 {
 	if (d->held == NO_SLOT)
 		return;
@@ -206,7 +191,7 @@ static void release_held(struct framedec *d)
 
 /* Waits for frame next_out in its slot (decompressing it here when there
  * are no workers). */
-static struct dslot *wait_next(struct framedec *d)
+static struct dslot *wait_next(struct zframes_read *d)
 {
 	size_t i = d->next_out % d->nslots;
 	struct dslot *s = &d->slots[i];
@@ -226,7 +211,7 @@ static struct dslot *wait_next(struct framedec *d)
 	return s;
 }
 
-int framedec_next(struct framedec *d, const void **out, size_t *out_len,
+int zframes_read_next(struct zframes_read *d, const void **out, size_t *out_len,
 		  uint64_t *end, const char **why)
 {
 	struct dslot *s;
@@ -247,7 +232,7 @@ int framedec_next(struct framedec *d, const void **out, size_t *out_len,
 	return 1;
 }
 
-void framedec_free(struct framedec *d)
+void zframes_read_free(struct zframes_read *d)
 {
 	if (!d)
 		return;
@@ -258,7 +243,7 @@ void framedec_free(struct framedec *d)
 	for (int i = 0; i < d->nthreads; i++)
 		pthread_join(d->threads[i], NULL);
 	ZSTD_freeDCtx(d->own);
-	for (size_t i = 0; i < FRAMEDEC_SLOTS; i++)
+	for (size_t i = 0; i < ZFRAMES_READ_SLOTS; i++)
 		free(d->slots[i].buf);
 	free(d->frames);
 	pthread_cond_destroy(&d->work);

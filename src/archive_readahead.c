@@ -6,15 +6,15 @@
  * side that must wait sleeps on a condition and is woken only once there
  * is a batch for it, since a wake-up per message (tens of thousands of
  * small files) cost more system time than the thread saved. */
-#include "prefetch.h"
+#include "archive_readahead.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tarball.h"
+#include "threads.h"
 #include "util.h"
 
 #define RING_SIZE ((size_t)16 << 20)
@@ -55,10 +55,10 @@ struct msg {
 
 enum reader_state { READ_HEADER, READ_DATA, READ_DONE };
 
-struct prefetch {
+struct archive_readahead {
 	char *ring;
 	_Atomic uint64_t head;   /* end of the published messages */
-	_Atomic uint64_t tail;   /* end of the messages the caller is done with */
+	_Atomic uint64_t tail; /* end of the messages the caller is done with */
 	/* Sleeping, and what wakes them: */
 	pthread_mutex_t mu;
 	pthread_cond_t filled;   /* a batch published, or the last message */
@@ -76,8 +76,8 @@ struct prefetch {
 	struct tarball_reader *rd;
 	char *path;
 	char *scratch;           /* for members passed over */
-	bool every_member;       /* prefetch_open_every() */
-	prefetch_want_fn want;
+	bool every_member;       /* archive_readahead_open_every() */
+	archive_readahead_want_fn want;
 	void *ctx;
 	struct hash *hash;
 	bool hashing;            /* the reader hashes the current member */
@@ -110,7 +110,7 @@ static size_t padded(size_t len)
  * at all if `now`: the reader is about to work without publishing (it
  * passes over members nobody wants, or waits for room), or has published
  * its last message. */
-static void wake_caller(struct prefetch *p, uint64_t head, bool now)
+static void wake_caller(struct archive_readahead *p, uint64_t head, bool now)
 {
 	uint64_t waiting;
 
@@ -125,10 +125,10 @@ static void wake_caller(struct prefetch *p, uint64_t head, bool now)
 }
 
 /* Room for a message with up to len bytes of payload: its payload's
- * address, or NULL if the caller stopped the prefetch. Threaded, waits
+ * address, or NULL if the caller stopped the read-ahead. Threaded, waits
  * for the caller to free enough; otherwise the caller has taken every
  * message, so the ring is empty. */
-static char *reserve(struct prefetch *p, size_t len)
+static char *reserve(struct archive_readahead *p, size_t len)
 {
 	uint64_t head = atomic_load_explicit(&p->head, memory_order_relaxed);
 	size_t at = (size_t)(head % RING_SIZE);
@@ -159,7 +159,7 @@ static char *reserve(struct prefetch *p, size_t len)
 }
 
 /* Publishes the message reserve() made room for, with len bytes. */
-static void publish(struct prefetch *p, enum msg_kind kind, size_t len)
+static void publish(struct archive_readahead *p, enum msg_kind kind, size_t len)
 {
 	struct msg m = { (uint32_t)kind, (uint32_t)len };
 	uint64_t head = atomic_load_explicit(&p->head, memory_order_relaxed);
@@ -178,8 +178,8 @@ static void publish(struct prefetch *p, enum msg_kind kind, size_t len)
 }
 
 /* A whole message from bytes at hand; false if the caller stopped. */
-static bool send(struct prefetch *p, enum msg_kind kind, const void *data,
-		 size_t len)
+static bool send(struct archive_readahead *p, enum msg_kind kind,
+		 const void *data, size_t len)
 {
 	char *to = reserve(p, len);
 
@@ -190,7 +190,7 @@ static bool send(struct prefetch *p, enum msg_kind kind, const void *data,
 	return true;
 }
 
-static bool send_failure(struct prefetch *p)
+static bool send_failure(struct archive_readahead *p)
 {
 	p->state = READ_DONE;
 	send(p, MSG_FAIL, p->err.msg, strlen(p->err.msg) + 1);
@@ -200,7 +200,7 @@ static bool send_failure(struct prefetch *p)
 /* Reads through a member nobody wants, as tarball_next() would, but
  * stops as soon as the caller does: the member may be gigabytes. 0, or -1
  * when stopped or the archive is damaged (p->err then says how). */
-static int pass_over(struct prefetch *p)
+static int pass_over(struct archive_readahead *p)
 {
 	ssize_t n;
 
@@ -219,7 +219,7 @@ static bool is_file(const struct tarball_member *m)
 
 /* Sends member m as `kind`; false if the caller stopped or it cannot be
  * sent (the failure is then sent instead). */
-static bool announce(struct prefetch *p, enum msg_kind kind,
+static bool announce(struct archive_readahead *p, enum msg_kind kind,
 		     const struct tarball_member *m)
 {
 	const char *target = m->link_target ? m->link_target : "";
@@ -244,8 +244,8 @@ static bool announce(struct prefetch *p, enum msg_kind kind,
 }
 
 /* Whether m is delivered, and then (in *limit) how many of its bytes may
- * be: all of a file's for prefetch_open_every(). */
-static bool wanted(struct prefetch *p, const struct tarball_member *m,
+ * be: all of a file's for archive_readahead_open_every(). */
+static bool wanted(struct archive_readahead *p, const struct tarball_member *m,
 		   int64_t *limit)
 {
 	*limit = -1;
@@ -259,7 +259,7 @@ static bool wanted(struct prefetch *p, const struct tarball_member *m,
 }
 
 /* Finds the next wanted member and announces it. */
-static bool read_header(struct prefetch *p)
+static bool read_header(struct archive_readahead *p)
 {
 	struct tarball_member m;
 	int64_t limit = -1;
@@ -272,8 +272,9 @@ static bool read_header(struct prefetch *p)
 			break;
 		/* Passing over it may take long (a big file): the caller
 		 * gets what there is first, and may be done with it. */
-		wake_caller(p, atomic_load_explicit(&p->head,
-						    memory_order_relaxed), true);
+		wake_caller(
+			p, atomic_load_explicit(&p->head, memory_order_relaxed),
+			true);
 		if (m.type == ENTRY_FILE && m.size > (int64_t)CHUNK_MAX &&
 		    pass_over(p) < 0) {
 			if (atomic_load(&p->stop))
@@ -306,7 +307,7 @@ static bool read_header(struct prefetch *p)
 }
 
 /* Fills len bytes at to from the member, short only at its end. */
-static ssize_t read_full(struct prefetch *p, char *to, size_t len)
+static ssize_t read_full(struct archive_readahead *p, char *to, size_t len)
 {
 	size_t got = 0;
 	ssize_t n = 1;
@@ -322,7 +323,7 @@ static ssize_t read_full(struct prefetch *p, char *to, size_t len)
 /* The member's next chunk, or its digest once it has given all it has or
  * all it may. Every chunk but a member's last is CHUNK_MAX bytes, so the
  * caller sees whole blocks at block-aligned offsets. */
-static bool read_data(struct prefetch *p)
+static bool read_data(struct archive_readahead *p)
 {
 	size_t len = p->left < CHUNK_MAX ? (size_t)p->left : CHUNK_MAX;
 	ssize_t n = 0;
@@ -358,7 +359,7 @@ static bool read_data(struct prefetch *p)
 /* Publishes at least one message; false once there is nothing more to do
  * (the last message, end or failure, is published) or the caller
  * stopped. */
-static bool read_step(struct prefetch *p)
+static bool read_step(struct archive_readahead *p)
 {
 	switch (p->state) {
 	case READ_HEADER:
@@ -373,7 +374,7 @@ static bool read_step(struct prefetch *p)
 
 static void *read_ahead(void *arg)
 {
-	struct prefetch *p = arg;
+	struct archive_readahead *p = arg;
 
 	/* Named for top -H and perf. */
 	pthread_setname_np(pthread_self(), "incbak-read");
@@ -385,7 +386,7 @@ static void *read_ahead(void *arg)
 /* ---- the caller ---- */
 
 /* Sleeps until the reader published something past the caller's tail. */
-static void wait_for_reader(struct prefetch *p)
+static void wait_for_reader(struct archive_readahead *p)
 {
 	pthread_mutex_lock(&p->mu);
 	atomic_store(&p->caller_sleeps, true);
@@ -396,7 +397,7 @@ static void wait_for_reader(struct prefetch *p)
 }
 
 /* The message at the caller's tail, once there is one. */
-static const struct msg *peek(struct prefetch *p)
+static const struct msg *peek(struct archive_readahead *p)
 {
 	const struct msg *m;
 
@@ -421,7 +422,7 @@ static const char *payload(const struct msg *m)
 }
 
 /* Gives the message at the caller's tail back to the reader. */
-static void release(struct prefetch *p, const struct msg *m)
+static void release(struct archive_readahead *p, const struct msg *m)
 {
 	uint64_t wants;
 
@@ -437,15 +438,17 @@ static void release(struct prefetch *p, const struct msg *m)
 }
 
 /* FAIL and EOF stay at tail, so every later call sees them again. */
-static int fail(struct prefetch *p, const struct msg *m, struct error *err)
+static int fail(struct archive_readahead *p, const struct msg *m,
+		struct error *err)
 {
 	p->in_member = false;
 	p->failed = true;
 	return error_set(err, "%s", payload(m));
 }
 
-int prefetch_next_member(struct prefetch *p, struct prefetch_member *out,
-			 struct error *err)
+int archive_readahead_next_member(struct archive_readahead *p,
+				  struct archive_readahead_member *out,
+				  struct error *err)
 {
 	const struct msg *m;
 	size_t nlen;
@@ -487,17 +490,18 @@ int prefetch_next_member(struct prefetch *p, struct prefetch_member *out,
 	return 1;
 }
 
-int prefetch_next(struct prefetch *p, const char **name, struct error *err)
+int archive_readahead_next(struct archive_readahead *p, const char **name,
+			   struct error *err)
 {
-	struct prefetch_member m;
-	int rc = prefetch_next_member(p, &m, err);
+	struct archive_readahead_member m;
+	int rc = archive_readahead_next_member(p, &m, err);
 
 	if (rc > 0)
 		*name = m.name;
 	return rc;
 }
 
-ssize_t prefetch_data(struct prefetch *p, const void **data,
+ssize_t archive_readahead_data(struct archive_readahead *p, const void **data,
 		      struct error *err)
 {
 	const struct msg *m;
@@ -516,7 +520,8 @@ ssize_t prefetch_data(struct prefetch *p, const void **data,
 		return fail(p, m, err);
 	if (m->kind != MSG_DATA) {
 		/* END follows a member's data; anything else cannot, and is
-		 * left for prefetch_next() with a digest nothing matches. */
+		 * left for archive_readahead_next() with a digest nothing
+		 * matches. */
 		memset(p->digest, 0, HASH_SIZE);
 		p->in_member = false;
 		if (m->kind != MSG_END)
@@ -524,7 +529,8 @@ ssize_t prefetch_data(struct prefetch *p, const void **data,
 		if (!p->caller_hashes)
 			memcpy(p->digest, payload(m), HASH_SIZE);
 		release(p, m);
-		if (p->caller_hashes && hash_final(p->caller_hash, p->digest) < 0)
+		if (p->caller_hashes &&
+		    hash_final(p->caller_hash, p->digest) < 0)
 			return error_set(err, "SHA-256 is not available");
 		return 0;
 	}
@@ -536,30 +542,25 @@ ssize_t prefetch_data(struct prefetch *p, const void **data,
 	return (ssize_t)m->len;
 }
 
-void prefetch_digest(const struct prefetch *p, uint8_t out[HASH_SIZE])
+void archive_readahead_digest(const struct archive_readahead *p,
+			      uint8_t out[HASH_SIZE])
 {
 	memcpy(out, p->digest, HASH_SIZE);
 }
 
-/* Reads with no signals: the caller's thread handles them. */
-static void start_reader(struct prefetch *p)
+static void start_reader(struct archive_readahead *p)
 {
-	sigset_t all, old;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	/* Set before the thread starts, which reads it. */
 	p->threaded = true;
-	if (pthread_create(&p->thread, NULL, read_ahead, p) != 0)
+	if (threads_start(&p->thread, read_ahead, p) < 0)
 		p->threaded = false;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-static int open_prefetch(const char *path, prefetch_want_fn want, void *ctx,
-			 bool every_member, bool threaded,
-			 struct prefetch **out, struct error *err)
+static int open_readahead(const char *path, archive_readahead_want_fn want,
+			  void *ctx, bool every_member, bool threaded,
+			  struct archive_readahead **out, struct error *err)
 {
-	struct prefetch *p;
+	struct archive_readahead *p;
 	struct tarball_reader *rd;
 
 	if (tarball_reader_open(path, &rd, err) < 0)
@@ -589,19 +590,20 @@ static int open_prefetch(const char *path, prefetch_want_fn want, void *ctx,
 	return 0;
 }
 
-int prefetch_open(const char *path, prefetch_want_fn want, void *ctx,
-		  bool threaded, struct prefetch **out, struct error *err)
+int archive_readahead_open(const char *path, archive_readahead_want_fn want,
+			   void *ctx, bool threaded,
+			   struct archive_readahead **out, struct error *err)
 {
-	return open_prefetch(path, want, ctx, false, threaded, out, err);
+	return open_readahead(path, want, ctx, false, threaded, out, err);
 }
 
-int prefetch_open_every(const char *path, bool threaded,
-			struct prefetch **out, struct error *err)
+int archive_readahead_open_every(const char *path, bool threaded,
+			struct archive_readahead **out, struct error *err)
 {
-	return open_prefetch(path, NULL, NULL, true, threaded, out, err);
+	return open_readahead(path, NULL, NULL, true, threaded, out, err);
 }
 
-void prefetch_close(struct prefetch *p)
+void archive_readahead_close(struct archive_readahead *p)
 {
 	if (!p)
 		return;

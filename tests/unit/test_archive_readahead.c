@@ -1,7 +1,7 @@
 /* Members read ahead on a thread: the same members, bytes and digests as a
  * read on the caller's thread, through a ring much smaller than the
  * archive; members longer than wanted cut one byte past; damage reported
- * where it is and again on every later call; a prefetch closed midway
+ * where it is and again on every later call; a read-ahead closed midway
  * stops its thread. */
 #include <sched.h>
 #include <setjmp.h>
@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "hash.h"
-#include "prefetch.h"
+#include "archive_readahead.h"
 #include "dest.h"
 #include "tarball.h"
 #include "tree.h"
@@ -160,16 +160,17 @@ static size_t index_of(const char *name)
  * space-separated. */
 static char *read_all(const char *path, bool threaded)
 {
-	struct prefetch *p;
+	struct archive_readahead *p;
 	struct error err;
 	struct buf names = { 0 };
 	const char *name;
 	char *expect = malloc((size_t)20 << 20);
 	int rc;
 
-	assert_int_equal(prefetch_open(path, want, NULL, threaded, &p, &err),
-			 0);
-	while ((rc = prefetch_next(p, &name, &err)) > 0) {
+	assert_int_equal(
+		archive_readahead_open(path, want, NULL, threaded, &p, &err),
+		0);
+	while ((rc = archive_readahead_next(p, &name, &err)) > 0) {
 		size_t i = index_of(name), size = members[i].size, got = 0;
 		uint8_t sum[HASH_SIZE], digest[HASH_SIZE];
 		const void *data;
@@ -178,7 +179,7 @@ static char *read_all(const char *path, bool threaded)
 		buf_append(&names, name, strlen(name));
 		buf_append(&names, " ", 1);
 		fill(i, expect, size);
-		while ((n = prefetch_data(p, &data, &err)) > 0) {
+		while ((n = archive_readahead_data(p, &data, &err)) > 0) {
 			assert_true(got + (size_t)n <= size);
 			assert_memory_equal(data, expect + got, (size_t)n);
 			got += (size_t)n;
@@ -187,31 +188,32 @@ static char *read_all(const char *path, bool threaded)
 		}
 		assert_int_equal(n, 0);
 		assert_int_equal(got, size);
-		prefetch_digest(p, digest);
+		archive_readahead_digest(p, digest);
 		assert_int_equal(hash_buffer(expect, size, sum), 0);
 		assert_memory_equal(digest, sum, HASH_SIZE);
 	}
 	assert_int_equal(rc, 0);
 	/* The end stays the end. */
-	assert_int_equal(prefetch_next(p, &name, &err), 0);
-	prefetch_close(p);
+	assert_int_equal(archive_readahead_next(p, &name, &err), 0);
+	archive_readahead_close(p);
 	free(expect);
 	buf_append(&names, "", 1);
 	return names.data;
 }
 
-/* A prefetch of the archive at path, at `member`. */
-static struct prefetch *open_at(const char *path, bool threaded,
+/* A read-ahead of the archive at path, at `member`. */
+static struct archive_readahead *open_at(const char *path, bool threaded,
 				const char *member)
 {
-	struct prefetch *p;
+	struct archive_readahead *p;
 	struct error err;
 	const char *name;
 
-	assert_int_equal(prefetch_open(path, want, NULL, threaded, &p, &err),
-			 0);
+	assert_int_equal(
+		archive_readahead_open(path, want, NULL, threaded, &p, &err),
+		0);
 	do
-		assert_int_equal(prefetch_next(p, &name, &err), 1);
+		assert_int_equal(archive_readahead_next(p, &name, &err), 1);
 	while (strcmp(name, member));
 	return p;
 }
@@ -231,8 +233,8 @@ static void test_threaded_reads_what_inline_reads(void **state)
 	free(threaded_names);
 }
 
-/* prefetch_open_every(): every member in archive order with its kind and
- * link target, folders, links and devices with no data, every file whole
+/* archive_readahead_open_every(): every member in archive order with its kind
+ * and link target, folders, links and devices with no data, every file whole
  * with its digest (even d/skipped, which want() refuses). */
 static void test_every_member_comes_with_its_kind(void **state)
 {
@@ -240,15 +242,16 @@ static void test_every_member_comes_with_its_kind(void **state)
 	char *expect = malloc((size_t)20 << 20);
 
 	for (int threaded = 0; threaded < 2; threaded++) {
-		struct prefetch *p;
-		struct prefetch_member m;
+		struct archive_readahead *p;
+		struct archive_readahead_member m;
 		struct error err;
 		size_t i = 0;
 		int rc;
 
-		assert_int_equal(prefetch_open_every(f->path, threaded, &p,
-						     &err), 0);
-		while ((rc = prefetch_next_member(p, &m, &err)) > 0) {
+		assert_int_equal(archive_readahead_open_every(f->path, threaded,
+							      &p, &err),
+				 0);
+		while ((rc = archive_readahead_next_member(p, &m, &err)) > 0) {
 			const struct member *want_m = &members[i];
 			bool hardlink = want_m->type == ENTRY_FILE &&
 					want_m->target;
@@ -269,7 +272,8 @@ static void test_every_member_comes_with_its_kind(void **state)
 			else
 				assert_null(m.link_target);
 			fill(i, expect, size);
-			while ((n = prefetch_data(p, &data, &err)) > 0) {
+			while ((n = archive_readahead_data(p, &data, &err)) >
+			       0) {
 				assert_true(got + (size_t)n <= size);
 				assert_memory_equal(data, expect + got,
 						    (size_t)n);
@@ -278,7 +282,7 @@ static void test_every_member_comes_with_its_kind(void **state)
 			assert_int_equal(n, 0);
 			assert_int_equal(got, size);
 			if (want_m->type == ENTRY_FILE && !hardlink) {
-				prefetch_digest(p, digest);
+				archive_readahead_digest(p, digest);
 				assert_int_equal(hash_buffer(expect, size, sum),
 						 0);
 				assert_memory_equal(digest, sum, HASH_SIZE);
@@ -287,7 +291,7 @@ static void test_every_member_comes_with_its_kind(void **state)
 		}
 		assert_int_equal(rc, 0);
 		assert_int_equal(i, NMEMBERS);
-		prefetch_close(p);
+		archive_readahead_close(p);
 	}
 	free(expect);
 }
@@ -299,7 +303,7 @@ static void test_member_longer_than_wanted_is_cut(void **state)
 	struct fixture *f = *state;
 
 	for (int threaded = 0; threaded < 2; threaded++) {
-		struct prefetch *p;
+		struct archive_readahead *p;
 		struct error err;
 		const char *name;
 		const void *data;
@@ -310,22 +314,22 @@ static void test_member_longer_than_wanted_is_cut(void **state)
 
 		cut = 262144 + 5;
 		p = open_at(f->path, threaded, "d/big");
-		while ((n = prefetch_data(p, &data, &err)) > 0)
+		while ((n = archive_readahead_data(p, &data, &err)) > 0)
 			total += (size_t)n;
 		assert_int_equal(total, 262144 + 6);
 		fill(index_of("d/big"), expect, total);
-		prefetch_digest(p, digest);
+		archive_readahead_digest(p, digest);
 		assert_int_equal(hash_buffer(expect, total, sum), 0);
 		assert_memory_equal(digest, sum, HASH_SIZE);
 		/* The next member comes whole after the cut one. */
-		assert_int_equal(prefetch_next(p, &name, &err), 1);
+		assert_int_equal(archive_readahead_next(p, &name, &err), 1);
 		assert_string_equal(name, "d/odd");
-		prefetch_close(p);
+		archive_readahead_close(p);
 		free(expect);
 	}
 }
 
-/* Members left half read are passed over; a prefetch closed while its
+/* Members left half read are passed over; a read-ahead closed while its
  * thread waits for room in the ring stops it. */
 static void test_partial_reads_and_early_close(void **state)
 {
@@ -333,22 +337,25 @@ static void test_partial_reads_and_early_close(void **state)
 
 	cut = INT64_MAX;
 	for (int threaded = 0; threaded < 2; threaded++) {
-		struct prefetch *p;
+		struct archive_readahead *p;
 		struct error err;
 		const char *name;
 		const void *data;
 
 		p = open_at(f->path, threaded, "d/big");
-		assert_int_equal(prefetch_data(p, &data, &err), 262144);
-		assert_int_equal(prefetch_next(p, &name, &err), 1);
+		assert_int_equal(archive_readahead_data(p, &data, &err),
+				 262144);
+		assert_int_equal(archive_readahead_next(p, &name, &err), 1);
 		assert_string_equal(name, "d/odd");
-		assert_int_equal(prefetch_data(p, &data, &err), 262144);
-		prefetch_close(p);
+		assert_int_equal(archive_readahead_data(p, &data, &err),
+				 262144);
+		archive_readahead_close(p);
 
 		/* Closed at once: the thread may be anywhere. */
-		assert_int_equal(prefetch_open(f->path, want, NULL, threaded,
-					       &p, &err), 0);
-		prefetch_close(p);
+		assert_int_equal(archive_readahead_open(f->path, want, NULL,
+							threaded, &p, &err),
+				 0);
+		archive_readahead_close(p);
 	}
 }
 
@@ -389,14 +396,14 @@ static void test_damage_is_reported_where_it_is(void **state)
 
 	cut = INT64_MAX;
 	for (int threaded = 0; threaded < 2; threaded++) {
-		struct prefetch *p;
+		struct archive_readahead *p;
 		struct error err;
 		const char *name;
 		const void *data;
 		ssize_t n;
 
 		p = open_at(copy, threaded, "d/big");
-		while ((n = prefetch_data(p, &data, &err)) > 0)
+		while ((n = archive_readahead_data(p, &data, &err)) > 0)
 			;
 		assert_int_equal(n, -1);
 		assert_non_null(strstr(err.msg, "cut.tar.zst"));
@@ -405,12 +412,12 @@ static void test_damage_is_reported_where_it_is(void **state)
 		else
 			snprintf(first, sizeof(first), "%s", err.msg);
 		err.msg[0] = '\0';
-		assert_int_equal(prefetch_next(p, &name, &err), -1);
+		assert_int_equal(archive_readahead_next(p, &name, &err), -1);
 		assert_string_equal(err.msg, first);
 		err.msg[0] = '\0';
-		assert_int_equal(prefetch_data(p, &data, &err), -1);
+		assert_int_equal(archive_readahead_data(p, &data, &err), -1);
 		assert_string_equal(err.msg, first);
-		prefetch_close(p);
+		archive_readahead_close(p);
 	}
 	unlink(copy);
 	free(copy);
@@ -426,7 +433,7 @@ static int64_t want_first_and_last(void *ctx, const char *name)
 	return strcmp(name, "a") && strcmp(name, "z") ? -1 : 1;
 }
 
-/* A prefetch closed while its reader passes over members nobody wants
+/* A read-ahead closed while its reader passes over members nobody wants
  * stops there, not at the end of the archive, and what was found before
  * reaches the caller first (a restore of the first folder of a big archive
  * would otherwise read it all before it ends). */
@@ -436,7 +443,7 @@ static void test_close_stops_the_reader_between_members(void **state)
 	enum { UNWANTED = 100000 };
 	struct tree_entry e = { .type = ENTRY_FILE, .mode = 0644, .size = 1 };
 	struct tarball_writer *w;
-	struct prefetch *p;
+	struct archive_readahead *p;
 	struct error err;
 	const char *name;
 	uint64_t size;
@@ -459,23 +466,25 @@ static void test_close_stops_the_reader_between_members(void **state)
 	assert_int_equal(tarball_writer_commit(w, &size, &err), 0);
 
 	atomic_store(&asked, 0);
-	assert_int_equal(prefetch_open(path, want_first_and_last, NULL, true,
-				       &p, &err), 0);
+	assert_int_equal(archive_readahead_open(path, want_first_and_last, NULL,
+						true, &p, &err),
+			 0);
 	/* Closed once the reader is among the unwanted ones. */
 	while (atomic_load(&asked) < 100)
 		sched_yield();
-	prefetch_close(p);
+	archive_readahead_close(p);
 	assert_true(atomic_load(&asked) < UNWANTED);
 
 	/* The first member reaches the caller while the reader passes over
 	 * the others, not once it has passed them all. */
 	atomic_store(&asked, 0);
-	assert_int_equal(prefetch_open(path, want_first_and_last, NULL, true,
-				       &p, &err), 0);
-	assert_int_equal(prefetch_next(p, &name, &err), 1);
+	assert_int_equal(archive_readahead_open(path, want_first_and_last, NULL,
+						true, &p, &err),
+			 0);
+	assert_int_equal(archive_readahead_next(p, &name, &err), 1);
 	assert_string_equal(name, "a");
 	assert_true(atomic_load(&asked) < UNWANTED);
-	prefetch_close(p);
+	archive_readahead_close(p);
 	unlink(path);
 	free(path);
 }

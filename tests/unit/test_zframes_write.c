@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <zstd.h>
 
-#include "framepool.h"
+#include "zframes_write.h"
 #include "util.h"
 #include "zstd_size.h"
 
@@ -89,49 +89,49 @@ static void round_trip(int threads, size_t len)
 {
 	unsigned char *input = make_input(len, (unsigned)threads);
 	FILE *f = tmpfile();
-	struct framepool *p;
+	struct zframes_write *p;
 	struct mark marks[64];
 	size_t nmarks = 0, done = 0, step = 1, out_len, got_len;
 	unsigned char *out, *got;
 
 	assert_non_null(f);
-	p = framepool_new(fileno(f), 3, threads);
+	p = zframes_write_new(fileno(f), 3, threads);
 	while (done < len) {
 		size_t n = step < len - done ? step : len - done;
 
 		if (nmarks < 64 && step % 3 == 0) {
 			struct mark *m = &marks[nmarks++];
 
-			framepool_position(p, &m->frame, &m->within);
+			zframes_write_position(p, &m->frame, &m->within);
 			m->at = done;
 		}
-		assert_int_equal(framepool_write(p, input + done, n), 0);
+		assert_int_equal(zframes_write_append(p, input + done, n), 0);
 		done += n;
 		step = step * 7 % 1000003 + 1;
 		if (step % 11 == 0)
-			assert_int_equal(framepool_end_frame(p), 0);
+			assert_int_equal(zframes_write_end_frame(p), 0);
 	}
-	assert_int_equal(framepool_flush(p), 0);
+	assert_int_equal(zframes_write_flush(p), 0);
 	assert_int_equal(fflush(f), 0);
 	out = read_all(f, &out_len);
-	assert_int_equal(framepool_bytes_out(p), out_len);
+	assert_int_equal(zframes_write_bytes_out(p), out_len);
 
 	got = decompress_from(out, out_len, 0, &got_len);
 	assert_int_equal(got_len, len);
 	assert_memory_equal(got, input, len);
 	free(got);
 	for (size_t i = 0; i < nmarks; i++) {
-		uint64_t off = framepool_frame_offset(p, marks[i].frame);
+		uint64_t off = zframes_write_frame_offset(p, marks[i].frame);
 
 		assert_true(off < out_len);
-		assert_true(marks[i].within < FRAMEPOOL_FRAME_SIZE);
+		assert_true(marks[i].within < ZFRAMES_WRITE_FRAME_SIZE);
 		got = decompress_from(out, out_len, (size_t)off, &got_len);
 		assert_int_equal(got_len - marks[i].within, len - marks[i].at);
 		assert_memory_equal(got + marks[i].within,
 				    input + marks[i].at, len - marks[i].at);
 		free(got);
 	}
-	framepool_free(p);
+	zframes_write_free(p);
 	fclose(f);
 	free(out);
 	free(input);
@@ -140,34 +140,34 @@ static void round_trip(int threads, size_t len)
 static void test_one_worker(void **state)
 {
 	(void)state;
-	round_trip(1, 3 * FRAMEPOOL_FRAME_SIZE + 12345);
+	round_trip(1, 3 * ZFRAMES_WRITE_FRAME_SIZE + 12345);
 }
 
 static void test_all_cores(void **state)
 {
 	(void)state;
-	round_trip(0, 5 * FRAMEPOOL_FRAME_SIZE + 1);
+	round_trip(0, 5 * ZFRAMES_WRITE_FRAME_SIZE + 1);
 }
 
 static void test_more_threads_than_cores(void **state)
 {
 	(void)state;
-	round_trip(64, 2 * FRAMEPOOL_FRAME_SIZE - 1);
+	round_trip(64, 2 * ZFRAMES_WRITE_FRAME_SIZE - 1);
 }
 
 static void test_nothing_written(void **state)
 {
 	FILE *f = tmpfile();
-	struct framepool *p;
+	struct zframes_write *p;
 
 	(void)state;
 	assert_non_null(f);
-	p = framepool_new(fileno(f), 3, 2);
-	assert_int_equal(framepool_end_frame(p), 0);
-	assert_int_equal(framepool_flush(p), 0);
-	assert_int_equal(framepool_bytes_out(p), 0);
-	assert_true(framepool_frame_offset(p, 0) == UINT64_MAX);
-	framepool_free(p);
+	p = zframes_write_new(fileno(f), 3, 2);
+	assert_int_equal(zframes_write_end_frame(p), 0);
+	assert_int_equal(zframes_write_flush(p), 0);
+	assert_int_equal(zframes_write_bytes_out(p), 0);
+	assert_true(zframes_write_frame_offset(p, 0) == UINT64_MAX);
+	zframes_write_free(p);
 	fclose(f);
 }
 
@@ -176,21 +176,24 @@ static void test_nothing_written(void **state)
 static void test_write_error(void **state)
 {
 	int fds[2];
-	unsigned char *input = make_input(FRAMEPOOL_FRAME_SIZE + 10, 7);
-	struct framepool *p;
+	unsigned char *input = make_input(ZFRAMES_WRITE_FRAME_SIZE + 10, 7);
+	struct zframes_write *p;
 
 	(void)state;
 	assert_int_equal(pipe(fds), 0);
 	close(fds[1]);
 	/* the read end is not writable: EBADF */
-	p = framepool_new(fds[0], 3, 2);
-	assert_int_equal(framepool_write(p, input, FRAMEPOOL_FRAME_SIZE + 10) == 0 &&
-			 framepool_flush(p) == 0, 0);
-	assert_int_not_equal(framepool_errno(p), 0);
-	assert_non_null(strstr(framepool_error(p), "descriptor"));
-	assert_int_equal(framepool_write(p, input, 1), -1);
-	assert_int_equal(framepool_flush(p), -1);
-	framepool_free(p);
+	p = zframes_write_new(fds[0], 3, 2);
+	assert_int_equal(
+		zframes_write_append(p, input, ZFRAMES_WRITE_FRAME_SIZE + 10) ==
+				0 &&
+			zframes_write_flush(p) == 0,
+		0);
+	assert_int_not_equal(zframes_write_errno(p), 0);
+	assert_non_null(strstr(zframes_write_error(p), "descriptor"));
+	assert_int_equal(zframes_write_append(p, input, 1), -1);
+	assert_int_equal(zframes_write_flush(p), -1);
+	zframes_write_free(p);
 	close(fds[0]);
 	free(input);
 }
@@ -199,26 +202,27 @@ static void test_write_error(void **state)
  * same bytes come out as zstd makes them at 19, then at 1. */
 static void test_level_per_frame(void **state)
 {
-	size_t len = FRAMEPOOL_FRAME_SIZE / 2;
+	size_t len = ZFRAMES_WRITE_FRAME_SIZE / 2;
 	unsigned char *input = make_input(len, 5);
 	FILE *f = tmpfile();
-	struct framepool *p;
+	struct zframes_write *p;
 
 	(void)state;
 	assert_non_null(f);
-	p = framepool_new(fileno(f), 19, 2);
-	assert_int_equal(framepool_write(p, input, len), 0);
-	assert_int_equal(framepool_end_frame(p), 0);
-	framepool_set_level(p, 1);
-	assert_int_equal(framepool_write(p, input, len), 0);
-	assert_int_equal(framepool_flush(p), 0);
-	assert_int_equal(framepool_frame_offset(p, 1),
+	p = zframes_write_new(fileno(f), 19, 2);
+	assert_int_equal(zframes_write_append(p, input, len), 0);
+	assert_int_equal(zframes_write_end_frame(p), 0);
+	zframes_write_set_level(p, 1);
+	assert_int_equal(zframes_write_append(p, input, len), 0);
+	assert_int_equal(zframes_write_flush(p), 0);
+	assert_int_equal(zframes_write_frame_offset(p, 1),
 			 zstd_frame_size(input, len, 19));
-	assert_int_equal(framepool_bytes_out(p) - framepool_frame_offset(p, 1),
+	assert_int_equal(zframes_write_bytes_out(p) -
+				 zframes_write_frame_offset(p, 1),
 			 zstd_frame_size(input, len, 1));
 	assert_true(zstd_frame_size(input, len, 1) !=
 		    zstd_frame_size(input, len, 19));
-	framepool_free(p);
+	zframes_write_free(p);
 	fclose(f);
 	free(input);
 }

@@ -1,7 +1,7 @@
 /* Asking for files ahead of a reader on a cold page cache. Everything runs
  * on the reader's own thread: asking costs an open, two reads that may not
  * wait and an fadvise, and the kernel does the reading meanwhile. */
-#include "warmup.h"
+#include "source_readahead.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,19 +13,20 @@
 
 /* The part of a file asked for: past it, the reader's own sequential
  * readahead keeps ahead of it. */
-#define WARMUP_FILE_PART ((uint64_t)4 << 20)
+#define SOURCE_READAHEAD_FILE_PART ((uint64_t)4 << 20)
 /* Files found in the cache one after another that make it a warm one. */
-#define WARMUP_CACHED_ROW 64
+#define SOURCE_READAHEAD_CACHED_ROW 64
 
-void warmup_init(struct warmup *w, int rootfd)
+void source_readahead_init(struct source_readahead *w, int rootfd)
 {
 	memset(w, 0, sizeof(*w));
 	w->rootfd = rootfd;
 }
 
-bool warmup_wants_more(const struct warmup *w)
+bool source_readahead_wants_more(const struct source_readahead *w)
 {
-	return !w->blind && w->len < WARMUP_FILES && w->bytes < WARMUP_BYTES;
+	return !w->blind && w->len < SOURCE_READAHEAD_FILES &&
+	       w->bytes < SOURCE_READAHEAD_BYTES;
 }
 
 /* Whether the byte at offset is in the page cache: 1 if so, 0 if not (a
@@ -42,13 +43,16 @@ static int byte_cached(int fd, uint64_t offset)
 	return errno == EAGAIN ? 0 : -1;
 }
 
-void warmup_ask(struct warmup *w, const char *path, uint64_t size)
+void source_readahead_ask(struct source_readahead *w, const char *path,
+			  uint64_t size)
 {
-	uint64_t part = size < WARMUP_FILE_PART ? size : WARMUP_FILE_PART;
-	struct warmup_item *it;
+	uint64_t part = size < SOURCE_READAHEAD_FILE_PART
+				? size
+				: SOURCE_READAHEAD_FILE_PART;
+	struct source_readahead_item *it;
 	int fd, first, last;
 
-	if (!part || !warmup_wants_more(w))
+	if (!part || !source_readahead_wants_more(w))
 		return;
 	/* Not blocking on a file that became a FIFO since the scan. */
 	fd = fs_open_source(w->rootfd, path, O_NONBLOCK);
@@ -63,7 +67,7 @@ void warmup_ask(struct warmup *w, const char *path, uint64_t size)
 		close(fd);
 		return;
 	}
-	it = &w->ring[(w->first + w->len++) % WARMUP_FILES];
+	it = &w->ring[(w->first + w->len++) % SOURCE_READAHEAD_FILES];
 	it->path = path;
 	it->bytes = part;
 	it->brought_in = !first || !last;
@@ -74,28 +78,28 @@ void warmup_ask(struct warmup *w, const char *path, uint64_t size)
 	close(fd);
 }
 
-bool warmup_finds_cached(const struct warmup *w)
+bool source_readahead_finds_cached(const struct source_readahead *w)
 {
-	return w->blind || w->cached_in_row >= WARMUP_CACHED_ROW;
+	return w->blind || w->cached_in_row >= SOURCE_READAHEAD_CACHED_ROW;
 }
 
-void warmup_resume(struct warmup *w)
+void source_readahead_resume(struct source_readahead *w)
 {
 	w->cached_in_row = 0;
 }
 
 /* Paths come in the reader's order, which is strcmp's. */
-bool warmup_take(struct warmup *w, const char *path)
+bool source_readahead_take(struct source_readahead *w, const char *path)
 {
 	while (w->len) {
-		struct warmup_item *it = &w->ring[w->first];
+		struct source_readahead_item *it = &w->ring[w->first];
 		int c = it->path == path ? 0 : strcmp(it->path, path);
 		bool brought_in = it->brought_in;
 
 		if (c > 0)
 			return false;
 		w->bytes -= it->bytes;
-		w->first = (w->first + 1) % WARMUP_FILES;
+		w->first = (w->first + 1) % SOURCE_READAHEAD_FILES;
 		w->len--;
 		if (c == 0)
 			return brought_in;
@@ -103,7 +107,7 @@ bool warmup_take(struct warmup *w, const char *path)
 	return false;
 }
 
-void warmup_clear(struct warmup *w)
+void source_readahead_clear(struct source_readahead *w)
 {
-	warmup_init(w, w->rootfd);
+	source_readahead_init(w, w->rootfd);
 }

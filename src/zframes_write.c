@@ -2,12 +2,11 @@
  * the queued ones, and the caller writes finished slots out in ring order,
  * which is frame order. Only the caller's thread touches the file and the
  * bookkeeping of offsets; workers see nothing but their slot. */
-#include "framepool.h"
+#include "zframes_write.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <zstd.h>
 
 #include "fsutil.h"
+#include "threads.h"
 #include "util.h"
 
 enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
@@ -30,12 +30,12 @@ struct slot {
 };
 
 struct worker {
-	struct framepool *pool;
+	struct zframes_write *pool;
 	ZSTD_CCtx *cctx;
 	pthread_t thread;
 };
 
-struct framepool {
+struct zframes_write {
 	int fd, level;
 	int frame_level;         /* for the frames submitted from now on */
 	pthread_mutex_t mu;
@@ -87,7 +87,7 @@ static void compress_slot(ZSTD_CCtx *cctx, struct slot *s)
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
-	struct framepool *p = wk->pool;
+	struct zframes_write *p = wk->pool;
 
 	/* Named for top -H and perf. */
 	pthread_setname_np(pthread_self(), "incbak-zstd");
@@ -112,15 +112,9 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Workers get no signals: the caller's thread handles them, as before
- * there were threads. */
-static void start_workers(struct framepool *p, int wanted)
+static void start_workers(struct zframes_write *p, int wanted)
 {
-	sigset_t all, old;
-
 	p->workers = xcalloc((size_t)wanted, sizeof(*p->workers));
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (int i = 0; i < wanted; i++) {
 		struct worker *wk = &p->workers[p->nworkers];
 
@@ -128,34 +122,24 @@ static void start_workers(struct framepool *p, int wanted)
 		wk->cctx = new_cctx(p->level);
 		if (!wk->cctx)
 			break;
-		if (pthread_create(&wk->thread, NULL, worker_main, wk) != 0) {
+		if (threads_start(&wk->thread, worker_main, wk) < 0) {
 			ZSTD_freeCCtx(wk->cctx);
 			break;
 		}
 		p->nworkers++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* A frame takes 5 ms (incompressible) to 12-19 ms (text) to compress here
- * (zstd -b3), and from less than that to far more (a folder of tiny files)
- * to fill:
- * frames queued ahead keep the workers busy through such runs. Cores busy
- * while a 67,800-file tree was read: 1.87 with one spare, 1.92 with three,
- * 1.94 with five (CPU over wall seconds, three runs each). Each costs
- * 8 MiB. */
-#define FRAMEPOOL_SPARE 3
+/* A frame can take far longer to fill than to compress (a folder of tiny
+ * files): frames queued ahead keep the workers busy through such runs.
+ * Past three the cores were hardly busier. Each costs 8 MiB. */
+#define ZFRAMES_WRITE_SPARE 3
 
-struct framepool *framepool_new(int fd, int level, int threads)
+struct zframes_write *zframes_write_new(int fd, int level, int threads)
 {
-	struct framepool *p = xcalloc(1, sizeof(*p));
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct zframes_write *p = xcalloc(1, sizeof(*p));
 
-	if (cpus < 1)
-		cpus = 1;
-	/* More workers than cores only adds 8 MiB of buffers each. */
-	if (threads <= 0 || threads > cpus)
-		threads = (int)cpus;
+	threads = threads_count(threads, 0);
 	p->fd = fd;
 	p->out.fd = fd;
 	p->level = level;
@@ -163,9 +147,9 @@ struct framepool *framepool_new(int fd, int level, int threads)
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->queued, NULL);
 	pthread_cond_init(&p->done, NULL);
-	/* One slot filling, one per worker compressing, and FRAMEPOOL_SPARE
+	/* One slot filling, one per worker compressing, and ZFRAMES_WRITE_SPARE
 	 * queued or waiting for their turn to be written. */
-	p->nslots = (size_t)threads + 1 + FRAMEPOOL_SPARE;
+	p->nslots = (size_t)threads + 1 + ZFRAMES_WRITE_SPARE;
 	p->slots = xcalloc(p->nslots, sizeof(*p->slots));
 	start_workers(p, threads);
 	if (p->nworkers == 0) {
@@ -175,7 +159,7 @@ struct framepool *framepool_new(int fd, int level, int threads)
 	return p;
 }
 
-static int fail(struct framepool *p, int errnum, const char *zstd_error)
+static int fail(struct zframes_write *p, int errnum, const char *zstd_error)
 {
 	p->failed = true;
 	p->fail_errno = errnum;
@@ -183,7 +167,7 @@ static int fail(struct framepool *p, int errnum, const char *zstd_error)
 	return -1;
 }
 
-static void set_state(struct framepool *p, struct slot *s,
+static void set_state(struct zframes_write *p, struct slot *s,
 		      enum slot_state state)
 {
 	pthread_mutex_lock(&p->mu);
@@ -192,7 +176,7 @@ static void set_state(struct framepool *p, struct slot *s,
 }
 
 /* Waits for the oldest slot in flight to be compressed and writes it. */
-static int write_oldest(struct framepool *p)
+static int write_oldest(struct zframes_write *p)
 {
 	struct slot *s = &p->slots[p->oldest];
 
@@ -207,7 +191,8 @@ static int write_oldest(struct framepool *p)
 	p->offsets[s->frame_no] = p->out.written;
 	if (fs_write_all(p->fd, s->out, s->result) < 0)
 		return fail(p, errno, NULL);
-	/* On a 270 MB archive the commit's fsync took 0.2 s when left it all. */
+	/* Written back as it goes, so that the commit's fsync is not left
+	 * all of the archive at once. */
 	fs_writeback_advance(&p->out, s->result);
 	p->frames_written = s->frame_no + 1;
 	s->in_len = 0;
@@ -218,7 +203,7 @@ static int write_oldest(struct framepool *p)
 
 /* Hands the filling slot to the workers (or compresses it here), moves on
  * to the next slot and makes sure that one is free. */
-static int submit(struct framepool *p)
+static int submit(struct zframes_write *p)
 {
 	struct slot *s = &p->slots[p->fill];
 
@@ -244,18 +229,18 @@ static int submit(struct framepool *p)
 	return 0;
 }
 
-void framepool_set_level(struct framepool *p, int level)
+void zframes_write_set_level(struct zframes_write *p, int level)
 {
 	p->frame_level = level;
 }
 
-void framepool_start_at(struct framepool *p, uint64_t offset)
+void zframes_write_start_at(struct zframes_write *p, uint64_t offset)
 {
 	p->out.written = offset;
 	p->out.sent = offset;
 }
 
-int framepool_write(struct framepool *p, const void *data, size_t len)
+int zframes_write_append(struct zframes_write *p, const void *data, size_t len)
 {
 	const char *src = data;
 
@@ -263,11 +248,12 @@ int framepool_write(struct framepool *p, const void *data, size_t len)
 		return -1;
 	while (len > 0) {
 		struct slot *s = &p->slots[p->fill];
-		size_t n = FRAMEPOOL_FRAME_SIZE - s->in_len;
+		size_t n = ZFRAMES_WRITE_FRAME_SIZE - s->in_len;
 
 		if (!s->in) {
-			s->in = xmalloc(FRAMEPOOL_FRAME_SIZE);
-			s->out_cap = ZSTD_compressBound(FRAMEPOOL_FRAME_SIZE);
+			s->in = xmalloc(ZFRAMES_WRITE_FRAME_SIZE);
+			s->out_cap =
+				ZSTD_compressBound(ZFRAMES_WRITE_FRAME_SIZE);
 			s->out = xmalloc(s->out_cap);
 		}
 		if (n > len)
@@ -276,27 +262,27 @@ int framepool_write(struct framepool *p, const void *data, size_t len)
 		s->in_len += n;
 		src += n;
 		len -= n;
-		if (s->in_len == FRAMEPOOL_FRAME_SIZE && submit(p) < 0)
+		if (s->in_len == ZFRAMES_WRITE_FRAME_SIZE && submit(p) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int framepool_end_frame(struct framepool *p)
+int zframes_write_end_frame(struct zframes_write *p)
 {
 	return p->failed ? -1 : submit(p);
 }
 
-void framepool_position(const struct framepool *p, uint64_t *frame_no,
+void zframes_write_position(const struct zframes_write *p, uint64_t *frame_no,
 			uint64_t *within)
 {
 	*frame_no = p->fill_frame;
 	*within = p->slots[p->fill].in_len;
 }
 
-int framepool_flush(struct framepool *p)
+int zframes_write_flush(struct zframes_write *p)
 {
-	if (framepool_end_frame(p) < 0)
+	if (zframes_write_end_frame(p) < 0)
 		return -1;
 	while (p->oldest != p->fill)
 		if (write_oldest(p) < 0)
@@ -304,10 +290,10 @@ int framepool_flush(struct framepool *p)
 	return 0;
 }
 
-int framepool_append_raw(struct framepool *p, int from_fd, uint64_t from,
-			 uint64_t len, uint64_t *at)
+int zframes_write_append_raw(struct zframes_write *p, int from_fd,
+			     uint64_t from, uint64_t len, uint64_t *at)
 {
-	if (framepool_flush(p) < 0)
+	if (zframes_write_flush(p) < 0)
 		return -1;
 	*at = p->out.written;
 	if (fs_copy_range(from_fd, from, p->fd, len) < 0)
@@ -316,30 +302,31 @@ int framepool_append_raw(struct framepool *p, int from_fd, uint64_t from,
 	return 0;
 }
 
-uint64_t framepool_frame_offset(const struct framepool *p, uint64_t frame_no)
+uint64_t zframes_write_frame_offset(const struct zframes_write *p,
+				    uint64_t frame_no)
 {
 	return frame_no < p->frames_written ? p->offsets[frame_no]
 					    : UINT64_MAX;
 }
 
-uint64_t framepool_bytes_out(const struct framepool *p)
+uint64_t zframes_write_bytes_out(const struct zframes_write *p)
 {
 	return p->out.written;
 }
 
-int framepool_errno(const struct framepool *p)
+int zframes_write_errno(const struct zframes_write *p)
 {
 	return p->fail_errno;
 }
 
-const char *framepool_error(const struct framepool *p)
+const char *zframes_write_error(const struct zframes_write *p)
 {
 	if (p->fail_errno)
 		return strerror(p->fail_errno);
 	return p->zstd_error ? p->zstd_error : "compression failed";
 }
 
-void framepool_free(struct framepool *p)
+void zframes_write_free(struct zframes_write *p)
 {
 	if (!p)
 		return;
