@@ -45,7 +45,7 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 CORE = util fsutil hash json tree exclude config scan metadata manifest_sieve \
 	record_fast content_index framepool framedec tarball prefetch warmup \
-	store lock log duration \
+	store lock log duration retention \
 	backup restore jsonout faultpoint rotate
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
 CORE += verify repair
