@@ -37,7 +37,9 @@ struct series {
 /* Berlin is UTC+1 in winter and UTC+2 in summer: the comments give local
  * time. */
 static const struct series series[] = {
-	{ "2016-02-29T12:00:00Z", 0, 1, NO_TAG, false },
+	/* the oldest two on one day: restic keeps the older as well while a
+	 * rule has periods left ("(oldest)") */
+	{ "2016-02-29T08:00:00Z", 4 * HOUR, 2, NO_TAG, false },
 	{ "2017-03-01T12:00:00Z", 0, 1, NO_TAG, true },
 	{ "2018-06-15T10:00:00Z", 0, 1, NO_TAG, false },
 	/* 2019-01-01 00:30 local: a new year in Berlin, not yet in UTC */
@@ -170,6 +172,7 @@ static const struct policy_case policies[] = {
 	{ "last-200", { .keep_last = 200 }, false, 0, false },
 	{ "hourly-5", { .keep_hourly = 5 }, false, 0, false },
 	{ "hourly-30", { .keep_hourly = 30 }, false, 0, false },
+	{ "hourly-all", { .keep_hourly = -1 }, false, 0, false },
 	{ "daily-3", { .keep_daily = 3 }, false, 0, false },
 	{ "daily-10", { .keep_daily = 10 }, false, 0, false },
 	{ "daily-30", { .keep_daily = 30 }, false, 0, false },
@@ -261,8 +264,8 @@ static void render(const struct dataset *d, const struct policy_case *c,
 		if (d->b[i].pinned || d->b[i].time > d->now)
 			assert_true(v[i].keep);
 		format_local(d->b[i].time, when, sizeof(when));
-		buf_printf(out, "%s  %s  %-6s  %s\n", d->b[i].id, when,
-			   v[i].keep ? "keep" : "remove", why);
+		buf_printf(out, "%s  %s  %s%s\n", d->b[i].id, when,
+			   v[i].keep ? "keep: " : "", why);
 		free(why);
 	}
 	assert_int_equal(kept + removed, d->n);
