@@ -369,38 +369,32 @@ static void test_golden(void **state)
 
 /* An oracle independent of retention.c's calendar code: with every period
  * kept (-1), the kept backups are exactly the newest of each group that
- * strftime() puts them in, plus the oldest past backup. */
-static void test_unlimited_matches_strftime(void **state)
+ * strftime() puts them in, plus the oldest. b is in time order, all past. */
+static void check_unlimited(const struct retention_backup *b, size_t n,
+			    int64_t now)
 {
 	static const char *const formats[] = {
 		"%Y%m%d%H", "%Y%m%d", "%G%V", "%Y%m", "%Y",
 	};
-	static struct dataset d;
-	struct retention_verdict v[MAX_BACKUPS];
+	struct retention_verdict *v = xcalloc(n, sizeof(*v));
 	size_t f, i;
 
-	(void)state;
-	dataset_build(&d);
 	for (f = 0; f < ARRAY_SIZE(formats); f++) {
 		struct retention_policy p = { 0 };
 		int *count = &p.keep_hourly + f;
 		struct error err = { { 0 } };
-		size_t oldest = d.n;
 		char prev[32] = "";
 
 		*count = -1;
-		assert_int_equal(retention_apply(d.b, d.n, &p, d.now, v, &err),
-				 0);
-		/* newest first, skipping the future */
-		for (i = d.n; i-- > 0;) {
-			time_t t = (time_t)d.b[i].time;
+		assert_int_equal(retention_apply(b, n, &p, now, v, &err), 0);
+		for (i = n; i-- > 0;) {
+			time_t t = (time_t)b[i].time;
 			struct tm tm;
 			char key[32];
 			bool want;
 
-			if (d.b[i].time > d.now)
+			if (b[i].time > now)
 				continue;
-			oldest = i;
 			localtime_r(&t, &tm);
 			strftime(key, sizeof(key), formats[f], &tm);
 			want = strcmp(key, prev) != 0 || i == 0;
@@ -408,10 +402,36 @@ static void test_unlimited_matches_strftime(void **state)
 			if (want != ((v[i].reasons &
 				      RETENTION_BY_PERIOD(f + 1)) != 0))
 				fail_msg("%s: %s (%s) kept %d", formats[f],
-					 d.b[i].id, key, !want);
+					 b[i].id, key, !want);
 		}
-		assert_int_equal(oldest, 0);
 	}
+	free(v);
+}
+
+static void test_unlimited_matches_strftime(void **state)
+{
+	static struct dataset d;
+
+	(void)state;
+	dataset_build(&d);
+	check_unlimited(d.b, d.n, d.now);
+}
+
+/* Every day from 1998 to 2040 at 23:30 UTC (the next day in Berlin):
+ * every kind of ISO year start and end, 53-week years and leap days. */
+static void test_unlimited_many_years(void **state)
+{
+	int64_t start = utc("1998-12-20T23:30:00Z");
+	size_t n = 15400, i;
+	struct retention_backup *b = xcalloc(n, sizeof(*b));
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		b[i].id = "x";
+		b[i].time = start + (int64_t)i * DAY;
+	}
+	check_unlimited(b, n, b[n - 1].time);
+	free(b);
 }
 
 /* Rules hand-checked on a few backups, independent of the golden files. */
@@ -520,6 +540,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_unlimited_matches_strftime),
+		cmocka_unit_test(test_unlimited_many_years),
 		cmocka_unit_test(test_small_cases),
 		cmocka_unit_test(test_invalid_policy),
 		cmocka_unit_test(test_resolve),
