@@ -47,7 +47,7 @@ CORE = util threads fsutil hash tree exclude config scan catalog \
 	catalog_contents catalog_read catalog_write catalog_fastread \
 	catalog_stream catalog_file catalog_manifest catalog_json dest \
 	zframes_write zframes_read tarball archive_readahead source_readahead \
-	lock log \
+	lock log duration retention \
 	backup restore jsonout faultpoint rotate prune
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
 CORE += verify repair
