@@ -43,10 +43,10 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-CORE = util fsutil hash json tree exclude config scan metadata manifest_sieve \
+CORE = util fsutil hash json tree exclude change config scan metadata manifest_sieve \
 	record_fast content_index framepool framedec tarball prefetch warmup \
 	store lock log \
-	backup restore jsonout faultpoint rotate
+	backup restore restore_plan jsonout faultpoint rotate rotate_plan
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
 CORE += verify repair
 CMDS += cmd_verify cmd_repair
