@@ -43,12 +43,12 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-CORE = util threads fsutil hash tree exclude config scan catalog \
+CORE = util threads fsutil hash tree exclude change config scan catalog \
 	catalog_contents catalog_read catalog_write catalog_fastread \
 	catalog_stream catalog_file catalog_manifest catalog_json dest \
 	zframes_write zframes_read tarball archive_readahead source_readahead \
 	lock log duration retention \
-	backup restore jsonout faultpoint rotate prune
+	backup restore restore_plan jsonout faultpoint rotate rotate_plan prune
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
 CORE += verify repair
 CMDS += cmd_verify cmd_repair

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "change.h"
 #include "exclude.h"
 #include "faultpoint.h"
 #include "fsutil.h"
@@ -20,6 +21,7 @@
 #include "lock.h"
 #include "catalog.h"
 #include "rotate.h"
+#include "rotate_plan.h"
 #include "scan.h"
 #include "dest.h"
 #include "tarball.h"
@@ -187,29 +189,20 @@ static void drop_from_cache(struct run *r, int fd)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 }
 
-static bool same_owner_and_mode(const struct tree_entry *a,
-				const struct tree_entry *b)
-{
-	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid;
-}
-
+/* Adds the counts of one decision (change.c) to the run's stats. */
 static void count_change(struct run *r, const struct tree_entry *e,
 			 const struct tree_entry *old)
 {
-	if (!old || (old->type == ENTRY_DIR) != (e->type == ENTRY_DIR)) {
-		if (e->type == ENTRY_DIR)
-			r->stats->dirs_changed++;
-		else
-			r->stats->files_added++;
-		if (old && old->type == ENTRY_DIR)
-			r->stats->dirs_changed++;
-		else if (old)
-			r->stats->files_deleted++;
-	} else if (e->type == ENTRY_DIR) {
-		r->stats->dirs_changed++;
-	} else {
-		r->stats->files_modified++;
-	}
+	struct change_counts c = {0};
+
+	if (e)
+		change_count_present(e, old, &c);
+	else
+		change_count_missing(old, &c);
+	r->stats->files_added += c.files_added;
+	r->stats->files_modified += c.files_modified;
+	r->stats->files_deleted += c.files_deleted;
+	r->stats->dirs_changed += c.dirs_changed;
 }
 
 /* Records that this run's archive holds e's content as `member`, the
@@ -237,7 +230,7 @@ static bool content_needs_storing(struct run *r, const struct tree_entry *e,
 
 	if (!same)
 		count_change(r, e, old);
-	else if (!same_owner_and_mode(e, old))
+	else if (!change_same_owner_and_mode(e, old))
 		r->stats->files_modified++;
 	else
 		r->metadata_dirty = true;
@@ -491,18 +484,17 @@ out:
 
 /* ---- the tree walk ---- */
 
+/* The run's options as change detection takes them. */
 static bool needs_reading(const struct run *r, const struct tree_entry *e,
 			  const struct tree_entry *old)
 {
-	const struct backup_options *o = r->opts;
+	const struct change_options o = {
+		.checksum_all = r->opts->checksum_all,
+		.ignore_ctime = r->opts->ignore_ctime,
+		.ignore_inode = r->opts->ignore_inode,
+	};
 
-	return o->checksum_all || !old || old->type != ENTRY_FILE ||
-	       old->recheck || old->size != e->size ||
-	       old->mtime.sec != e->mtime.sec ||
-	       old->mtime.nsec != e->mtime.nsec ||
-	       (!o->ignore_ctime && (old->ctime.sec != e->ctime.sec ||
-				     old->ctime.nsec != e->ctime.nsec)) ||
-	       (!o->ignore_inode && old->ino != e->ino);
+	return change_needs_reading(e, old, &o);
 }
 
 static int handle_file(struct run *r, struct tree_entry *e,
@@ -512,7 +504,7 @@ static int handle_file(struct run *r, struct tree_entry *e,
 
 	if (!needs_reading(r, e, old)) {
 		memcpy(e->checksum, old->checksum, HASH_SIZE);
-		if (!same_owner_and_mode(e, old))
+		if (!change_same_owner_and_mode(e, old))
 			r->stats->files_modified++;
 		return 0;
 	}
@@ -530,15 +522,7 @@ static int handle_file(struct run *r, struct tree_entry *e,
 static int handle_other(struct run *r, struct tree_entry *e,
 			const struct tree_entry *old)
 {
-	bool changed = !old || old->type != e->type ||
-		       e->uid != old->uid || e->gid != old->gid;
-
-	if (e->type == ENTRY_DIR)
-		changed = changed || e->mode != old->mode;
-	else
-		changed = changed ||
-			  strcmp(e->link_target, old->link_target) != 0;
-	if (!changed)
+	if (!change_other_differs(e, old))
 		return 0;
 	count_change(r, e, old);
 	/* New folders go in the archive too, so a plain tar extraction has
@@ -593,10 +577,7 @@ static void handle_missing(struct run *r, const struct tree_entry *old)
 		kept->unchanged = true;
 		return;
 	}
-	if (old->type == ENTRY_DIR)
-		r->stats->dirs_changed++;
-	else
-		r->stats->files_deleted++;
+	count_change(r, NULL, old);
 	strlist_push(&r->deleted, old->path);
 }
 

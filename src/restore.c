@@ -20,6 +20,7 @@
 #include "lock.h"
 #include "catalog.h"
 #include "archive_readahead.h"
+#include "restore_plan.h"
 #include "dest.h"
 #include "tarball.h"
 #include "tree.h"
@@ -29,16 +30,6 @@
 #define SPARSE_BLOCK ((size_t)4096)
 #define IO_SIZE ((size_t)1 << 20)
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-
-/* A file whose bytes come from an archive. Sorted by archive, member and
- * checksum, so one pass per archive finds them by binary search and the
- * paths sharing a content are neighbours. */
-struct need {
-	size_t entry;                  /* index in the manifest tree */
-	size_t hist;                   /* holder's index in md.history */
-	const struct content *c;
-	bool done;
-};
 
 struct restore {
 	const struct restore_options *o;
@@ -52,7 +43,7 @@ struct restore {
 	struct strlist scopes;         /* the paths asked for, normalised */
 	bool whole_tree;               /* no path, or "." among them */
 	bool *chosen;                  /* per manifest entry */
-	struct need *needs;
+	struct restore_need *needs;
 	size_t nneeds, needs_alloc;
 	int rootfd;
 	char *cache_path;              /* the folder opened last ... */
@@ -238,53 +229,11 @@ out:
 	return rc;
 }
 
-/* "./docs/" -> "docs"; "." and "" mean the whole tree (""). */
-static char *normalize_path(const char *p)
-{
-	size_t n;
-
-	while (p[0] == '.' && p[1] == '/')
-		p += 2;
-	n = strlen(p);
-	while (n > 0 && p[n - 1] == '/')
-		n--;
-	if (n == 1 && p[0] == '.')
-		n = 0;
-	return xstrndup(p, n);
-}
-
-/* Marks the folders above path: restoring docs/a.txt recreates docs/. */
-static void choose_ancestors(struct restore *r, const char *path)
-{
-	char *copy = xstrdup(path);
-	char *slash;
-
-	while ((slash = strrchr(copy, '/')) != NULL) {
-		const struct tree_entry *e;
-
-		*slash = '\0';
-		e = tree_find(&r->m.files, copy);
-		if (e)
-			r->chosen[e - r->m.files.entries] = true;
-	}
-	free(copy);
-}
-
 static int choose_one(struct restore *r, const char *asked, const char *path)
 {
-	const struct tree *t = &r->m.files;
-	const struct tree_entry *e = tree_find(t, path);
-	size_t n = strlen(path);
-
-	if (!e)
+	if (!restore_plan_choose(&r->m.files, path, r->chosen))
 		return fail_as(r, STATUS_USAGE, "'%s' is not in backup %s",
 			       asked, r->h->backup_id);
-	/* Everything starting with `path` is contiguous in sorted order. */
-	for (size_t i = (size_t)(e - t->entries);
-	     i < t->len && !strncmp(t->entries[i].path, path, n); i++)
-		if (!t->entries[i].path[n] || t->entries[i].path[n] == '/')
-			r->chosen[i] = true;
-	choose_ancestors(r, path);
 	return 0;
 }
 
@@ -295,8 +244,8 @@ static void scope_paths(struct restore *r)
 
 	for (size_t i = 0; paths && i < paths->len; i++)
 		strlist_push_owned(&r->scopes,
-				   normalize_path(paths->items[i]));
-	r->whole_tree = !r->scopes.len || strlist_contains(&r->scopes, "");
+				   restore_plan_normalize(paths->items[i]));
+	r->whole_tree = restore_plan_whole_tree(&r->scopes);
 }
 
 static int choose_paths(struct restore *r)
@@ -323,44 +272,27 @@ static int choose_paths(struct restore *r)
 static int plan_file(struct restore *r, size_t i)
 {
 	const struct tree_entry *e = &r->m.files.entries[i];
-	const struct content *c = catalog_content_find(&r->md.contents, e->checksum);
-	const struct history_entry *holder;
+	struct restore_need need;
 	char sum[HASH_HEX_SIZE];
-	struct need *n;
 
-	hex_encode(e->checksum, HASH_SIZE, sum);
-	if (!c)
+	switch (restore_plan_need(&r->md, &r->m.files, i, &need)) {
+	case RESTORE_PLAN_OK:
+		break;
+	case RESTORE_PLAN_UNRECORDED:
+		hex_encode(e->checksum, HASH_SIZE, sum);
 		return fail_as(r, STATUS_DAMAGED, "'%s' in %s: its content "
 			       "%s is not recorded in %s", e->path,
 			       r->archive_path, sum, METADATA_FILE_NAME);
-	holder = catalog_find_backup(&r->md, c->holder);
-	if (!holder)
+	case RESTORE_PLAN_NOT_KEPT:
+		hex_encode(e->checksum, HASH_SIZE, sum);
 		return fail_as(r, STATUS_DAMAGED, "'%s' in %s: its content "
 			       "%s is held by backup %s, which is not kept",
-			       e->path, r->archive_path, sum, c->holder);
+			       e->path, r->archive_path, sum, need.c->holder);
+	}
 	grow_array((void **)&r->needs, &r->needs_alloc, r->nneeds + 1,
 		   sizeof(*r->needs));
-	n = &r->needs[r->nneeds++];
-	n->entry = i;
-	n->hist = (size_t)(holder - r->md.history);
-	n->c = c;
-	n->done = false;
+	r->needs[r->nneeds++] = need;
 	return 0;
-}
-
-static int cmp_needs(const void *pa, const void *pb)
-{
-	const struct need *a = pa, *b = pb;
-	int c;
-
-	if (a->hist != b->hist)
-		return a->hist < b->hist ? -1 : 1;
-	c = strcmp(a->c->member, b->c->member);
-	if (!c)
-		c = memcmp(a->c->checksum, b->c->checksum, HASH_SIZE);
-	if (!c)
-		c = a->entry < b->entry ? -1 : a->entry > b->entry;
-	return c;
 }
 
 static void count_entry(struct restore *r, const struct tree_entry *e)
@@ -389,8 +321,7 @@ static int load_chosen_contents(struct restore *r)
 	if (!r->md.contents_pending)
 		return 0;
 	for (size_t i = 0; i < t->len; i++) {
-		if (!r->chosen[i] || t->entries[i].type != ENTRY_FILE ||
-		    !t->entries[i].size)
+		if (!r->chosen[i] || !restore_plan_reads(&t->entries[i]))
 			continue;
 		grow_array((void **)&sums, &alloc, (n + 1) * HASH_SIZE, 1);
 		memcpy(sums + n++ * HASH_SIZE, t->entries[i].checksum,
@@ -413,12 +344,10 @@ static int plan_contents(struct restore *r)
 		if (!r->chosen[i])
 			continue;
 		count_entry(r, &t->entries[i]);
-		if (t->entries[i].type == ENTRY_FILE &&
-		    t->entries[i].size > 0 && plan_file(r, i) < 0)
+		if (restore_plan_reads(&t->entries[i]) && plan_file(r, i) < 0)
 			return -1;
 	}
-	if (r->nneeds > 1)
-		qsort(r->needs, r->nneeds, sizeof(*r->needs), cmp_needs);
+	restore_plan_sort(r->needs, r->nneeds);
 	return 0;
 }
 
@@ -1198,16 +1127,8 @@ static int restore_group(struct restore *r, size_t i, size_t hi,
 static size_t find_need(const struct restore *r, size_t lo, size_t hi,
 			const char *name)
 {
-	size_t a = lo, b = hi;
+	size_t a = restore_plan_first_member(r->needs, lo, hi, name);
 
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-
-		if (strcmp(r->needs[mid].c->member, name) < 0)
-			a = mid + 1;
-		else
-			b = mid;
-	}
 	for (; a < hi && !strcmp(r->needs[a].c->member, name); a++)
 		if (!r->needs[a].done)
 			return a;
@@ -1224,22 +1145,6 @@ static int check_all_found(struct restore *r, size_t lo, size_t hi,
 				       need_entry(r, i)->path, archive,
 				       r->needs[i].c->member);
 	return 0;
-}
-
-/* Above this many members from one archive, one pass in order beats
- * starting a decompression at each. */
-#define SEEK_MAX_NEEDS 64
-
-/* True if every need in [lo, hi) knows where its member starts and there
- * are few enough of them to go to each directly. */
-static bool can_seek(const struct restore *r, size_t lo, size_t hi)
-{
-	if (hi - lo > SEEK_MAX_NEEDS)
-		return false;
-	for (size_t i = lo; i < hi; i++)
-		if (!r->needs[i].c->has_frame)
-			return false;
-	return true;
 }
 
 /* Opens the archive where need i's member starts. 1 with *rd on that
@@ -1303,18 +1208,10 @@ struct wanted {
 static int64_t wanted_size(void *ctx, const char *name)
 {
 	const struct wanted *w = ctx;
-	const struct need *needs = w->r->needs;
-	size_t a = w->lo, b = w->hi;
+	const struct restore_need *needs = w->r->needs;
+	size_t a = restore_plan_first_member(needs, w->lo, w->hi, name);
 	int64_t most = -1;
 
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-
-		if (strcmp(needs[mid].c->member, name) < 0)
-			a = mid + 1;
-		else
-			b = mid;
-	}
 	for (; a < w->hi && !strcmp(needs[a].c->member, name); a++) {
 		uint64_t size = w->r->m.files.entries[needs[a].entry].size;
 
@@ -1370,7 +1267,7 @@ static int read_archive(struct restore *r, size_t lo, size_t hi)
 	char *path = dest_archive_path(r->o->dest, h->archive);
 	int rc = 0;
 
-	if (can_seek(r, lo, hi))
+	if (restore_plan_can_seek(r->needs, lo, hi))
 		rc = read_seeking(r, lo, hi, path);
 	if (rc == 0)
 		rc = read_sequential(r, lo, hi, path);
@@ -1383,10 +1280,8 @@ static int restore_archives(struct restore *r)
 	size_t lo = 0;
 
 	while (lo < r->nneeds) {
-		size_t hi = lo + 1;
+		size_t hi = restore_plan_archive_end(r->needs, r->nneeds, lo);
 
-		while (hi < r->nneeds && r->needs[hi].hist == r->needs[lo].hist)
-			hi++;
 		if (read_archive(r, lo, hi) < 0)
 			return -1;
 		lo = hi;

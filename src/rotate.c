@@ -16,23 +16,12 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "catalog.h"
+#include "rotate_plan.h"
 #include "dest.h"
 #include "tarball.h"
 #include "util.h"
 
 #define COPY_CHUNK ((size_t)1 << 20)
-
-size_t rotate_plan_excess(const struct metadata *md, int max_backups)
-{
-	if (max_backups < 1 || md->nhistory <= (size_t)max_backups)
-		return 0;
-	return md->nhistory - (size_t)max_backups;
-}
-
-bool rotate_plan_needs_carry(const struct content *c, const char *victim_id)
-{
-	return strcmp(c->last_used, victim_id) > 0;
-}
 
 /* A member of the heir copied into the rewritten archive, and where it
  * starts there now. */
@@ -52,7 +41,7 @@ struct carry {
 				    then, once copied, in the heir */
 };
 
-/* A run of the victim's frames between two member boundaries, read
+/* A span of the victim's frames between two member boundaries, read
  * while deciding whether it goes into the heir as it is: only if every
  * member in it is one the heir's tree has as it is (see
  * member_stays_as_is), so `tar -x` of the heir still gives files of its
@@ -64,10 +53,10 @@ struct segment {
 	size_t ncarries, alloc;
 };
 
-/* Victim frames, from compressed offset comp (uncompressed unc) to
- * uncompressed unc_end (UINT64_MAX: the end), whose contents to carry are
- * read and compressed again one by one. */
-struct run {
+/* A span of the victim's frames, from compressed offset comp
+ * (uncompressed unc) to uncompressed unc_end (UINT64_MAX: the end), whose
+ * contents to carry are read and compressed again one by one. */
+struct frame_span {
 	uint64_t comp, unc, unc_end;
 };
 
@@ -483,22 +472,22 @@ static int carry_member(struct rewrite *rw, struct tarball_reader *r,
 	return 0;
 }
 
-/* Pass 2, member by member: the contents to carry in a run of the
+/* Pass 2, member by member: the contents to carry in a span of the
  * victim's frames, each read and compressed again. */
-static int carry_from_run(struct rewrite *rw, const char *path,
-			  const struct run *run)
+static int carry_from_span(struct rewrite *rw, const char *path,
+			   const struct frame_span *span)
 {
 	struct tarball_reader *r = NULL;
 	struct tarball_member m;
 	int more, rc = -1;
 
-	if (tarball_reader_open_at(path, run->comp, 0, &r, rw->err) < 0)
+	if (tarball_reader_open_at(path, span->comp, 0, &r, rw->err) < 0)
 		return read_failed(rw);
 	while ((more = tarball_next(r, &m, rw->err)) > 0) {
 		struct carry *cy;
 
-		if (run->unc_end != UINT64_MAX &&
-		    run->unc + tarball_member_offset(r) >= run->unc_end)
+		if (span->unc_end != UINT64_MAX &&
+		    span->unc + tarball_member_offset(r) >= span->unc_end)
 			break;
 		if (m.is_hardlink || m.type != ENTRY_FILE)
 			continue;
@@ -529,58 +518,44 @@ static const struct tree_entry *find_in_heir_tree(const struct rewrite *rw,
 	return e;
 }
 
-/* Whether the victim's member m can go into the heir as it is: the heir's
- * tree has it, as a folder, a symlink to the same target, a file whose
- * content is to be carried (under this name, which no other member of the
- * heir takes), or a hard link with the content of a member copied too.
- * Sets *cy to the carry of a file's content. */
+/* Whether the victim's member m can go into the heir as it is (see
+ * rotate_plan_member_as_is). Sets *cy to the carry of a file's content,
+ * and marks the heir file whose name it then keeps. */
 static bool member_stays_as_is(struct rewrite *rw,
 			       const struct tarball_member *m,
 			       struct carry **cy)
 {
-	const struct tree_entry *e;
-	const struct carry *target;
+	const struct carry *target = NULL;
+	struct carry *named = find_carry(rw, m->name);
+	struct rotate_member f = {
+		.type = (uint8_t)m->type,
+		.is_hardlink = m->is_hardlink,
+		.is_other = m->is_other,
+		.is_manifest = !strcmp(m->name, MANIFEST_MEMBER),
+		.heir_has_name = strlist_has_sorted(&rw->heir_names, m->name),
+		.reserved = dest_member_reserved(m->name),
+		.size = (uint64_t)m->size,
+		.link_target = m->link_target,
+		.carried = named ? named->content : NULL,
+	};
 
 	*cy = NULL;
-	if (m->is_other || !strcmp(m->name, MANIFEST_MEMBER) ||
-	    strlist_has_sorted(&rw->heir_names, m->name))
-		return false;
-	if (dest_member_reserved(m->name)) {
-		/* a content carried before, under its checksum */
-		if (m->is_hardlink || m->type != ENTRY_FILE)
-			return false;
-		*cy = find_carry(rw, m->name);
-		return *cy && (uint64_t)m->size == (*cy)->content->size;
-	}
-	e = find_in_heir_tree(rw, m);
-	if (!e || e->type != m->type)
-		return false;
-	if (m->is_hardlink) {
+	if (!f.reserved)
+		f.in_heir = find_in_heir_tree(rw, m);
+	if (f.in_heir)
+		f.name_taken = rw->name_taken[f.in_heir - rw->heir.files.entries];
+	if (m->is_hardlink && m->link_target)
 		target = find_kept_name(rw, m->link_target);
-		return target && !memcmp(e->checksum, target->content->checksum,
-					 HASH_SIZE);
-	}
-	if (m->type == ENTRY_DIR)
-		return true;
-	if (m->type == ENTRY_SYMLINK)
-		return e->link_target && m->link_target &&
-		       !strcmp(e->link_target, m->link_target);
-	*cy = find_carry(rw, m->name);
-	if (!*cy || (uint64_t)m->size != (*cy)->content->size ||
-	    memcmp(e->checksum, (*cy)->content->checksum, HASH_SIZE) ||
-	    rw->name_taken[e - rw->heir.files.entries]) {
-		*cy = NULL;
+	if (target)
+		f.link_carried = target->content;
+	if (!rotate_plan_member_as_is(&f))
 		return false;
+	if (named && m->type == ENTRY_FILE && !m->is_hardlink) {
+		*cy = named;
+		if (!f.reserved)
+			named->takes = f.in_heir;
 	}
-	(*cy)->takes = e;
 	return true;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
 }
 
 static void segment_start(struct segment *sg, uint64_t comp, uint64_t unc)
@@ -622,13 +597,13 @@ static void segment_add(struct segment *sg, struct carry *cy,
 static int end_segment(struct rewrite *rw, const char *path, int victim_fd,
 		       struct segment *sg, uint64_t comp_end, uint64_t unc_end)
 {
-	struct run run = { sg->comp, sg->unc, unc_end };
+	struct frame_span span = { sg->comp, sg->unc, unc_end };
 	uint64_t at;
 
 	if (unc_end <= sg->unc)
 		return 0;
 	if (!sg->whole)
-		return carry_from_run(rw, path, &run);
+		return carry_from_span(rw, path, &span);
 	if (tarball_writer_append_frames(rw->w, victim_fd, sg->comp,
 					 comp_end - sg->comp, &at,
 					 rw->err) < 0)
@@ -710,40 +685,6 @@ out:
 	return rc;
 }
 
-/* Whether reading the victim first to copy frames as they are is likely
- * to pay: most of the bytes to carry lie in frames where no content that
- * goes is stored (by the positions the metadata records). */
-static bool worth_copying_frames(const struct metadata *md,
-				 const char *victim_id,
-				 const struct carry *carries, size_t n)
-{
-	uint64_t *gone = NULL, clean = 0, total = 0;
-	size_t ngone = 0, alloc = 0;
-
-	for (size_t i = 0; i < md->contents.len; i++) {
-		const struct content *c = &md->contents.items[i];
-
-		if (strcmp(c->holder, victim_id) ||
-		    rotate_plan_needs_carry(c, victim_id) || !c->has_frame)
-			continue;
-		grow_array((void **)&gone, &alloc, ngone + 1, sizeof(*gone));
-		gone[ngone++] = c->frame_offset;
-	}
-	if (ngone > 1)
-		qsort(gone, ngone, sizeof(*gone), cmp_u64);
-	for (size_t i = 0; i < n; i++) {
-		const struct content *c = carries[i].content;
-
-		total += c->size;
-		if (c->has_frame && !(ngone && bsearch(&c->frame_offset, gone,
-							ngone, sizeof(*gone),
-							cmp_u64)))
-			clean += c->size;
-	}
-	free(gone);
-	return clean > total / 2;
-}
-
 /* A crash after the heir was rewritten but before the metadata was saved
  * leaves the heir already holding some contents: use them as they are. */
 static void adopt_already_carried(struct rewrite *rw)
@@ -819,7 +760,7 @@ static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
 {
 	char *heir_path = dest_archive_path(rw->dest, heir->archive);
 	char *victim_path = dest_archive_path(rw->dest, victim->archive);
-	const struct run whole = { 0, 0, UINT64_MAX };
+	const struct frame_span whole = { 0, 0, UINT64_MAX };
 	int64_t mtime = 0;
 	int copied, rc = -1;
 
@@ -843,7 +784,7 @@ static int rewrite_heir(struct rewrite *rw, const struct history_entry *victim,
 	index_for_carrying(rw);
 	adopt_already_carried(rw);
 	if ((rw->copy_frames ? carry_by_frames(rw, victim_path)
-			     : carry_from_run(rw, victim_path, &whole)) < 0 ||
+			     : carry_from_span(rw, victim_path, &whole)) < 0 ||
 	    check_all_carried(rw, victim_path) < 0)
 		goto out;
 	parse_backup_id(heir->backup_id, &mtime);
@@ -869,8 +810,7 @@ static void collect_carries(struct metadata *md, const char *victim_id,
 	for (size_t i = 0; i < md->contents.len; i++) {
 		struct content *c = &md->contents.items[i];
 
-		if (strcmp(c->holder, victim_id) ||
-		    !rotate_plan_needs_carry(c, victim_id))
+		if (!rotate_plan_carries(c, victim_id))
 			continue;
 		grow_array((void **)out, &alloc, *n + 1, sizeof(**out));
 		(*out)[(*n)++] = (struct carry){ .content = c };
@@ -1045,11 +985,10 @@ static int rotate_one(const char *dest, struct metadata *md,
 	rw.hash = hash_new();
 	rw.chunk = xmalloc(COPY_CHUNK);
 	collect_carries(md, victim_id, &rw.carries, &rw.ncarries);
-	rw.copy_frames = worth_copying_frames(md, victim_id, rw.carries,
-					      rw.ncarries);
+	rw.copy_frames = rotate_plan_copy_frames(md, victim_id);
 	/* With two backups the heir is the oldest kept, made whole below. */
-	if (!opts->dry_run && md->nhistory > 1 &&
-	    !(rw.ncarries && md->nhistory == 2)) {
+	if (!opts->dry_run &&
+	    rotate_plan_whole_first(md->nhistory, rw.ncarries)) {
 		int damaged;
 
 		if (make_tree_whole(dest, md, victim_archive, opts, &damaged,

@@ -1,5 +1,5 @@
 /* Rotation: keep the newest max_backups backups without ever making a kept
- * backup unrestorable. rotate_plan_* decide (pure, over the metadata);
+ * backup unrestorable. rotate_plan.h decides (pure, over the metadata);
  * rotate_apply does it, one oldest backup at a time, crash-safe. */
 #ifndef INCBAK_ROTATE_H
 #define INCBAK_ROTATE_H
@@ -12,14 +12,6 @@
 
 struct error;
 struct metadata;
-struct content;
-
-/* How many of the oldest backups must go to keep max_backups. */
-size_t rotate_plan_excess(const struct metadata *md, int max_backups);
-
-/* Whether content held by the backup `victim_id` is still needed once that
- * backup is gone: a newer (kept) backup's tree refers to it. */
-bool rotate_plan_needs_carry(const struct content *c, const char *victim_id);
 
 struct rotate_report {
 	/* carried: contents moved into the newest archive; copied: how many
