@@ -85,7 +85,7 @@ static void make_manifest(struct manifest *m, const struct archive_spec *a)
 /* The contents as "1:AB 2:AA", by checksum. */
 static char *describe_contents(const struct metadata *md)
 {
-	const struct content **sorted = content_sorted(&md->contents);
+	const struct content **sorted = catalog_content_sorted(&md->contents);
 	char *out = xstrdup("");
 
 	for (size_t i = 0; i < md->contents.len; i++) {
