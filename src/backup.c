@@ -325,14 +325,22 @@ static int process_small(struct run *r, int fd, struct tree_entry *e,
 	return store_buffer(r, e);
 }
 
-/* Reads fd to the end, hashing; 0, or 1 after a warning. */
+/* Reads fd to the end, hashing; 0, or 1 after a warning. A file that
+ * goes on past its size by more than a chunk (one that never ends) is
+ * not read further: it is changing, and the next run tries again. */
 static int hash_stream(struct run *r, int fd, struct tree_entry *e)
 {
+	uint64_t done = 0;
 	ssize_t n;
 
 	hash_reset(r->hash);
 	while ((n = fs_read_noting_cache(fd, r->chunk, STREAM_CHUNK,
 					 &r->cache_missed)) != 0) {
+		if (n > 0 && (done += (uint64_t)n) > e->size + STREAM_CHUNK) {
+			warn(r, "'%s' grew while it was read; left for the "
+			     "next run", e->path);
+			return 1;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -458,6 +466,10 @@ static int process_file(struct run *r, struct tree_entry *e,
 		if (errno == ENOENT)
 			warn(r, "'%s' vanished before it could be read",
 			     e->path);
+		else if (errno == ELOOP || errno == EXDEV)
+			warn(r, "'%s' was replaced during the backup (a "
+			     "symlink is in its path now); left for the next "
+			     "run", e->path);
 		else
 			warn(r, "cannot open '%s': %s", e->path,
 			     strerror(errno));
@@ -465,6 +477,14 @@ static int process_file(struct run *r, struct tree_entry *e,
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		warn(r, "'%s' changed type before it could be read", e->path);
+		goto out;
+	}
+	/* Another file at the scanned path (a folder above it swapped, the
+	 * file renamed over): not what the scan saw, so not stored under its
+	 * name this run. */
+	if ((uint64_t)st.st_ino != e->ino) {
+		warn(r, "'%s' was replaced during the backup; left for the "
+		     "next run", e->path);
 		goto out;
 	}
 	entry_take_stat(e, &st);
