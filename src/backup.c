@@ -987,12 +987,13 @@ static int sweep_unrecorded_archives(struct run *r, bool have_metadata)
 	return rc;
 }
 
+/* The destination is left out of the scan by what it is, not by how its
+ * path is spelled: "../src/.backups" or a symlink to a folder of the
+ * source would otherwise put every earlier archive into each new one. */
 static int skip_destination(const struct run *r, struct scan_options *so)
 {
 	struct stat st;
 
-	if (!path_is_within(r->opts->dest, r->opts->source))
-		return 0;
 	if (stat(r->opts->dest, &st) < 0)
 		return error_set(r->err, "cannot stat '%s': %s",
 				 r->opts->dest, strerror(errno));

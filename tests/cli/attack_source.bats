@@ -84,3 +84,37 @@ needs_faults() {
 	! tar --zstd -xOf "$(latest_archive)" | grep -q PLANTED ||
 		fail "the planted file is in the archive"
 }
+
+# The newest archive in $1 holds no archive and no metadata of its own
+# destination.
+assert_no_destination_in_archive() {
+	local members
+	members=$(DST=$1 archive_members "$(DST=$1 latest_archive)")
+	! grep -q 'tar\.zst\|backup_metadata' <<< "$members" ||
+		fail "an archive holds its destination: $members"
+}
+
+@test "a destination inside the source spelled another way from another folder is left out of the scan" {
+	mkdir -p "$TEST_DIR/elsewhere"
+	ln -s src "$TEST_DIR/proj"
+	echo one > "$SRC/a"
+	backdate
+	cd "$TEST_DIR/elsewhere"
+	ib run -q --source ../proj --dest ../src/.backups
+	echo two > "$SRC/b"
+	backdate
+	ib run -q --source ../proj --dest ../src/.backups
+	assert_no_destination_in_archive "$SRC/.backups"
+}
+
+@test "a destination inside the source reached through a symlink is left out of the scan" {
+	mkdir -p "$SRC/.backups"
+	ln -s "$SRC/.backups" "$TEST_DIR/dst-link"
+	echo one > "$SRC/a"
+	backdate
+	ib run -q --source "$SRC" --dest "$TEST_DIR/dst-link"
+	echo two > "$SRC/b"
+	backdate
+	ib run -q --source "$SRC" --dest "$TEST_DIR/dst-link"
+	assert_no_destination_in_archive "$SRC/.backups"
+}
