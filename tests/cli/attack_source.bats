@@ -118,3 +118,79 @@ assert_no_destination_in_archive() {
 	ib run -q --source "$SRC" --dest "$TEST_DIR/dst-link"
 	assert_no_destination_in_archive "$SRC/.backups"
 }
+
+@test "a cloned tree's incbak.ini cannot make incbak append to a file that is not its log" {
+	printf 'alias ls=ls\n' > "$HOME/.bashrc"
+	cp "$HOME/.bashrc" "$TEST_DIR/bashrc.before"
+	printf "[backup]\nlog_file = %s/.bashrc\ndestination = %s\n" "$HOME" "$DST" > "$SRC/incbak.ini"
+	echo a > "$SRC/a"
+	run ib run -q --source "$SRC"
+	[ "$status" -eq 2 ] || fail "exit $status: $output"
+	[[ "$output" == *"refusing log '$HOME/.bashrc': not an incbak operations log"* ]] ||
+		fail "said: $output"
+	cmp "$HOME/.bashrc" "$TEST_DIR/bashrc.before" || fail ".bashrc was written"
+	[ "$(archive_count)" -eq 0 ] || fail "a backup was made"
+}
+
+@test "a log incbak creates starts with its header; a later run appends to it" {
+	echo a > "$SRC/a"
+	ib run -q --source "$SRC" --dest "$DST"
+	echo b > "$SRC/b"
+	ib run -q --source "$SRC" --dest "$DST"
+	[ "$(head -n 1 "$DST/backup_operations.log")" = "# incbak operations log: one line per run" ]
+	[ "$(grep -c ' run exit=0 ' "$DST/backup_operations.log")" -eq 2 ]
+}
+
+@test "a destination's log from before the header is still appended to when it is private; a public one is refused" {
+	echo a > "$SRC/a"
+	ib run -q --source "$SRC" --dest "$DST"
+	# as an older incbak left it: no header
+	sed -i 1d "$DST/backup_operations.log"
+	echo b > "$SRC/b"
+	ib run -q --source "$SRC" --dest "$DST"
+	[ "$(grep -c ' run exit=0 ' "$DST/backup_operations.log")" -eq 2 ]
+	chmod 0644 "$DST/backup_operations.log"
+	echo c > "$SRC/c"
+	run ib run -q --source "$SRC" --dest "$DST"
+	[ "$status" -eq 2 ] || fail "exit $status: $output"
+	[[ "$output" == *"refusing log '$DST/backup_operations.log'"* ]] || fail "said: $output"
+}
+
+@test "a config file owned by another user is refused, and the message says how to proceed" {
+	echo a > "$SRC/a"
+	printf "[backup]\ndestination = %s\n" "$DST" > "$SRC/incbak.ini"
+	chown 65534:65534 "$SRC/incbak.ini"
+	run ib run -q --source "$SRC"
+	[ "$status" -eq 2 ] || fail "exit $status: $output"
+	[[ "$output" == *"config file '$SRC/incbak.ini' is owned by uid 65534, not by you (uid 0) or root"* ]] ||
+		fail "said: $output"
+	[[ "$output" == *"pass --config with a file you own, or run incbak as its owner"* ]] ||
+		fail "said: $output"
+	[ ! -e "$DST" ] || fail "the destination was created"
+}
+
+@test "as an ordinary user: a root-owned config that anyone can write is refused" {
+	chmod 0755 "$TEST_DIR"
+	echo a > "$SRC/a"
+	printf "[backup]\ndestination = %s\n" "$TEST_DIR/home/dst" > "$SRC/incbak.ini"
+	chmod 0666 "$SRC/incbak.ini"
+	chown -R 65534:65534 "$TEST_DIR/home"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env HOME="$TEST_DIR/home" "$INCBAK" run -q --source "$SRC"
+	[ "$status" -eq 2 ] || fail "exit $status: $output"
+	[[ "$output" == *"config file '$SRC/incbak.ini' can be written by others (mode 0666)"* ]] ||
+		fail "said: $output"
+	[ ! -e "$TEST_DIR/home/dst" ] || fail "the destination was created"
+}
+
+@test "a name with a newline and an ESC sequence cannot forge lines on stderr" {
+	echo a > "$SRC/a"
+	mkfifo "$SRC/$(printf 'x\nincbak: \033[2Jforged')"
+	backdate
+	run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	! grep -q "$(printf '\033')" <<< "$output" || fail "an ESC reached the terminal"
+	[ "$(grep -c forged <<< "$output")" -eq 1 ] || fail "a line was forged: $output"
+	grep -qF "incbak: skipping fifo 'x\\nincbak: \\x1b[2Jforged'" <<< "$output" ||
+		fail "said: $output"
+}
