@@ -1036,6 +1036,8 @@ static int scan_source(struct run *r)
 {
 	struct scan_options so = {
 		.root = r->opts->source,
+		.have_root_fd = true,
+		.root_fd = r->rootfd,
 		.excludes = r->opts->excludes,
 		.exclude_if_present = r->opts->exclude_if_present,
 		.one_file_system = r->opts->one_file_system,
