@@ -466,7 +466,8 @@ static int process_file(struct run *r, struct tree_entry *e,
 		if (errno == ENOENT)
 			warn(r, "'%s' vanished before it could be read",
 			     e->path);
-		else if (errno == ELOOP || errno == EXDEV)
+		else if (errno == ELOOP || errno == EXDEV ||
+			 errno == ENOTDIR)
 			warn(r, "'%s' was replaced during the backup (a "
 			     "symlink is in its path now); left for the next "
 			     "run", e->path);

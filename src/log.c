@@ -129,35 +129,45 @@ int log_check(const char *path, bool legacy_ok, struct error *err)
 }
 
 /* Opens the existing log at path to append to it, once check_own_log
- * agrees. */
+ * agrees. Not waiting for a reader, should the log be a FIFO: one that is
+ * read takes the line, one that is not is an error (ENXIO). The header is
+ * read through a second descriptor (opening a FIFO to read as well would
+ * end its reader's input), checked to be the same file. */
 static int open_existing(const char *path, bool legacy_ok, struct error *err)
 {
-	const int flags = O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
-			  O_NOCTTY;
-	struct stat st;
-	int fd = open(path, O_RDWR | flags);
+	const int flags = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+	struct stat st, rst;
+	int fd = open(path, O_WRONLY | O_APPEND | flags), rfd = -1;
+	int rc = -1;
 
-	if (fd < 0)
-		return open_error(path, err);
-	if (check_own_log(fd, path, legacy_ok, err) < 0) {
-		close(fd);
-		return -1;
-	}
-	if (fstat(fd, &st) == 0 && !S_ISFIFO(st.st_mode))
-		return fd;
-	/* Not waiting for a reader, should the log be a FIFO: one that is
-	 * read takes the line, one that is not is an error (ENXIO). */
-	close(fd);
-	fd = open(path, O_WRONLY | flags);
 	if (fd < 0 && errno == ENXIO)
 		return error_set(err, "cannot open log '%s': not a file, and "
 				 "nothing reads it", path);
 	if (fd < 0)
 		return open_error(path, err);
-	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		error_set(err, "cannot stat log '%s': %s", path,
+			  strerror(errno));
+		goto out;
+	}
+	if (S_ISFIFO(st.st_mode)) {
+		rc = 0;
+		goto out;
+	}
+	rfd = open(path, O_RDONLY | flags);
+	if (rfd < 0 || fstat(rfd, &rst) < 0 || rst.st_dev != st.st_dev ||
+	    rst.st_ino != st.st_ino) {
+		error_set(err, "refusing log '%s': it changed while it was "
+			  "opened", path);
+		goto out;
+	}
+	rc = check_own_log(rfd, path, legacy_ok, err);
+out:
+	if (rfd >= 0)
+		close(rfd);
+	if (rc < 0) {
 		close(fd);
-		return error_set(err, "refusing log '%s': it changed while "
-				 "it was opened", path);
+		return -1;
 	}
 	return fd;
 }

@@ -8,8 +8,8 @@ load helpers
 # Waits (up to 10 s) for background process $1 to stop itself at its
 # fault point.
 wait_stopped() {
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
 		sleep 0.1
 	done
@@ -18,8 +18,8 @@ wait_stopped() {
 
 # Waits (up to 10 s) for background process $1 to end and sets `status`.
 wait_ended() {
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -35,7 +35,7 @@ wait_ended() {
 # any file is read; sets pid.
 start_paused_run() {
 	INCBAK_STOP_AT=run:entry "$INCBAK_FAULTS" run -q --source "$SRC" --dest "$DST" \
-		"$@" 2> "$TEST_DIR/err" &
+		2> "$TEST_DIR/err" &
 	pid=$!
 	wait_stopped "$pid"
 }
