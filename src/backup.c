@@ -319,14 +319,22 @@ static int process_small(struct run *r, int fd, struct tree_entry *e,
 	return store_buffer(r, e);
 }
 
-/* Reads fd to the end, hashing; 0, or 1 after a warning. */
+/* Reads fd to the end, hashing; 0, or 1 after a warning. A file that
+ * goes on past its size by more than a chunk (one that never ends) is
+ * not read further: it is changing, and the next run tries again. */
 static int hash_stream(struct run *r, int fd, struct tree_entry *e)
 {
+	uint64_t done = 0;
 	ssize_t n;
 
 	hash_reset(r->hash);
 	while ((n = fs_read_noting_cache(fd, r->chunk, STREAM_CHUNK,
 					 &r->cache_missed)) != 0) {
+		if (n > 0 && (done += (uint64_t)n) > e->size + STREAM_CHUNK) {
+			warn(r, "'%s' grew while it was read; left for the "
+			     "next run", e->path);
+			return 1;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -452,6 +460,11 @@ static int process_file(struct run *r, struct tree_entry *e,
 		if (errno == ENOENT)
 			warn(r, "'%s' vanished before it could be read",
 			     e->path);
+		else if (errno == ELOOP || errno == EXDEV ||
+			 errno == ENOTDIR)
+			warn(r, "'%s' was replaced during the backup (a "
+			     "symlink is in its path now); left for the next "
+			     "run", e->path);
 		else
 			warn(r, "cannot open '%s': %s", e->path,
 			     strerror(errno));
@@ -459,6 +472,14 @@ static int process_file(struct run *r, struct tree_entry *e,
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		warn(r, "'%s' changed type before it could be read", e->path);
+		goto out;
+	}
+	/* Another file at the scanned path (a folder above it swapped, the
+	 * file renamed over): not what the scan saw, so not stored under its
+	 * name this run. */
+	if ((uint64_t)st.st_ino != e->ino) {
+		warn(r, "'%s' was replaced during the backup; left for the "
+		     "next run", e->path);
 		goto out;
 	}
 	entry_take_stat(e, &st);
@@ -952,12 +973,13 @@ static int sweep_unrecorded_archives(struct run *r, bool have_metadata)
 	return rc;
 }
 
+/* The destination is left out of the scan by what it is, not by how its
+ * path is spelled: "../src/.backups" or a symlink to a folder of the
+ * source would otherwise put every earlier archive into each new one. */
 static int skip_destination(const struct run *r, struct scan_options *so)
 {
 	struct stat st;
 
-	if (!path_is_within(r->opts->dest, r->opts->source))
-		return 0;
 	if (stat(r->opts->dest, &st) < 0)
 		return error_set(r->err, "cannot stat '%s': %s",
 				 r->opts->dest, strerror(errno));
@@ -1000,6 +1022,8 @@ static int scan_source(struct run *r)
 {
 	struct scan_options so = {
 		.root = r->opts->source,
+		.have_root_fd = true,
+		.root_fd = r->rootfd,
 		.excludes = r->opts->excludes,
 		.exclude_if_present = r->opts->exclude_if_present,
 		.one_file_system = r->opts->one_file_system,

@@ -121,8 +121,12 @@ static void on_planned(void *ctx, const char *path)
 
 	if (rc->planned)
 		jsonout_str(rc->planned, NULL, path);
-	else if (!rc->common.quiet)
-		printf("would restore %s\n", path);
+	else if (!rc->common.quiet) {
+		char *clean = log_escape(path);
+
+		printf("would restore %s\n", clean);
+		free(clean);
+	}
 }
 
 static void on_progress(void *ctx, uint64_t done, uint64_t total,

@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "jsonout.h"
 #include "log.h"
+#include "metadata.h"
 #include "util.h"
 
 static const char run_usage[] =
@@ -48,6 +49,7 @@ struct run_cmd {
 	struct progress progress;
 	struct strlist warnings;
 	const struct cmd_env *env;
+	bool log_legacy_ok;         /* see check_log() */
 };
 
 static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
@@ -262,7 +264,8 @@ static void log_run(const struct run_cmd *rc, const struct backup_stats *st,
 			       (unsigned long long)st->bytes_read,
 			       (unsigned long long)st->archive_size,
 			       (long long)st->warnings, secs);
-	if (log_append_line(rc->settings.log_path, line, &err) < 0 &&
+	if (log_append_line(rc->settings.log_path, line, rc->log_legacy_ok,
+			    &err) < 0 &&
 	    !rc->common.quiet)
 		log_warning("%s", err.msg);
 	free(line);
@@ -316,6 +319,22 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 	return code;
 }
 
+/* The log is checked before the run, so a refused one stops it before
+ * anything is written. A destination's own log from before logs had a
+ * header is still incbak's when the destination holds backups (see
+ * log_check). */
+static int check_log(struct run_cmd *rc, struct error *err)
+{
+	const struct settings *s = &rc->settings;
+	char *meta = path_join(s->dest, METADATA_FILE_NAME);
+	struct stat st;
+
+	rc->log_legacy_ok = !s->cfg.log_file && lstat(meta, &st) == 0 &&
+			    S_ISREG(st.st_mode);
+	free(meta);
+	return log_check(s->log_path, rc->log_legacy_ok, err);
+}
+
 int cmd_run(int argc, char **argv, const struct cmd_env *env)
 {
 	struct run_cmd rc = { .env = env };
@@ -326,6 +345,7 @@ int cmd_run(int argc, char **argv, const struct cmd_env *env)
 	if (code >= 0)
 		goto out;
 	if (settings_load(&rc.common, &rc.settings, &err) < 0 ||
+	    check_log(&rc, &err) < 0 ||
 	    !(excludes = build_excludes(&rc, &err))) {
 		code = cmd_fail(&rc.common, STATUS_USAGE, err.msg);
 		goto out;

@@ -66,7 +66,12 @@ static void on_problem(void *ctx, const char *archive, const char *path,
 	struct jsonout *o;
 
 	if (!vc->problems) {
-		printf("%s: %s: %s\n", archive, path, what);
+		char *line = str_fmt("%s: %s: %s", archive, path, what);
+		char *clean = log_escape(line);
+
+		printf("%s\n", clean);
+		free(clean);
+		free(line);
 		return;
 	}
 	o = jsonout_object();

@@ -5,12 +5,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -416,29 +419,70 @@ int config_parse_string(struct config *cfg, const char *text,
 
 /* Reads the whole file, NUL-terminated. The cap keeps a wrong path (a disk
  * image, /dev/zero) from filling memory. */
+/* A config decides where incbak writes (log_file, destination) and, to
+ * come, what it runs: it must be the word of the user running incbak or
+ * root, not of whoever else could write a file into the source tree (as
+ * OpenSSH's StrictModes and git's safe.directory decide). */
+static int check_owner(const struct stat *st, const char *path,
+		       struct error *err)
+{
+	uid_t me = geteuid();
+
+	if (st->st_uid != me && st->st_uid != 0)
+		return error_set(err, "config file '%s' is owned by uid %u, "
+				 "not by you (uid %u) or root: its settings "
+				 "are not taken; pass --config with a file "
+				 "you own, or run incbak as its owner", path,
+				 (unsigned)st->st_uid, (unsigned)me);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return error_set(err, "config file '%s' can be written by "
+				 "others (mode %04o): its settings are not "
+				 "taken; run 'chmod go-w' on it, or pass "
+				 "--config with a file only you can write",
+				 path, (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
 static char *read_file(const char *path, size_t *len, struct error *err)
 {
-	FILE *f = fopen(path, "rb");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
 	char *text = NULL;
+	ssize_t n = 0, got;
 	bool ok = false;
-	size_t n;
 
-	if (!f) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		error_set(err, "cannot read '%s': %s", path, strerror(errno));
-		return NULL;
+		goto out;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		error_set(err, "cannot read '%s': not a file", path);
+		goto out;
+	}
+	if (check_owner(&st, path, err) < 0)
+		goto out;
 	text = xmalloc(MAX_FILE_SIZE + 2);
-	n = fread(text, 1, MAX_FILE_SIZE + 1, f);
-	if (ferror(f)) {
-		error_set(err, "cannot read '%s': %s", path, strerror(errno));
-	} else if (n > MAX_FILE_SIZE) {
-		error_set(err, "%s: too large", path);
-	} else {
-		text[n] = '\0';
-		*len = n;
-		ok = true;
+	while (n <= (ssize_t)MAX_FILE_SIZE &&
+	       (got = read(fd, text + n, MAX_FILE_SIZE + 1 - (size_t)n)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			error_set(err, "cannot read '%s': %s", path,
+				  strerror(errno));
+			goto out;
+		}
+		n += got;
 	}
-	fclose(f);
+	if (n > (ssize_t)MAX_FILE_SIZE) {
+		error_set(err, "%s: too large", path);
+		goto out;
+	}
+	text[n] = '\0';
+	*len = (size_t)n;
+	ok = true;
+out:
+	if (fd >= 0)
+		close(fd);
 	if (!ok) {
 		free(text);
 		text = NULL;
@@ -500,4 +544,9 @@ out:
 	free(dir);
 	free(text);
 	return ret;
+}
+
+bool config_is_trusted(const struct config *cfg)
+{
+	return cfg->allowed;
 }

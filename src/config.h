@@ -24,6 +24,9 @@ struct config {
 	bool verify_after_backup;   /* default false */
 	/* [retention] */
 	int max_backups;            /* 1..100000, default 10 */
+	/* Not a key: whether the user allowed this config to run commands
+	 * (see config_is_trusted). Always false for now. */
+	bool allowed;
 };
 
 /* Fills cfg with the built-in defaults. */
@@ -42,8 +45,20 @@ int config_parse_string(struct config *cfg, const char *text,
 			struct error *err);
 
 /* Reads and parses a file (see config_parse_string). A missing or unreadable
- * file is an error naming it and the reason. */
+ * file is an error naming it and the reason; so is a file owned by anyone
+ * but the user running incbak or root, or that group or others can write:
+ * the message says how to proceed. */
 int config_load_file(struct config *cfg, const char *path, struct error *err);
+
+/* Whether commands a config names (the hooks to come) may run. Reading a
+ * config is already limited to files owned by the user or root that no
+ * one else can write (config_load_file refuses others); running commands
+ * from one will need more: that the user allowed this very file, as
+ * direnv's `allow` does (its path and checksum recorded in the user's own
+ * state, outside any source tree), so a cloned tree's incbak.ini never
+ * runs anything. That rule goes here and sets cfg->allowed; until it
+ * exists no config is trusted, and nothing calls for it. */
+bool config_is_trusted(const struct config *cfg);
 
 /* Parses a boolean the way the config does (true/false, yes/no, on/off, 1/0,
  * case-insensitive); returns 0 and sets *out, or -1. */

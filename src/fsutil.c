@@ -7,11 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -46,14 +49,77 @@ int fs_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* Opens path below dirfd one component at a time, none of them followed
+ * if it is a symlink: for kernels without openat2(2) (before 5.6) or
+ * where a sandbox forbids it. */
+static int open_by_components(int dirfd, const char *path, int flags)
+{
+	const int dir_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	int at = dirfd, fd = -1, saved;
+	char *copy = xstrdup(path), *name = copy, *slash;
+
+	while ((slash = strchr(name, '/')) != NULL) {
+		*slash = '\0';
+		if (!strcmp(name, "..")) {
+			errno = EXDEV;
+			goto out;
+		}
+		if (*name && strcmp(name, ".")) {
+			fd = openat(at, name, dir_flags);
+			if (fd < 0)
+				goto out;
+			if (at != dirfd)
+				close(at);
+			at = fd;
+			fd = -1;
+		}
+		name = slash + 1;
+	}
+	if (!strcmp(name, ".."))
+		errno = EXDEV;
+	else
+		fd = openat(at, name, flags);
+out:
+	saved = errno;
+	if (at != dirfd)
+		close(at);
+	free(copy);
+	errno = saved;
+	return fd;
+}
+
+/* Opens path below dirfd without following a symlink in any component:
+ * a folder of the source swapped for a symlink after the scan must not
+ * lead the read elsewhere (openat2's RESOLVE_BENEATH, where the kernel
+ * has it). */
+static int open_beneath(int dirfd, const char *path, int flags)
+{
+#ifdef SYS_openat2
+	struct open_how how = {
+		.flags = (uint64_t)flags,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+
+	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+		return fd;
+	/* EPERM: a seccomp filter, or O_NOATIME on another user's file,
+	 * which the caller retries without it. */
+	if (errno == EPERM && (flags & O_NOATIME))
+		return fd;
+#endif
+	return open_by_components(dirfd, path, flags);
+}
+
 int fs_open_source(int dirfd, const char *path, int flags)
 {
 	int fd;
 
 	flags |= O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
-	fd = openat(dirfd, path, flags | O_NOATIME);
+	fd = open_beneath(dirfd, path, flags | O_NOATIME);
 	if (fd < 0 && errno == EPERM)
-		fd = openat(dirfd, path, flags);
+		fd = open_beneath(dirfd, path, flags);
 	return fd;
 }
 

@@ -42,8 +42,9 @@ void fs_release_mapped(const char *from, const char *to);
  * ends first). */
 int fs_copy_range(int from_fd, uint64_t from, int to_fd, uint64_t len);
 
-/* Opens path (relative to dirfd) to read it, not following a symlink,
- * with flags added; without changing its access time where allowed (files
+/* Opens path (relative to dirfd) to read it, not following a symlink in
+ * any of its components and never leaving dirfd's tree (a ".." is EXDEV, a
+ * symlink ELOOP), with flags added; without changing its access time where allowed (files
  * we own, or as root). -1 with errno set. */
 int fs_open_source(int dirfd, const char *path, int flags);
 

@@ -564,7 +564,9 @@ int scan_tree(const struct scan_options *opts, struct scan_result *out,
 	struct walk_shared sh = { .opts = opts };
 	struct walk *ws;
 	struct stat st;
-	int wanted, fd = open(opts->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int wanted, fd = opts->have_root_fd
+			 ? fcntl(opts->root_fd, F_DUPFD_CLOEXEC, 0)
+			 : open(opts->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
 		return error_set(err, "cannot open source '%s': %s",

@@ -26,6 +26,12 @@ struct scan_report {
 
 struct scan_options {
 	const char *root;                 /* absolute */
+	bool have_root_fd;                /* walk from root_fd (the caller's
+					     open of root; duplicated), so
+					     the walk and the caller's reads
+					     below it see the same folder
+					     even if root's path is swapped */
+	int root_fd;
 	struct exclude_set *excludes;     /* patterns; .incbakignore files are
 					     pushed and popped on it */
 	const struct strlist *exclude_if_present; /* marker file names */

@@ -471,7 +471,9 @@ edit_metadata() {
 	[ "$(stat -c %a "$(latest_archive)")" = 600 ]
 	[ "$(stat -c %a "$DST/backup_metadata.json")" = 600 ]
 	[ "$(stat -c %a "$DST/backup_operations.log")" = 600 ]
-	[ "$(wc -l < "$DST/backup_operations.log")" -eq 2 ]
+	# the header, then a line per run
+	[ "$(wc -l < "$DST/backup_operations.log")" -eq 3 ]
+	[ "$(head -n 1 "$DST/backup_operations.log")" = "# incbak operations log: one line per run" ]
 	grep -q 'no changes since' "$DST/backup_operations.log"
 	[ -z "$(find "$DST" -name '.incbak-tmp.*')" ]
 }
