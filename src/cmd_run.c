@@ -10,7 +10,7 @@
 #include "fsutil.h"
 #include "jsonout.h"
 #include "log.h"
-#include "metadata.h"
+#include "catalog.h"
 #include "util.h"
 
 static const char run_usage[] =

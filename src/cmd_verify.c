@@ -1,6 +1,7 @@
 /* `incbak verify`: reads archives back and checks that every backup can be
  * restored, under the shared lock. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cmd.h"
 #include "jsonout.h"
