@@ -17,6 +17,7 @@
 #include "faultpoint.h"
 #include "fsutil.h"
 #include "hash.h"
+#include "intent.h"
 #include "lock.h"
 #include "metadata.h"
 #include "rotate.h"
@@ -59,6 +60,7 @@ struct run {
 	bool metadata_dirty;         /* records refreshed without a change */
 	bool record_pending;         /* the new backup is in md, not saved:
 					rotation's first step saves both */
+	bool intent;                 /* an intent names the new archive */
 	bool cache_missed;           /* this file was not all in the page
 					cache before we read it */
 	/* On a cold cache, the files the walk reads next are asked for
@@ -881,8 +883,10 @@ static int finish_backup(struct run *r)
 		return -1;
 	if (!rotation_records_backup(r))
 		saving = metadata_save_begin(r->opts->dest, &r->md);
-	if (write_manifest(r, date) < 0)
+	if (write_manifest(r, date) < 0 ||
+	    intent_begin(r->opts->dest, r->stats->archive, r->err) < 0)
 		goto fail;
+	r->intent = true;
 	if (tarball_writer_commit(r->writer, &r->stats->archive_size,
 				  r->err) < 0) {
 		r->writer = NULL;
@@ -923,11 +927,11 @@ static int finish_unchanged(struct run *r)
 
 /* ---- setup ---- */
 
-/* One of this source's archives (NAME_backup_ID.tar.zst); sets id. */
-static bool is_own_archive(const char *file, const char *name,
-			   char id[BACKUP_ID_SIZE])
+/* One of this source's archives (NAME_backup_ID.tar.zst). */
+static bool is_own_archive(const char *file, const char *name)
 {
 	size_t n = strlen(name);
+	char id[BACKUP_ID_SIZE];
 
 	return !strncmp(file, name, n) && str_starts(file + n, "_backup_") &&
 	       store_parse_archive_name(file, id) &&
@@ -935,33 +939,28 @@ static bool is_own_archive(const char *file, const char *name,
 			       strlen(".tar.zst");
 }
 
-/* An archive newer than the last recorded backup was renamed into place by
- * a run that died before saving the metadata: nothing refers to it. */
-static int sweep_unrecorded_archives(struct run *r, bool have_metadata)
+/* Archives but no metadata: the metadata was lost, and repair rebuilds it.
+ * Nothing is removed: an archive a crashed run left unrecorded was removed
+ * by intent_settle already, and any other is not known to be ours. */
+static int check_metadata_present(struct run *r, bool have_metadata)
 {
-	const struct history_entry *last = metadata_last_backup(&r->md);
-	DIR *d = opendir(r->opts->dest);
+	DIR *d;
 	struct dirent *de;
-	char id[BACKUP_ID_SIZE];
 	int rc = 0;
 
+	if (have_metadata)
+		return 0;
+	d = opendir(r->opts->dest);
 	if (!d)
 		return error_set(r->err, "cannot open '%s': %s",
 				 r->opts->dest, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
-		if (!is_own_archive(de->d_name, r->opts->name, id))
+		if (!is_own_archive(de->d_name, r->opts->name))
 			continue;
-		if (!have_metadata) {
-			rc = error_set(r->err, "'%s' holds backups but no %s: "
-				       "run 'incbak repair' to rebuild it "
-				       "from the archives", r->opts->dest,
-				       METADATA_FILE_NAME);
-			break;
-		}
-		if (last && strcmp(id, last->backup_id) > 0 &&
-		    unlinkat(dirfd(d), de->d_name, 0) == 0)
-			notice(r, "removed '%s', left by an interrupted run",
-			       de->d_name);
+		rc = error_set(r->err, "'%s' holds backups but no %s: run "
+			       "'incbak repair' to rebuild it from the "
+			       "archives", r->opts->dest, METADATA_FILE_NAME);
+		break;
 	}
 	closedir(d);
 	return rc;
@@ -1029,7 +1028,7 @@ static int scan_source(struct run *r)
 
 static void on_leftover(void *ctx, const char *archive)
 {
-	notice(ctx, "removed '%s', left by an interrupted rotation", archive);
+	notice(ctx, "removed '%s', left by an interrupted run", archive);
 }
 
 /* After the load: what an interrupted run or rotation left behind. */
@@ -1042,9 +1041,9 @@ static int settle_state(struct run *r, bool found)
 	if (swept > 0)
 		notice(r, "removed %d temporary file%s left by an interrupted "
 		       "run", swept, swept == 1 ? "" : "s");
-	if (sweep_unrecorded_archives(r, found) < 0 ||
-	    rotate_sweep_leftovers(r->opts->dest, &r->md, on_leftover, r,
-				   r->err) < 0)
+	if (intent_settle(r->opts->dest, &r->md, on_leftover, r,
+			  r->err) < 0 ||
+	    check_metadata_present(r, found) < 0)
 		return -1;
 	if (metadata_last_backup(&r->md))
 		memcpy(r->stats->previous_id,
@@ -1200,7 +1199,14 @@ static int run_locked(struct run *r)
 	if (rc < 0)
 		return -1;
 	rc = verify_new_backup(r);
-	return rc != BACKUP_OK ? rc : rotate_after_run(r);
+	if (rc == BACKUP_OK)
+		rc = rotate_after_run(r);
+	/* On failure the intent stays: the next run removes the archive if
+	 * the metadata does not record it. */
+	if (rc != -1 && r->intent &&
+	    intent_end(r->opts->dest, r->stats->archive, r->err) < 0)
+		return -1;
+	return rc;
 }
 
 int backup_run(const struct backup_options *opts, struct backup_stats *stats,

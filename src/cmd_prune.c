@@ -5,6 +5,7 @@
 
 #include "cmd.h"
 #include "fsutil.h"
+#include "intent.h"
 #include "jsonout.h"
 #include "lock.h"
 #include "log.h"
@@ -103,7 +104,7 @@ static void on_leftover(void *ctx, const char *archive)
 	struct prune_cmd *pc = ctx;
 
 	if (!pc->common.quiet)
-		log_error("removed '%s', left by an interrupted rotation",
+		log_error("removed '%s', left by an interrupted run",
 			  archive);
 }
 
@@ -140,8 +141,8 @@ static int prune_locked(struct prune_cmd *pc, const struct settings *s,
 		return EXIT_ERROR;
 	}
 	if (!pc->dry_run && (sweep_temp_files(pc, s->dest, err) < 0 ||
-			     rotate_sweep_leftovers(s->dest, &md, on_leftover,
-						    pc, err) < 0)) {
+			     intent_settle(s->dest, &md, on_leftover, pc,
+						   err) < 0)) {
 		metadata_release(&md);
 		return EXIT_ERROR;
 	}

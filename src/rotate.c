@@ -15,6 +15,7 @@
 #include "faultpoint.h"
 #include "fsutil.h"
 #include "hash.h"
+#include "intent.h"
 #include "metadata.h"
 #include "store.h"
 #include "tarball.h"
@@ -1079,7 +1080,10 @@ static int rotate_one(const char *dest, struct metadata *md,
 		report->removed(report->ctx, victim_id, victim_archive,
 				(int64_t)rw.ncarries, (int64_t)rw.ncopied);
 	if (!opts->dry_run) {
-		if (metadata_save(dest, md, err) < 0)
+		/* Once the metadata forgets the victim, only the intent
+		 * proves its file is ours to remove after a crash. */
+		if (intent_begin(dest, victim_archive, err) < 0 ||
+		    metadata_save(dest, md, err) < 0)
 			goto out;
 		stats->metadata_saved = true;
 		fault_point("rotate:metadata-saved");
@@ -1087,6 +1091,8 @@ static int rotate_one(const char *dest, struct metadata *md,
 				       err) < 0)
 			goto out;
 		fault_point("rotate:victim-removed");
+		if (intent_end(dest, victim_archive, err) < 0)
+			goto out;
 	}
 	rc = ROTATE_OK;
 out:
@@ -1095,47 +1101,6 @@ out:
 	free(victim_id);
 	free(heir_id);
 	return rc;
-}
-
-static bool in_history(const struct metadata *md, const char *archive)
-{
-	for (size_t i = 0; i < md->nhistory; i++)
-		if (!strcmp(md->history[i].archive, archive))
-			return true;
-	return false;
-}
-
-int rotate_sweep_leftovers(const char *dest, const struct metadata *md,
-			   void (*notice)(void *ctx, const char *archive),
-			   void *ctx, struct error *err)
-{
-	struct strlist names = {0};
-	char id[BACKUP_ID_SIZE];
-	int removed = 0;
-
-	if (!md->nhistory)
-		return 0;
-	if (store_list_archives(dest, &names, err) < 0)
-		return -1;
-	for (size_t i = 0; i < names.len; i++) {
-		char *path;
-
-		store_parse_archive_name(names.items[i], id);
-		if (strcmp(id, md->history[0].backup_id) >= 0 ||
-		    in_history(md, names.items[i]))
-			continue;
-		path = store_archive_path(dest, names.items[i]);
-		if (unlink(path) == 0) {
-			removed++;
-			if (notice)
-				notice(ctx, names.items[i]);
-		}
-		free(path);
-	}
-	strlist_clear(&names);
-	if (removed && fs_fsync_dir(dest, err) < 0)
-		return -1;
-	return removed;
 }
 
 int rotate_apply(const char *dest, struct metadata *md,

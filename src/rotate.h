@@ -42,14 +42,6 @@ enum rotate_result {
 			       removed (exit 5) */
 };
 
-/* Removes archives older than the oldest kept backup that the history no
- * longer names: a rotation saved the metadata and was killed before it
- * could delete them. Reports each through notice; returns the number
- * removed or -1. The caller holds the exclusive lock. */
-int rotate_sweep_leftovers(const char *dest, const struct metadata *md,
-			   void (*notice)(void *ctx, const char *archive),
-			   void *ctx, struct error *err);
-
 struct rotate_options {
 	int max_backups;
 	bool dry_run;

@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# Attacks through the destination and the restore target: files in the
+# destination that are not incbak's, files planted at the names incbak
+# creates, a destination others can write to or that is not mounted, and a
+# restore target swapped for a symlink. Each test performs the attack.
+
+load helpers
+
+base=1800000000
+
+# incbak COMMAND at minute N of a fixed clock on the test's folders.
+at() {
+	local n=$1
+	shift
+	INCBAK_TEST_NOW=$((base + 60 * n)) ib "$@" --source "$SRC" --dest "$DST"
+}
+
+# Plants files named like archives that incbak never wrote: another
+# program's dump, and one named like this source's own archives.
+plant_foreign() {
+	echo dump > "$DST/db_backup_2024-01-01_00-00-00.tar.zst"
+	echo mine > "$DST/src_backup_2025-01-01_00-00-00.tar.zst"
+	echo later > "$DST/src_backup_2099-01-01_00-00-00.tar.zst"
+}
+
+foreign_intact() {
+	[ "$(cat "$DST/db_backup_2024-01-01_00-00-00.tar.zst")" = dump ] || fail "the db dump was removed"
+	[ "$(cat "$DST/src_backup_2025-01-01_00-00-00.tar.zst")" = mine ] || fail "the older foreign file was removed"
+	[ "$(cat "$DST/src_backup_2099-01-01_00-00-00.tar.zst")" = later ] || fail "the newer foreign file was removed"
+}
+
+@test "files named like archives that incbak did not write survive runs and prunes" {
+	for q in "" -q; do
+		rm -rf "$DST"
+		echo a > "$SRC/a"
+		at 1 run $q --keep 2
+		plant_foreign
+		for i in 2 3 4; do
+			echo "$i" > "$SRC/a"
+			at "$i" run $q --keep 2
+		done
+		at 5 prune $q --keep 1
+		echo 6 > "$SRC/a"
+		at 6 run $q --keep 1
+		foreign_intact
+		# incbak's own archives were rotated as usual
+		[ "$(find "$DST" -name 'src_backup_2027-*.tar.zst' | wc -l)" -eq 1 ]
+	done
+}
+
+@test "an archive left by a run killed before saving the metadata is removed; a foreign one is not" {
+	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
+	echo a > "$SRC/a"
+	at 1 run -q
+	plant_foreign
+	echo b > "$SRC/a"
+	s=0
+	INCBAK_TEST_NOW=$((base + 120)) INCBAK_CRASH_AT=run:archive-committed:1 \
+		"$INCBAK_FAULTS" run -q --source "$SRC" --dest "$DST" || s=$?
+	[ "$s" -eq 137 ] || fail "no crash (exit $s)"
+	crashed=$(find "$DST" -name 'src_backup_2027-*.tar.zst' -newer "$DST/backup_metadata.json" -printf '%f\n')
+	[ -n "$crashed" ]
+	[ -n "$(find "$DST" -name '.incbak-intent.*')" ] || fail "no intent names the archive"
+	run at 3 run
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	[[ "$output" == *"removed '$crashed', left by an interrupted run"* ]] || fail "said: $output"
+	[ ! -e "$DST/$crashed" ]
+	foreign_intact
+	[ -z "$(find "$DST" -name '.incbak-intent.*')" ] || fail "intent left behind"
+}
