@@ -1220,8 +1220,13 @@ int backup_run(const struct backup_options *opts, struct backup_stats *stats,
 	metadata_init(&r.md);
 	r.now = opts->clock.now(opts->clock.ctx);
 	stats->started = r.now;
-	if (fs_mkdir_p(opts->dest, 0700, err) < 0)
+	if ((opts->create_dest_parents ? fs_mkdir_p(opts->dest, 0700, err)
+				       : fs_mkdir_last(opts->dest, 0700, err)) < 0)
 		return -1;
+	rc = opts->allow_shared_dest ? 0
+				     : fs_check_private_dir(opts->dest, err);
+	if (rc != 0)
+		return rc > 0 ? BACKUP_REFUSED : -1;
 	rc = lock_acquire(opts->dest, LOCK_EXCLUSIVE, opts->host, r.now.sec,
 			  &lock, err);
 	if (rc != LOCK_ACQUIRED)

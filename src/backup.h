@@ -39,6 +39,10 @@ struct backup_options {
 	int compression_level, threads;
 	int max_backups;                    /* rotate after the run; 0: never */
 	bool verify_after_backup;           /* read the new archive back */
+	bool allow_shared_dest;             /* a destination others can
+					       write to is accepted */
+	bool create_dest_parents;           /* the default destination: its
+					       parents are created too */
 	const char *host;                   /* for the lock file */
 	struct backup_clock clock;
 	struct backup_report report;
@@ -66,10 +70,13 @@ enum backup_result {
 	BACKUP_BUSY = 1,  /* another run holds the lock; err says who */
 	BACKUP_DAMAGED = 2, /* the new archive did not verify, or rotation found
 			       a damaged archive (exit 5) */
+	BACKUP_REFUSED = 3, /* the destination is not fit to write to, a
+			       usage problem: err says why (exit 2) */
 };
 
 /* Runs one backup, then rotates down to opts->max_backups. Returns
- * BACKUP_OK (check stats->warnings), BACKUP_BUSY, BACKUP_DAMAGED, or -1
+ * BACKUP_OK (check stats->warnings), BACKUP_BUSY, BACKUP_DAMAGED,
+ * BACKUP_REFUSED, or -1
  * with err set. Nothing already in the destination is altered on
  * failure. */
 int backup_run(const struct backup_options *opts, struct backup_stats *stats,

@@ -25,6 +25,8 @@ static const char run_usage[] =
 	"  --checksum               hash every file, even if size and times match\n"
 	"  --keep N                 keep the newest N backups (overrides\n"
 	"                           [retention] max_backups, default 10)\n"
+	"  --allow-shared-dest      accept a destination that other users can\n"
+	"                           write to (file systems such as vfat)\n"
 	COMMON_OPTIONS_HELP
 	"\n"
 	"Exit status: 0 success or nothing to do, 1 error, 2 usage or\n"
@@ -36,6 +38,7 @@ enum {
 	OPT_NO_DEFAULT_EXCLUDES,
 	OPT_CHECKSUM,
 	OPT_KEEP,
+	OPT_ALLOW_SHARED_DEST,
 };
 
 struct run_cmd {
@@ -44,6 +47,7 @@ struct run_cmd {
 	bool no_default_excludes;
 	bool checksum;
 	int keep;                   /* 0: from the config */
+	bool allow_shared_dest;
 	struct settings settings;
 	struct progress progress;
 	struct strlist warnings;
@@ -58,6 +62,8 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 		  OPT_NO_DEFAULT_EXCLUDES },
 		{ "checksum", no_argument, NULL, OPT_CHECKSUM },
 		{ "keep", required_argument, NULL, OPT_KEEP },
+		{ "allow-shared-dest", no_argument, NULL,
+		  OPT_ALLOW_SHARED_DEST },
 		COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -75,6 +81,9 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 			break;
 		case OPT_CHECKSUM:
 			rc->checksum = true;
+			break;
+		case OPT_ALLOW_SHARED_DEST:
+			rc->allow_shared_dest = true;
 			break;
 		case OPT_KEEP:
 			if (cmd_parse_keep(optarg, &rc->keep) < 0)
@@ -287,6 +296,9 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 		.threads = s->cfg.threads,
 		.max_backups = rc->keep ? rc->keep : s->cfg.max_backups,
 		.verify_after_backup = s->cfg.verify_after_backup,
+		.allow_shared_dest = rc->allow_shared_dest,
+		.create_dest_parents = !rc->common.dest &&
+				       !s->cfg.destination,
 		.host = rc->env->host,
 		.clock = rc->env->clock,
 		.report = { on_warning, on_notice, on_progress, rc },
@@ -302,8 +314,11 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 	secs = (double)elapsed_ms(rc, st.started) / 1000.0;
 	if (rc_backup != BACKUP_OK) {
 		code = rc_backup == BACKUP_BUSY ? EXIT_LOCKED
-		     : rc_backup == BACKUP_DAMAGED ? EXIT_INTEGRITY : EXIT_ERROR;
-		if (rc_backup != BACKUP_BUSY)
+		     : rc_backup == BACKUP_DAMAGED ? EXIT_INTEGRITY
+		     : rc_backup == BACKUP_REFUSED ? EXIT_USAGE : EXIT_ERROR;
+		/* A refused destination is not written to, not even the
+		 * log in it. */
+		if (rc_backup != BACKUP_BUSY && rc_backup != BACKUP_REFUSED)
 			log_run(rc, &st, code, err.msg, secs);
 		backup_stats_release(&st);
 		return cmd_fail(&rc->common, code, err.msg);

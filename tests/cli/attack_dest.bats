@@ -68,3 +68,65 @@ foreign_intact() {
 	foreign_intact
 	[ -z "$(find "$DST" -name '.incbak-intent.*')" ] || fail "intent left behind"
 }
+
+# The test's user for a second, unprivileged account.
+as_nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+# Waits for background process $1 to stop (SIGSTOP at a fault point).
+wait_stopped() {
+	local i
+	for i in $(seq 300); do
+		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+		sleep 0.1
+	done
+	fail "process $1 did not stop"
+}
+
+@test "a file planted at a temporary name never receives the archive or the metadata" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to act as a second user"
+	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
+	echo secret > "$SRC/a"
+	chmod 0711 "$TEST_DIR"
+	# root backs up into a folder another user owns (and so can write)
+	mkdir -m 0700 "$DST"
+	chown 65534:65534 "$DST"
+	archive=src_backup_2027-01-15_08-01-00.tar.zst
+	INCBAK_TEST_NOW=$((base + 60)) INCBAK_STOP_AT=run:entry \
+		"$INCBAK_FAULTS" run -q --source "$SRC" --dest "$DST" 2> "$TEST_DIR/err" &
+	pid=$!
+	wait_stopped "$pid"
+	# once leftovers are swept, that user plants files at the names the
+	# run will write to, if it can guess them (process id, final name)
+	for f in "$archive" backup_metadata.json; do
+		as_nobody sh -c 'echo planted > "$1"; chmod 0666 "$1"' - "$DST/.incbak-tmp.$pid.$f"
+	done
+	kill -CONT "$pid"
+	s=0
+	wait "$pid" || s=$?
+	[ "$s" -eq 0 ] || fail "exit $s: $(cat "$TEST_DIR/err")"
+	[ "$(stat -c %u "$DST/$archive")" -eq 0 ] || fail "the archive is owned by uid $(stat -c %u "$DST/$archive")"
+	[ "$(stat -c %u "$DST/backup_metadata.json")" -eq 0 ] || fail "the metadata is owned by another user"
+	for f in "$DST"/.incbak-tmp.*; do
+		[ "$(cat "$f")" = planted ] || fail "'$f' was written to"
+	done
+	[ "$(find "$DST" -name '.incbak-tmp.*' | wc -l)" -eq 2 ]
+}
+
+@test "a destination other users can write to is refused unless accepted" {
+	echo a > "$SRC/a"
+	mkdir -m 0777 "$DST"
+	chmod 0777 "$DST"
+	run at 1 run
+	[ "$status" -eq 2 ] || fail "exit $status: $output"
+	[[ "$output" == *"destination '$DST' is writable by others"*"could replace the archives"* ]] || fail "said: $output"
+	[ -z "$(ls -A "$DST")" ] || fail "wrote into it: $(ls -A "$DST")"
+	chmod 0770 "$DST"
+	run at 1 run
+	[ "$status" -eq 2 ] || fail "group-writable: exit $status: $output"
+	[[ "$output" == *"writable by its group"* ]] || fail "said: $output"
+	run at 1 run --allow-shared-dest
+	[ "$status" -eq 0 ] || fail "accepted: exit $status: $output"
+	[ "$(archive_count)" -eq 1 ]
+}
