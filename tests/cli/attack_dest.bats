@@ -130,3 +130,40 @@ wait_stopped() {
 	[ "$status" -eq 0 ] || fail "accepted: exit $status: $output"
 	[ "$(archive_count)" -eq 1 ]
 }
+
+@test "a restore target swapped for a symlink is refused, and --delete never reaches where it points" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to act as a second user"
+	echo mine > "$SRC/a"
+	at 1 run -q
+	mkdir "$TEST_DIR/victim"
+	echo precious > "$TEST_DIR/victim/keep"
+	chmod 0711 "$TEST_DIR"
+	mkdir -m 0755 "$TEST_DIR/alice"
+	chown 65534:65534 "$TEST_DIR/alice"
+	as_nobody ln -s "$TEST_DIR/victim" "$TEST_DIR/alice/proj"
+	run ib restore latest --source "$SRC" --dest "$DST" --to "$TEST_DIR/alice/proj" --force --delete
+	[ "$status" -eq 2 ] || fail "exit $status: $output"
+	[[ "$output" == *"'$TEST_DIR/alice/proj' is a symlink to '$TEST_DIR/victim'"* ]] || fail "said: $output"
+	[ "$(cat "$TEST_DIR/victim/keep")" = precious ] || fail "the victim's file was deleted"
+	[ ! -e "$TEST_DIR/victim/a" ] || fail "restored into the victim"
+}
+
+@test "a restore under umask 0 never leaves its target writable by others" {
+	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
+	echo a > "$SRC/a"
+	chmod 0755 "$SRC"
+	at 1 run -q
+	out=$TEST_DIR/out
+	(umask 0; exec env INCBAK_STOP_AT=restore:file-written "$INCBAK_FAULTS" restore latest \
+		--source "$SRC" --dest "$DST" --to "$out" -q) 2> "$TEST_DIR/err" &
+	pid=$!
+	wait_stopped "$pid"
+	during=$(stat -c %a "$out")
+	kill -CONT "$pid"
+	s=0
+	wait "$pid" || s=$?
+	[ "$s" -eq 0 ] || fail "exit $s: $(cat "$TEST_DIR/err")"
+	[ "$during" = 700 ] || fail "mode $during while restoring"
+	[ "$(stat -c %a "$out")" = "$(stat -c %a "$SRC")" ] || fail "mode $(stat -c %a "$out") after, the source's is $(stat -c %a "$SRC")"
+	[ "$(cat "$out/a")" = a ]
+}
