@@ -49,7 +49,7 @@ CORE = util fsutil hash json tree exclude config scan metadata manifest_sieve \
 	backup restore jsonout faultpoint rotate
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
 CORE += verify repair
-CORE += intent
+CORE += intent dest_record
 CMDS += cmd_verify cmd_repair
 CORE_OBJS = $(CORE:%=$(BUILD)/%.o)
 CMD_OBJS = $(CMDS:%=$(BUILD)/%.o)

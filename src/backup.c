@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "exclude.h"
+#include "dest_record.h"
 #include "faultpoint.h"
 #include "fsutil.h"
 #include "hash.h"
@@ -1183,11 +1184,29 @@ static int load_and_scan(struct run *r)
 	return settle_state(r, found);
 }
 
+/* The next run can tell this destination from an empty mount point. */
+static void remember_dest(struct run *r)
+{
+	const struct history_entry *last = metadata_last_backup(&r->md);
+	struct error err;
+
+	if (r->opts->state_dir && last &&
+	    dest_record_save(r->opts->state_dir, r->opts->dest,
+			     last->backup_id, &err) < 0)
+		notice(r, "%s", err.msg);
+}
+
 static int run_locked(struct run *r)
 {
 	int rc;
 
-	if (load_and_scan(r) < 0 || compare_walk(r) < 0)
+	if (load_and_scan(r) < 0)
+		return -1;
+	if (r->opts->state_dir && !r->opts->new_dest &&
+	    dest_record_check(r->opts->state_dir, r->opts->dest, &r->md,
+			      r->err) < 0)
+		return -1;
+	if (compare_walk(r) < 0)
 		return -1;
 	count_total(r);
 	/* The first run always writes a backup, even of an empty tree, so
@@ -1206,6 +1225,8 @@ static int run_locked(struct run *r)
 	if (rc != -1 && r->intent &&
 	    intent_end(r->opts->dest, r->stats->archive, r->err) < 0)
 		return -1;
+	if (rc != -1)
+		remember_dest(r);
 	return rc;
 }
 

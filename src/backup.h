@@ -43,6 +43,10 @@ struct backup_options {
 					       write to is accepted */
 	bool create_dest_parents;           /* the default destination: its
 					       parents are created too */
+	const char *state_dir;              /* this user's records of
+					       destinations, or NULL */
+	bool new_dest;                      /* --new-dest: start afresh where
+					       the record saw backups */
 	const char *host;                   /* for the lock file */
 	struct backup_clock clock;
 	struct backup_report report;

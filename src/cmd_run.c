@@ -27,6 +27,8 @@ static const char run_usage[] =
 	"                           [retention] max_backups, default 10)\n"
 	"  --allow-shared-dest      accept a destination that other users can\n"
 	"                           write to (file systems such as vfat)\n"
+	"  --new-dest               start afresh in a destination that had\n"
+	"                           backups and now has none (or older ones)\n"
 	COMMON_OPTIONS_HELP
 	"\n"
 	"Exit status: 0 success or nothing to do, 1 error, 2 usage or\n"
@@ -39,6 +41,7 @@ enum {
 	OPT_CHECKSUM,
 	OPT_KEEP,
 	OPT_ALLOW_SHARED_DEST,
+	OPT_NEW_DEST,
 };
 
 struct run_cmd {
@@ -48,6 +51,7 @@ struct run_cmd {
 	bool checksum;
 	int keep;                   /* 0: from the config */
 	bool allow_shared_dest;
+	bool new_dest;
 	struct settings settings;
 	struct progress progress;
 	struct strlist warnings;
@@ -64,6 +68,7 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 		{ "keep", required_argument, NULL, OPT_KEEP },
 		{ "allow-shared-dest", no_argument, NULL,
 		  OPT_ALLOW_SHARED_DEST },
+		{ "new-dest", no_argument, NULL, OPT_NEW_DEST },
 		COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -84,6 +89,9 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 			break;
 		case OPT_ALLOW_SHARED_DEST:
 			rc->allow_shared_dest = true;
+			break;
+		case OPT_NEW_DEST:
+			rc->new_dest = true;
 			break;
 		case OPT_KEEP:
 			if (cmd_parse_keep(optarg, &rc->keep) < 0)
@@ -299,6 +307,8 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 		.allow_shared_dest = rc->allow_shared_dest,
 		.create_dest_parents = !rc->common.dest &&
 				       !s->cfg.destination,
+		.state_dir = s->state_dir,
+		.new_dest = rc->new_dest,
 		.host = rc->env->host,
 		.clock = rc->env->clock,
 		.report = { on_warning, on_notice, on_progress, rc },

@@ -167,3 +167,54 @@ wait_stopped() {
 	[ "$(stat -c %a "$out")" = "$(stat -c %a "$SRC")" ] || fail "mode $(stat -c %a "$out") after, the source's is $(stat -c %a "$SRC")"
 	[ "$(cat "$out/a")" = a ]
 }
+
+@test "a destination whose disk is not mounted is not created on the file system below" {
+	echo a > "$SRC/a"
+	mkdir "$TEST_DIR/mnt"
+	run ib run --source "$SRC" --dest "$TEST_DIR/mnt/usb/proj"
+	[ "$status" -eq 1 ] || fail "exit $status: $output"
+	[[ "$output" == *"cannot create '$TEST_DIR/mnt/usb/proj': its parent '$TEST_DIR/mnt/usb' does not exist (is the disk mounted?)"* ]] || fail "said: $output"
+	[ ! -e "$TEST_DIR/mnt/usb" ] || fail "created the mount point's path"
+	# only the last component of an explicit destination is created
+	mkdir "$TEST_DIR/mnt/usb"
+	run ib run --source "$SRC" --dest "$TEST_DIR/mnt/usb/proj"
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+}
+
+@test "a destination that had backups and is now empty or older is refused: is the disk mounted?" {
+	export XDG_STATE_HOME=$TEST_DIR/state
+	echo a > "$SRC/a"
+	at 1 run -q
+	cp -a "$DST" "$TEST_DIR/older"
+	echo b > "$SRC/a"
+	at 2 run -q
+	# the disk is not mounted: its mount point is an empty folder
+	mv "$DST" "$TEST_DIR/disk"
+	mkdir -m 0700 "$DST"
+	echo c > "$SRC/a"
+	run at 3 run
+	[ "$status" -eq 1 ] || fail "exit $status: $output"
+	[[ "$output" == *"destination '$DST' has no backups, but backup 2027-01-15_08-02-00 was written there: is the disk mounted?"*"--new-dest"* ]] || fail "said: $output"
+	[ "$(archive_count)" -eq 0 ] || fail "wrote a backup into the mount point"
+	# another disk, with an older copy of the backups
+	rm -rf "$DST"
+	cp -a "$TEST_DIR/older" "$DST"
+	run at 3 run
+	[ "$status" -eq 1 ] || fail "older: exit $status: $output"
+	[[ "$output" == *"holds only older backups"*"is the disk mounted?"* ]] || fail "said: $output"
+	# the right disk is back
+	rm -rf "$DST"
+	mv "$TEST_DIR/disk" "$DST"
+	run at 3 run -q
+	[ "$status" -eq 0 ] || fail "mounted: exit $status: $output"
+	# starting afresh is a choice
+	rm -rf "$DST"
+	mkdir -m 0700 "$DST"
+	run at 4 run -q --new-dest
+	[ "$status" -eq 0 ] || fail "--new-dest: exit $status: $output"
+	[ "$(archive_count)" -eq 1 ]
+	run at 5 run -q
+	[ "$status" -eq 0 ] || fail "after --new-dest: exit $status: $output"
+	# the record is this user's, outside the destination
+	[ "$(find "$XDG_STATE_HOME/incbak/destinations" -type f | wc -l)" -eq 1 ]
+}
