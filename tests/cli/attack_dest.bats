@@ -100,6 +100,7 @@ wait_stopped() {
 	# once leftovers are swept, that user plants files at the names the
 	# run will write to, if it can guess them (process id, final name)
 	for f in "$archive" backup_metadata.json; do
+		# shellcheck disable=SC2016 # expanded by the inner shell
 		as_nobody sh -c 'echo planted > "$1"; chmod 0666 "$1"' - "$DST/.incbak-tmp.$pid.$f"
 	done
 	kill -CONT "$pid"
