@@ -31,7 +31,8 @@ foreign_intact() {
 
 @test "files named like archives that incbak did not write survive runs and prunes" {
 	for q in "" -q; do
-		rm -rf "$DST"
+		# a new destination each time, not a disk that went missing
+		rm -rf "$DST" "$HOME/.local/state"
 		echo a > "$SRC/a"
 		at 1 run $q --keep 2
 		plant_foreign
