@@ -838,6 +838,8 @@ static void discard_new_archive(struct run *r)
 
 	unlink(archive_path);
 	fs_fsync_dir(r->opts->dest, &ignored);
+	if (r->intent)
+		intent_end(r->opts->dest, r->stats->archive, &ignored);
 	free(archive_path);
 	r->stats->backup_id[0] = '\0';
 }

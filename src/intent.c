@@ -15,9 +15,16 @@
 #include "store.h"
 #include "util.h"
 
+#define ARCHIVE_SUFFIX ".tar.zst"
+
+/* .incbak-intent.NAME_backup_ID: not itself named like an archive. */
 static char *intent_name(const char *archive)
 {
-	return str_fmt("%s%s", INTENT_PREFIX, archive);
+	size_t n = strlen(archive), k = strlen(ARCHIVE_SUFFIX);
+
+	if (n > k && !strcmp(archive + n - k, ARCHIVE_SUFFIX))
+		n -= k;
+	return str_fmt("%s%.*s", INTENT_PREFIX, (int)n, archive);
 }
 
 static int create_intent(int dirfd, const char *name)
@@ -84,19 +91,24 @@ static bool recorded(const struct metadata *md, const char *archive)
 	return false;
 }
 
-/* Whether the entry is an intent this user wrote, naming an archive. */
-static bool own_intent(int dirfd, const char *name, const char **archive)
+/* Whether the entry is an intent this user wrote, naming an archive;
+ * sets *archive (caller frees). */
+static bool own_intent(int dirfd, const char *name, char **archive)
 {
 	char id[BACKUP_ID_SIZE];
 	struct stat st;
 
 	if (!str_starts(name, INTENT_PREFIX))
 		return false;
-	*archive = name + strlen(INTENT_PREFIX);
-	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-	       !strchr(*archive, '/') &&
-	       store_parse_archive_name(*archive, id);
+	*archive = str_fmt("%s%s", name + strlen(INTENT_PREFIX),
+			   ARCHIVE_SUFFIX);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    store_parse_archive_name(*archive, id))
+		return true;
+	free(*archive);
+	*archive = NULL;
+	return false;
 }
 
 static int settle_one(int dirfd, const char *name, const char *archive,
@@ -124,7 +136,7 @@ int intent_settle(const char *dest, const struct metadata *md,
 		return error_set(err, "cannot open '%s': %s", dest,
 				 strerror(errno));
 	while ((de = readdir(d)) != NULL) {
-		const char *archive;
+		char *archive = NULL;
 		bool gone;
 
 		if (!own_intent(dirfd(d), de->d_name, &archive))
@@ -132,6 +144,7 @@ int intent_settle(const char *dest, const struct metadata *md,
 		if (settle_one(dirfd(d), de->d_name, archive, md, &gone) < 0) {
 			removed = error_set(err, "cannot remove '%s/%s': %s",
 					    dest, archive, strerror(errno));
+			free(archive);
 			break;
 		}
 		settled++;
@@ -140,6 +153,7 @@ int intent_settle(const char *dest, const struct metadata *md,
 			if (notice)
 				notice(ctx, archive);
 		}
+		free(archive);
 	}
 	closedir(d);
 	if (removed >= 0 && settled && fs_fsync_dir(dest, err) < 0)

@@ -10,7 +10,8 @@ struct metadata;
 #define INTENT_PREFIX ".incbak-intent."
 
 /* Records, durably, that ARCHIVE (a file name in dest) may be left in dest
- * unrecorded if this run dies: creates DEST/.incbak-intent.ARCHIVE with
+ * unrecorded if this run dies: creates DEST/.incbak-intent.NAME_backup_ID
+ * (ARCHIVE without .tar.zst) with
  * O_EXCL and fsyncs the folder. Call it before the archive is renamed in,
  * or before the metadata that forgets it is saved. Returns 0 or -1. */
 int intent_begin(const char *dest, const char *archive, struct error *err);
