@@ -59,6 +59,8 @@ complete -c incbak -n '__incbak_using_command run' -l exclude -x -d 'Leave out p
 complete -c incbak -n '__incbak_using_command run' -l no-default-excludes -d 'Do not apply the built-in patterns'
 complete -c incbak -n '__incbak_using_command run' -l checksum -d 'Hash every file, even if size and times match'
 complete -c incbak -n '__incbak_using_command run' -l keep -x -d 'Keep the newest N backups'
+complete -c incbak -n '__incbak_using_command run' -l allow-shared-dest -d 'Accept a destination others can write to'
+complete -c incbak -n '__incbak_using_command run' -l new-dest -d 'Start afresh in a destination that lost its backups'
 
 # incbak restore
 complete -c incbak -n '__incbak_using_command restore' -l to -x -a '(__fish_complete_directories)' -d 'Restore into this folder'

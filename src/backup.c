@@ -15,9 +15,11 @@
 
 #include "change.h"
 #include "exclude.h"
+#include "dest_record.h"
 #include "faultpoint.h"
 #include "fsutil.h"
 #include "hash.h"
+#include "intent.h"
 #include "lock.h"
 #include "catalog.h"
 #include "rotate.h"
@@ -61,6 +63,7 @@ struct run {
 	bool metadata_dirty;         /* records refreshed without a change */
 	bool record_pending;         /* the new backup is in md, not saved:
 					rotation's first step saves both */
+	bool intent;                 /* an intent names the new archive */
 	bool cache_missed;           /* this file was not all in the page
 					cache before we read it */
 	/* On a cold cache, the files the walk reads next are asked for
@@ -841,6 +844,8 @@ static void discard_new_archive(struct run *r)
 
 	unlink(archive_path);
 	fs_fsync_dir(r->opts->dest, &ignored);
+	if (r->intent)
+		intent_end(r->opts->dest, r->stats->archive, &ignored);
 	free(archive_path);
 	r->stats->backup_id[0] = '\0';
 }
@@ -887,8 +892,10 @@ static int finish_backup(struct run *r)
 		return -1;
 	if (!rotation_records_backup(r))
 		saving = catalog_save_begin(r->opts->dest, &r->md);
-	if (write_manifest(r, date) < 0)
+	if (write_manifest(r, date) < 0 ||
+	    intent_begin(r->opts->dest, r->stats->archive, r->err) < 0)
 		goto fail;
+	r->intent = true;
 	if (tarball_writer_commit(r->writer, &r->stats->archive_size,
 				  r->err) < 0) {
 		r->writer = NULL;
@@ -929,11 +936,11 @@ static int finish_unchanged(struct run *r)
 
 /* ---- setup ---- */
 
-/* One of this source's archives (NAME_backup_ID.tar.zst); sets id. */
-static bool is_own_archive(const char *file, const char *name,
-			   char id[BACKUP_ID_SIZE])
+/* One of this source's archives (NAME_backup_ID.tar.zst). */
+static bool is_own_archive(const char *file, const char *name)
 {
 	size_t n = strlen(name);
+	char id[BACKUP_ID_SIZE];
 
 	return !strncmp(file, name, n) && str_starts(file + n, "_backup_") &&
 	       dest_parse_archive_name(file, id) &&
@@ -941,33 +948,28 @@ static bool is_own_archive(const char *file, const char *name,
 			       strlen(".tar.zst");
 }
 
-/* An archive newer than the last recorded backup was renamed into place by
- * a run that died before saving the metadata: nothing refers to it. */
-static int sweep_unrecorded_archives(struct run *r, bool have_metadata)
+/* Archives but no metadata: the metadata was lost, and repair rebuilds it.
+ * Nothing is removed: an archive a crashed run left unrecorded was removed
+ * by intent_settle already, and any other is not known to be ours. */
+static int check_metadata_present(struct run *r, bool have_metadata)
 {
-	const struct history_entry *last = catalog_last_backup(&r->md);
-	DIR *d = opendir(r->opts->dest);
+	DIR *d;
 	struct dirent *de;
-	char id[BACKUP_ID_SIZE];
 	int rc = 0;
 
+	if (have_metadata)
+		return 0;
+	d = opendir(r->opts->dest);
 	if (!d)
 		return error_set(r->err, "cannot open '%s': %s",
 				 r->opts->dest, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
-		if (!is_own_archive(de->d_name, r->opts->name, id))
+		if (!is_own_archive(de->d_name, r->opts->name))
 			continue;
-		if (!have_metadata) {
-			rc = error_set(r->err, "'%s' holds backups but no %s: "
-				       "run 'incbak repair' to rebuild it "
-				       "from the archives", r->opts->dest,
-				       METADATA_FILE_NAME);
-			break;
-		}
-		if (last && strcmp(id, last->backup_id) > 0 &&
-		    unlinkat(dirfd(d), de->d_name, 0) == 0)
-			notice(r, "removed '%s', left by an interrupted run",
-			       de->d_name);
+		rc = error_set(r->err, "'%s' holds backups but no %s: run "
+			       "'incbak repair' to rebuild it from the "
+			       "archives", r->opts->dest, METADATA_FILE_NAME);
+		break;
 	}
 	closedir(d);
 	return rc;
@@ -1046,7 +1048,7 @@ static int settle_state(struct run *r, bool found)
 {
 	if (rotate_clean_up(r->opts->dest, &r->md, on_cleaned_up, r,
 			    r->err) < 0 ||
-	    sweep_unrecorded_archives(r, found) < 0)
+	    check_metadata_present(r, found) < 0)
 		return -1;
 	if (catalog_last_backup(&r->md))
 		memcpy(r->stats->previous_id,
@@ -1184,11 +1186,29 @@ static int load_and_scan(struct run *r)
 	return settle_state(r, found);
 }
 
+/* The next run can tell this destination from an empty mount point. */
+static void remember_dest(struct run *r)
+{
+	const struct history_entry *last = catalog_last_backup(&r->md);
+	struct error err;
+
+	if (r->opts->state_dir && last &&
+	    dest_record_save(r->opts->state_dir, r->opts->dest,
+			     last->backup_id, &err) < 0)
+		notice(r, "%s", err.msg);
+}
+
 static int run_locked(struct run *r)
 {
 	int rc;
 
-	if (load_and_scan(r) < 0 || compare_walk(r) < 0)
+	if (load_and_scan(r) < 0)
+		return -1;
+	if (r->opts->state_dir && !r->opts->new_dest &&
+	    dest_record_check(r->opts->state_dir, r->opts->dest, &r->md,
+			      r->err) < 0)
+		return -1;
+	if (compare_walk(r) < 0)
 		return -1;
 	count_total(r);
 	/* The first run always writes a backup, even of an empty tree, so
@@ -1200,7 +1220,16 @@ static int run_locked(struct run *r)
 	if (rc < 0)
 		return -1;
 	rc = verify_new_backup(r);
-	return rc != STATUS_OK ? rc : rotate_after_run(r);
+	if (rc == STATUS_OK)
+		rc = rotate_after_run(r);
+	/* On failure the intent stays: the next run removes the archive if
+	 * the metadata does not record it. */
+	if (rc != -1 && r->intent &&
+	    intent_end(r->opts->dest, r->stats->archive, r->err) < 0)
+		return -1;
+	if (rc != -1)
+		remember_dest(r);
+	return rc;
 }
 
 int backup_run(const struct backup_options *opts, struct backup_stats *stats,
@@ -1214,8 +1243,13 @@ int backup_run(const struct backup_options *opts, struct backup_stats *stats,
 	catalog_init(&r.md);
 	r.now = opts->clock.now(opts->clock.ctx);
 	stats->started = r.now;
-	if (fs_mkdir_p(opts->dest, 0700, err) < 0)
+	if ((opts->create_dest_parents ? fs_mkdir_p(opts->dest, 0700, err)
+				       : fs_mkdir_last(opts->dest, 0700, err)) < 0)
 		return -1;
+	rc = opts->allow_shared_dest ? 0
+				     : fs_check_private_dir(opts->dest, err);
+	if (rc != 0)
+		return rc > 0 ? STATUS_USAGE : -1;
 	rc = lock_acquire(opts->dest, LOCK_EXCLUSIVE, opts->host, r.now.sec,
 			  &lock, err);
 	if (rc != STATUS_OK)

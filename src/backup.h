@@ -40,6 +40,14 @@ struct backup_options {
 	int compression_level, threads;
 	int max_backups;                    /* rotate after the run; 0: never */
 	bool verify_after_backup;           /* read the new archive back */
+	bool allow_shared_dest;             /* a destination others can
+					       write to is accepted */
+	bool create_dest_parents;           /* the default destination: its
+					       parents are created too */
+	const char *state_dir;              /* this user's records of
+					       destinations, or NULL */
+	bool new_dest;                      /* --new-dest: start afresh where
+					       the record saw backups */
 	const char *host;                   /* for the lock file */
 	struct backup_clock clock;
 	struct backup_report report;

@@ -97,6 +97,7 @@ struct settings {
 	char *config_path;  /* NULL if no config file */
 	char *name;         /* archive name prefix */
 	char *log_path;     /* operations log */
+	char *state_dir;    /* this user's incbak state, or NULL (no HOME) */
 	struct config cfg;
 };
 

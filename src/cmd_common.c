@@ -229,6 +229,17 @@ static int default_dest(struct settings *s, struct error *err)
 	return 0;
 }
 
+/* ${XDG_STATE_HOME:-~/.local/state}/incbak, or none without a HOME. */
+static void state_dir(struct settings *s)
+{
+	struct error ignored;
+	char *base = xdg_dir("XDG_STATE_HOME", ".local/state", &ignored);
+
+	if (base)
+		s->state_dir = str_fmt("%s/incbak", base);
+	free(base);
+}
+
 int settings_load(const struct common_opts *c, struct settings *s,
 		  struct error *err)
 {
@@ -256,6 +267,7 @@ int settings_load(const struct common_opts *c, struct settings *s,
 	s->log_path = s->cfg.log_file ? xstrdup(s->cfg.log_file)
 				      : path_join(s->dest,
 						  "backup_operations.log");
+	state_dir(s);
 	return 0;
 }
 
@@ -263,6 +275,7 @@ void settings_release(struct settings *s)
 {
 	free(s->source);
 	free(s->dest);
+	free(s->state_dir);
 	free(s->config_path);
 	free(s->name);
 	free(s->log_path);

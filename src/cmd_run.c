@@ -26,6 +26,10 @@ static const char run_usage[] =
 	"  --checksum               hash every file, even if size and times match\n"
 	"  --keep N                 keep the newest N backups (overrides\n"
 	"                           [retention] max_backups, default 10)\n"
+	"  --allow-shared-dest      accept a destination that other users can\n"
+	"                           write to (file systems such as vfat)\n"
+	"  --new-dest               start afresh in a destination that had\n"
+	"                           backups and now has none (or older ones)\n"
 	COMMON_OPTIONS_HELP
 	"\n"
 	"Exit status: 0 success or nothing to do, 1 error, 2 usage or\n"
@@ -37,6 +41,8 @@ enum {
 	OPT_NO_DEFAULT_EXCLUDES,
 	OPT_CHECKSUM,
 	OPT_KEEP,
+	OPT_ALLOW_SHARED_DEST,
+	OPT_NEW_DEST,
 };
 
 struct run_cmd {
@@ -45,6 +51,8 @@ struct run_cmd {
 	bool no_default_excludes;
 	bool checksum;
 	int keep;                   /* 0: from the config */
+	bool allow_shared_dest;
+	bool new_dest;
 	struct settings settings;
 	struct progress progress;
 	struct strlist warnings;
@@ -60,6 +68,9 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 		  OPT_NO_DEFAULT_EXCLUDES },
 		{ "checksum", no_argument, NULL, OPT_CHECKSUM },
 		{ "keep", required_argument, NULL, OPT_KEEP },
+		{ "allow-shared-dest", no_argument, NULL,
+		  OPT_ALLOW_SHARED_DEST },
+		{ "new-dest", no_argument, NULL, OPT_NEW_DEST },
 		COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -77,6 +88,12 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 			break;
 		case OPT_CHECKSUM:
 			rc->checksum = true;
+			break;
+		case OPT_ALLOW_SHARED_DEST:
+			rc->allow_shared_dest = true;
+			break;
+		case OPT_NEW_DEST:
+			rc->new_dest = true;
 			break;
 		case OPT_KEEP:
 			if (cmd_parse_keep(optarg, &rc->keep) < 0)
@@ -286,6 +303,11 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 		.threads = s->cfg.threads,
 		.max_backups = rc->keep ? rc->keep : s->cfg.max_backups,
 		.verify_after_backup = s->cfg.verify_after_backup,
+		.allow_shared_dest = rc->allow_shared_dest,
+		.create_dest_parents = !rc->common.dest &&
+				       !s->cfg.destination,
+		.state_dir = s->state_dir,
+		.new_dest = rc->new_dest,
 		.host = rc->env->host,
 		.clock = rc->env->clock,
 		.report = { on_warning, on_notice, on_progress, rc },
@@ -300,7 +322,9 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 	progress_clear(&rc->progress);
 	secs = (double)elapsed_ms(rc, st.started) / 1000.0;
 	if (rc_backup != STATUS_OK) {
-		if (rc_backup != STATUS_BUSY)
+		/* A refused destination is not written to, not even the
+		 * log in it. */
+		if (rc_backup != STATUS_BUSY && rc_backup != STATUS_USAGE)
 			log_run(rc, &st, cmd_exit_code(rc_backup), err.msg,
 				secs);
 		backup_stats_release(&st);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -276,16 +277,44 @@ int fs_read_file(const char *path, struct buf *out, size_t max,
 	return rc;
 }
 
+/* 16 hex digits from the kernel's random source: a name nobody can
+ * plant a file or a symlink at in advance. */
+static void random_suffix(char out[17])
+{
+	uint8_t bytes[8];
+	size_t got = 0;
+
+	while (got < sizeof(bytes)) {
+		ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
+
+		if (n < 0 && errno != EINTR)
+			abort(); /* only before the pool is ready, at boot */
+		if (n > 0)
+			got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+}
+
 int fs_temp_open(const char *dir, const char *tag, mode_t mode,
 		 char **tmp_path, struct error *err)
 {
-	char *name = str_fmt("%s%ld.%s", FS_TEMP_PREFIX, (long)getpid(), tag);
-	char *path = path_join(dir, name);
-	int fd;
+	char suffix[17], *name, *path = NULL;
+	int fd = -1;
 
-	free(name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  mode);
+	/* O_EXCL: an existing file at the name (someone's, planted) is an
+	 * error, never opened; a fresh random name is tried a few times. */
+	for (int tries = 0; fd < 0 && tries < 8; tries++) {
+		random_suffix(suffix);
+		name = str_fmt("%s%s.%s", FS_TEMP_PREFIX, suffix, tag);
+		free(path);
+		path = path_join(dir, name);
+		free(name);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+				O_NOFOLLOW, mode);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0) {
 		error_set(err, "cannot create '%s': %s", path, strerror(errno));
 		free(path);
@@ -408,6 +437,45 @@ int fs_mkdir_p(const char *path, mode_t mode, struct error *err)
 	return rc;
 }
 
+int fs_mkdir_last(const char *path, mode_t mode, struct error *err)
+{
+	struct stat st;
+	char *parent;
+
+	if (mkdir(path, mode) == 0 || errno == EEXIST) {
+		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+			return error_set(err, "'%s' is not a folder", path);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return error_set(err, "cannot create '%s': %s", path,
+				 strerror(errno));
+	parent = path_dirname(path);
+	error_set(err, "cannot create '%s': its parent '%s' does not exist "
+		  "(is the disk mounted?)", path, parent);
+	free(parent);
+	return -1;
+}
+
+int fs_check_private_dir(const char *path, struct error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return error_set(err, "cannot stat '%s': %s", path,
+				 strerror(errno));
+	if (!(st.st_mode & (S_IWGRP | S_IWOTH)))
+		return 0;
+	error_set(err, "destination '%s' is writable by %s (mode %04o): "
+		  "anyone who can write there could replace the archives or "
+		  "plant files incbak writes; run 'chmod go-w' on it, or give "
+		  "--allow-shared-dest if the file system cannot keep "
+		  "permissions (vfat)", path,
+		  st.st_mode & S_IWOTH ? "others" : "its group",
+		  (unsigned)(st.st_mode & 07777));
+	return 1;
+}
+
 int fs_sweep_temp(const char *dir, struct error *err)
 {
 	DIR *d = opendir(dir);
@@ -418,7 +486,15 @@ int fs_sweep_temp(const char *dir, struct error *err)
 		return error_set(err, "cannot open '%s': %s", dir,
 				 strerror(errno));
 	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
 		if (!str_starts(de->d_name, FS_TEMP_PREFIX))
+			continue;
+		/* Only what this user can have made: not someone's file
+		 * planted under the name. */
+		if (fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
 			removed++;

@@ -71,8 +71,9 @@ int fs_check_regular(const char *path, struct error *err);
 int fs_read_file(const char *path, struct buf *out, size_t max,
 		 struct error *err);
 
-/* Opens a new temporary file in dir named FS_TEMP_PREFIX<pid>.<tag>, mode
- * `mode` whatever the umask. Returns the fd and sets *tmp_path (caller
+/* Creates a new temporary file in dir named FS_TEMP_PREFIX<random>.<tag>
+ * (O_EXCL, O_NOFOLLOW: never an existing file), mode `mode` whatever the
+ * umask. Returns the fd and sets *tmp_path (caller
  * frees), or -1 with err set. */
 int fs_temp_open(const char *dir, const char *tag, mode_t mode,
 		 char **tmp_path, struct error *err);
@@ -93,8 +94,18 @@ int fs_fsync_dir(const char *dir, struct error *err);
 /* Creates path and missing parents; new folders get `mode`. */
 int fs_mkdir_p(const char *path, mode_t mode, struct error *err);
 
-/* Removes leftover temporary files (FS_TEMP_PREFIX*) from dir; returns the
- * number removed, or -1. */
+/* Creates path (mode `mode`) if missing, but none of its parents: a
+ * missing parent is an error saying so, for a disk that is not mounted
+ * must not be filled in the empty folder it mounts on. */
+int fs_mkdir_last(const char *path, mode_t mode, struct error *err);
+
+/* 0 if the folder at path is writable by its owner only; 1 with err set to
+ * why that matters if group or others can write it (they could plant or
+ * replace files in it); -1 if it cannot be checked. */
+int fs_check_private_dir(const char *path, struct error *err);
+
+/* Removes leftover temporary files (FS_TEMP_PREFIX*: regular files owned
+ * by the running user) from dir; returns the number removed, or -1. */
 int fs_sweep_temp(const char *dir, struct error *err);
 
 /* "a" + "/" + "b" without doubling slashes; newly allocated. */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,13 @@ int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		error_set(err, "cannot lock '%s': not a regular file", path);
+		goto out;
+	}
+	/* A hard link is someone else's file under the lock's name: the
+	 * holder's pid and host are not written into it. */
+	if (st.st_nlink != 1) {
+		error_set(err, "cannot lock '%s': it has %ju links, a lock file "
+			  "has one", path, (uintmax_t)st.st_nlink);
 		goto out;
 	}
 	while (flock(fd, op) < 0) {

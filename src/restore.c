@@ -54,6 +54,7 @@ struct restore {
 	bool as_root;
 	bool proc_fds;                 /* /proc/self/fd can be used */
 	bool have_dest;                /* never delete the destination */
+	bool created_target;           /* its folder is this restore's */
 	dev_t dest_dev;
 	ino_t dest_ino;
 	uint64_t done, total;
@@ -353,14 +354,21 @@ static int plan_contents(struct restore *r)
 
 /* ---- the target folder ---- */
 
-static int dir_is_empty(struct restore *r, const char *path, bool *empty)
+/* Reads the folder through its descriptor: what is checked is what is
+ * written to. */
+static int dir_is_empty(struct restore *r, int fd, const char *path,
+			bool *empty)
 {
-	DIR *d = opendir(path);
+	int dup_fd = dup(fd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
 	struct dirent *de;
 
-	if (!d)
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
 		return error_set(r->err, "cannot open '%s': %s", path,
 				 strerror(errno));
+	}
 	*empty = true;
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
@@ -369,20 +377,39 @@ static int dir_is_empty(struct restore *r, const char *path, bool *empty)
 	return 0;
 }
 
-static int check_target(struct restore *r, const char *path)
+/* The target opened without following a symlink in its last component
+ * (one someone swapped in would send the restore, and --delete, to where
+ * it points); -2 if it does not exist. */
+static int open_target_dir(struct restore *r, const char *path)
 {
-	struct stat st;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char link[4096];
+	ssize_t n;
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT)
+		return -2;
+	if (errno != ELOOP && errno != ENOTDIR)
+		return error_set(r->err, "cannot use '%s': %s", path,
+				 strerror(errno));
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return error_set(r->err, "'%s' is not a folder", path);
+	link[n] = '\0';
+	mark(r, STATUS_USAGE);
+	return error_set(r->err, "'%s' is a symlink to '%s': restore never "
+			 "writes through a symlink; give the folder it points "
+			 "to, if that is meant", path, link);
+}
+
+static int check_target(struct restore *r, int fd, const char *path)
+{
 	bool empty = false;
 
-	if (stat(path, &st) < 0)
-		return errno == ENOENT ? 0 : error_set(r->err, "cannot use "
-						       "'%s': %s", path,
-						       strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return error_set(r->err, "'%s' is not a folder", path);
 	if (r->o->force)
 		return 0;
-	if (dir_is_empty(r, path, &empty) < 0)
+	if (dir_is_empty(r, fd, path, &empty) < 0)
 		return -1;
 	if (!empty)
 		return error_set(r->err, "'%s' is not empty; use --force to "
@@ -412,6 +439,24 @@ static int check_not_in_dest(struct restore *r)
 	return rc;
 }
 
+/* Creates the target's own folder private (0700), its missing parents
+ * never writable by others; finish_target() gives it its mode. */
+static int create_target(struct restore *r, const char *path)
+{
+	char *parent = path_dirname(path);
+	int rc = 0;
+
+	if (fs_mkdir_p(parent, 0755, r->err) < 0)
+		rc = -1;
+	else if (mkdir(path, 0700) == 0)
+		r->created_target = true;
+	else if (errno != EEXIST)
+		rc = error_set(r->err, "cannot create '%s': %s", path,
+			       strerror(errno));
+	free(parent);
+	return rc;
+}
+
 static int open_target(struct restore *r)
 {
 	char *path = r->o->target ? xstrdup(r->o->target)
@@ -420,18 +465,23 @@ static int open_target(struct restore *r)
 	int rc = -1;
 
 	r->st->target = absolute(path);
-	if (check_not_in_dest(r) < 0 || check_target(r, path) < 0)
+	if (check_not_in_dest(r) < 0)
 		goto out;
-	if (r->o->dry_run) {
+	if (!r->o->dry_run && create_target(r, path) < 0)
+		goto out;
+	r->rootfd = open_target_dir(r, path);
+	if (r->rootfd == -2 && r->o->dry_run) {
+		r->rootfd = -1;
 		rc = 0;
 		goto out;
 	}
-	if (fs_mkdir_p(path, 0777, r->err) < 0)
-		goto out;
-	r->rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (r->rootfd < 0) {
+	if (r->rootfd == -2)
 		error_set(r->err, "cannot open '%s': %s", path,
-			  strerror(errno));
+			  strerror(ENOENT));
+	if (r->rootfd < 0 || check_target(r, r->rootfd, path) < 0)
+		goto out;
+	if (r->o->dry_run) {
+		rc = 0;
 		goto out;
 	}
 	/* Now that it exists, the name with symlinks resolved. */
@@ -439,8 +489,26 @@ static int open_target(struct restore *r)
 	r->st->target = absolute(path);
 	rc = check_not_in_dest(r);
 out:
+	if (rc < 0 && r->rootfd == -2)
+		r->rootfd = -1;
 	free(path);
 	return rc;
+}
+
+/* A folder the restore created had mode 0700 while it was filled. The
+ * backups do not record the source root's own mode: it gets what a new
+ * folder would, but never writable by others, whatever the umask. */
+static int finish_target(struct restore *r)
+{
+	mode_t mask = umask(0);
+
+	umask(mask);
+	if (!r->created_target)
+		return 0;
+	if (fchmod(r->rootfd, 0755 & ~mask) < 0)
+		return error_set(r->err, "cannot set the mode of '%s': %s",
+				 r->st->target, strerror(errno));
+	return 0;
 }
 
 /* Opens folder `dir` of the target one component at a time, refusing
@@ -1371,7 +1439,8 @@ static int restore_locked(struct restore *r)
 	r->buf = xmalloc(IO_SIZE);
 	if (make_dirs(r) < 0 || delete_extras(r) < 0 ||
 	    restore_empty_files(r) < 0 || restore_archives(r) < 0 ||
-	    make_symlinks(r) < 0 || finish_dirs(r) < 0)
+	    make_symlinks(r) < 0 || finish_dirs(r) < 0 ||
+	    finish_target(r) < 0)
 		return -1;
 	return 0;
 }

@@ -16,8 +16,9 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "catalog.h"
-#include "rotate_plan.h"
 #include "dest.h"
+#include "intent.h"
+#include "rotate_plan.h"
 #include "tarball.h"
 #include "util.h"
 
@@ -1018,7 +1019,10 @@ static int rotate_one(const char *dest, struct metadata *md,
 		report->removed(report->ctx, victim_id, victim_archive,
 				(int64_t)rw.ncarries, (int64_t)rw.ncopied);
 	if (!opts->dry_run) {
-		if (catalog_save(dest, md, err) < 0)
+		/* Once the metadata forgets the victim, only the intent
+		 * proves its file is ours to remove after a crash. */
+		if (intent_begin(dest, victim_archive, err) < 0 ||
+		    catalog_save(dest, md, err) < 0)
 			goto out;
 		stats->metadata_saved = true;
 		fault_point("rotate:metadata-saved");
@@ -1026,6 +1030,8 @@ static int rotate_one(const char *dest, struct metadata *md,
 				       err) < 0)
 			goto out;
 		fault_point("rotate:victim-removed");
+		if (intent_end(dest, victim_archive, err) < 0)
+			goto out;
 	}
 	rc = STATUS_OK;
 out:
@@ -1036,47 +1042,6 @@ out:
 	return rc;
 }
 
-static bool in_history(const struct metadata *md, const char *archive)
-{
-	for (size_t i = 0; i < md->nhistory; i++)
-		if (!strcmp(md->history[i].archive, archive))
-			return true;
-	return false;
-}
-
-int rotate_sweep_leftovers(const char *dest, const struct metadata *md,
-			   void (*notice)(void *ctx, const char *archive),
-			   void *ctx, struct error *err)
-{
-	struct strlist names = {0};
-	char id[BACKUP_ID_SIZE];
-	int removed = 0;
-
-	if (!md->nhistory)
-		return 0;
-	if (dest_list_archives(dest, &names, err) < 0)
-		return -1;
-	for (size_t i = 0; i < names.len; i++) {
-		char *path;
-
-		dest_parse_archive_name(names.items[i], id);
-		if (strcmp(id, md->history[0].backup_id) >= 0 ||
-		    in_history(md, names.items[i]))
-			continue;
-		path = dest_archive_path(dest, names.items[i]);
-		if (unlink(path) == 0) {
-			removed++;
-			if (notice)
-				notice(ctx, names.items[i]);
-		}
-		free(path);
-	}
-	strlist_clear(&names);
-	if (removed && fs_fsync_dir(dest, err) < 0)
-		return -1;
-	return removed;
-}
-
 struct clean_up_notice {
 	void (*notice)(void *ctx, const char *msg);
 	void *ctx;
@@ -1085,7 +1050,7 @@ struct clean_up_notice {
 static void on_leftover(void *ctx, const char *archive)
 {
 	struct clean_up_notice *n = ctx;
-	char *msg = str_fmt("removed '%s', left by an interrupted rotation",
+	char *msg = str_fmt("removed '%s', left by an interrupted run",
 			    archive);
 
 	n->notice(n->ctx, msg);
@@ -1110,8 +1075,7 @@ int rotate_clean_up(const char *dest, const struct metadata *md,
 		notice(ctx, msg);
 		free(msg);
 	}
-	return rotate_sweep_leftovers(dest, md, on_leftover, &n, err) < 0
-		? -1 : 0;
+	return intent_settle(dest, md, on_leftover, &n, err) < 0 ? -1 : 0;
 }
 
 int rotate_apply(const char *dest, struct metadata *md,

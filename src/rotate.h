@@ -30,17 +30,10 @@ struct rotate_stats {
 	bool metadata_saved;        /* a step saved the metadata */
 };
 
-/* Removes archives older than the oldest kept backup that the history no
- * longer names: a rotation saved the metadata and was killed before it
- * could delete them. Reports each through notice; returns the number
- * removed or -1. The caller holds the exclusive lock. */
-int rotate_sweep_leftovers(const char *dest, const struct metadata *md,
-			   void (*notice)(void *ctx, const char *archive),
-			   void *ctx, struct error *err);
-
 /* The clean-up every writer does under the exclusive lock once the
  * metadata is loaded: the temporary files a killed writer left, then
- * rotate_sweep_leftovers(). Says what it removed through notice (a whole
+ * the archives an intent names that the metadata does not record
+ * (intent_settle()). Says what it removed through notice (a whole
  * message); returns 0 or -1 with err set. */
 int rotate_clean_up(const char *dest, const struct metadata *md,
 		    void (*notice)(void *ctx, const char *msg), void *ctx,

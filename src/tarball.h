@@ -15,7 +15,7 @@ struct error;
 struct tarball_writer;
 struct tarball_reader;
 
-/* Opens DIR/FS_TEMP_PREFIX<pid>.<final_name> for writing (mode 0600),
+/* Creates DIR/FS_TEMP_PREFIX<random>.<final_name> for writing (mode 0600),
  * compressing with zstd at `level` using `threads` workers (0 = all
  * cores). */
 int tarball_writer_open(const char *dir, const char *final_name, int level,

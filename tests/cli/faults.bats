@@ -115,7 +115,7 @@ change_tree() {
 mount_small_dest() {
 	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
 	mkdir -p "$DST"
-	mount -t tmpfs -o "size=$1" incbak-test "$DST" || skip "cannot mount a tmpfs here"
+	mount -t tmpfs -o "size=$1,mode=0700" incbak-test "$DST" || skip "cannot mount a tmpfs here"
 	MOUNTED=1
 }
 
