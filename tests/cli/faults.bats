@@ -326,8 +326,7 @@ wait_ended() {
 	chown -R 65534:65534 "$SRC" "$DST"
 	backdate
 	as_nobody() {
-		setpriv --reuid=65534 --regid=65534 --clear-groups \
-			env HOME="$HOME" "$INCBAK" "$@"
+		as_nobody_ib "$@"
 	}
 	as_nobody run -q --source "$SRC" --dest "$DST"
 	# the folder becomes unreadable, and a new file appears elsewhere

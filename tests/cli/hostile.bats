@@ -492,8 +492,7 @@ metadata_table() {
 # incbak as a user who cannot read a file with mode 000 (root can).
 as_user() {
 	if [ "$(id -u)" -eq 0 ]; then
-		setpriv --reuid=65534 --regid=65534 --clear-groups \
-			env HOME="$HOME" "$INCBAK" "$@" --source "$SRC" --dest "$DST"
+		as_nobody_ib "$@" --source "$SRC" --dest "$DST"
 	else
 		ib "$@" --source "$SRC" --dest "$DST"
 	fi
