@@ -1162,7 +1162,16 @@ static int rotate_after_run(struct run *r)
 		return -1;
 	if (rc == ROTATE_OK)
 		return BACKUP_OK;
-	error_prefix(r->err, "rotation after the backup failed");
+	/* The new backup is recorded whatever rotation did: say so, as the
+	 * exit status alone (1 or 5) cannot. */
+	if (incbak_interrupted)
+		error_set(r->err, "backup %s written; rotation interrupted, "
+			  "%lld backup%s removed; run again to finish", r->id,
+			  (long long)rs.backups_removed,
+			  rs.backups_removed == 1 ? "" : "s");
+	else
+		error_prefix(r->err, "backup %s written; rotation after the "
+			     "backup failed", r->id);
 	return rc == ROTATE_DAMAGED ? BACKUP_DAMAGED : -1;
 }
 

@@ -70,11 +70,19 @@ bool common_option(struct common_opts *c, int opt, const char *arg);
  * {"success": false, "error": ..., "exit_code": ...} object. Returns code. */
 int cmd_fail(const struct common_opts *c, int code, const char *msg);
 
-/* Parses a --keep value (1..100000); prints the error itself. */
-int cmd_parse_keep(const char *arg, int *out);
+/* Parses a --keep value (1..100000); reports the error itself, the way
+ * cmd_usage_fail() does (argv: the command's). */
+int cmd_parse_keep(char **argv, const char *arg, int *out);
 
 /* Reports a bad option the way every command does (exit 2 follows). */
 int cmd_usage_error(const char *cmd, char **argv, int opt);
+
+/* Reports a usage error found while reading the command line (argv: the
+ * command's, from its name on): on stderr and, when --json is among the
+ * arguments, as the {"success": false, ...} object on stdout, since the
+ * options after the bad one were never read. Returns EXIT_USAGE. */
+int cmd_usage_fail(char **argv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* The settings a command works with, after defaults, config and flags. */
 struct settings {

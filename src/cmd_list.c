@@ -36,8 +36,8 @@ static int parse_list_options(struct common_opts *c, int argc, char **argv)
 		return cmd_usage_error("list", argv, opt);
 	}
 	if (optind < argc) {
-		log_error("list: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
+		return cmd_usage_fail(argv, "list: unexpected argument '%s'",
+				      argv[optind]);
 	}
 	return -1;
 }
@@ -116,15 +116,13 @@ int cmd_list(int argc, char **argv, const struct cmd_env *env)
 		return code;
 	metadata_init(&md);
 	if (settings_load(&c, &s, &err) < 0) {
-		log_error("%s", err.msg);
-		code = EXIT_USAGE;
+		code = cmd_fail(&c, EXIT_USAGE, err.msg);
 		goto out;
 	}
 	/* Only the history is shown: the file records are checked as JSON,
 	 * not kept (a third of the time, and no memory per file). */
 	if (metadata_load_parts(s.dest, &md, &found, 0, &err) < 0) {
-		log_error("%s", err.msg);
-		code = EXIT_ERROR;
+		code = cmd_fail(&c, EXIT_ERROR, err.msg);
 		goto out;
 	}
 	if (c.json)

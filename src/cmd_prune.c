@@ -54,7 +54,7 @@ static int parse_prune_options(struct prune_cmd *pc, int argc, char **argv)
 			continue;
 		switch (opt) {
 		case OPT_KEEP:
-			if (cmd_parse_keep(optarg, &pc->keep) < 0)
+			if (cmd_parse_keep(argv, optarg, &pc->keep) < 0)
 				return EXIT_USAGE;
 			break;
 		case OPT_DRY_RUN:
@@ -68,8 +68,8 @@ static int parse_prune_options(struct prune_cmd *pc, int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		log_error("prune: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
+		return cmd_usage_fail(argv, "prune: unexpected argument '%s'",
+				      argv[optind]);
 	}
 	return -1;
 }

@@ -63,8 +63,8 @@ static int parse_repair_options(struct repair_cmd *rc, int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		log_error("repair: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
+		return cmd_usage_fail(argv, "repair: unexpected argument '%s'",
+				      argv[optind]);
 	}
 	return -1;
 }

@@ -77,7 +77,7 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 			rc->checksum = true;
 			break;
 		case OPT_KEEP:
-			if (cmd_parse_keep(optarg, &rc->keep) < 0)
+			if (cmd_parse_keep(argv, optarg, &rc->keep) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'h':
@@ -88,8 +88,8 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		log_error("run: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
+		return cmd_usage_fail(argv, "run: unexpected argument '%s'",
+				      argv[optind]);
 	}
 	return -1;
 }

@@ -1869,6 +1869,17 @@ out:
 	return rc;
 }
 
+/* A metadata file that does not parse: the error says so, where, and
+ * what gets the user out of it. */
+static void report_corrupt(struct error *err, const char *path)
+{
+	char *why = xstrdup(err->msg);
+
+	error_set(err, "corrupt metadata '%s': %s; 'incbak repair' rebuilds "
+		  "it from the archives", path, why);
+	free(why);
+}
+
 /* Reads the contents (those `only` keeps) from their byte range of the
  * file the load read. Returns 0 when done, 1 when the file is not that one
  * any more (the caller then reads it whole), -1 on an error naming the
@@ -1902,7 +1913,7 @@ static int load_contents_range(const char *dest, struct metadata *md,
 			json_reader_release(&r);
 		}
 		if (rc < 0) {
-			error_prefix(err, "corrupt metadata '%s'", f.path);
+			report_corrupt(err, f.path);
 			content_index_release(&idx);
 			goto out;
 		}
@@ -1950,7 +1961,7 @@ static int load_parts(const char *dest, struct metadata *md, bool *found,
 	if (parse_metadata_text(f.map == MAP_FAILED ? "" : f.map,
 				(size_t)f.st.st_size, true, parts, only, md,
 				err) < 0) {
-		error_prefix(err, "corrupt metadata '%s'", f.path);
+		report_corrupt(err, f.path);
 		goto out;
 	}
 	if (md->contents_pending || (parts & METADATA_RECORDS))
