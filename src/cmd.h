@@ -17,7 +17,6 @@ enum exit_code {
 	EXIT_PARTIAL = 3,
 	EXIT_LOCKED = 4,
 	EXIT_INTEGRITY = 5,
-	EXIT_TOO_OLD = 6,
 };
 
 /* What main.c hands every command: the only clock and host name. */

@@ -357,6 +357,38 @@ edit_metadata() {
 	[ "$(archive_members "$archive")" = "file" ]
 }
 
+@test "a lock whose recorded holder has ended says the holder cannot be known" {
+	mkdir -p "$DST"
+	# a pid that is surely not running: the largest one, never handed out
+	dead=$(cat /proc/sys/kernel/pid_max)
+	kill -0 "$dead" 2>/dev/null && skip "pid $dead is running"
+	exec 9> "$DST/incbak.lock"
+	printf 'pid %s\nhost %s\nstarted 2026-01-01T00:00:00Z\n' "$dead" "$(hostname)" >&9
+	flock -n 9
+	run ib run --source "$SRC" --dest "$DST"
+	exec 9>&-
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"another process holds $DST/incbak.lock; which one cannot be known (the pid it names, $dead, started 2026-01-01T00:00:00Z, has ended)"* ]] ||
+		fail "$output"
+	[[ "$output" != *"another run (pid"* ]] || fail "$output"
+}
+
+@test "usage errors under --json print the failure object on stdout" {
+	for args in "run --json --keep 0" "restore --json" "prune --json --keep x" \
+		"list --json extra" "verify --bogus --json" "restore --json --delete latest"; do
+		status=0
+		# shellcheck disable=SC2086 # the words are the arguments
+		ib $args --source "$SRC" --dest "$DST" > "$TEST_DIR/out" 2> "$TEST_DIR/err" || status=$?
+		output=$(cat "$TEST_DIR/out") stderr=$(cat "$TEST_DIR/err")
+		[ "$status" -eq 2 ] || fail "$args: exit $status"
+		[ "$(jq -r '.success, .exit_code' <<<"$output" | tr '\n' ' ')" = "false 2 " ] ||
+			fail "$args: stdout '$output'"
+		[ "$(jq -r .error <<<"$output")" = "${stderr#incbak: }" ] ||
+			[[ "$stderr" == "incbak: $(jq -r .error <<<"$output")"$'\n'"Try "* ]] ||
+			fail "$args: stdout '$output', stderr '$stderr'"
+	done
+}
+
 @test "a held lock makes the run exit 4 naming the holder, and changes nothing" {
 	printf 'x' > "$SRC/file"
 	mkdir -p "$DST"
@@ -421,7 +453,7 @@ edit_metadata() {
 	printf 'more' >> "$SRC/file"
 	run ib run --source "$SRC" --dest "$DST"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"corrupt metadata '$DST/backup_metadata.json': not valid JSON at line 3, column 25"* ]]
+	[[ "$output" == *"corrupt metadata '$DST/backup_metadata.json': not valid JSON at line 3, column 25"*"; 'incbak repair' rebuilds it from the archives" ]]
 	cmp "$DST/backup_metadata.json" "$TEST_DIR/corrupt"
 	[ "$(archive_count)" -eq 1 ]
 }
