@@ -39,8 +39,9 @@ static bool holder_ended(const char *pid, const char *host,
 	char *end;
 	long n = strtol(pid, &end, 10);
 
-	return *end == '\0' && n > 0 && !strcmp(host, our_host) &&
-	       kill((pid_t)n, 0) < 0 && errno == ESRCH;
+	if (*end || n <= 0 || !our_host || strcmp(host, our_host))
+		return false;
+	return kill((pid_t)n, 0) < 0 && errno == ESRCH;
 }
 
 static int describe_holder(int fd, const char *path, const char *our_host,
