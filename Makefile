@@ -144,7 +144,14 @@ bench: deps incbak
 			apt-get install -y -qq --no-install-recommends $$missing; } || \
 			echo "could not install$$missing; going on without"; \
 	fi
+	$(MAKE) check-cache
 	tests/bench/run
+
+# What a run leaves in the kernel's page cache (fincore): shared with every
+# other process, so kept out of `test` and run by `bench` on a quiet machine.
+.PHONY: check-cache
+check-cache: $(BUILD)/incbak
+	INCBAK="$(CURDIR)/$(BUILD)/incbak" prove --timer tests/cache/*.bats
 
 # Unit and command-line tests and the fuzz corpus, then a tiny benchmark,
 # then the tests again under ASan+UBSan, then each fuzzer for a short while.
@@ -171,7 +178,7 @@ fuzz: deps
 	prove -v tests/fuzz/run :: build-fuzz $(FUZZ_SECONDS)
 
 lint:
-	shellcheck tests/cli/*.bash tests/cli/*.bats .ci/run examples/cron.sh \
+	shellcheck tests/cli/*.bash tests/cli/*.bats tests/cache/*.bats .ci/run examples/cron.sh \
 		tests/fuzz/run tests/bench/run tests/bench/bench.bats
 	shellcheck -s bash completions/incbak.bash
 	mandoc -Tlint -W warning man/incbak.1 man/incbak.ini.5

@@ -114,13 +114,35 @@ static void notice(struct run *r, const char *fmt, ...)
 
 /* ---- choosing the backup id ---- */
 
+/* A warning that is not a file left out: shown (and in --json's
+ * warnings), but the run's exit status stays 0. */
+static void caution(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void caution(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = str_vfmt(fmt, ap);
+	va_end(ap);
+	if (r->opts->report.warning)
+		r->opts->report.warning(r->opts->report.ctx, msg);
+	free(msg);
+}
+
 /* Ids are the start second in UTC and must be unique and increasing: wait
- * out a second that the last backup already used, refuse a clock that went
- * backwards rather than misorder the history. */
+ * out a second that the last backup already used. A clock behind the last
+ * backup (that one was made with a clock set ahead, or this one is set
+ * back) must not stop every later backup: the id is then the second after
+ * the last one, with a warning, until the clock passes it. */
 static int choose_id(struct run *r)
 {
 	const struct history_entry *last = catalog_last_backup(&r->md);
 	const struct backup_clock *clock = &r->opts->clock;
+	char now_id[BACKUP_ID_SIZE];
+	int64_t last_sec;
 
 	format_backup_id(r->now.sec, r->id);
 	if (!last || strcmp(r->id, last->backup_id) > 0)
@@ -132,9 +154,16 @@ static int choose_id(struct run *r)
 		if (strcmp(r->id, last->backup_id) > 0)
 			return 0;
 	}
-	return error_set(r->err, "the clock went backwards: it is %s but the "
-			 "last backup is %s; refusing to write an older "
-			 "backup after a newer one", r->id, last->backup_id);
+	if (parse_backup_id(last->backup_id, &last_sec) < 0)
+		return error_set(r->err, "the last backup's id '%s' is not a "
+				 "date", last->backup_id);
+	memcpy(now_id, r->id, BACKUP_ID_SIZE);
+	format_backup_id(last_sec + 1, r->id);
+	caution(r, "the clock says %s, before the last backup %s, which is "
+		"dated in the future (or the clock is wrong now); this backup "
+		"is %s, the second after it, to keep the backups in order",
+		now_id, last->backup_id, r->id);
+	return 0;
 }
 
 static int ensure_writer(struct run *r)
@@ -1166,8 +1195,17 @@ static int rotate_after_run(struct run *r)
 		return -1;
 	if (rc == STATUS_OK)
 		return STATUS_OK;
-	error_prefix(r->err, "rotation after the backup failed");
-	return rc;
+	/* The new backup is recorded whatever rotation did: say so, as the
+	 * exit status alone (1 or 5) cannot. */
+	if (incbak_interrupted)
+		error_set(r->err, "backup %s written; rotation interrupted, "
+			  "%lld backup%s removed; run again to finish", r->id,
+			  (long long)rs.backups_removed,
+			  rs.backups_removed == 1 ? "" : "s");
+	else
+		error_prefix(r->err, "backup %s written; rotation after the "
+			     "backup failed", r->id);
+	return rc == STATUS_DAMAGED ? STATUS_DAMAGED : -1;
 }
 
 /* The metadata is parsed on a second thread while this one walks the

@@ -143,6 +143,18 @@ out:
 	return rc;
 }
 
+
+/* A metadata file that does not parse: the error says so, where, and
+ * what gets the user out of it. */
+static void report_corrupt(struct error *err, const char *path)
+{
+	char *why = xstrdup(err->msg);
+
+	error_set(err, "corrupt metadata '%s': %s; 'incbak repair' rebuilds "
+		  "it from the archives", path, why);
+	free(why);
+}
+
 /* Reads the contents (those `only` keeps) from their byte range of the
  * file the load read. Returns 0 when done, 1 when the file is not that one
  * any more (the caller then reads it whole), -1 on an error naming the
@@ -176,7 +188,7 @@ static int load_contents_range(const char *dest, struct metadata *md,
 			catalog_json_release(&r);
 		}
 		if (rc < 0) {
-			error_prefix(err, "corrupt metadata '%s'", f.path);
+			report_corrupt(err, f.path);
 			catalog_contents_release(&idx);
 			goto out;
 		}
@@ -224,7 +236,7 @@ static int load_parts(const char *dest, struct metadata *md, bool *found,
 	if (catalog_parse_text(f.map == MAP_FAILED ? "" : f.map,
 			       (size_t)f.st.st_size, true, parts, only, md,
 			       err) < 0) {
-		error_prefix(err, "corrupt metadata '%s'", f.path);
+		report_corrupt(err, f.path);
 		goto out;
 	}
 	if (md->contents_pending || (parts & METADATA_RECORDS))

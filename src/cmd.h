@@ -18,7 +18,6 @@ enum exit_code {
 	EXIT_PARTIAL = 3,
 	EXIT_LOCKED = 4,
 	EXIT_INTEGRITY = 5,
-	EXIT_TOO_OLD = 6,
 };
 
 /* What main.c hands every command: the only clock and host name. */
@@ -80,8 +79,9 @@ int cmd_fail(const struct common_opts *c, int status, const char *msg);
 void cmd_report_failures(int64_t n, const char *noun, const char *what,
 			 int code);
 
-/* Parses a --keep value (1..100000); prints the error itself. */
-int cmd_parse_keep(const char *arg, int *out);
+/* Parses a --keep value (1..100000); reports the error itself, the way
+ * cmd_usage_fail() does (argv: the command's). */
+int cmd_parse_keep(char **argv, const char *arg, int *out);
 
 /* For a command that takes options only: -1 once they are parsed and
  * nothing follows them, else EXIT_USAGE after saying what follows. */
@@ -89,6 +89,13 @@ int cmd_no_arguments(const char *cmd, int argc, char **argv);
 
 /* Reports a bad option the way every command does (exit 2 follows). */
 int cmd_usage_error(const char *cmd, char **argv, int opt);
+
+/* Reports a usage error found while reading the command line (argv: the
+ * command's, from its name on): on stderr and, when --json is among the
+ * arguments, as the {"success": false, ...} object on stdout, since the
+ * options after the bad one were never read. Returns EXIT_USAGE. */
+int cmd_usage_fail(char **argv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* The settings a command works with, after defaults, config and flags. */
 struct settings {

@@ -3,6 +3,7 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,6 @@ static const struct {
 	{ STATUS_PARTIAL, EXIT_PARTIAL },
 	{ STATUS_BUSY, EXIT_LOCKED },
 	{ STATUS_DAMAGED, EXIT_INTEGRITY },
-	{ STATUS_TOO_OLD, EXIT_TOO_OLD },
 };
 
 int cmd_exit_code(int status)
@@ -92,12 +92,36 @@ void cmd_report_failures(int64_t n, const char *noun, const char *what,
 		  noun, n == 1 ? "" : "s", what, code);
 }
 
-int cmd_parse_keep(const char *arg, int *out)
+/* Whether --json is among a command's arguments (before any "--"). */
+static bool asks_json(char **argv)
+{
+	for (size_t i = 1; argv[i] && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json"))
+			return true;
+	return false;
+}
+
+int cmd_usage_fail(char **argv, const char *fmt, ...)
+{
+	struct common_opts c = { .json = asks_json(argv) };
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = str_vfmt(fmt, ap);
+	va_end(ap);
+	cmd_fail(&c, STATUS_USAGE, msg);
+	free(msg);
+	return EXIT_USAGE;
+}
+
+int cmd_parse_keep(char **argv, const char *arg, int *out)
 {
 	int64_t v;
 
 	if (parse_int64(arg, 1, 100000, &v) < 0) {
-		log_error("--keep: '%s' is not a number from 1 to 100000", arg);
+		cmd_usage_fail(argv, "--keep: '%s' is not a number from 1 to "
+			       "100000", arg);
 		return -1;
 	}
 	*out = (int)v;
@@ -106,10 +130,9 @@ int cmd_parse_keep(const char *arg, int *out)
 
 int cmd_no_arguments(const char *cmd, int argc, char **argv)
 {
-	if (optind < argc) {
-		log_error("%s: unexpected argument '%s'", cmd, argv[optind]);
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cmd_usage_fail(argv, "%s: unexpected argument '%s'",
+				      cmd, argv[optind]);
 	return -1;
 }
 
@@ -118,9 +141,10 @@ int cmd_usage_error(const char *cmd, char **argv, int opt)
 	const char *word = argv[optind - 1];
 
 	if (opt == ':')
-		log_error("%s: option '%s' needs a value", cmd, word);
+		cmd_usage_fail(argv, "%s: option '%s' needs a value", cmd,
+			       word);
 	else
-		log_error("%s: unknown option '%s'", cmd, word);
+		cmd_usage_fail(argv, "%s: unknown option '%s'", cmd, word);
 	fprintf(stderr, "Try 'incbak %s --help'.\n", cmd);
 	return EXIT_USAGE;
 }

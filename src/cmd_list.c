@@ -112,15 +112,13 @@ int cmd_list(int argc, char **argv, const struct cmd_env *env)
 		return code;
 	catalog_init(&md);
 	if (settings_load(&c, &s, &err) < 0) {
-		log_error("%s", err.msg);
-		code = EXIT_USAGE;
+		code = cmd_fail(&c, STATUS_USAGE, err.msg);
 		goto out;
 	}
 	/* Only the history is shown: the file records are checked as JSON,
 	 * not kept (a third of the time, and no memory per file). */
 	if (catalog_load_parts(s.dest, &md, &found, 0, &err) < 0) {
-		log_error("%s", err.msg);
-		code = EXIT_ERROR;
+		code = cmd_fail(&c, STATUS_ERROR, err.msg);
 		goto out;
 	}
 	if (c.json)

@@ -51,7 +51,7 @@ static int parse_prune_options(struct prune_cmd *pc, int argc, char **argv)
 			continue;
 		switch (opt) {
 		case OPT_KEEP:
-			if (cmd_parse_keep(optarg, &pc->keep) < 0)
+			if (cmd_parse_keep(argv, optarg, &pc->keep) < 0)
 				return EXIT_USAGE;
 			break;
 		case OPT_DRY_RUN:

@@ -100,14 +100,13 @@ static int parse_restore_options(struct restore_cmd *rc, int argc,
 			return code;
 	}
 	if (optind >= argc) {
-		log_error("restore: which backup? give an ID (see 'incbak "
-			  "list') or 'latest'");
+		cmd_usage_fail(argv, "restore: which backup? give an ID (see "
+			       "'incbak list') or 'latest'");
 		fputs("Try 'incbak restore --help'.\n", stderr);
 		return EXIT_USAGE;
 	}
 	if (rc->opts.delete_extra && !rc->opts.force) {
-		log_error("restore: --delete needs --force");
-		return EXIT_USAGE;
+		return cmd_usage_fail(argv, "restore: --delete needs --force");
 	}
 	rc->opts.id = argv[optind++];
 	while (optind < argc)

@@ -96,7 +96,7 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 			rc->new_dest = true;
 			break;
 		case OPT_KEEP:
-			if (cmd_parse_keep(optarg, &rc->keep) < 0)
+			if (cmd_parse_keep(argv, optarg, &rc->keep) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'h':

@@ -2,6 +2,8 @@
 #include "faultpoint.h"
 
 #ifdef INCBAK_FAULT_INJECTION
+#include <fnmatch.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -45,9 +47,31 @@ void fault_point(const char *name)
 	if (is_wanted("INCBAK_CRASH_AT", name, &crash_hits))
 		kill(getpid(), SIGKILL);
 }
+
+int fault_cached(int fd)
+{
+	const char *pattern = getenv("INCBAK_FAULT_CACHED");
+	char link[64], path[PATH_MAX];
+	ssize_t n;
+
+	if (!pattern || !*pattern)
+		return -1;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0)
+		return -1;
+	path[n] = '\0';
+	return fnmatch(pattern, path, 0) == 0;
+}
 #else
 void fault_point(const char *name)
 {
 	(void)name;
+}
+
+int fault_cached(int fd)
+{
+	(void)fd;
+	return -1;
 }
 #endif

@@ -10,4 +10,12 @@
 
 void fault_point(const char *name);
 
+/* Whether the page cache holds the file open at fd, as a test says: in the
+ * test build, INCBAK_FAULT_CACHED=PATTERN makes exactly the files whose
+ * path matches PATTERN (fnmatch(3), the path as /proc/self/fd shows it)
+ * seem cached (1) and every other file not (0), so a test of what a run
+ * asks of the kernel does not depend on what other processes do to the
+ * cache. -1 when no test says: ask the kernel. */
+int fault_cached(int fd);
+
 #endif

@@ -211,6 +211,10 @@ ssize_t fs_read_noting_cache(int fd, void *buf, size_t len, bool *missed)
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	ssize_t n;
 
+	if (!*missed && fault_cached(fd) >= 0) {
+		*missed = !fault_cached(fd);
+		return read(fd, buf, len);
+	}
 	if (!*missed) {
 		/* Offset -1: at and advancing the file position, like read. */
 		n = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);

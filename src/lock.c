@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,23 @@ struct lock {
 	int fd;
 };
 
-static int describe_holder(int fd, const char *path, struct error *err)
+/* Whether pid names a process that has ended on this host: then the lock
+ * file still holds an earlier run's pid, and whoever holds the lock now
+ * (a run that has not written its own yet, or a process that inherited
+ * the descriptor) cannot be named. */
+static bool holder_ended(const char *pid, const char *host,
+			 const char *our_host)
+{
+	char *end;
+	long n = strtol(pid, &end, 10);
+
+	if (*end || n <= 0 || !our_host || strcmp(host, our_host))
+		return false;
+	return kill((pid_t)n, 0) < 0 && errno == ESRCH;
+}
+
+static int describe_holder(int fd, const char *path, const char *our_host,
+			   struct error *err)
 {
 	/* If a shared lock can be had, only readers hold it. */
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
@@ -36,8 +54,16 @@ static int describe_holder(int fd, const char *path, struct error *err)
 		sscanf(text, "pid %31s\nhost %255s\nstarted %63s", pid, host,
 		       started);
 	}
-	error_set(err, "another run (pid %s on %s, started %s) holds %s", pid,
-		  host, started, path);
+	if (!strcmp(pid, "?"))
+		error_set(err, "another process holds %s; which one cannot "
+			  "be known (the file names no holder)", path);
+	else if (holder_ended(pid, host, our_host))
+		error_set(err, "another process holds %s; which one cannot "
+			  "be known (the pid it names, %s, started %s, has "
+			  "ended)", path, pid, started);
+	else
+		error_set(err, "another run (pid %s on %s, started %s) holds "
+			  "%s", pid, host, started, path);
 	return STATUS_BUSY;
 }
 
@@ -101,7 +127,7 @@ int lock_acquire(const char *dest, enum lock_mode mode, const char *host,
 		if (errno == EINTR)
 			continue;
 		if (errno == EWOULDBLOCK)
-			rc = describe_holder(fd, path, err);
+			rc = describe_holder(fd, path, host, err);
 		else
 			error_set(err, "cannot lock '%s': %s", path,
 				  strerror(errno));

@@ -47,9 +47,10 @@ static void print_usage(FILE *out)
 	      "Run 'incbak COMMAND --help' for a command's options, and see\n"
 	      "incbak(1) and incbak.ini(5).\n"
 	      "\n"
-	      "Exit status: 0 success or nothing to do, 1 error, 2 usage or\n"
-	      "configuration error, 3 partial backup, 4 another run holds the\n"
-	      "lock, 5 integrity failure, 6 the last backup is too old.\n", out);
+	      "Exit status: 0 success or nothing to do, 1 error (the message\n"
+	      "says what was done before it), 2 usage or configuration error,\n"
+	      "3 partial backup, 4 another run holds the lock, 5 integrity\n"
+	      "failure.\n", out);
 }
 
 /* INCBAK_TEST_NOW=SECONDS fixes the clock for tests; waiting for the next

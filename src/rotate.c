@@ -1078,6 +1078,24 @@ int rotate_clean_up(const char *dest, const struct metadata *md,
 	return intent_settle(dest, md, on_leftover, &n, err) < 0 ? -1 : 0;
 }
 
+/* A step that failed says what it kept ("nothing was removed"); when
+ * earlier steps removed backups, the error says that too. */
+static void say_removed_before(struct error *err, int64_t removed)
+{
+	static const char kept[] = "; nothing was removed";
+	size_t len = strlen(err->msg), klen = sizeof(kept) - 1;
+	char *why;
+
+	if (!removed)
+		return;
+	if (len >= klen && !strcmp(err->msg + len - klen, kept))
+		err->msg[len - klen] = '\0';
+	why = xstrdup(err->msg);
+	error_set(err, "%s; %lld backup%s removed before it stopped", why,
+		  (long long)removed, removed == 1 ? " was" : "s were");
+	free(why);
+}
+
 int rotate_apply(const char *dest, struct metadata *md,
 		 const struct rotate_options *opts,
 		 const struct rotate_report *report, struct rotate_stats *stats,
@@ -1086,13 +1104,16 @@ int rotate_apply(const char *dest, struct metadata *md,
 	size_t excess = rotate_plan_excess(md, opts->max_backups);
 
 	for (size_t i = 0; i < excess; i++) {
-		int rc;
+		int rc = -1;
 
 		if (incbak_interrupted)
-			return error_set(err, "interrupted");
-		rc = rotate_one(dest, md, opts, report, stats, err);
-		if (rc != STATUS_OK)
+			error_set(err, "interrupted");
+		else
+			rc = rotate_one(dest, md, opts, report, stats, err);
+		if (rc != STATUS_OK) {
+			say_removed_before(err, stats->backups_removed);
 			return rc;
+		}
 	}
 	return STATUS_OK;
 }

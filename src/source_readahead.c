@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "faultpoint.h"
 #include "fsutil.h"
 
 /* The part of a file asked for: past it, the reader's own sequential
@@ -36,8 +37,11 @@ static int byte_cached(int fd, uint64_t offset)
 {
 	char byte;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	ssize_t n = preadv2(fd, &iov, 1, (off_t)offset, RWF_NOWAIT);
+	ssize_t n;
 
+	if (fault_cached(fd) >= 0)
+		return fault_cached(fd);
+	n = preadv2(fd, &iov, 1, (off_t)offset, RWF_NOWAIT);
 	if (n >= 0)
 		return n == 1;
 	return errno == EAGAIN ? 0 : -1;

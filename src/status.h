@@ -14,7 +14,6 @@ enum status {
 	STATUS_DAMAGED,     /* an archive or the backup data is damaged or
 			       hostile */
 	STATUS_PARTIAL,     /* done, but some files could not be read */
-	STATUS_TOO_OLD,     /* the last backup is older than allowed */
 };
 
 #endif

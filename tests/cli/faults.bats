@@ -326,8 +326,7 @@ wait_ended() {
 	chown -R 65534:65534 "$SRC" "$DST"
 	backdate
 	as_nobody() {
-		setpriv --reuid=65534 --regid=65534 --clear-groups \
-			env HOME="$HOME" "$INCBAK" "$@"
+		as_nobody_ib "$@"
 	}
 	as_nobody run -q --source "$SRC" --dest "$DST"
 	# the folder becomes unreadable, and a new file appears elsewhere
@@ -378,4 +377,38 @@ wait_ended() {
 	[ "$(archive_count)" -eq 0 ] || fail "an archive was written"
 	[ ! -e "$DST/backup_metadata.json" ] || fail "metadata written"
 	[ -z "$(find "$DST" -name '.incbak-tmp.*')" ] || fail "temporary files left"
+}
+
+@test "SIGTERM during rotation after the backup: exit 1 saying the backup was written and how many were removed" {
+	[ -x "${INCBAK_FAULTS:-}" ] || skip "INCBAK_FAULTS (the fault-injection build) not given"
+	for i in 1 2 3 4; do
+		printf '%s\n' "$i" > "$SRC/f$i"; backdate
+		INCBAK_TEST_NOW=$(( 1800000000 + i * 60 )) ib run -q --source "$SRC" --dest "$DST"
+	done
+	printf '5\n' > "$SRC/f5"; backdate
+	# stopped once the first of three old backups is gone
+	INCBAK_TEST_NOW=$(( 1800000000 + 5 * 60 )) INCBAK_STOP_AT=rotate:victim-removed \
+		"$INCBAK_FAULTS" run -q --keep 2 --source "$SRC" --dest "$DST" 2> "$TEST_DIR/err" &
+	pid=$!
+	wait_stopped "$pid"
+	kill -TERM "$pid"
+	kill -CONT "$pid"
+	wait_ended "$pid"
+	[ "$status" -eq 1 ] || fail "exit $status: $(cat "$TEST_DIR/err")"
+	id=$(backup_ids | tail -n 1)
+	[ "$(cat "$TEST_DIR/err")" = "incbak: backup $id written; rotation interrupted, 1 backup removed; run again to finish" ] ||
+		fail "said: $(cat "$TEST_DIR/err")"
+	[ "$(backup_ids | wc -l)" -eq 4 ]
+	# prune interrupted the same way says what it removed
+	INCBAK_STOP_AT=rotate:victim-removed \
+		"$INCBAK_FAULTS" prune -q --keep 1 --source "$SRC" --dest "$DST" 2> "$TEST_DIR/err" &
+	pid=$!
+	wait_stopped "$pid"
+	kill -TERM "$pid"
+	kill -CONT "$pid"
+	wait_ended "$pid"
+	[ "$status" -eq 1 ] || fail "exit $status: $(cat "$TEST_DIR/err")"
+	[ "$(cat "$TEST_DIR/err")" = "incbak: interrupted; 1 backup was removed before it stopped" ] ||
+		fail "said: $(cat "$TEST_DIR/err")"
+	[ "$(backup_ids | wc -l)" -eq 3 ]
 }

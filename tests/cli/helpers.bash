@@ -34,6 +34,20 @@ ib() {
 	${INCBAK_EXEC_PREFIX:-} "$INCBAK" "$@"
 }
 
+# Runs the binary under test as the ordinary user 65534, from a copy in a
+# folder that user can enter: the checkout may live where it cannot (root's
+# home is 0700). Makes $TEST_DIR reachable too.
+as_nobody_ib() {
+	local bin="$TEST_DIR/bin/incbak"
+	if [ ! -x "$bin" ]; then
+		mkdir -p "$TEST_DIR/bin"
+		cp "$INCBAK" "$bin"
+		chmod 0755 "$TEST_DIR" "$TEST_DIR/bin" "$bin"
+	fi
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env HOME="$HOME" "$bin" "$@"
+}
+
 # Moves every mtime in the source into the past, so no file is "racily
 # clean" (modified within the timestamp granularity of the run).
 backdate() {

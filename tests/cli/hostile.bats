@@ -268,15 +268,16 @@ metadata_table() {
 	grep -qx "incbak: warning: cannot open log '$DST/backup_operations.log': not a file, and nothing reads it" <<< "$output" ||
 		fail "said: $output"
 	[ "$(archive_count)" -eq 1 ] || fail "no backup written"
-	# a log collector reading the FIFO gets the run's line
-	timeout 30 head -n 1 "$DST/backup_operations.log" > "$TEST_DIR/line" &
-	reader=$!
-	sleep 0.5
+	# a log collector reading the FIFO gets the run's line (opened here
+	# before the run, read and write so that the open does not wait: no
+	# race with a reader started in the background)
+	exec 8<> "$DST/backup_operations.log"
 	echo b > "$SRC/b"
 	run timeout -s KILL 30 "$INCBAK" run -q --source "$SRC" --dest "$DST"
 	want_status 0 || return 1
 	[ -z "$output" ] || fail "said: $output"
-	wait "$reader"
+	timeout 30 head -n 1 <&8 > "$TEST_DIR/line"
+	exec 8<&-
 	grep -q " run exit=0 backup=.* added=1 " "$TEST_DIR/line" || fail "read: $(cat "$TEST_DIR/line")"
 }
 
@@ -492,8 +493,7 @@ metadata_table() {
 # incbak as a user who cannot read a file with mode 000 (root can).
 as_user() {
 	if [ "$(id -u)" -eq 0 ]; then
-		setpriv --reuid=65534 --regid=65534 --clear-groups \
-			env HOME="$HOME" "$INCBAK" "$@" --source "$SRC" --dest "$DST"
+		as_nobody_ib "$@" --source "$SRC" --dest "$DST"
 	else
 		ib "$@" --source "$SRC" --dest "$DST"
 	fi

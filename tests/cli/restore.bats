@@ -539,8 +539,7 @@ manifest_with_file() {
 	chmod 0755 "$TEST_DIR"
 	chown -R 65534:65534 "$DST"
 	mkdir "$TEST_DIR/out" && chown 65534:65534 "$TEST_DIR/out"
-	run setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$HOME" \
-		"$INCBAK" restore latest --same-owner --source "$SRC" --dest "$DST" --to "$TEST_DIR/out"
+	run as_nobody_ib restore latest --same-owner --source "$SRC" --dest "$DST" --to "$TEST_DIR/out"
 	[ "$status" -eq 0 ] || fail "$output"
 	[ "$(stat -c '%u %a' "$TEST_DIR/out/tool")" = "65534 755" ]
 }

@@ -478,3 +478,21 @@ EOF
 		assert_all_restorable
 	done
 }
+
+@test "prune that stops after removing a backup says how many it removed, not that nothing was" {
+	start_tree
+	backup_step 1
+	head -c 100000 /dev/urandom > "$SRC/payload"; backdate
+	backup_step 2
+	printf 'x' > "$SRC/other"; backdate
+	backup_step 3
+	# a zstd checksum fails in the second oldest archive: the second step
+	second=$(find "$DST" -name '*.tar.zst' | sort | sed -n 2p)
+	flip_bit_at "$second" 50000
+	run ib prune --keep 1 --source "$SRC" --dest "$DST"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"checksum; 1 backup was removed before it stopped"* ]] || fail "$output"
+	[[ "$output" != *"nothing was removed"* ]] || fail "$output"
+	[ "$(archive_count)" -eq 2 ]
+	[ "$(backup_ids | wc -l)" -eq 2 ]
+}
