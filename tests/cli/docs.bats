@@ -369,25 +369,81 @@ make check" ]
 	[ "$status" -eq 2 ]
 }
 
-@test "make install puts the binary, both man pages and three completions in place" {
+# Runs make in the source tree without the options of a calling make (a
+# sub-make of `make check` must not pass its SANITIZE= on).
+make_here() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$ROOT" "$@"
+}
+
+# Checks that each shell, its search path moved below ROOT (as DESTDIR
+# moves the install), finds the completion installed there: bash-completion
+# with its default XDG_DATA_DIRS, zsh -f with its $fpath, fish with its
+# fish_complete_path when XDG_DATA_DIRS is unset.
+shells_find_completions() {
+	local root=$1 where
+	if [ -f /usr/share/bash-completion/bash_completion ]; then
+		where=$(BASH_COMPLETION_USER_DIR="$TEST_DIR/none" \
+			XDG_DATA_DIRS="$root/usr/local/share:$root/usr/share" bash --norc -c '
+			source /usr/share/bash-completion/bash_completion
+			__load_completion incbak || exit 1
+			shopt -s extdebug; declare -F _incbak' | awk '{ print $3 }')
+		[[ "$where" == "$root/"* ]] || fail "bash-completion: not found in $root"
+	fi
+	where=$(zsh -fc 'fpath=($1${^fpath}); print -l $^fpath/_incbak(N)' _ "$root")
+	[[ "$where" == "$root/"* ]] || fail "zsh: not in \$fpath below $root"
+	# fish loads a command's completions only when it is on PATH
+	mkdir -p "$TEST_DIR/bin"
+	ln -sf "$INCBAK" "$TEST_DIR/bin/incbak"
+	# shellcheck disable=SC2016 # fish expands these
+	where=$(PATH="$TEST_DIR/bin:$PATH" env -u XDG_DATA_DIRS fish -c '
+		set fish_complete_path $argv[1]$fish_complete_path
+		complete -C "incbak rest" >/dev/null
+		functions --details __incbak_needs_command' "$root")
+	[[ "$where" == "$root/"* ]] || fail "fish: not in fish_complete_path below $root"
+}
+
+@test "make install puts each file where man, the shells and readers find it" {
 	command -v make >/dev/null || skip "make is not installed"
-	root="$TEST_DIR/root"
-	# A sub-make of `make check` must not pass its SANITIZE= on.
-	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-		make -s -C "$ROOT" install DESTDIR="$root" PREFIX=/usr
-	[ "$status" -eq 0 ] || fail "$output"
-	for f in bin/incbak share/man/man1/incbak.1 share/man/man5/incbak.ini.5 \
-		share/bash-completion/completions/incbak \
-		share/zsh/vendor-completions/_incbak \
-		share/fish/vendor_completions.d/incbak.fish; do
-		[ -f "$root/usr/$f" ] || fail "not installed: /usr/$f"
+	for prefix in /usr /usr/local; do
+		root="$TEST_DIR/root$prefix"
+		run make_here install DESTDIR="$root" PREFIX="$prefix"
+		[ "$status" -eq 0 ] || fail "$output"
+		p="$root$prefix"
+		for f in bin/incbak share/man/man1/incbak.1 share/man/man5/incbak.ini.5 \
+			share/doc/incbak/README.md share/doc/incbak/CHANGELOG.md \
+			share/doc/incbak/examples/incbak.ini \
+			share/doc/incbak/examples/cron.sh; do
+			[ -f "$p/$f" ] || fail "not installed: $prefix/$f"
+		done
+		[ -x "$p/bin/incbak" ]
+		[ -x "$p/share/doc/incbak/examples/cron.sh" ]
+		cmp "$MAN1" "$p/share/man/man1/incbak.1"
+		cmp "$ROOT/README.md" "$p/share/doc/incbak/README.md"
+		# ten files: the seven above and three completions
+		[ "$(find "$root" -type f | wc -l)" -eq 10 ] ||
+			fail "installed: $(find "$root" -type f)"
+		[ "$(find "$root" -type f -name '*incbak*' -path '*compl*' -o \
+			-type f -path '*/zsh/*' -name _incbak | wc -l)" -eq 3 ]
+		shells_find_completions "$root"
+		run make_here uninstall DESTDIR="$root" PREFIX="$prefix"
+		[ "$status" -eq 0 ] || fail "$output"
+		run find "$root" -type f
+		[ -z "$output" ] || fail "left after uninstall: $output"
+		[ ! -e "$p/share/doc/incbak" ] || fail "doc folder left"
 	done
-	[ -x "$root/usr/bin/incbak" ]
-	cmp "$MAN1" "$root/usr/share/man/man1/incbak.1"
-	cmp "$FISH_COMP" "$root/usr/share/fish/vendor_completions.d/incbak.fish"
-	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-		make -s -C "$ROOT" uninstall DESTDIR="$root" PREFIX=/usr
+}
+
+@test "make install-strip installs the program stripped, install does not" {
+	command -v make >/dev/null || skip "make is not installed"
+	command -v readelf >/dev/null || skip "readelf is not installed"
+	run make_here install DESTDIR="$TEST_DIR/a" PREFIX=/usr
 	[ "$status" -eq 0 ] || fail "$output"
-	run find "$root" -type f
-	[ -z "$output" ] || fail "left after uninstall: $output"
+	run make_here install-strip DESTDIR="$TEST_DIR/b" PREFIX=/usr
+	[ "$status" -eq 0 ] || fail "$output"
+	readelf -S "$TEST_DIR/a/usr/bin/incbak" | grep -q '\.symtab'
+	if readelf -S "$TEST_DIR/b/usr/bin/incbak" | grep -q '\.symtab'; then
+		fail "install-strip left the symbol table"
+	fi
+	"$TEST_DIR/b/usr/bin/incbak" --version
+	diff <(cd "$TEST_DIR/a" && find . | sort) <(cd "$TEST_DIR/b" && find . | sort)
 }
