@@ -283,6 +283,73 @@ report_missing() {
 	report_missing
 }
 
+# The lines of incbak(1)'s EXAMPLES section that are in literal displays.
+example_lines() {
+	man_block "$MAN1" ".Sh EXAMPLES" |
+		awk '/^\.Bd -literal/ { on = 1; next } /^\.Ed/ { on = 0 } on { print }'
+}
+
+# Each incbak command line of the examples, "CMD ARGS...", one per line:
+# lines split at &&, || and ;, the program named as incbak or by a path
+# ending in /incbak; what $(...) runs is left out.
+example_commands() {
+	example_lines | sed -E -e 's/\$\([^)]*\)/X/g' -e 's/(&&|\|\||;)/\n/g' |
+		sed -nE 's#^(.*[ =/]|)incbak +([a-z].*)$#\2#p'
+}
+
+@test "every example command in incbak(1) uses a command and options incbak has" {
+	run example_commands
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -ge 10 ] || fail "only ${#lines[@]} example commands: $output"
+	known=$(commands)
+	bad=""
+	while read -r cmd args; do
+		grep -qx -- "$cmd" <<<"$known" || { bad+=" '$cmd'"; continue; }
+		options=$(long_options "$cmd")
+		while read -r opt; do
+			grep -qx -- "$opt" <<<"$options" || bad+=" $cmd:--$opt"
+		done < <(grep -oE -- '(^| )--[[:alnum:]-]+' <<<" $args" | sed 's/^ *--//')
+	done < <(example_commands)
+	[ -z "$bad" ] || fail "not known to incbak:$bad"
+}
+
+@test "a crontab example in incbak(1) finds incbak under cron's PATH" {
+	# cron runs commands with PATH=/usr/bin:/bin; make install puts incbak
+	# in /usr/local/bin: the crontab must set PATH or name the program
+	crontab_lines=$(example_lines | grep -E '^([0-9*/,-]+ +){5}' || true)
+	[ -n "$crontab_lines" ] || fail "no crontab line in EXAMPLES"
+	path_line=$(example_lines | grep -E '^PATH=' || true)
+	absolute='^([^ ]+ +){5}/[^ ]*incbak '
+	while read -r line; do
+		[[ "$line" =~ $absolute ]] && continue
+		[[ ":${path_line#PATH=}:" == *:/usr/local/bin:* ]] ||
+			fail "under cron's PATH, incbak is not found: $line"
+	done <<<"$crontab_lines"
+}
+
+@test "the example of getting back an old version of one file works" {
+	mkdir -p "$SRC/src"
+	printf 'old\n' > "$SRC/src/main.c"
+	backdate
+	INCBAK_TEST_NOW=1768469400 ib run -q --source "$SRC" --dest "$DST"
+	printf 'new\n' > "$SRC/src/main.c"
+	backdate
+	INCBAK_TEST_NOW=1768555800 ib run -q --source "$SRC" --dest "$DST"
+	# the commands of the example, in the source, with incbak's --dest
+	script=$(example_lines | awk '/^\$ cd ~\/proj$/ { n++ } n == 2 && !/^\$ / { exit } n == 2' |
+		sed -e 's/^\$ //' -e "s#^cd ~/proj\$#cd '$SRC'#" \
+			-e "s#/tmp/old#$TEST_DIR/old#g" \
+			-e "s#^incbak \\([a-z]*\\)#ib \\1 --dest '$DST'#")
+	grep -q '2026-01-15_09-30-00 src/main.c' <<<"$script" || fail "$script"
+	run eval "$script"
+	# diff exits 1 for the two versions, then the old one is put back
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "$output" == *"-old"*"+new"* ]] || [[ "$output" == *"< old"*"> new"* ]] ||
+		fail "$output"
+	[ "$(cat "$SRC/src/main.c")" = old ]
+	[ "$(cat "$TEST_DIR/old/src/main.c")" = old ]
+}
+
 @test "README.md starts with make run and make check and shows every command" {
 	[ "$(grep -m 2 -E '^make ' "$ROOT/README.md" | awk '{ print $1, $2 }')" = "make run
 make check" ]
