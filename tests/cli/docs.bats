@@ -62,7 +62,14 @@ config_c_keys() {
 		my @k = $t =~ /\{\s*"(\w+)",\s*"(\w+)",\s*(\w+),\s*FIELD\(\w+\),\s*(-?\d+),\s*(-?\d+)\s*\}/g;
 		die "parsed " . @k / 5 . " of $n keys\n" if @k / 5 != $n;
 		print "$k[$_] $k[$_+1] $k[$_+2] $k[$_+3] $k[$_+4]\n" for grep { $_ % 5 == 0 } 0 .. $#k;
-	' "$ROOT/src/config.c"
+	' "$(grep -rlE 'key_spec keys\[\] *=' "$ROOT/src" | head -n 1)"
+}
+
+# The exit codes the program defines (EXIT_NAME = N in a header of src/),
+# sorted.
+exit_codes() {
+	grep -rhE '^[[:space:]]*EXIT_[A-Z_]+ = [0-9]+' "$ROOT/src" --include='*.h' |
+		sed -E 's/^[[:space:]]*EXIT_[A-Z_]+ = ([0-9]+).*/\1/' | sort -un
 }
 
 # Runs a bash completion for the words given (the last is being completed)
@@ -271,30 +278,31 @@ report_missing() {
 	[ -z "$bad" ] || fail "not accepted:$bad"
 }
 
-@test "exit codes of src/cmd.h are in incbak(1) and README.md" {
-	codes=$(sed -nE 's/^[[:space:]]*EXIT_[A-Z_]+ = ([0-9]+),?.*/\1/p' "$ROOT/src/cmd.h")
-	[ -n "$codes" ]
-	exits=$(man_block "$MAN1" ".Sh EXIT STATUS")
+@test "the exit codes are the same in the program, incbak(1), README.md and --help" {
+	codes=$(exit_codes)
+	[ "$(wc -l <<<"$codes")" -ge 6 ] || fail "codes: $codes"
+	man=$(man_block "$MAN1" ".Sh EXIT STATUS" | sed -nE 's/^\.It ([0-9]+)$/\1/p' | sort -n)
+	readme=$(sed -nE 's/^\| ([0-9]+) \|.*/\1/p' "$ROOT/README.md" | sort -n)
+	[ "$man" = "$codes" ] || fail "incbak(1) EXIT STATUS: $man; the program: $codes"
+	[ "$readme" = "$codes" ] || fail "README.md: $readme; the program: $codes"
+	# `incbak --help` lists them all; each command's --help and the
+	# pages name only codes that exist
+	help=$(ib --help | sed -n '/^Exit status:/,/^$/p')
 	missing=""
 	for code in $codes; do
-		grep -qx "\.It $code" <<<"$exits" || missing+=" incbak.1:$code"
-		grep -qE "^\| $code \|" "$ROOT/README.md" || missing+=" README:$code"
+		grep -qE "(^|[ ,])$code [a-z]" <<<"$help" || missing+=" --help:$code"
 	done
+	for cmd in $(commands); do
+		for code in $(ib "$cmd" --help | sed -n '/^Exit status:/,/^$/p' |
+			grep -oE '(^|[ :,])[0-9]+ [a-z]' | grep -oE '[0-9]+'); do
+			grep -qx "$code" <<<"$codes" || missing+=" $cmd --help:$code"
+		done
+	done
+	while read -r code; do
+		grep -qx "$code" <<<"$codes" || missing+=" docs:exit $code"
+	done < <(grep -ohE '(exits?|exit status) [0-9]+' "$MAN1" "$MAN5" \
+		"$ROOT/README.md" | grep -oE '[0-9]+$' | sort -u)
 	report_missing
-}
-
-# The lines of incbak(1)'s EXAMPLES section that are in literal displays.
-example_lines() {
-	man_block "$MAN1" ".Sh EXAMPLES" |
-		awk '/^\.Bd -literal/ { on = 1; next } /^\.Ed/ { on = 0 } on { print }'
-}
-
-# Each incbak command line of the examples, "CMD ARGS...", one per line:
-# lines split at &&, || and ;, the program named as incbak or by a path
-# ending in /incbak; what $(...) runs is left out.
-example_commands() {
-	example_lines | sed -E -e 's/\$\([^)]*\)/X/g' -e 's/(&&|\|\||;)/\n/g' |
-		sed -nE 's#^(.*[ =/]|)incbak +([a-z].*)$#\2#p'
 }
 
 @test "every example command in incbak(1) uses a command and options incbak has" {
