@@ -305,6 +305,20 @@ report_missing() {
 	report_missing
 }
 
+# The lines of incbak(1)'s EXAMPLES section that are in literal displays.
+example_lines() {
+	man_block "$MAN1" ".Sh EXAMPLES" |
+		awk '/^\.Bd -literal/ { on = 1; next } /^\.Ed/ { on = 0 } on { print }'
+}
+
+# Each incbak command line of the examples, "CMD ARGS...", one per line:
+# lines split at &&, || and ;, the program named as incbak or by a path
+# ending in /incbak; what $(...) runs is left out.
+example_commands() {
+	example_lines | sed -E -e 's/\$\([^)]*\)/X/g' -e 's/(&&|\|\||;)/\n/g' |
+		sed -nE 's#^(.*[ =/]|)incbak +([a-z].*)$#\2#p'
+}
+
 @test "every example command in incbak(1) uses a command and options incbak has" {
 	run example_commands
 	[ "$status" -eq 0 ]
