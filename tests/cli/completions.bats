@@ -68,6 +68,8 @@ bash_candidates() {
 # completions folder first in $fpath, and compadd wrapped to record what
 # the completion functions add; LINE and a TAB are typed into it. It is
 # ready when it prints what no echo of the typed text holds ("ready-42").
+# The line is cleared with ^K, not ^U: typed before zle takes the terminal,
+# ^U would be the terminal's own line kill, and erase the line unread.
 zsh_candidates() {
 	: > "$TEST_DIR/zsh.out"
 	# shellcheck disable=SC2016 # zsh expands these
@@ -77,6 +79,7 @@ zsh_candidates() {
 		zpty z zsh -f -i
 		zpty -w z "PS1= PROMPT_EOL_MARK=; fpath=(${(q)compdir} \$fpath)"
 		zpty -w z "autoload -Uz compinit; compinit -u -d /dev/null"
+		zpty -w z "bindkey \"^K\" kill-whole-line"
 		zpty -w z "zstyle \":completion:*\" menu no"
 		zpty -w z "compadd() {
 			local -a hits
@@ -88,7 +91,7 @@ zsh_candidates() {
 		}"
 		zpty -w z "print -r -- ready-\$((6 * 7))"
 		zpty -r -m z buf "*ready-42*" || exit 8
-		zpty -w -n z "$line"$'"'"'\t\C-u'"'"'
+		zpty -w -n z "$line"$'"'"'\t\C-k'"'"'
 		zpty -w z "print -r -- done-\$((6 * 7))"
 		zpty -r -m z buf "*done-42*" || exit 7
 		zpty -d z' _ "$COMPDIR" "$TEST_DIR/zsh.out" "$1" ||
