@@ -68,35 +68,49 @@ bash_candidates() {
 # completions folder first in $fpath, and compadd wrapped to record what
 # the completion functions add; LINE and a TAB are typed into it. It is
 # ready when it prints what no echo of the typed text holds ("ready-42").
-# The line is cleared with ^K, not ^U: typed before zle takes the terminal,
-# ^U would be the terminal's own line kill, and erase the line unread.
+# TAB completes and then writes --end--, and only then is the line cleared
+# (with ^K: were zle not reading yet, ^U would be the terminal's own line
+# kill): completion skips work while more keys are waiting.
 zsh_candidates() {
 	: > "$TEST_DIR/zsh.out"
+	# typed into zle, the TABs of these lines would complete
+	cat > "$TEST_DIR/zsh-setup.zsh" <<-EOF
+	PS1= PROMPT_EOL_MARK=
+	fpath=('$COMPDIR' \$fpath)
+	autoload -Uz compinit; compinit -u -d /dev/null
+	zstyle ':completion:*' menu no
+	bindkey '^K' kill-whole-line
+	tab-and-mark() { zle complete-word; print -r -- --end-- >> '$TEST_DIR/zsh.out'; }
+	zle -N tab-and-mark; bindkey '^I' tab-and-mark
+	compadd() {
+	  local -a hits
+	  if (( \${@[(I)-[OAD]*]} == 0 )); then
+	    builtin compadd -O hits "\$@"
+	    (( \$#hits )) && print -rl -- \$hits >> '$TEST_DIR/zsh.out'
+	  fi
+	  builtin compadd "\$@"
+	}
+	EOF
 	# shellcheck disable=SC2016 # zsh expands these
-	timeout 60 zsh -f -c '
+	timeout 120 zsh -f -c '
 		zmodload zsh/zpty || exit 9
-		compdir=$1 out=$2 line=$3
+		setup=$1 out=$2 line=$3
 		zpty z zsh -f -i
-		zpty -w z "PS1= PROMPT_EOL_MARK=; fpath=(${(q)compdir} \$fpath)"
-		zpty -w z "autoload -Uz compinit; compinit -u -d /dev/null"
-		zpty -w z "bindkey \"^K\" kill-whole-line"
-		zpty -w z "zstyle \":completion:*\" menu no"
-		zpty -w z "compadd() {
-			local -a hits
-			if (( \${@[(I)-[OAD]*]} == 0 )); then
-				builtin compadd -O hits \"\$@\"
-				(( \$#hits )) && print -rl -- \$hits >> ${(q)out}
-			fi
-			builtin compadd \"\$@\"
-		}"
+		zpty -w z "source ${(q)setup}"
 		zpty -w z "print -r -- ready-\$((6 * 7))"
 		zpty -r -m z buf "*ready-42*" || exit 8
-		zpty -w -n z "$line"$'"'"'\t\C-k'"'"'
+		zpty -w -n z "$line"$'"'"'\t'"'"'
+		for (( i = 0; i < 600; i++ )); do
+			grep -qx -- --end-- $out && break
+			sleep 0.1
+		done
+		zpty -w -n z $'"'"'\C-k'"'"'
 		zpty -w z "print -r -- done-\$((6 * 7))"
 		zpty -r -m z buf "*done-42*" || exit 7
-		zpty -d z' _ "$COMPDIR" "$TEST_DIR/zsh.out" "$1" ||
+		zpty -d z' _ "$TEST_DIR/zsh-setup.zsh" "$TEST_DIR/zsh.out" "$1" ||
 		fail "zsh driver failed: $?"
-	sort -u "$TEST_DIR/zsh.out"
+	grep -qx -- --end-- "$TEST_DIR/zsh.out" || fail "zsh did not complete"
+	grep -vx -- --end-- "$TEST_DIR/zsh.out" | sort -u
 }
 
 # fish: the completions folder first in fish_complete_path, so fish loads
