@@ -3,9 +3,25 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share
-BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
-ZSHCOMPDIR ?= $(DATADIR)/zsh/vendor-completions
-FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+DOCDIR ?= $(DATADIR)/doc/incbak
+# Each completion goes where its shell looks. bash: bash-completion's
+# completionsdir when it lies under PREFIX, else DATADIR's, which
+# bash-completion searches for /usr, /usr/local and ~/.local. zsh: the folder
+# of $fpath under DATADIR (site-functions, or Debian's vendor-completions for
+# /usr). fish (without XDG_DATA_DIRS): DATADIR's vendor folder if fish
+# searches it, else fish's own (fish never looks in /usr/local/share).
+BASHCOMPDIR ?= $(or $(filter $(PREFIX)/%,$(shell pkg-config \
+	--variable=completionsdir bash-completion 2>/dev/null)),$(DATADIR)/bash-completion/completions)
+ZSHCOMPDIR ?= $(firstword $(filter $(DATADIR)/zsh/site-functions \
+	$(DATADIR)/zsh/vendor-completions,$(shell zsh -fc 'print -l $$fpath' \
+	2>/dev/null)) $(DATADIR)/zsh/site-functions)
+FISHCOMPDIR ?= $(firstword $(filter $(DATADIR)/fish/vendor_completions.d, \
+	$(shell env -u XDG_DATA_DIRS fish -c 'printf "%s\n" $$fish_complete_path' \
+	2>/dev/null)) $(shell pkg-config --variable=completionsdir fish \
+	2>/dev/null) $(DATADIR)/fish/vendor_completions.d)
+INSTALL ?= install
+INSTALL_PROGRAM ?= $(INSTALL)
+INSTALL_DATA ?= $(INSTALL) -m 0644
 DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -15,7 +31,7 @@ VERSION = 0.1.0
 # missing ones when run as root.
 DEB_PACKAGES = build-essential pkg-config libarchive-dev libssl-dev \
 	libcjson-dev libinih-dev libcmocka-dev bats libarchive-tools tar zstd \
-	libzstd-dev perl strace shellcheck mandoc util-linux jq zsh fish clang libclang-rt-14-dev
+	libzstd-dev perl strace shellcheck mandoc util-linux jq zsh fish bash-completion clang libclang-rt-14-dev
 # libzstd: tarball.c compresses with it directly (seekable frames); libarchive
 # already links it, so the system gains no new library.
 PKGS = libarchive libcrypto libcjson inih libzstd
@@ -61,7 +77,7 @@ FUZZERS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 REPLAYS = $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps run check test install uninstall clean lint fuzz fuzz-build
+.PHONY: all deps run check test install install-strip uninstall clean lint fuzz fuzz-build
 all: incbak
 
 incbak: $(BUILD)/incbak
@@ -183,22 +199,39 @@ lint:
 	shellcheck -s bash completions/incbak.bash
 	mandoc -Tlint -W warning man/incbak.1 man/incbak.ini.5
 
+# The shells are asked once per install, not once per use of each folder.
+install install-strip uninstall: override BASHCOMPDIR := $(BASHCOMPDIR)
+install install-strip uninstall: override ZSHCOMPDIR := $(ZSHCOMPDIR)
+install install-strip uninstall: override FISHCOMPDIR := $(FISHCOMPDIR)
+
 install: incbak
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
-	install -m 0755 incbak $(DESTDIR)$(BINDIR)/incbak
-	install -m 0644 man/incbak.1 $(DESTDIR)$(MANDIR)/man1/incbak.1
-	install -m 0644 man/incbak.ini.5 $(DESTDIR)$(MANDIR)/man5/incbak.ini.5
-	install -m 0644 completions/incbak.bash $(DESTDIR)$(BASHCOMPDIR)/incbak
-	install -m 0644 completions/_incbak $(DESTDIR)$(ZSHCOMPDIR)/_incbak
-	install -m 0644 completions/incbak.fish $(DESTDIR)$(FISHCOMPDIR)/incbak.fish
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
+		$(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL_PROGRAM) -m 0755 incbak $(DESTDIR)$(BINDIR)/incbak
+	$(INSTALL_DATA) man/incbak.1 $(DESTDIR)$(MANDIR)/man1/incbak.1
+	$(INSTALL_DATA) man/incbak.ini.5 $(DESTDIR)$(MANDIR)/man5/incbak.ini.5
+	$(INSTALL_DATA) completions/incbak.bash $(DESTDIR)$(BASHCOMPDIR)/incbak
+	$(INSTALL_DATA) completions/_incbak $(DESTDIR)$(ZSHCOMPDIR)/_incbak
+	$(INSTALL_DATA) completions/incbak.fish $(DESTDIR)$(FISHCOMPDIR)/incbak.fish
+	$(INSTALL_DATA) README.md CHANGELOG.md $(DESTDIR)$(DOCDIR)
+	$(INSTALL_DATA) examples/incbak.ini $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 0755 examples/cron.sh $(DESTDIR)$(DOCDIR)/examples
+
+# GNU's install-strip: the same, with the program stripped.
+install-strip:
+	$(MAKE) INSTALL_PROGRAM='$(INSTALL_PROGRAM) -s' install
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/incbak $(DESTDIR)$(MANDIR)/man1/incbak.1 \
 		$(DESTDIR)$(MANDIR)/man5/incbak.ini.5 \
 		$(DESTDIR)$(BASHCOMPDIR)/incbak $(DESTDIR)$(ZSHCOMPDIR)/_incbak \
-		$(DESTDIR)$(FISHCOMPDIR)/incbak.fish
+		$(DESTDIR)$(FISHCOMPDIR)/incbak.fish \
+		$(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/CHANGELOG.md \
+		$(DESTDIR)$(DOCDIR)/examples/incbak.ini \
+		$(DESTDIR)$(DOCDIR)/examples/cron.sh
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-san build-fuzz incbak

@@ -98,7 +98,7 @@ _incbak()
 		fi
 		;;
 	verify)
-		mapfile -t COMPREPLY < <(compgen -W "$(_incbak_backup_ids)" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "latest $(_incbak_backup_ids)" -- "$cur")
 		;;
 	esac
 }

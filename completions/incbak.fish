@@ -30,7 +30,26 @@ function __incbak_backup_ids
         end
         set i (math $i + 1)
     end
+    # fish reports a missing command even with 2>/dev/null: stay quiet
+    command -q $tokens[1]; or return
     $tokens[1] list $args 2>/dev/null | string match -r '^\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d'
+end
+
+# True when the command line holds no operand after the command yet (the
+# values of options that take one do not count).
+function __incbak_no_operand
+    set -l tokens (commandline -opc)
+    set -l i 3
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case --source --dest --config --to
+                set i (math $i + 1)
+            case '-*'
+            case '*'
+                return 1
+        end
+        set i (math $i + 1)
+    end
 end
 
 complete -c incbak -f
@@ -68,10 +87,10 @@ complete -c incbak -n '__incbak_using_command restore' -l force -d 'Restore into
 complete -c incbak -n '__incbak_using_command restore' -l delete -d 'With --force, remove files not in the backup'
 complete -c incbak -n '__incbak_using_command restore' -l dry-run -d 'Print what would be restored'
 complete -c incbak -n '__incbak_using_command restore' -l same-owner -d 'Also restore setuid and setgid bits (root)'
-complete -c incbak -n '__incbak_using_command restore' -a 'latest (__incbak_backup_ids)' -d 'Backup id'
+complete -c incbak -n '__incbak_using_command restore; and __incbak_no_operand' -a 'latest (__incbak_backup_ids)' -d 'Backup id'
 
 # incbak verify
-complete -c incbak -n '__incbak_using_command verify' -a '(__incbak_backup_ids)' -d 'Backup id'
+complete -c incbak -n '__incbak_using_command verify' -a 'latest (__incbak_backup_ids)' -d 'Backup id'
 
 # incbak repair
 complete -c incbak -n '__incbak_using_command repair' -l force -d 'Rebuild even a readable metadata file'

@@ -62,7 +62,14 @@ config_c_keys() {
 		my @k = $t =~ /\{\s*"(\w+)",\s*"(\w+)",\s*(\w+),\s*FIELD\(\w+\),\s*(-?\d+),\s*(-?\d+)\s*\}/g;
 		die "parsed " . @k / 5 . " of $n keys\n" if @k / 5 != $n;
 		print "$k[$_] $k[$_+1] $k[$_+2] $k[$_+3] $k[$_+4]\n" for grep { $_ % 5 == 0 } 0 .. $#k;
-	' "$ROOT/src/config.c"
+	' "$(grep -rlE 'key_spec keys\[\] *=' "$ROOT/src" | head -n 1)"
+}
+
+# The exit codes the program defines (EXIT_NAME = N in a header of src/),
+# sorted.
+exit_codes() {
+	grep -rhE '^[[:space:]]*EXIT_[A-Z_]+ = [0-9]+' "$ROOT/src" --include='*.h' |
+		sed -E 's/^[[:space:]]*EXIT_[A-Z_]+ = ([0-9]+).*/\1/' | sort -un
 }
 
 # Runs a bash completion for the words given (the last is being completed)
@@ -271,15 +278,30 @@ report_missing() {
 	[ -z "$bad" ] || fail "not accepted:$bad"
 }
 
-@test "exit codes of src/cmd.h are in incbak(1) and README.md" {
-	codes=$(sed -nE 's/^[[:space:]]*EXIT_[A-Z_]+ = ([0-9]+),?.*/\1/p' "$ROOT/src/cmd.h")
-	[ -n "$codes" ]
-	exits=$(man_block "$MAN1" ".Sh EXIT STATUS")
+@test "the exit codes are the same in the program, incbak(1), README.md and --help" {
+	codes=$(exit_codes)
+	[ "$(wc -l <<<"$codes")" -ge 6 ] || fail "codes: $codes"
+	man=$(man_block "$MAN1" ".Sh EXIT STATUS" | sed -nE 's/^\.It ([0-9]+)$/\1/p' | sort -n)
+	readme=$(sed -nE 's/^\| ([0-9]+) \|.*/\1/p' "$ROOT/README.md" | sort -n)
+	[ "$man" = "$codes" ] || fail "incbak(1) EXIT STATUS: $man; the program: $codes"
+	[ "$readme" = "$codes" ] || fail "README.md: $readme; the program: $codes"
+	# `incbak --help` lists them all; each command's --help and the
+	# pages name only codes that exist
+	help=$(ib --help | sed -n '/^Exit status:/,/^$/p')
 	missing=""
 	for code in $codes; do
-		grep -qx "\.It $code" <<<"$exits" || missing+=" incbak.1:$code"
-		grep -qE "^\| $code \|" "$ROOT/README.md" || missing+=" README:$code"
+		grep -qE "(^|[ ,])$code [a-z]" <<<"$help" || missing+=" --help:$code"
 	done
+	for cmd in $(commands); do
+		for code in $(ib "$cmd" --help | sed -n '/^Exit status:/,/^$/p' |
+			grep -oE '(^|[ :,])[0-9]+ [a-z]' | grep -oE '[0-9]+'); do
+			grep -qx "$code" <<<"$codes" || missing+=" $cmd --help:$code"
+		done
+	done
+	while read -r code; do
+		grep -qx "$code" <<<"$codes" || missing+=" docs:exit $code"
+	done < <(grep -ohE '(exits?|exit status) [0-9]+' "$MAN1" "$MAN5" \
+		"$ROOT/README.md" | grep -oE '[0-9]+$' | sort -u)
 	report_missing
 }
 
@@ -299,6 +321,71 @@ report_missing() {
 		[[ "$codes" == *" $code "* ]] || extra+=" --help:$code"
 	done
 	[ -z "$extra" ] || fail "listed but never returned:$extra"
+# The lines of incbak(1)'s EXAMPLES section that are in literal displays.
+example_lines() {
+	man_block "$MAN1" ".Sh EXAMPLES" |
+		awk '/^\.Bd -literal/ { on = 1; next } /^\.Ed/ { on = 0 } on { print }'
+}
+
+# Each incbak command line of the examples, "CMD ARGS...", one per line:
+# lines split at &&, || and ;, the program named as incbak or by a path
+# ending in /incbak; what $(...) runs is left out.
+example_commands() {
+	example_lines | sed -E -e 's/\$\([^)]*\)/X/g' -e 's/(&&|\|\||;)/\n/g' |
+		sed -nE 's#^(.*[ =/]|)incbak +([a-z].*)$#\2#p'
+}
+
+@test "every example command in incbak(1) uses a command and options incbak has" {
+	run example_commands
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -ge 10 ] || fail "only ${#lines[@]} example commands: $output"
+	known=$(commands)
+	bad=""
+	while read -r cmd args; do
+		grep -qx -- "$cmd" <<<"$known" || { bad+=" '$cmd'"; continue; }
+		options=$(long_options "$cmd")
+		while read -r opt; do
+			grep -qx -- "$opt" <<<"$options" || bad+=" $cmd:--$opt"
+		done < <(grep -oE -- '(^| )--[[:alnum:]-]+' <<<" $args" | sed 's/^ *--//')
+	done < <(example_commands)
+	[ -z "$bad" ] || fail "not known to incbak:$bad"
+}
+
+@test "a crontab example in incbak(1) finds incbak under cron's PATH" {
+	# cron runs commands with PATH=/usr/bin:/bin; make install puts incbak
+	# in /usr/local/bin: the crontab must set PATH or name the program
+	crontab_lines=$(example_lines | grep -E '^([0-9*/,-]+ +){5}' || true)
+	[ -n "$crontab_lines" ] || fail "no crontab line in EXAMPLES"
+	path_line=$(example_lines | grep -E '^PATH=' || true)
+	absolute='^([^ ]+ +){5}/[^ ]*incbak '
+	while read -r line; do
+		[[ "$line" =~ $absolute ]] && continue
+		[[ ":${path_line#PATH=}:" == *:/usr/local/bin:* ]] ||
+			fail "under cron's PATH, incbak is not found: $line"
+	done <<<"$crontab_lines"
+}
+
+@test "the example of getting back an old version of one file works" {
+	mkdir -p "$SRC/src"
+	printf 'old\n' > "$SRC/src/main.c"
+	backdate
+	INCBAK_TEST_NOW=1768469400 ib run -q --source "$SRC" --dest "$DST"
+	printf 'new\n' > "$SRC/src/main.c"
+	backdate
+	INCBAK_TEST_NOW=1768555800 ib run -q --source "$SRC" --dest "$DST"
+	# the commands of the example, in the source, with incbak's --dest
+	script=$(example_lines | awk '/^\$ cd ~\/proj$/ { n++ } n == 2 && !/^\$ / { exit } n == 2' |
+		sed -e 's/^\$ //' -e "s#^cd ~/proj\$#cd '$SRC'#" \
+			-e "s#/tmp/old#$TEST_DIR/old#g" \
+			-e "s#^incbak \\([a-z]*\\)#ib \\1 --dest '$DST'#")
+	grep -q '2026-01-15_09-30-00 src/main.c' <<<"$script" || fail "$script"
+	run eval "$script"
+	# diff exits 1 for the two versions, then the old one is put back
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "$output" == *"-old"*"+new"* ]] || [[ "$output" == *"< old"*"> new"* ]] ||
+		fail "$output"
+	[ "$(cat "$SRC/src/main.c")" = old ]
+	[ "$(cat "$TEST_DIR/old/src/main.c")" = old ]
 }
 
 @test "README.md starts with make run and make check and shows every command" {
@@ -387,25 +474,81 @@ make check" ]
 	[ "$status" -eq 2 ]
 }
 
-@test "make install puts the binary, both man pages and three completions in place" {
+# Runs make in the source tree without the options of a calling make (a
+# sub-make of `make check` must not pass its SANITIZE= on).
+make_here() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$ROOT" "$@"
+}
+
+# Checks that each shell, its search path moved below ROOT (as DESTDIR
+# moves the install), finds the completion installed there: bash-completion
+# with its default XDG_DATA_DIRS, zsh -f with its $fpath, fish with its
+# fish_complete_path when XDG_DATA_DIRS is unset.
+shells_find_completions() {
+	local root=$1 where
+	if [ -f /usr/share/bash-completion/bash_completion ]; then
+		where=$(BASH_COMPLETION_USER_DIR="$TEST_DIR/none" \
+			XDG_DATA_DIRS="$root/usr/local/share:$root/usr/share" bash --norc -c '
+			source /usr/share/bash-completion/bash_completion
+			__load_completion incbak || exit 1
+			shopt -s extdebug; declare -F _incbak' | awk '{ print $3 }')
+		[[ "$where" == "$root/"* ]] || fail "bash-completion: not found in $root"
+	fi
+	where=$(zsh -fc 'fpath=($1${^fpath}); print -l $^fpath/_incbak(N)' _ "$root")
+	[[ "$where" == "$root/"* ]] || fail "zsh: not in \$fpath below $root"
+	# fish loads a command's completions only when it is on PATH
+	mkdir -p "$TEST_DIR/bin"
+	ln -sf "$INCBAK" "$TEST_DIR/bin/incbak"
+	# shellcheck disable=SC2016 # fish expands these
+	where=$(PATH="$TEST_DIR/bin:$PATH" env -u XDG_DATA_DIRS fish -c '
+		set fish_complete_path $argv[1]$fish_complete_path
+		complete -C "incbak rest" >/dev/null
+		functions --details __incbak_needs_command' "$root")
+	[[ "$where" == "$root/"* ]] || fail "fish: not in fish_complete_path below $root"
+}
+
+@test "make install puts each file where man, the shells and readers find it" {
 	command -v make >/dev/null || skip "make is not installed"
-	root="$TEST_DIR/root"
-	# A sub-make of `make check` must not pass its SANITIZE= on.
-	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-		make -s -C "$ROOT" install DESTDIR="$root" PREFIX=/usr
-	[ "$status" -eq 0 ] || fail "$output"
-	for f in bin/incbak share/man/man1/incbak.1 share/man/man5/incbak.ini.5 \
-		share/bash-completion/completions/incbak \
-		share/zsh/vendor-completions/_incbak \
-		share/fish/vendor_completions.d/incbak.fish; do
-		[ -f "$root/usr/$f" ] || fail "not installed: /usr/$f"
+	for prefix in /usr /usr/local; do
+		root="$TEST_DIR/root$prefix"
+		run make_here install DESTDIR="$root" PREFIX="$prefix"
+		[ "$status" -eq 0 ] || fail "$output"
+		p="$root$prefix"
+		for f in bin/incbak share/man/man1/incbak.1 share/man/man5/incbak.ini.5 \
+			share/doc/incbak/README.md share/doc/incbak/CHANGELOG.md \
+			share/doc/incbak/examples/incbak.ini \
+			share/doc/incbak/examples/cron.sh; do
+			[ -f "$p/$f" ] || fail "not installed: $prefix/$f"
+		done
+		[ -x "$p/bin/incbak" ]
+		[ -x "$p/share/doc/incbak/examples/cron.sh" ]
+		cmp "$MAN1" "$p/share/man/man1/incbak.1"
+		cmp "$ROOT/README.md" "$p/share/doc/incbak/README.md"
+		# ten files: the seven above and three completions
+		[ "$(find "$root" -type f | wc -l)" -eq 10 ] ||
+			fail "installed: $(find "$root" -type f)"
+		[ "$(find "$root" -type f -name '*incbak*' -path '*compl*' -o \
+			-type f -path '*/zsh/*' -name _incbak | wc -l)" -eq 3 ]
+		shells_find_completions "$root"
+		run make_here uninstall DESTDIR="$root" PREFIX="$prefix"
+		[ "$status" -eq 0 ] || fail "$output"
+		run find "$root" -type f
+		[ -z "$output" ] || fail "left after uninstall: $output"
+		[ ! -e "$p/share/doc/incbak" ] || fail "doc folder left"
 	done
-	[ -x "$root/usr/bin/incbak" ]
-	cmp "$MAN1" "$root/usr/share/man/man1/incbak.1"
-	cmp "$FISH_COMP" "$root/usr/share/fish/vendor_completions.d/incbak.fish"
-	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-		make -s -C "$ROOT" uninstall DESTDIR="$root" PREFIX=/usr
+}
+
+@test "make install-strip installs the program stripped, install does not" {
+	command -v make >/dev/null || skip "make is not installed"
+	command -v readelf >/dev/null || skip "readelf is not installed"
+	run make_here install DESTDIR="$TEST_DIR/a" PREFIX=/usr
 	[ "$status" -eq 0 ] || fail "$output"
-	run find "$root" -type f
-	[ -z "$output" ] || fail "left after uninstall: $output"
+	run make_here install-strip DESTDIR="$TEST_DIR/b" PREFIX=/usr
+	[ "$status" -eq 0 ] || fail "$output"
+	readelf -S "$TEST_DIR/a/usr/bin/incbak" | grep -q '\.symtab'
+	if readelf -S "$TEST_DIR/b/usr/bin/incbak" | grep -q '\.symtab'; then
+		fail "install-strip left the symbol table"
+	fi
+	"$TEST_DIR/b/usr/bin/incbak" --version
+	diff <(cd "$TEST_DIR/a" && find . | sort) <(cd "$TEST_DIR/b" && find . | sort)
 }
