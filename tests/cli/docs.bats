@@ -305,22 +305,6 @@ report_missing() {
 	report_missing
 }
 
-@test "incbak(1), README.md and --help list only the exit codes src/cmd.h has" {
-	codes=" $(sed -nE 's/^[[:space:]]*EXIT_[A-Z_]+ = ([0-9]+),?.*/\1/p' "$ROOT/src/cmd.h" | tr '\n' ' ')"
-	extra=""
-	for code in $(man_block "$MAN1" ".Sh EXIT STATUS" | sed -n 's/^\.It \([0-9]*\)$/\1/p'); do
-		[[ "$codes" == *" $code "* ]] || extra+=" incbak.1:$code"
-	done
-	# shellcheck disable=SC2013 # one number a line
-	for code in $(sed -nE 's/^\| ([0-9]+) \|.*/\1/p' "$ROOT/README.md"); do
-		[[ "$codes" == *" $code "* ]] || extra+=" README:$code"
-	done
-	help=$("$INCBAK" --help | sed -n '/^Exit status/,$p' | tr '\n' ' ')
-	# shellcheck disable=SC2013 # one number a line
-	for code in $(grep -oE '(^|[ ,])[0-9]+ [a-z]' <<<"$help" | grep -oE '[0-9]+'); do
-		[[ "$codes" == *" $code "* ]] || extra+=" --help:$code"
-	done
-	[ -z "$extra" ] || fail "listed but never returned:$extra"
 # The lines of incbak(1)'s EXAMPLES section that are in literal displays.
 example_lines() {
 	man_block "$MAN1" ".Sh EXAMPLES" |
