@@ -13,6 +13,7 @@
 
 #include "fsutil.h"
 #include "catalog_internal.h"
+#include "threads.h"
 
 static void remember_origin(struct catalog_origin *o, const struct stat *st)
 {
@@ -342,8 +343,7 @@ struct catalog_loading *catalog_load_start(const char *dest, unsigned parts)
 	l->dest = dest;
 	l->parts = parts;
 	catalog_init(&l->md);
-	l->threaded = pthread_create(&l->thread, NULL, load_in_background,
-				     l) == 0;
+	l->threaded = threads_start(&l->thread, load_in_background, l) == 0;
 	/* Without a thread the load is only not overlapped. */
 	if (!l->threaded)
 		load_in_background(l);

@@ -13,6 +13,7 @@
 #include "faultpoint.h"
 #include "fsutil.h"
 #include "catalog_internal.h"
+#include "threads.h"
 
 static void json_string(struct buf *out, const char *s, size_t len)
 {
@@ -588,9 +589,9 @@ static void format_body(const struct metadata *md, struct record_source *src,
 	if (md->contents.len >= 4096) {
 		pthread_mutex_init(&pipe.lock, NULL);
 		pthread_cond_init(&pipe.changed, NULL);
-		threaded = pthread_create(&thread, NULL,
-					  format_contents_in_background,
-					  &pipe) == 0;
+		threaded = threads_start(&thread,
+					 format_contents_in_background,
+					 &pipe) == 0;
 		if (!threaded) {
 			pthread_cond_destroy(&pipe.changed);
 			pthread_mutex_destroy(&pipe.lock);
@@ -877,7 +878,7 @@ struct catalog_saving *catalog_save_begin(const char *dest,
 	s->records = catalog_records_open(dest, md);
 	grow_array((void **)&s->text.data, &s->text.alloc,
 		   SINK_DRAIN_AT + 65536, 1);
-	s->threaded = pthread_create(&s->thread, NULL, write_body, s) == 0;
+	s->threaded = threads_start(&s->thread, write_body, s) == 0;
 	/* Without a thread it is only not overlapped. */
 	if (!s->threaded)
 		write_body(s);
