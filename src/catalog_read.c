@@ -722,12 +722,26 @@ static int read_version(struct catalog_json *r, int newest)
 }
 
 enum { M_VERSION, M_DATE, M_FILES, M_CONTENTS, M_HISTORY, M_SPECIALS,
-       M_TREE_ID, M_COUNT };
+       M_TREE_ID, M_SOURCE, M_SOURCE_HEX, M_DEST_ID, M_COUNT };
 
 static const char *const metadata_keys[M_COUNT] = {
 	"format_version", "last_backup_date", "file_checksums", "contents",
 	"backup_history", "reported_specials", "tree_backup_id",
+	"source", "source_hex", "destination_id",
 };
+
+static int read_dest_id(struct catalog_json *r, char **out)
+{
+	if (string_value(r, "'destination_id'") < 0)
+		return -1;
+	if (strlen(r->str) != DEST_ID_HEX ||
+	    strspn(r->str, "0123456789abcdef") != DEST_ID_HEX)
+		return error_set(r->err, "'destination_id' must be %d "
+				 "lower-case hex digits", DEST_ID_HEX);
+	free(*out);
+	*out = xstrdup(r->str);
+	return 0;
+}
 
 struct metadata_reader {
 	struct metadata *md;
@@ -750,6 +764,18 @@ static int read_metadata_key(struct catalog_json *r, int key, void *ctx)
 	case M_TREE_ID:
 		return read_backup_id(r, &md->tree_backup_id,
 				      "'tree_backup_id'");
+	case M_SOURCE:
+	case M_SOURCE_HEX:
+		/* source_hex, where written, follows source and wins. */
+		if (read_name(r, &md->source, key == M_SOURCE_HEX,
+			      "'source'") < 0)
+			return -1;
+		if (md->source[0] != '/')
+			return error_set(r->err, "source '%s' is not an "
+					 "absolute path", md->source);
+		return 0;
+	case M_DEST_ID:
+		return read_dest_id(r, &md->dest_id);
 	case M_DATE:
 		if (catalog_json_peek(r) == JSON_NULL)
 			return catalog_json_null(r);
