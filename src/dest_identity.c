@@ -22,7 +22,8 @@ int dest_identity_check(const struct metadata *md, const char *dest,
 		  "'%s': give each source its own destination (e.g. "
 		  "destination = /backups/{name} in the config)%s%s%s", dest,
 		  md->source, source,
-		  verb ? ", or, if the source was moved here, run 'incbak " : "",
+		  verb ? ", or, if the source was moved here, run 'incbak " :
+			 ", or name it with --dest to use it anyway",
 		  verb ? verb : "", verb ? " --reattach'" : "");
 	return STATUS_USAGE;
 }

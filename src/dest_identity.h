@@ -15,7 +15,8 @@ struct metadata;
  * before the source was recorded) or this one, or if reattach (the source
  * was moved: the caller then records the new path). Returns STATUS_OK, or
  * STATUS_USAGE with err naming both trees and how to proceed; verb is the
- * command to suggest with --reattach ("run"), or NULL for none. */
+ * command to suggest with --reattach ("run"), or NULL for a command that
+ * only reads or prunes it (which then suggests --dest). */
 int dest_identity_check(const struct metadata *md, const char *dest,
 			const char *source, bool reattach, const char *verb,
 			struct error *err);
