@@ -815,6 +815,8 @@ static int write_manifest(struct run *r, const char *date)
 	m.files_added = r->stats->files_added;
 	m.files_modified = r->stats->files_modified;
 	m.files_deleted = r->stats->files_deleted;
+	m.source = r->md.source;
+	m.dest_id = r->md.dest_id;
 	/* Made from the records of unchanged paths in the metadata file this
 	 * run replaces (their fields are the same). */
 	rec = catalog_records_open(r->opts->dest, &r->md);

@@ -74,6 +74,8 @@ void catalog_manifest_release(struct manifest *m)
 	free(m->backup_id);
 	free(m->date);
 	free(m->parent);
+	free(m->source);
+	free(m->dest_id);
 	tree_release(&m->files);
 	strlist_clear(&m->deleted);
 	catalog_contents_release(&m->holds);

@@ -137,6 +137,9 @@ struct manifest {
 					  writing, leave out the entries
 					  marked unchanged */
 	struct strlist deleted;        /* paths deleted since the previous */
+	char *source, *dest_id;        /* the metadata's, as the backup was
+					  written (repair takes them back);
+					  NULL in older archives */
 	struct content_index holds;    /* contents this archive holds
 					  (holder and last_used unset) */
 	int64_t files_added, files_modified, files_deleted;

@@ -730,6 +730,18 @@ static const char *const metadata_keys[M_COUNT] = {
 	"source", "source_hex", "destination_id",
 };
 
+/* "source", or "source_hex" for one that is not UTF-8 (written after it,
+ * so it wins). */
+static int read_source(struct catalog_json *r, char **out, bool hex)
+{
+	if (read_name(r, out, hex, "'source'") < 0)
+		return -1;
+	if ((*out)[0] != '/')
+		return error_set(r->err, "source '%s' is not an absolute path",
+				 *out);
+	return 0;
+}
+
 static int read_dest_id(struct catalog_json *r, char **out)
 {
 	if (string_value(r, "'destination_id'") < 0)
@@ -766,14 +778,7 @@ static int read_metadata_key(struct catalog_json *r, int key, void *ctx)
 				      "'tree_backup_id'");
 	case M_SOURCE:
 	case M_SOURCE_HEX:
-		/* source_hex, where written, follows source and wins. */
-		if (read_name(r, &md->source, key == M_SOURCE_HEX,
-			      "'source'") < 0)
-			return -1;
-		if (md->source[0] != '/')
-			return error_set(r->err, "source '%s' is not an "
-					 "absolute path", md->source);
-		return 0;
+		return read_source(r, &md->source, key == M_SOURCE_HEX);
 	case M_DEST_ID:
 		return read_dest_id(r, &md->dest_id);
 	case M_DATE:
@@ -855,12 +860,13 @@ int catalog_parse(const char *text, size_t len, struct metadata *md,
 }
 
 enum { N_VERSION, N_ID, N_DATE, N_ADDED, N_MODIFIED, N_DELETED, N_FILES,
-       N_DELETED_LIST, N_HOLDS, N_PARENT, N_COUNT };
+       N_DELETED_LIST, N_HOLDS, N_PARENT, N_SOURCE, N_SOURCE_HEX, N_DEST_ID,
+       N_COUNT };
 
 static const char *const manifest_keys[N_COUNT] = {
 	"format_version", "backup_id", "date", "files_added",
 	"files_modified", "files_deleted", "files", "deleted", "holds",
-	"parent",
+	"parent", "source", "source_hex", "destination_id",
 };
 
 static int read_manifest_key(struct catalog_json *r, int key, void *ctx)
@@ -878,6 +884,10 @@ static int read_manifest_key(struct catalog_json *r, int key, void *ctx)
 		m->delta = true;
 		return 0;
 	case N_ID: return read_backup_id(r, &m->backup_id, "'backup_id'");
+	case N_SOURCE:
+	case N_SOURCE_HEX:
+		return read_source(r, &m->source, key == N_SOURCE_HEX);
+	case N_DEST_ID: return read_dest_id(r, &m->dest_id);
 	case N_DATE: return read_name(r, &m->date, false, "'date'");
 	case N_ADDED:
 		return catalog_json_int(r, 0, INT64_MAX, &m->files_added,

@@ -743,6 +743,12 @@ static void format_manifest(const struct manifest *m,
 	}
 	buf_puts(out, "\n\"date\": ");
 	json_string(out, m->date, strlen(m->date));
+	if (m->source) {
+		buf_puts(out, ",\n");
+		json_name(out, "source", m->source, false);
+	}
+	if (m->dest_id)
+		buf_printf(out, ",\n\"destination_id\": \"%s\"", m->dest_id);
 	buf_printf(out, ",\n\"files_added\": %lld,"
 		   "\n\"files_modified\": %lld,\n\"files_deleted\": %lld,"
 		   "\n\"files\": [",

@@ -109,13 +109,22 @@ meta() {
 	[ "$status" -eq 2 ]
 }
 
-@test "metadata rebuilt by repair is adopted by the next run; one kept by repair keeps its source" {
+@test "repair keeps the source and destination id, rebuilding them from the archives" {
 	echo a > "$SRC/a"
 	ib run -q --source "$SRC" --dest "$DST"
+	echo b > "$SRC/b"
+	ib run -q --source "$SRC" --dest "$DST"
+	id=$(meta "$DST" | sed -n 's/.*"destination_id": "\(.*\)".*/\1/p')
+	[ -n "$id" ]
 	ib repair -q --source "$SRC" --dest "$DST"
 	meta "$DST" | grep -F "\"source\":\"$SRC\""
 	rm "$DST/backup_metadata.json"
-	ib repair -q --source "$SRC" --dest "$DST"
-	ib run -q --source "$SRC" --dest "$DST"
+	# the source given to repair does not matter: the archives say
+	mkdir "$TEST_DIR/elsewhere"
+	ib repair -q --source "$TEST_DIR/elsewhere" --dest "$DST"
 	meta "$DST" | grep -F "\"source\":\"$SRC\""
+	meta "$DST" | grep -F "\"destination_id\": \"$id\""
+	run ib run --source "$TEST_DIR/elsewhere" --dest "$DST"
+	[ "$status" -eq 2 ]
+	ib run -q --source "$SRC" --dest "$DST"
 }

@@ -340,6 +340,25 @@ static void test_metadata_identity(void **state)
 		catalog_release(&md);
 		catalog_release(&again);
 	}
+	/* The manifests carry them too, for repair. */
+	for (size_t i = 0; i < ARRAY_SIZE(sources); i++) {
+		struct manifest m, back;
+
+		catalog_manifest_init(&m);
+		catalog_manifest_init(&back);
+		m.backup_id = xstrdup("2026-01-01_00-00-00");
+		m.date = xstrdup("2026-01-01T00:00:00Z");
+		m.source = xstrdup(sources[i]);
+		m.dest_id = xstrdup(id);
+		catalog_manifest_format(&m, &out);
+		assert_int_equal(catalog_manifest_parse(out.data, out.len,
+							&back, &err), 0);
+		assert_string_equal(back.source, sources[i]);
+		assert_string_equal(back.dest_id, id);
+		buf_release(&out);
+		catalog_manifest_release(&m);
+		catalog_manifest_release(&back);
+	}
 	/* Neither: metadata from before they were recorded. */
 	catalog_init(&md);
 	catalog_format(&md, &out);
