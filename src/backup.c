@@ -1237,7 +1237,6 @@ static int load_and_scan(struct run *r)
 				 r->opts->reattach, "run", r->err);
 	if (rc != STATUS_OK)
 		return rc;
-	r->identity_dirty = dest_identity_claim(&r->md, r->opts->source);
 	return settle_state(r, found);
 }
 
@@ -1249,7 +1248,7 @@ static void remember_dest(struct run *r)
 
 	if (r->opts->state_dir && last &&
 	    dest_record_save(r->opts->state_dir, r->opts->dest,
-			     last->backup_id, &err) < 0)
+			     last->backup_id, r->md.dest_id, &err) < 0)
 		notice(r, "%s", err.msg);
 }
 
@@ -1263,6 +1262,9 @@ static int run_locked(struct run *r)
 	    dest_record_check(r->opts->state_dir, r->opts->dest, &r->md,
 			      r->err) < 0)
 		return -1;
+	/* After that check, which compares the id as the destination
+	 * had it. */
+	r->identity_dirty = dest_identity_claim(&r->md, r->opts->source);
 	if (compare_walk(r) < 0)
 		return -1;
 	count_total(r);

@@ -128,3 +128,18 @@ meta() {
 	[ "$status" -eq 2 ]
 	ib run -q --source "$SRC" --dest "$DST"
 }
+
+@test "another destination of the same source mounted in its place is refused: is the right disk mounted?" {
+	echo a > "$SRC/a"
+	INCBAK_TEST_NOW=1800000000 ib run -q --source "$SRC" --dest "$DST"
+	grep -q "^id [0-9a-f]\{32\}$" "$HOME"/.local/state/incbak/destinations/*
+	# a second disk with newer backups of the same tree, in its place
+	INCBAK_TEST_NOW=1800000600 ib run -q --source "$SRC" --dest "$TEST_DIR/disk2"
+	mv "$DST" "$TEST_DIR/disk1"
+	mv "$TEST_DIR/disk2" "$DST"
+	INCBAK_TEST_NOW=1800001200 run ib run --source "$SRC" --dest "$DST"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"'$DST' is not the one backed up to before"*"--new-dest"* ]] || fail "$output"
+	INCBAK_TEST_NOW=1800001200 ib run -q --new-dest --source "$SRC" --dest "$DST"
+	INCBAK_TEST_NOW=1800001800 ib run -q --source "$SRC" --dest "$DST"
+}
