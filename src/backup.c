@@ -1225,7 +1225,6 @@ static int load_and_scan(struct run *r)
 		catalog_load_start(r->opts->dest, CATALOG_FOR_RUN);
 	int scanned = open_run(r) < 0 ? -1 : scan_source(r);
 	bool found;
-
 	int rc;
 
 	if (catalog_load_finish(loading, &r->md, &found, r->err) < 0 ||
