@@ -63,7 +63,7 @@ _incbak()
 	esac
 
 	case $cmd in
-	run) opts="--exclude --no-default-excludes --checksum --keep --allow-shared-dest --new-dest" ;;
+	run) opts="--exclude --no-default-excludes --checksum --keep --allow-shared-dest --new-dest --reattach" ;;
 	list) opts="" ;;
 	restore) opts="--to --force --delete --dry-run --same-owner" ;;
 	verify) opts="" ;;

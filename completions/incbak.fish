@@ -80,6 +80,7 @@ complete -c incbak -n '__incbak_using_command run' -l checksum -d 'Hash every fi
 complete -c incbak -n '__incbak_using_command run' -l keep -x -d 'Keep the newest N backups'
 complete -c incbak -n '__incbak_using_command run' -l allow-shared-dest -d 'Accept a destination others can write to'
 complete -c incbak -n '__incbak_using_command run' -l new-dest -d 'Start afresh in a destination that lost its backups'
+complete -c incbak -n '__incbak_using_command run' -l reattach -d 'Take over the destination of this source at its old path'
 
 # incbak restore
 complete -c incbak -n '__incbak_using_command restore' -l to -x -a '(__fish_complete_directories)' -d 'Restore into this folder'

@@ -15,6 +15,7 @@
 
 #include "change.h"
 #include "exclude.h"
+#include "dest_identity.h"
 #include "dest_record.h"
 #include "faultpoint.h"
 #include "fsutil.h"
@@ -61,6 +62,8 @@ struct run {
 	struct buf small;
 	char *chunk;
 	bool metadata_dirty;         /* records refreshed without a change */
+	bool identity_dirty;         /* the source or destination id newly
+					recorded (dest_identity_claim) */
 	bool record_pending;         /* the new backup is in md, not saved:
 					rotation's first step saves both */
 	bool intent;                 /* an intent names the new archive */
@@ -812,6 +815,8 @@ static int write_manifest(struct run *r, const char *date)
 	m.files_added = r->stats->files_added;
 	m.files_modified = r->stats->files_modified;
 	m.files_deleted = r->stats->files_deleted;
+	m.source = r->md.source;
+	m.dest_id = r->md.dest_id;
 	/* Made from the records of unchanged paths in the metadata file this
 	 * run replaces (their fields are the same). */
 	rec = catalog_records_open(r->opts->dest, &r->md);
@@ -951,15 +956,18 @@ fail:
 static int finish_unchanged(struct run *r)
 {
 	r->stats->skipped = true;
-	if (!r->metadata_dirty)
+	if (!r->metadata_dirty && !r->identity_dirty)
 		return 0;
 	if (ensure_contents(r) < 0)
 		return -1;
-	adopt_next_tree(r);
-	/* The records refreshed are not what the last backup's manifest
-	 * says: the next backup's manifest lists the whole tree. */
-	free(r->md.tree_backup_id);
-	r->md.tree_backup_id = NULL;
+	if (r->metadata_dirty) {
+		adopt_next_tree(r);
+		/* The records refreshed are not what the last backup's
+		 * manifest says: the next backup's manifest lists the whole
+		 * tree. */
+		free(r->md.tree_backup_id);
+		r->md.tree_backup_id = NULL;
+	}
 	return catalog_save(r->opts->dest, &r->md, r->err);
 }
 
@@ -1217,10 +1225,17 @@ static int load_and_scan(struct run *r)
 		catalog_load_start(r->opts->dest, CATALOG_FOR_RUN);
 	int scanned = open_run(r) < 0 ? -1 : scan_source(r);
 	bool found;
+	int rc;
 
 	if (catalog_load_finish(loading, &r->md, &found, r->err) < 0 ||
 	    scanned < 0)
 		return -1;
+	/* Another tree's destination is refused before anything in it is
+	 * touched, even the leftovers settle_state() would clear. */
+	rc = dest_identity_check(&r->md, r->opts->dest, r->opts->source,
+				 r->opts->reattach, "run", r->err);
+	if (rc != STATUS_OK)
+		return rc;
 	return settle_state(r, found);
 }
 
@@ -1232,20 +1247,23 @@ static void remember_dest(struct run *r)
 
 	if (r->opts->state_dir && last &&
 	    dest_record_save(r->opts->state_dir, r->opts->dest,
-			     last->backup_id, &err) < 0)
+			     last->backup_id, r->md.dest_id, &err) < 0)
 		notice(r, "%s", err.msg);
 }
 
 static int run_locked(struct run *r)
 {
-	int rc;
+	int rc = load_and_scan(r);
 
-	if (load_and_scan(r) < 0)
-		return -1;
+	if (rc != STATUS_OK)
+		return rc;
 	if (r->opts->state_dir && !r->opts->new_dest &&
 	    dest_record_check(r->opts->state_dir, r->opts->dest, &r->md,
 			      r->err) < 0)
 		return -1;
+	/* After that check, which compares the id as the destination
+	 * had it. */
+	r->identity_dirty = dest_identity_claim(&r->md, r->opts->source);
 	if (compare_walk(r) < 0)
 		return -1;
 	count_total(r);

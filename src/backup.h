@@ -48,6 +48,10 @@ struct backup_options {
 					       destinations, or NULL */
 	bool new_dest;                      /* --new-dest: start afresh where
 					       the record saw backups */
+	bool reattach;                      /* --reattach: the destination
+					       recorded another source path
+					       (this one, moved): record this
+					       one instead of refusing */
 	const char *host;                   /* for the lock file */
 	struct backup_clock clock;
 	struct backup_report report;
@@ -71,7 +75,8 @@ struct backup_stats {
 };
 
 /* Runs one backup, then rotates down to opts->max_backups. Returns
- * STATUS_OK (check stats->warnings), STATUS_BUSY, STATUS_DAMAGED, or -1
+ * STATUS_OK (check stats->warnings), STATUS_BUSY, STATUS_DAMAGED,
+ * STATUS_USAGE (the destination belongs to another source), or -1
  * with err set. Nothing already in the destination is altered on
  * failure. */
 int backup_run(const struct backup_options *opts, struct backup_stats *stats,

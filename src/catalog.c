@@ -24,6 +24,8 @@ void catalog_release(struct metadata *md)
 		return;
 	free(md->last_backup_date);
 	free(md->tree_backup_id);
+	free(md->source);
+	free(md->dest_id);
 	tree_release(&md->files);
 	catalog_contents_release(&md->contents);
 	for (size_t i = 0; i < md->nhistory; i++)
@@ -72,6 +74,8 @@ void catalog_manifest_release(struct manifest *m)
 	free(m->backup_id);
 	free(m->date);
 	free(m->parent);
+	free(m->source);
+	free(m->dest_id);
 	tree_release(&m->files);
 	strlist_clear(&m->deleted);
 	catalog_contents_release(&m->holds);

@@ -20,6 +20,8 @@ struct error;
  * incbak that does not know it would rotate a chain's parent away; it
  * refuses the file instead. Version 1 files are read as before. */
 #define METADATA_FORMAT_VERSION 2
+/* A destination id: 16 random bytes in hex. */
+#define DEST_ID_HEX 32
 #define MANIFEST_MEMBER ".incbak/manifest.json"
 /* Manifests that list only what changed since their parent's tree are
  * version 2, so that an incbak that cannot read them refuses them instead
@@ -102,6 +104,14 @@ struct metadata {
 					   run refreshed records without a
 					   backup, or an older incbak wrote
 					   the file) */
+	char *source;                   /* the absolute path of the tree this
+					   destination belongs to; NULL in
+					   metadata from before it was
+					   recorded (the next run adopts it) */
+	char *dest_id;                  /* DEST_ID_HEX random hex digits,
+					   made with the first backup: which
+					   destination this is, wherever it
+					   is mounted; NULL as source */
 	struct tree files;              /* the tree as last seen, sorted */
 	struct content_index contents;
 	struct history_entry *history;  /* oldest first */
@@ -127,6 +137,9 @@ struct manifest {
 					  writing, leave out the entries
 					  marked unchanged */
 	struct strlist deleted;        /* paths deleted since the previous */
+	char *source, *dest_id;        /* the metadata's, as the backup was
+					  written (repair takes them back);
+					  NULL in older archives */
 	struct content_index holds;    /* contents this archive holds
 					  (holder and last_used unset) */
 	int64_t files_added, files_modified, files_deleted;

@@ -722,12 +722,38 @@ static int read_version(struct catalog_json *r, int newest)
 }
 
 enum { M_VERSION, M_DATE, M_FILES, M_CONTENTS, M_HISTORY, M_SPECIALS,
-       M_TREE_ID, M_COUNT };
+       M_TREE_ID, M_SOURCE, M_SOURCE_HEX, M_DEST_ID, M_COUNT };
 
 static const char *const metadata_keys[M_COUNT] = {
 	"format_version", "last_backup_date", "file_checksums", "contents",
 	"backup_history", "reported_specials", "tree_backup_id",
+	"source", "source_hex", "destination_id",
 };
+
+/* "source", or "source_hex" for one that is not UTF-8 (written after it,
+ * so it wins). */
+static int read_source(struct catalog_json *r, char **out, bool hex)
+{
+	if (read_name(r, out, hex, "'source'") < 0)
+		return -1;
+	if ((*out)[0] != '/')
+		return error_set(r->err, "source '%s' is not an absolute path",
+				 *out);
+	return 0;
+}
+
+static int read_dest_id(struct catalog_json *r, char **out)
+{
+	if (string_value(r, "'destination_id'") < 0)
+		return -1;
+	if (strlen(r->str) != DEST_ID_HEX ||
+	    strspn(r->str, "0123456789abcdef") != DEST_ID_HEX)
+		return error_set(r->err, "'destination_id' must be %d "
+				 "lower-case hex digits", DEST_ID_HEX);
+	free(*out);
+	*out = xstrdup(r->str);
+	return 0;
+}
 
 struct metadata_reader {
 	struct metadata *md;
@@ -750,6 +776,11 @@ static int read_metadata_key(struct catalog_json *r, int key, void *ctx)
 	case M_TREE_ID:
 		return read_backup_id(r, &md->tree_backup_id,
 				      "'tree_backup_id'");
+	case M_SOURCE:
+	case M_SOURCE_HEX:
+		return read_source(r, &md->source, key == M_SOURCE_HEX);
+	case M_DEST_ID:
+		return read_dest_id(r, &md->dest_id);
 	case M_DATE:
 		if (catalog_json_peek(r) == JSON_NULL)
 			return catalog_json_null(r);
@@ -829,12 +860,13 @@ int catalog_parse(const char *text, size_t len, struct metadata *md,
 }
 
 enum { N_VERSION, N_ID, N_DATE, N_ADDED, N_MODIFIED, N_DELETED, N_FILES,
-       N_DELETED_LIST, N_HOLDS, N_PARENT, N_COUNT };
+       N_DELETED_LIST, N_HOLDS, N_PARENT, N_SOURCE, N_SOURCE_HEX, N_DEST_ID,
+       N_COUNT };
 
 static const char *const manifest_keys[N_COUNT] = {
 	"format_version", "backup_id", "date", "files_added",
 	"files_modified", "files_deleted", "files", "deleted", "holds",
-	"parent",
+	"parent", "source", "source_hex", "destination_id",
 };
 
 static int read_manifest_key(struct catalog_json *r, int key, void *ctx)
@@ -852,6 +884,10 @@ static int read_manifest_key(struct catalog_json *r, int key, void *ctx)
 		m->delta = true;
 		return 0;
 	case N_ID: return read_backup_id(r, &m->backup_id, "'backup_id'");
+	case N_SOURCE:
+	case N_SOURCE_HEX:
+		return read_source(r, &m->source, key == N_SOURCE_HEX);
+	case N_DEST_ID: return read_dest_id(r, &m->dest_id);
 	case N_DATE: return read_name(r, &m->date, false, "'date'");
 	case N_ADDED:
 		return catalog_json_int(r, 0, INT64_MAX, &m->files_added,

@@ -607,6 +607,13 @@ static void format_body(const struct metadata *md, struct record_source *src,
 	if (md->tree_backup_id)
 		buf_printf(out, ",\n\"tree_backup_id\": \"%s\"",
 			   md->tree_backup_id);
+	if (md->source) {
+		buf_puts(out, ",\n");
+		json_name(out, "source", md->source, false);
+	}
+	if (md->dest_id)
+		buf_printf(out, ",\n\"destination_id\": \"%s\"",
+			   md->dest_id);
 	buf_puts(out, ",\n\"file_checksums\": {");
 	for (size_t i = 0; i < md->files.len; i++) {
 		const struct tree_entry *e = &md->files.entries[i];
@@ -737,6 +744,12 @@ static void format_manifest(const struct manifest *m,
 	}
 	buf_puts(out, "\n\"date\": ");
 	json_string(out, m->date, strlen(m->date));
+	if (m->source) {
+		buf_puts(out, ",\n");
+		json_name(out, "source", m->source, false);
+	}
+	if (m->dest_id)
+		buf_printf(out, ",\n\"destination_id\": \"%s\"", m->dest_id);
 	buf_printf(out, ",\n\"files_added\": %lld,"
 		   "\n\"files_modified\": %lld,\n\"files_deleted\": %lld,"
 		   "\n\"files\": [",

@@ -229,19 +229,27 @@ static int find_source(const struct common_opts *c, struct settings *s,
 	return 0;
 }
 
+/* The SHA-256 of the source path in hex: its first 8 digits tell trees
+ * of the same name apart. */
+static void source_hash(const char *source, char hex[HASH_HEX_SIZE])
+{
+	uint8_t sum[HASH_SIZE];
+
+	hash_buffer(source, strlen(source), sum);
+	hex_encode(sum, HASH_SIZE, hex);
+}
+
 /* ~/.local/share/incbak/<basename>-<8 hex of SHA-256(source)>: distinct
  * trees with the same name never share a destination. */
 static int default_dest(struct settings *s, struct error *err)
 {
-	uint8_t sum[HASH_SIZE];
 	char hex[HASH_HEX_SIZE];
 	char *base = xdg_dir("XDG_DATA_HOME", ".local/share", err);
 	char *name;
 
 	if (!base)
 		return -1;
-	hash_buffer(s->source, strlen(s->source), sum);
-	hex_encode(sum, HASH_SIZE, hex);
+	source_hash(s->source, hex);
 	name = path_basename(s->source);
 	if (!strcmp(name, "/")) {
 		free(name);
@@ -251,6 +259,25 @@ static int default_dest(struct settings *s, struct error *err)
 	free(name);
 	free(base);
 	return 0;
+}
+
+/* The config's destination, its {name} and {hash} filled in for this
+ * source, or NULL with err set. */
+static char *config_dest(const struct settings *s, struct error *err)
+{
+	char hex[HASH_HEX_SIZE];
+	const char *why = NULL;
+	char *dest;
+
+	source_hash(s->source, hex);
+	hex[8] = '\0';
+	dest = config_expand_destination(s->cfg.destination, s->name, hex,
+					 &why);
+	if (!dest)
+		error_set(err, "%s: destination '%s': %s",
+			  s->config_path ? s->config_path : "config",
+			  s->cfg.destination, why);
+	return dest;
 }
 
 /* ${XDG_STATE_HOME:-~/.local/state}/incbak, or none without a HOME. */
@@ -276,18 +303,20 @@ int settings_load(const struct common_opts *c, struct settings *s,
 		return -1;
 	/* The one core budget every pool below honours. */
 	threads_set_budget(s->cfg.threads);
-	if (c->dest)
-		s->dest = path_absolute(c->dest);
-	else if (s->cfg.destination)
-		s->dest = xstrdup(s->cfg.destination);
-	else if (default_dest(s, err) < 0)
-		return -1;
 	s->name = s->cfg.name ? xstrdup(s->cfg.name)
 			      : path_basename(s->source);
 	if (!strcmp(s->name, "/")) {
 		free(s->name);
 		s->name = xstrdup("root");
 	}
+	if (c->dest)
+		s->dest = path_absolute(c->dest);
+	else if (s->cfg.destination)
+		s->dest = config_dest(s, err);
+	else if (default_dest(s, err) < 0)
+		return -1;
+	if (!s->dest)
+		return -1;
 	s->log_path = s->cfg.log_file ? xstrdup(s->cfg.log_file)
 				      : path_join(s->dest,
 						  "backup_operations.log");

@@ -113,6 +113,9 @@ static int prune(struct prune_cmd *pc, const struct cmd_env *env,
 	}
 	o = (struct prune_options){
 		.dest = s.dest,
+		/* A destination named with --dest is pruned whoever's it
+		 * is; one found through the config must be this tree's. */
+		.source = pc->common.dest ? NULL : s.source,
 		.max_backups = pc->keep ? pc->keep : s.cfg.max_backups,
 		.dry_run = pc->dry_run,
 		.compression_level = s.cfg.compression_level,

@@ -184,6 +184,10 @@ static int do_restore(struct restore_cmd *rc)
 	int result;
 
 	rc->opts.dest = rc->settings.dest;
+	/* A destination named with --dest is read whoever's it is; one
+	 * found through the config must be this tree's, or "latest" would
+	 * be another tree's backup. */
+	rc->opts.source = rc->common.dest ? NULL : rc->settings.source;
 	rc->opts.paths = &rc->paths;
 	rc->opts.host = rc->env->host;
 	rc->opts.now = now.sec;

@@ -30,6 +30,8 @@ static const char run_usage[] =
 	"                           write to (file systems such as vfat)\n"
 	"  --new-dest               start afresh in a destination that had\n"
 	"                           backups and now has none (or older ones)\n"
+	"  --reattach               the source was moved: take over the\n"
+	"                           destination that recorded its old path\n"
 	COMMON_OPTIONS_HELP
 	"\n"
 	"Exit status: 0 success or nothing to do, 1 error, 2 usage or\n"
@@ -43,6 +45,7 @@ enum {
 	OPT_KEEP,
 	OPT_ALLOW_SHARED_DEST,
 	OPT_NEW_DEST,
+	OPT_REATTACH,
 };
 
 struct run_cmd {
@@ -53,6 +56,7 @@ struct run_cmd {
 	int keep;                   /* 0: from the config */
 	bool allow_shared_dest;
 	bool new_dest;
+	bool reattach;
 	struct settings settings;
 	struct progress progress;
 	struct strlist warnings;
@@ -71,6 +75,7 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 		{ "allow-shared-dest", no_argument, NULL,
 		  OPT_ALLOW_SHARED_DEST },
 		{ "new-dest", no_argument, NULL, OPT_NEW_DEST },
+		{ "reattach", no_argument, NULL, OPT_REATTACH },
 		COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -94,6 +99,9 @@ static int parse_run_options(struct run_cmd *rc, int argc, char **argv)
 			break;
 		case OPT_NEW_DEST:
 			rc->new_dest = true;
+			break;
+		case OPT_REATTACH:
+			rc->reattach = true;
 			break;
 		case OPT_KEEP:
 			if (cmd_parse_keep(argv, optarg, &rc->keep) < 0)
@@ -308,6 +316,7 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 				       !s->cfg.destination,
 		.state_dir = s->state_dir,
 		.new_dest = rc->new_dest,
+		.reattach = rc->reattach,
 		.host = rc->env->host,
 		.clock = rc->env->clock,
 		.report = { on_warning, on_notice, on_progress, rc },

@@ -266,12 +266,51 @@ static bool plain_file_name(const char *s)
 	       strcmp(s, "..") != 0;
 }
 
+char *config_expand_destination(const char *value, const char *name,
+				const char *hash, const char **why)
+{
+	static const struct { const char *word; size_t len; } words[] = {
+		{ "{name}", 6 }, { "{hash}", 6 },
+	};
+	struct buf out = {0};
+
+	for (const char *p = value; *p; p++) {
+		size_t i;
+
+		if (*p != '{') {
+			buf_append(&out, p, 1);
+			continue;
+		}
+		for (i = 0; i < ARRAY_SIZE(words); i++)
+			if (!strncmp(p, words[i].word, words[i].len))
+				break;
+		if (i == ARRAY_SIZE(words)) {
+			buf_release(&out);
+			*why = "'{' starts a placeholder: {name} or {hash}";
+			return NULL;
+		}
+		buf_puts(&out, i == 0 ? name : hash);
+		p += words[i].len - 1;
+	}
+	return out.data ? out.data : xstrdup("");
+}
+
 static int set_path(struct parse_state *st, const struct key_spec *spec,
 		    char **field, const char *value)
 {
 	const char *why = NULL;
-	char *path = resolve_path(value, st->base_dir, &why);
+	char *path = NULL;
 
+	/* Placeholders are expanded once the source is known (settings);
+	 * here they are only checked. */
+	if (spec->offset == FIELD(destination)) {
+		char *check = config_expand_destination(value, "n", "h", &why);
+
+		if (!check)
+			return bad_value(st, spec, value, why);
+		free(check);
+	}
+	path = resolve_path(value, st->base_dir, &why);
 	if (!path)
 		return bad_value(st, spec, value, why);
 	free(*field);

@@ -10,7 +10,9 @@
 struct config {
 	/* [backup] */
 	char *destination;          /* as resolved: absolute if the file gave a
-				       relative one; NULL if unset */
+				       relative one; NULL if unset. May hold
+				       {name} and {hash}: see
+				       config_expand_destination() */
 	char *name;                 /* NULL: the source's basename */
 	struct strlist excludes;    /* `exclude =` lines, in order */
 	struct strlist exclude_if_present; /* `exclude_if_present =` lines */
@@ -59,6 +61,15 @@ int config_load_file(struct config *cfg, const char *path, struct error *err);
  * runs anything. That rule goes here and sets cfg->allowed; until it
  * exists no config is trusted, and nothing calls for it. */
 bool config_is_trusted(const struct config *cfg);
+
+/* A destination with its placeholders replaced: {name} by name (the
+ * backup's name: `name`, else the source folder's), {hash} by hash (8 hex
+ * digits of the source path's SHA-256, as in the default destination), so
+ * that one user-wide `destination = /backups/{name}` gives each source a
+ * folder of its own. Any other '{' is an error: NULL, with *why saying
+ * so. Newly allocated. */
+char *config_expand_destination(const char *value, const char *name,
+				const char *hash, const char **why);
 
 /* Parses a boolean the way the config does (true/false, yes/no, on/off, 1/0,
  * case-insensitive); returns 0 and sets *out, or -1. */

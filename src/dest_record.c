@@ -1,5 +1,6 @@
 /* Per-user records of destinations: a file per destination, named by the
- * SHA-256 of its path, holding the path and the newest backup seen. */
+ * SHA-256 of its path, holding the path, the newest backup seen and the
+ * destination's id. */
 #include "dest_record.h"
 
 #include <errno.h>
@@ -23,21 +24,37 @@ static char *record_path(const char *state_dir, const char *dest)
 	return str_fmt("%s/destinations/%s", state_dir, hex);
 }
 
-/* The "last ID" line of a record; false if there is none. */
-static bool recorded_last(const struct buf *b, char id[BACKUP_ID_SIZE])
+/* The value of a record's "KEY VALUE" line, if it is len bytes long. */
+static bool recorded(const struct buf *b, const char *key, size_t len,
+		     char *out)
 {
-	const char *p = strstr(b->data, "\nlast ");
-	size_t n;
+	char *tag = str_fmt("\n%s ", key);
+	const char *p = b->data ? strstr(b->data, tag) : NULL;
 
-	if (!p)
+	if (p)
+		p += strlen(tag);
+	free(tag);
+	if (!p || strcspn(p, "\n") != len)
 		return false;
-	p += strlen("\nlast ");
-	n = strcspn(p, "\n");
-	if (n != BACKUP_ID_SIZE - 1)
-		return false;
-	memcpy(id, p, n);
-	id[n] = '\0';
+	memcpy(out, p, len);
+	out[len] = '\0';
 	return true;
+}
+
+/* Another destination's metadata where this one's was: its id differs
+ * from the one recorded (both known). */
+static int check_id(const struct buf *b, const char *dest,
+		    const struct metadata *md, struct error *err)
+{
+	char id[DEST_ID_HEX + 1];
+
+	if (!md->dest_id || !recorded(b, "id", DEST_ID_HEX, id) ||
+	    !strcmp(id, md->dest_id))
+		return 0;
+	return error_set(err, "destination '%s' is not the one backed up to "
+			 "before (its id is %s, not %s): is the right disk "
+			 "mounted? If it is and you mean to start afresh "
+			 "there, give --new-dest", dest, md->dest_id, id);
 }
 
 int dest_record_check(const char *state_dir, const char *dest,
@@ -52,7 +69,8 @@ int dest_record_check(const char *state_dir, const char *dest,
 
 	if (fs_read_file(path, &b, RECORD_MAX, &read_err) < 0)
 		goto out; /* never recorded: a new destination */
-	if (!recorded_last(&b, last) ||
+	rc = check_id(&b, dest, md, err);
+	if (rc < 0 || !recorded(&b, "last", BACKUP_ID_SIZE - 1, last) ||
 	    (newest && strcmp(newest->backup_id, last) >= 0))
 		goto out;
 	rc = error_set(err, "destination '%s' %s, but backup %s was written "
@@ -67,12 +85,15 @@ out:
 }
 
 int dest_record_save(const char *state_dir, const char *dest,
-		     const char *last_id, struct error *err)
+		     const char *last_id, const char *dest_id,
+		     struct error *err)
 {
 	char *path = record_path(state_dir, dest);
 	char *dir = path_dirname(path);
-	char *text = str_fmt("incbak destination record\nlast %s\ndest %s\n",
-			     last_id, dest);
+	char *text = str_fmt("incbak destination record\nlast %s\n%s%s%s"
+			     "dest %s\n", last_id, dest_id ? "id " : "",
+			     dest_id ? dest_id : "", dest_id ? "\n" : "",
+			     dest);
 	int rc = -1;
 
 	if (fs_mkdir_p(dir, 0700, err) < 0)

@@ -13,12 +13,15 @@ struct metadata;
 /* Checks dest's metadata md against this user's record of dest in
  * state_dir (nothing to check without a record). Returns 0, or -1 with err
  * set ("is the disk mounted?") if the record names a backup and md has
- * none, or only older ones. */
+ * none, or only older ones, or if both know the destination's id and they
+ * differ (another destination is there now). */
 int dest_record_check(const char *state_dir, const char *dest,
 		      const struct metadata *md, struct error *err);
 
-/* Records that dest's newest backup is last_id (durably, mode 0600). */
+/* Records that dest's newest backup is last_id and its id dest_id (NULL:
+ * unknown), durably, mode 0600. */
 int dest_record_save(const char *state_dir, const char *dest,
-		     const char *last_id, struct error *err);
+		     const char *last_id, const char *dest_id,
+		     struct error *err);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "dest_identity.h"
 #include "lock.h"
 #include "catalog.h"
 #include "util.h"
@@ -22,6 +23,12 @@ static int prune_locked(const struct prune_options *o, struct metadata *md,
 
 	if (catalog_load(o->dest, md, &found, err) < 0)
 		return -1;
+	if (o->source) {
+		rc = dest_identity_check(md, o->dest, o->source, false, NULL,
+					 err);
+		if (rc != STATUS_OK)
+			return rc;
+	}
 	if (!o->dry_run &&
 	    rotate_clean_up(o->dest, md, o->notice, o->ctx, err) < 0)
 		return -1;

@@ -14,6 +14,8 @@ struct error;
 
 struct prune_options {
 	const char *dest;
+	const char *source;          /* the destination must be this tree's
+					(see dest_identity_check); NULL: any */
 	int max_backups;             /* keep the newest this many */
 	bool dry_run;                /* report what would go; change nothing */
 	int compression_level, threads; /* for the rewritten archive */

@@ -108,6 +108,23 @@ static void take_files(struct metadata *md, const struct manifest *m)
 		md->tree_backup_id = xstrdup(m->backup_id);
 }
 
+/* The destination's source and id, as the newest archive that records
+ * them says (archives written before they were have none: the next run
+ * then adopts the destination, as it does older metadata). */
+static void take_identity(struct metadata *md,
+			  const struct repair_archive *archives, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		const struct manifest *m = archives[i].manifest;
+
+		if (m->source && m->dest_id) {
+			md->source = xstrdup(m->source);
+			md->dest_id = xstrdup(m->dest_id);
+			return;
+		}
+	}
+}
+
 void repair_build(struct metadata *md, const struct repair_archive *archives,
 		  size_t n)
 {
@@ -124,6 +141,7 @@ void repair_build(struct metadata *md, const struct repair_archive *archives,
 	newest = archives[n - 1].manifest;
 	take_files(md, newest);
 	md->last_backup_date = xstrdup(newest->date);
+	take_identity(md, archives, n);
 }
 
 /* ---- reading the archives ---- */

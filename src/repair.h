@@ -68,7 +68,9 @@ struct repair_archive {
  * union of the holds, the oldest holder winning; last_used = the newest
  * backup whose tree refers to a content; files = the newest tree, less the
  * non-empty files whose content no archive holds (so the next run stores
- * them again). Pure: no files are read. */
+ * them again); the source and destination id = the newest manifest's that
+ * records them (none: the next run adopts the destination). Pure: no files
+ * are read. */
 void repair_build(struct metadata *md, const struct repair_archive *archives,
 		  size_t n);
 

@@ -22,6 +22,7 @@
 #include "archive_readahead.h"
 #include "restore_plan.h"
 #include "dest.h"
+#include "dest_identity.h"
 #include "tarball.h"
 #include "tree.h"
 
@@ -207,6 +208,12 @@ static int load_backup(struct restore *r)
 	/* The tree comes from the backup's manifest, not the metadata. */
 	if (catalog_load_finish(loading, &r->md, &found, r->err) < 0)
 		goto out;
+	if (r->o->source &&
+	    dest_identity_check(&r->md, r->o->dest, r->o->source, false, NULL,
+				r->err) != STATUS_OK) {
+		rc = mark(r, STATUS_USAGE);
+		goto out;
+	}
 	i = dest_resolve_id(&r->md, r->o->id, r->err);
 	if (i < 0) {
 		rc = mark(r, STATUS_USAGE);

@@ -22,6 +22,8 @@ struct restore_report {
 
 struct restore_options {
 	const char *dest;              /* the backup destination */
+	const char *source;            /* it must be this tree's (see
+					  dest_identity_check); NULL: any */
 	const char *id;                /* as the user wrote it (see
 					  dest_resolve_id) */
 	const char *target;            /* NULL: ./incbak-restore-ID */

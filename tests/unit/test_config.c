@@ -504,6 +504,51 @@ static void test_failed_parse_keeps_cfg(void **state)
 }
 
 /* A successful parse replaces the whole config; it does not layer. */
+/* {name} and {hash} in a destination: kept by the parse, filled in for a
+ * source by config_expand_destination(); any other '{' is an error. */
+static void test_destination_placeholders(void **state)
+{
+	static const struct {
+		const char *value, *want;
+	} cases[] = {
+		{ "/backups/{name}", "/backups/proj" },
+		{ "/backups/{name}-{hash}", "/backups/proj-1a2b3c4d" },
+		{ "/b/{hash}/{name}/{name}", "/b/1a2b3c4d/proj/proj" },
+		{ "/backups", "/backups" },
+		{ "", "" },
+		{ "/b/{nam}", NULL },
+		{ "/b/{", NULL },
+		{ "/b/{{name}", NULL },
+		{ "/b/}", "/b/}" },
+	};
+	struct config cfg;
+	const char *why;
+	char *got;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		why = NULL;
+		got = config_expand_destination(cases[i].value, "proj",
+						"1a2b3c4d", &why);
+		if (cases[i].want) {
+			assert_non_null(got);
+			assert_string_equal(got, cases[i].want);
+		} else {
+			assert_null(got);
+			assert_string_equal(why, "'{' starts a placeholder: "
+					    "{name} or {hash}");
+		}
+		free(got);
+	}
+	config_init(&cfg);
+	parse_ok(&cfg, "[backup]\ndestination = bk/{name}-{hash}\n");
+	assert_string_equal(cfg.destination, BASE "/bk/{name}-{hash}");
+	config_release(&cfg);
+	check_error("[backup]\ndestination = /bk/{source}\n",
+		    "incbak.ini:2: bad value '/bk/{source}' for 'destination': "
+		    "'{' starts a placeholder: {name} or {hash}");
+}
+
 static void test_parse_replaces(void **state)
 {
 	struct config cfg;
@@ -760,6 +805,7 @@ int main(void)
 		cmocka_unit_test(test_indented_lines_are_not_continuations),
 		cmocka_unit_test(test_first_error_wins),
 		cmocka_unit_test(test_failed_parse_keeps_cfg),
+		cmocka_unit_test(test_destination_placeholders),
 		cmocka_unit_test(test_parse_replaces),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_syntax_variants),

@@ -315,6 +315,63 @@ static void test_metadata_round_trip(void **state)
 	catalog_release(&again);
 }
 
+/* The source and destination id: kept through a round trip, a source
+ * that is not UTF-8 as source_hex. */
+static void test_metadata_identity(void **state)
+{
+	static const char *const sources[] = { "/home/u/proj", "/srv/\xff\xfe" };
+	static const char id[] = "0123456789abcdef0123456789abcdef";
+	struct metadata md, again;
+	struct buf out = {0};
+	struct error err;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(sources); i++) {
+		catalog_init(&md);
+		catalog_init(&again);
+		md.source = xstrdup(sources[i]);
+		md.dest_id = xstrdup(id);
+		catalog_format(&md, &out);
+		assert_int_equal(catalog_parse(out.data, out.len, &again,
+					       &err), 0);
+		assert_string_equal(again.source, sources[i]);
+		assert_string_equal(again.dest_id, id);
+		buf_release(&out);
+		catalog_release(&md);
+		catalog_release(&again);
+	}
+	/* The manifests carry them too, for repair. */
+	for (size_t i = 0; i < ARRAY_SIZE(sources); i++) {
+		struct manifest m, back;
+
+		catalog_manifest_init(&m);
+		catalog_manifest_init(&back);
+		m.backup_id = xstrdup("2026-01-01_00-00-00");
+		m.date = xstrdup("2026-01-01T00:00:00Z");
+		m.source = xstrdup(sources[i]);
+		m.dest_id = xstrdup(id);
+		catalog_manifest_format(&m, &out);
+		assert_int_equal(catalog_manifest_parse(out.data, out.len,
+							&back, &err), 0);
+		assert_string_equal(back.source, sources[i]);
+		assert_string_equal(back.dest_id, id);
+		buf_release(&out);
+		catalog_manifest_release(&m);
+		catalog_manifest_release(&back);
+	}
+	/* Neither: metadata from before they were recorded. */
+	catalog_init(&md);
+	catalog_format(&md, &out);
+	assert_null(strstr(out.data, "source"));
+	assert_null(strstr(out.data, "destination_id"));
+	assert_int_equal(catalog_parse(out.data, out.len, &again, &err), 0);
+	assert_null(again.source);
+	assert_null(again.dest_id);
+	buf_release(&out);
+	catalog_release(&md);
+	catalog_release(&again);
+}
+
 static void test_metadata_rejects(void **state)
 {
 	static const struct {
@@ -331,6 +388,10 @@ static void test_metadata_rejects(void **state)
 		{ "{\"file_checksums\":{\"a\":{\"type\":\"file\",\"size\":1,\"modified_time\":0}}}", "missing 'checksum'" },
 		{ "{\"format_version\":3,\"file_checksums\":{}}", "newer than this incbak" },
 		{ "{\"file_checksums\":{\"a\\u0000b\":{\"type\":\"dir\",\"modified_time\":0}}}", "contains a NUL" },
+		{ "{\"source\":\"proj\",\"file_checksums\":{}}", "source 'proj' is not an absolute path" },
+		{ "{\"source\":1,\"file_checksums\":{}}", "'source' must be a string" },
+		{ "{\"destination_id\":\"0123\",\"file_checksums\":{}}", "'destination_id' must be 32 lower-case hex digits" },
+		{ "{\"destination_id\":\"0123456789ABCDEF0123456789abcdef\",\"file_checksums\":{}}", "'destination_id' must be 32 lower-case hex digits" },
 	};
 	struct metadata md;
 	struct error err;
@@ -363,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_error_position),
 		cmocka_unit_test(test_skim_records),
 		cmocka_unit_test(test_metadata_round_trip),
+		cmocka_unit_test(test_metadata_identity),
 		cmocka_unit_test(test_metadata_rejects),
 	};
 

@@ -205,6 +205,45 @@ static void test_repair_build(void **state)
 		check_case(&cases[i]);
 }
 
+/* The source and destination id come from the newest manifest that has
+ * them; none: left for the next run to record. */
+static void test_identity(void **state)
+{
+	static const struct archive_spec specs[] = {
+		{ 'A', "1", "a=1", false },
+		{ 'B', "", "a=1", false },
+		{ 'C', "", "a=1", false },
+	};
+	static const char id1[] = "11111111111111111111111111111111";
+	static const char id2[] = "22222222222222222222222222222222";
+	struct manifest m[3];
+	struct repair_archive a[3];
+	struct metadata md;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		make_manifest(&m[i], &specs[i]);
+		a[i] = (struct repair_archive){ .name = "x.tar.zst",
+						.manifest = &m[i] };
+	}
+	catalog_init(&md);
+	repair_build(&md, a, 3);
+	assert_null(md.source);
+	assert_null(md.dest_id);
+	catalog_release(&md);
+	m[0].source = xstrdup("/old");
+	m[0].dest_id = xstrdup(id1);
+	m[1].source = xstrdup("/moved");
+	m[1].dest_id = xstrdup(id2);
+	catalog_init(&md);
+	repair_build(&md, a, 3);
+	assert_string_equal(md.source, "/moved");
+	assert_string_equal(md.dest_id, id2);
+	catalog_release(&md);
+	for (size_t i = 0; i < 3; i++)
+		catalog_manifest_release(&m[i]);
+}
+
 static void test_no_archives(void **state)
 {
 	struct metadata md;
@@ -222,6 +261,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_repair_build),
+		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_no_archives),
 	};
 
