@@ -52,6 +52,8 @@ CORE = util threads fsutil hash tree exclude change config scan catalog \
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
 CORE += verify repair
 CMDS += cmd_verify cmd_repair
+CORE += human history_diff history
+CMDS += cmd_history cmd_show cmd_diff cmd_log cmd_find
 CORE_OBJS = $(CORE:%=$(BUILD)/%.o)
 CMD_OBJS = $(CMDS:%=$(BUILD)/%.o)
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))

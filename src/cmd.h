@@ -116,5 +116,9 @@ int cmd_restore(int argc, char **argv, const struct cmd_env *env);
 int cmd_verify(int argc, char **argv, const struct cmd_env *env);
 int cmd_repair(int argc, char **argv, const struct cmd_env *env);
 int cmd_prune(int argc, char **argv, const struct cmd_env *env);
+int cmd_show(int argc, char **argv, const struct cmd_env *env);
+int cmd_diff(int argc, char **argv, const struct cmd_env *env);
+int cmd_log(int argc, char **argv, const struct cmd_env *env);
+int cmd_find(int argc, char **argv, const struct cmd_env *env);
 
 #endif

@@ -31,6 +31,11 @@ static const struct command commands[] = {
 	{ "verify", cmd_verify, "check that the archives hold every backup" },
 	{ "repair", cmd_repair, "rebuild backup_metadata.json from the archives" },
 	{ "prune", cmd_prune, "remove old backups beyond the retention limit" },
+	{ "show", cmd_show, "show a backup: its summary and what it changed" },
+	{ "diff", cmd_diff, "what changed: next run, tree now, or two backups" },
+	{ "log", cmd_log, "the backups that changed a file or folder" },
+	{ "find", cmd_find, "the backups holding paths matching a pattern" },
+	{ "help", NULL, "show a command's help (incbak help COMMAND)" },
 };
 
 static void print_usage(FILE *out)
@@ -153,7 +158,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-	    !strcmp(argv[1], "help")) {
+	    (!strcmp(argv[1], "help") && argc == 2)) {
 		print_usage(stdout);
 		return EXIT_OK;
 	}
@@ -166,6 +171,27 @@ int main(int argc, char **argv)
 		log_error("unknown command '%s'", argv[1]);
 		fputs("Try 'incbak --help'.\n", stderr);
 		return EXIT_USAGE;
+	}
+	/* incbak help COMMAND is incbak COMMAND --help. */
+	if (!cmd->run) {
+		static char help_flag[] = "--help";
+		static char *help_argv[4];
+
+		if (argc > 3) {
+			log_error("help: unexpected argument '%s'", argv[3]);
+			return EXIT_USAGE;
+		}
+		cmd = find_command(argv[2]);
+		if (!cmd || !cmd->run) {
+			log_error("help: unknown command '%s'", argv[2]);
+			fputs("Try 'incbak --help'.\n", stderr);
+			return EXIT_USAGE;
+		}
+		help_argv[0] = argv[0];
+		help_argv[1] = argv[2];
+		help_argv[2] = help_flag;
+		argc = 3;
+		argv = help_argv;
 	}
 	if (init_clock(&tc) < 0)
 		return EXIT_USAGE;
