@@ -24,7 +24,7 @@ static const char diff_usage[] =
 	"- removed, M modified, T type changed; a summary line follows.\n"
 	"Excludes come from the defaults and the config, as for 'run'.\n"
 	"\n"
-	READER_OPTIONS_HELP;
+	LISTING_OPTIONS_HELP;
 
 struct diff {
 	struct common_opts c;

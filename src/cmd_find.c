@@ -24,7 +24,7 @@ static const char find_usage[] =
 	"source ('docs/*.txt', where * does not cross '/'). Only the records\n"
 	"in the pattern's folder are read.\n"
 	"\n"
-	READER_OPTIONS_HELP;
+	LISTING_OPTIONS_HELP;
 
 struct find {
 	struct common_opts c;

@@ -38,16 +38,4 @@ struct jsonout *cmd_history_stats_json(const struct history_diff_stats *st);
 /* "2026-12-07 23:57:40 UTC (3h ago)" for a backup id, at now. */
 void cmd_history_when(const char *id, int64_t now, char *out, size_t len);
 
-/* The common options as commands that only read backups use them. */
-#define READER_OPTIONS_HELP \
-	"  --source DIR     the backed-up tree: it names the default destination\n" \
-	"                   and config (default: the folder holding --config,\n" \
-	"                   else the current folder)\n" \
-	"  --dest DIR       where the backups are (default: see incbak(1))\n" \
-	"  --config FILE    settings (default: SOURCE/incbak.ini, else\n" \
-	"                   ~/.config/incbak/config.ini, if present)\n" \
-	"  --json           print one JSON document on stdout\n" \
-	"  -q, --quiet      accepted; these commands print only what was asked\n" \
-	"  -h, --help       show this help\n"
-
 #endif

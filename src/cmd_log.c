@@ -24,7 +24,7 @@ static const char log_usage[] =
 	"and checksum prefix, so that 'incbak restore ID PATH' can bring back\n"
 	"the version wanted. Only the manifests' records at PATH are read.\n"
 	"\n"
-	READER_OPTIONS_HELP;
+	LISTING_OPTIONS_HELP;
 
 struct log_cmd {
 	struct common_opts c;

@@ -21,7 +21,7 @@ static const char show_usage[] =
 	"kept before it, marked + added, - removed, M modified, T type changed.\n"
 	"\n"
 	"  -a, --all        list the backup's whole tree instead of its changes\n"
-	READER_OPTIONS_HELP;
+	LISTING_OPTIONS_HELP;
 
 enum { OPT_ALL = OPT_FIRST_COMMAND_OPTION };
 
