@@ -174,16 +174,16 @@ marks() {
 	make_history
 	mapfile -t ids < <(backup_ids)
 	for pat in 'added-*.txt' 'moved-*' 'data/*.txt' 'in.txt'; do
-		want=$(for ((k = ${#ids[@]} - 1; k >= 0; k--)); do
+		expect=$(for ((k = ${#ids[@]} - 1; k >= 0; k--)); do
 			id=${ids[$k]}
 			# find -path lets * cross /, incbak find does not
 			case $pat in
 			*/*) m=$(cd "$TEST_DIR/r-$id" && find . -mindepth 1 -path "./$pat" ! -path "./$pat/*" -printf '%P\n' | awk -F/ -v n="${pat//[!\/]/}" 'NF == length(n) + 1' | LC_ALL=C sort) ;;
 			*) m=$(cd "$TEST_DIR/r-$id" && find . -mindepth 1 -name "$pat" -printf '%P\n' | LC_ALL=C sort) ;;
 			esac
-			[ -z "$m" ] || sed "s|^|$id |" <<<"$m"
+			[ -z "$m" ] || awk -v id="$id" '{ print id, $0 }' <<<"$m"
 		done)
-		diff <(printf '%s\n' "$want" | sed '/^$/d') \
+		diff <(printf '%s\n' "$expect" | sed '/^$/d') \
 			<(hist find "$pat" --json | jq -r '.[] | .backup_id as $i | .matches[] | "\($i) \(.path)"') ||
 			fail "find $pat"
 	done
