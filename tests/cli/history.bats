@@ -228,3 +228,24 @@ marks() {
 		[[ "$output" != *"the tree to back up"* ]] || fail "$cmd --help"
 	done
 }
+
+@test "run --json lists the ids of the backups rotation removed" {
+	printf 'one\n' > "$SRC/a"
+	backdate
+	for i in 1 2 3; do
+		printf '%s\n' "$i" > "$SRC/a"
+		backdate
+		INCBAK_TEST_NOW=$(( 1800000000 + i * 60 )) hist run -q
+	done
+	mapfile -t before < <(backup_ids)
+	printf 'four\n' > "$SRC/a"
+	backdate
+	INCBAK_TEST_NOW=1800001000 hist run --json --keep 2 > "$TEST_DIR/out.json"
+	jq -e '.backups_removed == 2' "$TEST_DIR/out.json"
+	[ "$(jq -r '.removed | join(" ")' "$TEST_DIR/out.json")" = "${before[0]} ${before[1]}" ]
+	# none removed: an empty array
+	printf 'five\n' > "$SRC/a"
+	backdate
+	INCBAK_TEST_NOW=1800002000 hist run --json > "$TEST_DIR/out.json"
+	jq -e '.removed == []' "$TEST_DIR/out.json"
+}
