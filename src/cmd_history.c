@@ -23,7 +23,7 @@ int cmd_history_open(const struct common_opts *c, struct settings *s,
 
 	if (code >= 0)
 		return code;
-	if (catalog_load_parts(s->dest, md, &found, 0, &err) < 0)
+	if (catalog_load_parts(s->dest, md, &found, METADATA_SKIM, &err) < 0)
 		return cmd_fail(c, STATUS_ERROR, err.msg);
 	return -1;
 }
