@@ -69,6 +69,8 @@ CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
 CORE += verify repair
 CORE += intent dest_record dest_identity
 CMDS += cmd_verify cmd_repair
+CORE += human history_diff history
+CMDS += cmd_history cmd_show cmd_diff cmd_log cmd_find
 CORE_OBJS = $(CORE:%=$(BUILD)/%.o)
 CMD_OBJS = $(CMDS:%=$(BUILD)/%.o)
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))

@@ -27,7 +27,7 @@ _incbak_backup_ids()
 _incbak()
 {
 	local cur prev cmd opts i
-	local commands="run list restore verify repair prune"
+	local commands="run list restore verify repair prune show diff log find help"
 	local common="--source --dest --config --json --quiet -q --help -h"
 
 	COMPREPLY=()
@@ -69,6 +69,13 @@ _incbak()
 	verify) opts="" ;;
 	repair) opts="--force" ;;
 	prune) opts="--keep --dry-run" ;;
+	show) opts="--all -a" ;;
+	diff | log | find) opts="" ;;
+	help)
+		((COMP_CWORD == 2)) &&
+			mapfile -t COMPREPLY < <(compgen -W "${commands% help}" -- "$cur")
+		return
+		;;
 	*) return ;;
 	esac
 
@@ -99,6 +106,28 @@ _incbak()
 		;;
 	verify)
 		mapfile -t COMPREPLY < <(compgen -W "latest $(_incbak_backup_ids)" -- "$cur")
+		;;
+	show | diff)
+		# show takes one id, diff up to two.
+		local operands=0 most=1
+		[[ $cmd == diff ]] && most=2
+		for ((i = 2; i < COMP_CWORD; i++)); do
+			case ${COMP_WORDS[i]} in
+			--source | --dest | --config)
+				((i++))
+				[[ ${COMP_WORDS[i]-} == = ]] && ((i++))
+				;;
+			-*) ;;
+			*) ((operands++)) ;;
+			esac
+		done
+		if ((operands < most)); then
+			mapfile -t COMPREPLY < <(compgen -W "latest $(_incbak_backup_ids)" -- "$cur")
+		fi
+		;;
+	log)
+		compopt -o filenames 2>/dev/null
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		;;
 	esac
 }

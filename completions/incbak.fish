@@ -63,9 +63,14 @@ complete -c incbak -n __incbak_needs_command -a restore -d 'Restore a backup, or
 complete -c incbak -n __incbak_needs_command -a verify -d 'Check archives against their checksums'
 complete -c incbak -n __incbak_needs_command -a repair -d 'Rebuild backup_metadata.json from the archives'
 complete -c incbak -n __incbak_needs_command -a prune -d 'Remove the backups beyond max_backups'
+complete -c incbak -n __incbak_needs_command -a show -d 'Show a backup: its summary and what it changed'
+complete -c incbak -n __incbak_needs_command -a diff -d 'What changed: next run, tree now, or two backups'
+complete -c incbak -n __incbak_needs_command -a log -d 'The backups that changed a file or folder'
+complete -c incbak -n __incbak_needs_command -a find -d 'The backups holding paths matching a pattern'
+complete -c incbak -n __incbak_needs_command -a help -d 'Show a command\'s help'
 
 # Options every command takes
-set -l __incbak_cmds run list restore verify repair prune
+set -l __incbak_cmds run list restore verify repair prune show diff log find
 complete -c incbak -n "__incbak_using_command $__incbak_cmds" -l source -x -a '(__fish_complete_directories)' -d 'The tree to back up'
 complete -c incbak -n "__incbak_using_command $__incbak_cmds" -l dest -x -a '(__fish_complete_directories)' -d 'Where backups go'
 complete -c incbak -n "__incbak_using_command $__incbak_cmds" -l config -r -F -d 'Settings file'
@@ -99,3 +104,9 @@ complete -c incbak -n '__incbak_using_command repair' -l force -d 'Rebuild even 
 # incbak prune
 complete -c incbak -n '__incbak_using_command prune' -l keep -x -d 'Keep the newest N backups'
 complete -c incbak -n '__incbak_using_command prune' -l dry-run -d 'Print what would be removed'
+
+# incbak show, diff, log, find, help
+complete -c incbak -n '__incbak_using_command show' -s a -l all -d 'List the whole tree, not the changes'
+complete -c incbak -n '__incbak_using_command show diff' -a 'latest (__incbak_backup_ids)' -d 'Backup id'
+complete -c incbak -n '__incbak_using_command log' -F -d 'Path in the source'
+complete -c incbak -n '__incbak_using_command help' -a 'run list restore verify repair prune show diff log find' -d 'Command'

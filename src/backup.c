@@ -1128,6 +1128,9 @@ static void close_run(struct run *r)
 static void on_rotated(void *ctx, const char *id, const char *archive,
 		       int64_t carried, int64_t copied)
 {
+	struct run *r = ctx;
+
+	strlist_push(&r->stats->removed_ids, id);
 	notice(ctx, "removed backup %s (%s), %lld content%s carried forward "
 	       "(%lld in frames copied unchanged)", id, archive,
 	       (long long)carried, carried == 1 ? "" : "s", (long long)copied);
@@ -1320,4 +1323,5 @@ void backup_stats_release(struct backup_stats *stats)
 {
 	free(stats->archive);
 	stats->archive = NULL;
+	strlist_clear(&stats->removed_ids);
 }

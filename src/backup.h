@@ -69,6 +69,7 @@ struct backup_stats {
 	uint64_t bytes_read;
 	int64_t warnings;                   /* per-file problems (exit 3) */
 	int64_t backups_removed;            /* by rotation after the run */
+	struct strlist removed_ids;         /* their ids, oldest first */
 	int64_t contents_carried;
 	bool skipped;                       /* nothing changed: no archive */
 	struct nstime started;

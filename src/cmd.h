@@ -57,9 +57,32 @@ enum {
 	"  --source DIR     the tree to back up (default: the folder holding\n" \
 	"                   --config, else the current folder)\n" \
 	"  --dest DIR       where backups go (default: see incbak(1))\n" \
+	COMMON_CONFIG_HELP \
+	"  -q, --quiet      print nothing on success\n" \
+	"  -h, --help       show this help\n"
+
+#define COMMON_CONFIG_HELP \
 	"  --config FILE    settings (default: SOURCE/incbak.ini, else\n" \
 	"                   ~/.config/incbak/config.ini, if present)\n" \
-	"  --json           print one JSON document on stdout\n" \
+	"  --json           print one JSON document on stdout\n"
+
+/* The same for the commands that work on backups already made: there the
+ * source only says which destination and config are meant. */
+#define SOURCE_BACKED_UP_HELP \
+	"  --source DIR     the backed-up tree, which picks the default\n" \
+	"                   destination and config (default: the folder\n" \
+	"                   holding --config, else the current folder)\n" \
+	"  --dest DIR       where the backups are (default: see incbak(1))\n" \
+	COMMON_CONFIG_HELP
+
+/* For those that print only what was asked for (list, show, diff, log,
+ * find): -q is accepted but changes nothing. */
+#define LISTING_OPTIONS_HELP \
+	SOURCE_BACKED_UP_HELP \
+	"  -h, --help       show this help\n"
+
+#define READER_OPTIONS_HELP \
+	SOURCE_BACKED_UP_HELP \
 	"  -q, --quiet      print nothing on success\n" \
 	"  -h, --help       show this help\n"
 
@@ -124,5 +147,9 @@ int cmd_restore(int argc, char **argv, const struct cmd_env *env);
 int cmd_verify(int argc, char **argv, const struct cmd_env *env);
 int cmd_repair(int argc, char **argv, const struct cmd_env *env);
 int cmd_prune(int argc, char **argv, const struct cmd_env *env);
+int cmd_show(int argc, char **argv, const struct cmd_env *env);
+int cmd_diff(int argc, char **argv, const struct cmd_env *env);
+int cmd_log(int argc, char **argv, const struct cmd_env *env);
+int cmd_find(int argc, char **argv, const struct cmd_env *env);
 
 #endif

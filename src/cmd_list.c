@@ -16,7 +16,7 @@ static const char list_usage[] =
 	"List the backups in the destination, oldest first: id, local date,\n"
 	"files stored in the archive, archive size, files in the tree.\n"
 	"\n"
-	COMMON_OPTIONS_HELP;
+	LISTING_OPTIONS_HELP;
 
 static int parse_list_options(struct common_opts *c, int argc, char **argv)
 {

@@ -19,7 +19,7 @@ static const char prune_usage[] =
 	"  --keep N         keep the newest N backups (default: [retention]\n"
 	"                   max_backups, 10)\n"
 	"  --dry-run        show what would be removed; change nothing\n"
-	COMMON_OPTIONS_HELP
+	READER_OPTIONS_HELP
 	"\n"
 	"Exit status: 0 success or nothing to do, 1 error, 2 usage error,\n"
 	"4 another run holds the lock, 5 an archive to carry from is damaged.\n";

@@ -21,7 +21,7 @@ static const char repair_usage[] =
 	"\n"
 	"  --force          rebuild even if backup_metadata.json reads fine\n"
 	"                   (the old file is kept the same way)\n"
-	COMMON_OPTIONS_HELP
+	READER_OPTIONS_HELP
 	"\n"
 	"Exit status: 0 success or nothing to repair, 1 error (no archives,\n"
 	"none readable), 2 usage or configuration error, 4 another run holds\n"

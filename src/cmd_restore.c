@@ -28,7 +28,7 @@ static const char restore_usage[] =
 	"  --dry-run        print what would be restored, change nothing\n"
 	"  --same-owner     as root: keep setuid and setgid bits (owners are\n"
 	"                   always restored when running as root)\n"
-	COMMON_OPTIONS_HELP
+	READER_OPTIONS_HELP
 	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error, unknown backup or a\n"
 	"PATH not in the backup, 4 another run holds the lock, 5 damaged or\n"

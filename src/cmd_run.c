@@ -209,6 +209,15 @@ static void print_summary(const struct run_cmd *rc,
 	printf("archive: %s/%s\n", rc->settings.dest, st->archive);
 }
 
+static struct jsonout *removed_ids_json(const struct strlist *ids)
+{
+	struct jsonout *a = jsonout_array();
+
+	for (size_t i = 0; i < ids->len; i++)
+		jsonout_str(a, NULL, ids->items[i]);
+	return a;
+}
+
 static void print_json(const struct run_cmd *rc, const struct backup_stats *st,
 		       double secs)
 {
@@ -239,6 +248,7 @@ static void print_json(const struct run_cmd *rc, const struct backup_stats *st,
 	jsonout_int(j, "total_files", st->total_files);
 	jsonout_int(j, "bytes_read", (int64_t)st->bytes_read);
 	jsonout_int(j, "backups_removed", st->backups_removed);
+	jsonout_add(j, "removed", removed_ids_json(&st->removed_ids));
 	jsonout_num(j, "elapsed_seconds", secs);
 	for (size_t i = 0; i < rc->warnings.len; i++)
 		jsonout_str(w, NULL, rc->warnings.items[i]);

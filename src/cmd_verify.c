@@ -20,7 +20,7 @@ static const char verify_usage[] =
 	"hard links to anything but an earlier file, members below a symlink.\n"
 	"An ID is a backup id, a unique prefix of one, or 'latest'.\n"
 	"\n"
-	COMMON_OPTIONS_HELP
+	READER_OPTIONS_HELP
 	"\n"
 	"Each problem is printed on stdout as 'ARCHIVE: PATH: what is wrong'\n"
 	"(PATH is '-' when it concerns the whole archive), then a summary\n"

@@ -31,6 +31,10 @@ static const struct command commands[] = {
 	{ "verify", cmd_verify, "check that the archives hold every backup" },
 	{ "repair", cmd_repair, "rebuild backup_metadata.json from the archives" },
 	{ "prune", cmd_prune, "remove old backups beyond the retention limit" },
+	{ "show", cmd_show, "show a backup: its summary and what it changed" },
+	{ "diff", cmd_diff, "what changed: next run, tree now, or two backups" },
+	{ "log", cmd_log, "the backups that changed a file or folder" },
+	{ "find", cmd_find, "the backups holding paths matching a pattern" },
 };
 
 static void print_usage(FILE *out)
@@ -44,8 +48,8 @@ static void print_usage(FILE *out)
 		fprintf(out, "  %-10s %s\n", commands[i].name,
 			commands[i].summary);
 	fputs("\n"
-	      "Run 'incbak COMMAND --help' for a command's options, and see\n"
-	      "incbak(1) and incbak.ini(5).\n"
+	      "Run 'incbak help COMMAND' or 'incbak COMMAND --help' for a\n"
+	      "command's options, and see incbak(1) and incbak.ini(5).\n"
 	      "\n"
 	      "Exit status: 0 success or nothing to do, 1 error (the message\n"
 	      "says what was done before it), 2 usage or configuration error,\n"
@@ -141,6 +145,34 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* incbak help COMMAND is incbak COMMAND --help. */
+static int help_command(int argc, char **argv)
+{
+	/* A command's help needs neither the clock nor the host. */
+	static const struct cmd_env no_env;
+	static char help_flag[] = "--help";
+	char *help_argv[] = { argv[2], help_flag, NULL };
+	const struct command *cmd;
+
+	if (argc > 3) {
+		log_error("help: unexpected argument '%s'", argv[3]);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
+		print_usage(stdout);
+		return EXIT_OK;
+	}
+	cmd = find_command(argv[2]);
+	if (!cmd) {
+		log_error("help: unknown command '%s'", argv[2]);
+		fputs("Try 'incbak --help'.\n", stderr);
+		return EXIT_USAGE;
+	}
+	opterr = 0;
+	optind = 1;
+	return cmd->run(2, help_argv, &no_env);
+}
+
 int main(int argc, char **argv)
 {
 	static char host[256];
@@ -154,7 +186,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-	    !strcmp(argv[1], "help")) {
+	    (!strcmp(argv[1], "help") && argc == 2)) {
 		print_usage(stdout);
 		return EXIT_OK;
 	}
@@ -162,6 +194,8 @@ int main(int argc, char **argv)
 		printf("incbak %s\n", INCBAK_VERSION);
 		return EXIT_OK;
 	}
+	if (!strcmp(argv[1], "help"))
+		return help_command(argc, argv);
 	cmd = find_command(argv[1]);
 	if (!cmd) {
 		log_error("unknown command '%s'", argv[1]);
