@@ -716,9 +716,18 @@ static int set_xattrs(struct restore *r, int fd, const struct tree_entry *e)
 	if (n < 0)
 		return fail_as(r, STATUS_DAMAGED, "bad attributes recorded for "
 			       "'%s'", e->path);
-	for (long i = 0; i < n && rc == 0; i++)
-		if (attrs_may_apply(&items[i], r->as_root))
+	for (long i = 0; i < n && rc == 0; i++) {
+		struct attrs_acl_entry acl[1];
+
+		if (attrs_is_acl(items[i].name) &&
+		    attrs_acl_entries(items[i].value, items[i].size, acl,
+				      ARRAY_SIZE(acl)) < 0)
+			rc = fail_as(r, STATUS_DAMAGED, "attribute '%s' of "
+				     "'%s' is not an ACL", items[i].name,
+				     e->path);
+		else if (attrs_may_apply(&items[i], r->as_root))
 			rc = set_one_attr(r, fd, e->path, &items[i]);
+	}
 	attrs_items_free(items, n);
 	return rc;
 }

@@ -140,3 +140,31 @@ make_tree() {
 	[ "$(getfattr --only-values -n trusted.secret "$TEST_DIR/root/tool")" = 1 ]
 	getfattr -n security.capability "$TEST_DIR/root/tool" | grep -q capability
 }
+
+@test "a recorded ACL the kernel would not take: verify reports it, restore refuses with exit 5" {
+	make_tree
+	backup_at 1
+	archive=$(latest_archive)
+	zstd -q -d -f "$archive" -o "$TEST_DIR/old.tar"
+	# the first system.posix_acl_access, the folder's, becomes three bytes
+	python3 - "$TEST_DIR/old.tar" "$TEST_DIR/new.tar" <<-'PY'
+	import io, re, sys, tarfile
+	name = "system.posix_acl_access".encode().hex()
+	with tarfile.open(sys.argv[1]) as old, \
+	     tarfile.open(sys.argv[2], "w", format=tarfile.PAX_FORMAT) as new:
+	    for m in old.getmembers():
+	        data = old.extractfile(m).read() if m.isreg() else None
+	        if m.name == ".incbak/manifest.json":
+	            data = re.sub((name + "=[0-9a-f]*").encode(),
+	                          (name + "=020000").encode(), data, count=1)
+	            m.size = len(data)
+	        new.addfile(m, io.BytesIO(data) if data is not None else None)
+	PY
+	zstd -q -f --rm "$TEST_DIR/new.tar" -o "$archive"
+	run ib verify --source "$SRC" --dest "$DST"
+	[ "$status" -eq 5 ] || fail "$output"
+	grep -q "tar.zst: shared: attribute 'system.posix_acl_access' is not an ACL" <<< "$output"
+	run rs latest --to "$TEST_DIR/out"
+	[ "$status" -eq 5 ] || fail "$output"
+	grep -q "attribute 'system.posix_acl_access' of 'shared' is not an ACL" <<< "$output"
+}
