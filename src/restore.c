@@ -686,11 +686,16 @@ static void count_lost(struct restore *r, const char *name)
 	st->lost[st->nlost++].files = 1;
 }
 
-/* Sets one attribute; one the file system does not support is counted. */
-static int set_one_attr(struct restore *r, int fd, const char *path,
-			const struct attrs_item *it)
+/* Sets one attribute of fd, or with fd -1 of the symlink at link (a
+ * /proc/self/fd path: there is no lsetxattr relative to a folder's fd);
+ * one the file system does not support is counted. */
+static int set_one_attr(struct restore *r, int fd, const char *link,
+			const char *path, const struct attrs_item *it)
 {
-	if (fsetxattr(fd, it->name, it->value, it->size, 0) == 0)
+	int rc = fd >= 0 ? fsetxattr(fd, it->name, it->value, it->size, 0)
+			 : lsetxattr(link, it->name, it->value, it->size, 0);
+
+	if (rc == 0)
 		return 0;
 	if (errno == ENOTSUP || errno == EOPNOTSUPP) {
 		count_lost(r, it->name);
@@ -704,7 +709,8 @@ static int set_one_attr(struct restore *r, int fd, const char *path,
  * owner (chown drops security.capability) and the mode (an ACL sets the
  * group bits). A capability goes only on a file whose setuid and setgid
  * bits this restore kept (attrs_may_apply: only root sets one). */
-static int set_xattrs(struct restore *r, int fd, const struct tree_entry *e)
+static int set_xattrs(struct restore *r, int fd, const char *link,
+		      const struct tree_entry *e)
 {
 	struct attrs_item *items;
 	long n;
@@ -726,7 +732,7 @@ static int set_xattrs(struct restore *r, int fd, const struct tree_entry *e)
 				     "'%s' is not an ACL", items[i].name,
 				     e->path);
 		else if (attrs_may_apply(&items[i], r->as_root))
-			rc = set_one_attr(r, fd, e->path, &items[i]);
+			rc = set_one_attr(r, fd, link, e->path, &items[i]);
 	}
 	attrs_items_free(items, n);
 	return rc;
@@ -746,7 +752,7 @@ static int set_attrs(struct restore *r, int fd, const struct tree_entry *e)
 	if (fchmod(fd, restored_mode(r, e)) < 0)
 		return error_set(r->err, "cannot set the mode of '%s': %s",
 				 e->path, strerror(errno));
-	if (set_xattrs(r, fd, e) < 0)
+	if (set_xattrs(r, fd, NULL, e) < 0)
 		return -1;
 	if (futimens(fd, ts) < 0)
 		return error_set(r->err, "cannot set the time of '%s': %s",
@@ -1381,6 +1387,13 @@ static int make_symlink(struct restore *r, const struct tree_entry *e)
 		error_set(r->err, "cannot set the time of '%s': %s", e->path,
 			  strerror(errno));
 		goto fail;
+	}
+	if (e->attrs && r->proc_fds) {
+		char link[96];
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d/%s", dirfd, tmp);
+		if (set_xattrs(r, -1, link, e) < 0)
+			goto fail;
 	}
 	if (make_room(r, dirfd, leaf, e->path) < 0)
 		goto fail;

@@ -168,3 +168,11 @@ make_tree() {
 	[ "$status" -eq 5 ] || fail "$output"
 	grep -q "attribute 'system.posix_acl_access' of 'shared' is not an ACL" <<< "$output"
 }
+
+@test "a symlink's own attributes come back (as root)" {
+	ln -s nowhere "$SRC/link"
+	setfattr -h -n trusted.note -v linked "$SRC/link" || skip "no trusted.* on symlinks here"
+	backup_at 1
+	rs latest -q --to "$TEST_DIR/out"
+	[ "$(getfattr -h --only-values -n trusted.note "$TEST_DIR/out/link")" = linked ]
+}
