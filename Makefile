@@ -31,7 +31,8 @@ VERSION = 0.1.0
 # missing ones when run as root.
 DEB_PACKAGES = build-essential pkg-config libarchive-dev libssl-dev \
 	libcjson-dev libinih-dev libcmocka-dev bats libarchive-tools tar zstd \
-	libzstd-dev perl strace shellcheck mandoc util-linux jq zsh fish bash-completion clang libclang-rt-14-dev
+	libzstd-dev perl strace shellcheck mandoc util-linux jq zsh fish bash-completion clang libclang-rt-14-dev \
+	acl attr
 # libzstd: tarball.c compresses with it directly (seekable frames); libarchive
 # already links it, so the system gains no new library.
 PKGS = libarchive libcrypto libcjson inih libzstd
@@ -59,7 +60,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-CORE = util threads fsutil hash tree exclude change config scan catalog \
+CORE = util threads fsutil hash tree attrs exclude change config scan catalog \
 	catalog_contents catalog_read catalog_write catalog_fastread \
 	catalog_stream catalog_file catalog_manifest catalog_json dest \
 	zframes_write zframes_read tarball archive_readahead source_readahead \

@@ -1066,6 +1066,7 @@ static int scan_source(struct run *r)
 		.excludes = r->opts->excludes,
 		.exclude_if_present = r->opts->exclude_if_present,
 		.one_file_system = r->opts->one_file_system,
+		.attrs = r->opts->attrs,
 		.threads = r->opts->threads,
 		.report = { on_special, on_unreadable, r },
 	};

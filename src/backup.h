@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attrs.h"
 #include "status.h"
 #include "util.h"
 
@@ -36,6 +37,7 @@ struct backup_options {
 	const struct strlist *exclude_if_present;
 	bool one_file_system;
 	bool ignore_inode, ignore_ctime;
+	struct attrs_options attrs;         /* what of them to keep */
 	bool checksum_all;                  /* --checksum */
 	int compression_level, threads;
 	int max_backups;                    /* rotate after the run; 0: never */

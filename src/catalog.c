@@ -114,6 +114,7 @@ void catalog_manifest_compose(struct manifest *m, const struct tree *base)
 		*copy = *e;
 		copy->path = tree_store_path(&whole, e->path);
 		copy->path_stored = true;
+		copy->attrs = e->attrs ? xstrdup(e->attrs) : NULL;
 		copy->link_target = e->link_target ? xstrdup(e->link_target)
 						   : NULL;
 		copy->same_record = copy->unchanged = false;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attrs.h"
 #include "catalog_internal.h"
 #include "catalog.h"
 #include "tree.h"
@@ -281,6 +282,19 @@ static bool optional_fields(struct cursor *c, struct entry_state *st)
 	const char *s;
 	size_t n;
 
+	if (TAKE(c, ",\"attrs\":")) {
+		struct attrs_item *items;
+		long got;
+
+		if (!plain_string(c, &s, &n))
+			return false;
+		e->attrs = xstrndup(s, n);
+		got = attrs_decode(e->attrs, &items);
+		if (got <= 0)
+			return false; /* the general reader says why */
+		attrs_items_free(items, got);
+		st->seen |= 1u << F_ATTRS;
+	}
 	if (TAKE(c, ",\"checksum\":")) {
 		if (!checksum_field(c, e->checksum))
 			return false;
@@ -333,6 +347,8 @@ int catalog_fastread_entry(struct catalog_json *r, struct tree *t,
 		 * in the tree's storage is freed with the tree). */
 		if (e->link_target != was.link_target)
 			free(e->link_target);
+		if (e->attrs != was.attrs)
+			free(e->attrs);
 		*e = was;
 		*st = before;
 		return 0;

@@ -114,7 +114,7 @@ struct tree_entry;
 enum entry_field {
 	F_PATH, F_PATH_HEX, F_TYPE, F_SIZE, F_MODIFIED_TIME, F_MTIME, F_CTIME,
 	F_INODE, F_MODE, F_UID, F_GID, F_CHECKSUM, F_LINK, F_LINK_HEX,
-	F_RECHECK, F_COUNT,
+	F_RECHECK, F_ATTRS, F_COUNT,
 };
 
 /* One tree entry as read, before check_entry(). */

@@ -10,12 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attrs.h"
 #include "catalog_internal.h"
 
 static const char *const entry_fields[F_COUNT] = {
 	"path", "path_hex", "type", "size", "modified_time", "mtime", "ctime",
 	"inode", "mode", "uid", "gid", "checksum", "link_target",
-	"link_target_hex", "recheck",
+	"link_target_hex", "recheck", "attrs",
 };
 
 /* The first byte rules out most names before a full comparison. */
@@ -200,6 +201,24 @@ static int read_size(struct catalog_json *r, uint64_t *out, const char *what)
 	return 0;
 }
 
+/* Extended attributes and ACLs, as attrs.h encodes them; "" is none. */
+static int read_attrs(struct catalog_json *r, struct tree_entry *e)
+{
+	struct attrs_item *items;
+	long n;
+
+	if (string_value(r, "'attrs'") < 0)
+		return -1;
+	n = attrs_decode(r->str, &items);
+	if (n < 0)
+		return error_set(r->err, "'attrs' must be name=value pairs "
+				 "in hex digits, separated by ','");
+	attrs_items_free(items, n);
+	free(e->attrs);
+	e->attrs = n ? xstrdup(r->str) : NULL;
+	return 0;
+}
+
 static int read_entry_field(struct catalog_json *r, int f, void *ctx)
 {
 	struct entry_state *st = ctx;
@@ -239,6 +258,7 @@ static int read_entry_field(struct catalog_json *r, int f, void *ctx)
 		e->recheck = recheck;
 		return 0;
 	}
+	case F_ATTRS: return read_attrs(r, e);
 	default: return catalog_json_skip(r);
 	}
 }

@@ -229,6 +229,14 @@ static void format_entry_fields(struct buf *out, const struct tree_entry *e,
 	p = put_u64(p, e->uid);
 	p = PUT_TEXT(p, ",\"gid\":");
 	p = put_u64(p, e->gid);
+	if (e->attrs) {
+		/* Hex digits, commas and '=': nothing to escape. */
+		commit(out, p);
+		buf_puts(out, ",\"attrs\":\"");
+		buf_puts(out, e->attrs);
+		buf_puts(out, "\"");
+		p = reserve(out, FIELDS_ROOM + (holder ? strlen(holder) : 0));
+	}
 	if (e->type == ENTRY_FILE) {
 		p = PUT_TEXT(p, ",\"checksum\":\"");
 		p = put_checksum(p, e->checksum);

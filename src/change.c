@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "attrs.h"
 #include "tree.h"
 
 bool change_needs_reading(const struct tree_entry *now,
@@ -22,14 +23,15 @@ bool change_needs_reading(const struct tree_entry *now,
 bool change_same_owner_and_mode(const struct tree_entry *a,
 				const struct tree_entry *b)
 {
-	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid;
+	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
+	       attrs_same(a->attrs, b->attrs);
 }
 
 bool change_other_differs(const struct tree_entry *now,
 			  const struct tree_entry *old)
 {
 	if (!old || old->type != now->type || now->uid != old->uid ||
-	    now->gid != old->gid)
+	    now->gid != old->gid || !attrs_same(now->attrs, old->attrs))
 		return true;
 	if (now->type == ENTRY_DIR)
 		return now->mode != old->mode;

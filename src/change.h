@@ -30,13 +30,14 @@ bool change_needs_reading(const struct tree_entry *now,
 			  const struct tree_entry *old,
 			  const struct change_options *o);
 
-/* Whether a and b have the same permission bits and owner. */
+/* Whether a and b have the same permission bits, owner and extended
+ * attributes and ACLs. */
 bool change_same_owner_and_mode(const struct tree_entry *a,
 				const struct tree_entry *b);
 
 /* Whether a folder or symlink `now` differs from `old` (NULL: new) in
  * anything a backup records: type, owner, a folder's mode, a symlink's
- * target. */
+ * target, extended attributes and ACLs. */
 bool change_other_differs(const struct tree_entry *now,
 			  const struct tree_entry *old);
 

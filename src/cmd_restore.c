@@ -199,7 +199,12 @@ static int do_restore(struct restore_cmd *rc)
 				     !rc->opts.dry_run);
 	result = restore_run(&rc->opts, &st, &err);
 	progress_clear(&rc->progress);
-	if (result != STATUS_OK)
+	for (size_t i = 0; i < st.nlost; i++)
+		log_warning("the target's file system does not support "
+			    "attribute '%s': %lld file%s restored without it",
+			    st.lost[i].name, (long long)st.lost[i].files,
+			    st.lost[i].files == 1 ? "" : "s");
+	if (result != STATUS_OK && result != STATUS_PARTIAL)
 		cmd_fail(&rc->common, result, err.msg);
 	else if (rc->common.json)
 		print_json(rc, &st);

@@ -316,6 +316,7 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 		.one_file_system = s->cfg.one_file_system,
 		.ignore_inode = s->cfg.ignore_inode,
 		.ignore_ctime = s->cfg.ignore_ctime,
+		.attrs = { s->cfg.xattrs, s->cfg.acls },
 		.checksum_all = rc->checksum,
 		.compression_level = s->cfg.compression_level,
 		.threads = s->cfg.threads,

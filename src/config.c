@@ -79,6 +79,8 @@ static const struct key_spec keys[] = {
 	{ "backup", "ignore_ctime", VAL_BOOL, FIELD(ignore_ctime), 0, 0 },
 	{ "backup", "verify_after_backup", VAL_BOOL,
 	  FIELD(verify_after_backup), 0, 0 },
+	{ "backup", "xattrs", VAL_BOOL, FIELD(xattrs), 0, 0 },
+	{ "backup", "acls", VAL_BOOL, FIELD(acls), 0, 0 },
 	{ "retention", "max_backups", VAL_INT, FIELD(max_backups), 1, 100000 },
 };
 
@@ -105,6 +107,8 @@ void config_init(struct config *cfg)
 		.compression_level = 3,
 		.threads = 0,
 		.one_file_system = true,
+		.xattrs = true,
+		.acls = true,
 		.max_backups = 10,
 	};
 }

@@ -24,6 +24,8 @@ struct config {
 	bool ignore_inode;          /* default false */
 	bool ignore_ctime;          /* default false */
 	bool verify_after_backup;   /* default false */
+	bool xattrs;                /* extended attributes; default true */
+	bool acls;                  /* POSIX ACLs; default true */
 	/* [retention] */
 	int max_backups;            /* 1..100000, default 10 */
 	/* Not a key: whether the user allowed this config to run commands

@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/xattr.h>
+
+#include "attrs.h"
 #include "faultpoint.h"
 #include "fsutil.h"
 #include "hash.h"
@@ -744,8 +747,75 @@ static void mtime_of(const struct tree_entry *e, struct timespec ts[2])
 	ts[1].tv_nsec = e->mtime.nsec;
 }
 
-/* Owner (as root; before the mode, since chown clears setuid), mode and
- * modification time of an open file or folder. */
+static void count_lost(struct restore *r, const char *name)
+{
+	struct restore_stats *st = r->st;
+
+	for (size_t i = 0; i < st->nlost; i++)
+		if (!strcmp(st->lost[i].name, name)) {
+			st->lost[i].files++;
+			return;
+		}
+	st->lost = xrealloc(st->lost, (st->nlost + 1) * sizeof(*st->lost));
+	st->lost[st->nlost].name = xstrdup(name);
+	st->lost[st->nlost++].files = 1;
+}
+
+/* Sets one attribute of fd, or with fd -1 of the symlink at link (a
+ * /proc/self/fd path: there is no lsetxattr relative to a folder's fd);
+ * one the file system does not support is counted. */
+static int set_one_attr(struct restore *r, int fd, const char *link,
+			const char *path, const struct attrs_item *it)
+{
+	int rc = fd >= 0 ? fsetxattr(fd, it->name, it->value, it->size, 0)
+			 : lsetxattr(link, it->name, it->value, it->size, 0);
+
+	if (rc == 0)
+		return 0;
+	if (errno == ENOTSUP || errno == EOPNOTSUPP) {
+		count_lost(r, it->name);
+		return 0;
+	}
+	return error_set(r->err, "cannot set attribute '%s' of '%s': %s",
+			 it->name, path, strerror(errno));
+}
+
+/* The extended attributes and ACLs of e that this user may set: after the
+ * owner (chown drops security.capability) and the mode (an ACL sets the
+ * group bits). A capability goes only on a file whose setuid and setgid
+ * bits this restore kept (attrs_may_apply: only root sets one). */
+static int set_xattrs(struct restore *r, int fd, const char *link,
+		      const struct tree_entry *e)
+{
+	struct attrs_item *items;
+	long n;
+	int rc = 0;
+
+	if (!e->attrs)
+		return 0;
+	n = attrs_decode(e->attrs, &items);
+	if (n < 0)
+		return fail_as(r, STATUS_DAMAGED, "bad attributes recorded for "
+			       "'%s'", e->path);
+	for (long i = 0; i < n && rc == 0; i++) {
+		struct attrs_acl_entry acl[1];
+
+		if (attrs_is_acl(items[i].name) &&
+		    attrs_acl_entries(items[i].value, items[i].size, acl,
+				      ARRAY_SIZE(acl)) < 0)
+			rc = fail_as(r, STATUS_DAMAGED, "attribute '%s' of "
+				     "'%s' is not an ACL", items[i].name,
+				     e->path);
+		else if (attrs_may_apply(&items[i], r->as_root))
+			rc = set_one_attr(r, fd, link, e->path, &items[i]);
+	}
+	attrs_items_free(items, n);
+	return rc;
+}
+
+/* Owner (as root; before the mode, since chown clears setuid), mode,
+ * extended attributes and ACLs, and modification time of an open file or
+ * folder. */
 static int set_attrs(struct restore *r, int fd, const struct tree_entry *e)
 {
 	struct timespec ts[2];
@@ -757,6 +827,8 @@ static int set_attrs(struct restore *r, int fd, const struct tree_entry *e)
 	if (fchmod(fd, restored_mode(r, e)) < 0)
 		return error_set(r->err, "cannot set the mode of '%s': %s",
 				 e->path, strerror(errno));
+	if (set_xattrs(r, fd, NULL, e) < 0)
+		return -1;
 	if (futimens(fd, ts) < 0)
 		return error_set(r->err, "cannot set the time of '%s': %s",
 				 e->path, strerror(errno));
@@ -1391,6 +1463,13 @@ static int make_symlink(struct restore *r, const struct tree_entry *e)
 			  strerror(errno));
 		goto fail;
 	}
+	if (e->attrs && r->proc_fds) {
+		char link[96];
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d/%s", dirfd, tmp);
+		if (set_xattrs(r, -1, link, e) < 0)
+			goto fail;
+	}
 	if (make_room(r, dirfd, leaf, e->path) < 0)
 		goto fail;
 	if (renameat(dirfd, tmp, dirfd, leaf) < 0) {
@@ -1504,11 +1583,18 @@ int restore_run(const struct restore_options *o, struct restore_stats *stats,
 	lock_release(lock);
 	if (rc < 0 && r.kind)
 		return r.kind;
-	return rc < 0 ? -1 : STATUS_OK;
+	if (rc < 0)
+		return -1;
+	return stats->nlost ? STATUS_PARTIAL : STATUS_OK;
 }
 
 void restore_stats_release(struct restore_stats *stats)
 {
 	free(stats->target);
 	stats->target = NULL;
+	for (size_t i = 0; i < stats->nlost; i++)
+		free(stats->lost[i].name);
+	free(stats->lost);
+	stats->lost = NULL;
+	stats->nlost = 0;
 }

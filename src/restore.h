@@ -45,9 +45,20 @@ struct restore_stats {
 	int64_t files, folders, symlinks;
 	int64_t deleted;               /* entries removed by delete_extra */
 	uint64_t bytes;                /* file bytes restored */
+	/* Extended attributes the target's file system refused (ENOTSUP):
+	 * each name once, with how many files lost it. Only these make a
+	 * restore partial; any other failure to apply one is an error. */
+	struct restore_lost_attr {
+		char *name;
+		int64_t files;
+	} *lost;
+	size_t nlost;
 };
 
 /* Restores backup o->id of o->dest into o->target under the shared lock.
+ * Extended attributes and ACLs are applied after the bytes are checked
+ * (see attrs_may_apply for which); those the file system cannot keep are
+ * counted in stats->lost, and the restore returns STATUS_PARTIAL.
  * Every file is written to a temporary name, checked against its recorded
  * size and SHA-256, and only then renamed into place; a failure leaves no
  * temporary file behind. Returns STATUS_OK, another enum status

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attrs.h"
 #include "exclude.h"
 #include "faultpoint.h"
 #include "fsutil.h"
@@ -268,10 +269,23 @@ static bool is_skipped_dir(const struct walk *w, const struct stat *st)
 	return o->one_file_system && st->st_dev != w->sh->root_dev;
 }
 
+/* Also reads e's extended attributes and ACLs, if asked for: by the path
+ * from the root, as there is no llistxattr relative to a folder's fd. */
 static void set_path(struct walk *w, struct tree_entry *e, const char *rel)
 {
+	const struct attrs_options *ao = &w->opts->attrs;
+	char *full;
+	int errnum;
+
 	e->path = tree_store_path(&w->out.tree, rel);
 	e->path_stored = true;
+	if (!ao->xattrs && !ao->acls)
+		return;
+	full = *rel ? path_join(w->opts->root, rel) : xstrdup(w->opts->root);
+	e->attrs = attrs_read(full, ao, &errnum);
+	if (errnum && errnum != ENOENT) /* a warning: the rest is kept */
+		add_line(w, rel, false, NULL, errnum);
+	free(full);
 }
 
 /* Lists the folder fd (at rel), records it and walks it, unless it asks

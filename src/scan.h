@@ -10,6 +10,7 @@
 
 struct stat;
 
+#include "attrs.h"
 #include "tree.h"
 #include "util.h"
 
@@ -42,6 +43,7 @@ struct scan_options {
 					     (the destination inside the source) */
 	dev_t skip_dev;
 	ino_t skip_ino;
+	struct attrs_options attrs;       /* extended attributes, ACLs */
 	struct scan_report report;
 };
 

@@ -20,6 +20,7 @@
 #include <archive_entry.h>
 #include <zstd.h>
 
+#include "attrs.h"
 #include "zframes_read.h"
 #include "zframes_write.h"
 #include "fsutil.h"
@@ -227,6 +228,56 @@ uint64_t tarball_frame_offset(const struct tarball_writer *w,
 	return zframes_write_frame_offset(w->frames, frame_no);
 }
 
+/* An ACL attribute as the entry's ACL, which the pax writer stores as
+ * SCHILY.acl.access or .default for GNU tar and bsdtar to restore. */
+static void add_acl(struct archive_entry *ae, const struct attrs_item *it)
+{
+	static const struct { unsigned ours; int theirs; } tags[] = {
+		{ ATTRS_ACL_USER_OBJ, ARCHIVE_ENTRY_ACL_USER_OBJ },
+		{ ATTRS_ACL_USER, ARCHIVE_ENTRY_ACL_USER },
+		{ ATTRS_ACL_GROUP_OBJ, ARCHIVE_ENTRY_ACL_GROUP_OBJ },
+		{ ATTRS_ACL_GROUP, ARCHIVE_ENTRY_ACL_GROUP },
+		{ ATTRS_ACL_MASK, ARCHIVE_ENTRY_ACL_MASK },
+		{ ATTRS_ACL_OTHER, ARCHIVE_ENTRY_ACL_OTHER },
+	};
+	struct attrs_acl_entry acl[64];
+	int type = strcmp(it->name, ATTRS_ACL_ACCESS)
+			   ? ARCHIVE_ENTRY_ACL_TYPE_DEFAULT
+			   : ARCHIVE_ENTRY_ACL_TYPE_ACCESS;
+	long n = attrs_acl_entries(it->value, it->size, acl, ARRAY_SIZE(acl));
+
+	for (long i = 0; i < n; i++) {
+		int perm = (acl[i].perm & 4 ? ARCHIVE_ENTRY_ACL_READ : 0) |
+			   (acl[i].perm & 2 ? ARCHIVE_ENTRY_ACL_WRITE : 0) |
+			   (acl[i].perm & 1 ? ARCHIVE_ENTRY_ACL_EXECUTE : 0);
+
+		for (size_t t = 0; t < ARRAY_SIZE(tags); t++)
+			if (tags[t].ours == acl[i].tag)
+				archive_entry_acl_add_entry(
+					ae, type, perm, tags[t].theirs,
+					(int)acl[i].id, NULL);
+	}
+}
+
+/* e's extended attributes (LIBARCHIVE.xattr and SCHILY.xattr records)
+ * and ACLs, so that bsdtar -xpf and tar --xattrs --acls restore them. */
+static void add_attrs(struct archive_entry *ae, const struct tree_entry *e)
+{
+	struct attrs_item *items;
+	long n = e->attrs ? attrs_decode(e->attrs, &items) : 0;
+
+	for (long i = 0; i < n; i++) {
+		if (attrs_is_acl(items[i].name))
+			add_acl(ae, &items[i]);
+		else
+			archive_entry_xattr_add_entry(ae, items[i].name,
+						      items[i].value,
+						      items[i].size);
+	}
+	if (n > 0)
+		attrs_items_free(items, n);
+}
+
 static struct archive_entry *entry_for(const char *name,
 				       const struct tree_entry *e)
 {
@@ -252,6 +303,7 @@ static struct archive_entry *entry_for(const char *name,
 		archive_entry_set_size(ae, 0);
 		break;
 	}
+	add_attrs(ae, e);
 	return ae;
 }
 

@@ -2,6 +2,8 @@
  * manifests. */
 #include "tree.h"
 
+#include "attrs.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +121,7 @@ void tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src)
 	dst->path = xstrdup(src->path);
 	dst->path_stored = false;
 	dst->link_target = src->link_target ? xstrdup(src->link_target) : NULL;
+	dst->attrs = src->attrs ? xstrdup(src->attrs) : NULL;
 }
 
 static bool same_time(struct nstime a, struct nstime b)
@@ -131,7 +134,7 @@ bool tree_entry_same(const struct tree_entry *a, const struct tree_entry *b)
 	if (a->type != b->type || a->size != b->size || a->ino != b->ino ||
 	    !same_time(a->mtime, b->mtime) || !same_time(a->ctime, b->ctime) ||
 	    a->mode != b->mode || a->uid != b->uid || a->gid != b->gid ||
-	    a->recheck != b->recheck)
+	    a->recheck != b->recheck || !attrs_same(a->attrs, b->attrs))
 		return false;
 	if (a->type == ENTRY_FILE &&
 	    memcmp(a->checksum, b->checksum, HASH_SIZE))
@@ -149,7 +152,8 @@ void tree_entry_release(struct tree_entry *e)
 		free(e->path);
 	e->path_stored = false;
 	free(e->link_target);
-	e->path = e->link_target = NULL;
+	free(e->attrs);
+	e->path = e->link_target = e->attrs = NULL;
 }
 
 void tree_release(struct tree *t)

@@ -21,6 +21,8 @@ enum entry_type {
 struct tree_entry {
 	char *path;          /* relative to the root, '/'-separated */
 	char *link_target;   /* symlinks only */
+	char *attrs;         /* extended attributes and ACLs (see attrs.h),
+				NULL: none */
 	uint64_t size;
 	uint64_t ino;
 	struct nstime mtime, ctime;
@@ -28,7 +30,7 @@ struct tree_entry {
 	uint32_t mode;       /* permission bits incl. setuid/setgid/sticky */
 	uint32_t uid, gid;
 	uint8_t type;        /* enum entry_type */
-	/* Flags share one byte: the struct stays 104 bytes. */
+	/* Flags share one byte. */
 	bool recheck : 1;    /* hash again next run (racily clean, or it
 				changed while being read) */
 	bool path_stored : 1; /* path is in the tree's own storage (see
@@ -72,7 +74,7 @@ char *tree_store_name(struct tree *t, const char *name, size_t n);
 void tree_entry_copy(struct tree_entry *dst, const struct tree_entry *src);
 void tree_entry_release(struct tree_entry *e);
 /* True if a and b say the same of their path: type, size, inode, times,
- * mode, owner, checksum (files), link target (symlinks) and the recheck
+ * mode, owner, attributes, checksum (files), link target (symlinks) and the recheck
  * flag, which is all a record of either shows but the path. */
 bool tree_entry_same(const struct tree_entry *a, const struct tree_entry *b);
 void tree_release(struct tree *t);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "attrs.h"
 #include "hash.h"
 #include "lock.h"
 #include "catalog.h"
@@ -482,11 +483,36 @@ static void check_file(struct verifier *v, const char *archive,
 	d->content = i;
 }
 
+/* The recorded extended attributes and ACLs of e could be applied: each
+ * ACL is one the kernel would take (the manifest's reader already checked
+ * the encoding). */
+static void check_attrs(struct verifier *v, const char *archive,
+			const struct tree_entry *e)
+{
+	struct attrs_item *items;
+	struct attrs_acl_entry acl[1];
+	long n = attrs_decode(e->attrs, &items);
+
+	if (n < 0) {
+		problem(v, archive, e->path, "its attributes are damaged");
+		return;
+	}
+	for (long i = 0; i < n; i++)
+		if (attrs_is_acl(items[i].name) &&
+		    attrs_acl_entries(items[i].value, items[i].size, acl,
+				      ARRAY_SIZE(acl)) < 0)
+			problem(v, archive, e->path, "attribute '%s' is not "
+				"an ACL", items[i].name);
+	attrs_items_free(items, n);
+}
+
 static void check_tree(struct verifier *v, const struct archive_check *ac)
 {
 	const struct tree *t = &ac->manifest.files;
 
 	for (size_t i = 0; i < t->len; i++) {
+		if (t->entries[i].attrs)
+			check_attrs(v, ac->h->archive, &t->entries[i]);
 		if (t->entries[i].type != ENTRY_FILE)
 			continue;
 		v->stats->files++;

@@ -37,6 +37,12 @@ static const char *const written_entries[] = {
 	"\"gid\":0,\"link_target\":\"../a b/c~\"}",
 	"{\"type\":\"dir\",\"size\":0," TIMES ",\"inode\":\"9223372036854775807\","
 	"\"mode\":\"7777\",\"uid\":4294967295,\"gid\":0}",
+	/* user.a = "hi", user.b = "" */
+	"{\"type\":\"file\",\"size\":3," TIMES "," OWNER ",\"attrs\":"
+	"\"757365722e61=6869,757365722e62=\",\"checksum\":\"" SUM
+	"\",\"backup_id\":\"" ID "\"}",
+	"{\"type\":\"dir\",\"size\":0," TIMES "," OWNER ",\"attrs\":"
+	"\"757365722e61=6869\"}",
 	/* not as the writer puts them, but plain enough to take */
 	"{\"type\":\"dir\",\"size\":0," TIMES ",\"inode\":\"0012\","
 	"\"mode\":\"755\",\"uid\":0,\"gid\":0}",
@@ -109,6 +115,12 @@ static const char *const other_values[] = {
 	"{\"type\":\"file\",\"size\":3," TIMES "," OWNER "}",
 	"{\"type\":\"symlink\",\"size\":0," TIMES "," OWNER "}",
 	"{\"type\":\"symlink\",\"size\":0," TIMES "," OWNER ",\"link_target\":\"\"}",
+	/* attributes not in hex, a name with a NUL, an odd digit, none */
+	"{\"type\":\"dir\",\"size\":0," TIMES "," OWNER ",\"attrs\":\"user.a=hi\"}",
+	"{\"type\":\"dir\",\"size\":0," TIMES "," OWNER ",\"attrs\":\"7500=68\"}",
+	"{\"type\":\"dir\",\"size\":0," TIMES "," OWNER ",\"attrs\":\"75=6\"}",
+	"{\"type\":\"dir\",\"size\":0," TIMES "," OWNER ",\"attrs\":\"=68\"}",
+	"{\"type\":\"dir\",\"size\":0," TIMES "," OWNER ",\"attrs\":\"\"}",
 };
 
 static const char *const written_contents[] = {
