@@ -19,6 +19,7 @@
 #include "faultpoint.h"
 #include "fsutil.h"
 #include "hash.h"
+#include "heal.h"
 #include "intent.h"
 #include "lock.h"
 #include "catalog.h"
@@ -54,6 +55,7 @@ struct run {
 	struct strlist specials;     /* found by the scan, with their kinds */
 	struct strlist special_kinds;
 	struct tarball_writer *writer;
+	struct heal heal;            /* the archives found damaged */
 	struct nstime now;
 	char id[BACKUP_ID_SIZE];
 	int rootfd;
@@ -250,6 +252,7 @@ static void add_content(struct run *r, const struct tree_entry *e,
 				     &c->frame_skip);
 	c->has_frame = true;
 	r->stats->files_stored++;
+	heal_count_stored(&r->heal, e->checksum);
 }
 
 /* e has its checksum. Decides whether anything changed and whether its
@@ -547,7 +550,11 @@ static bool needs_reading(const struct run *r, const struct tree_entry *e,
 		.ignore_inode = r->opts->ignore_inode,
 	};
 
-	return change_needs_reading(e, old, &o);
+	/* Content whose only copy was in a damaged archive is read again,
+	 * so that this run stores it again. */
+	return change_needs_reading(e, old, &o) ||
+	       (old && old->type == ENTRY_FILE &&
+		heal_is_lost(&r->heal, old->checksum));
 }
 
 static int handle_file(struct run *r, struct tree_entry *e,
@@ -785,7 +792,8 @@ static const char *manifest_parent(const struct run *r)
 			return NULL;
 		depth++;
 	}
-	if (md->history[i].parent || depth >= MANIFEST_CHAIN_MAX)
+	if (md->history[i].parent || depth >= MANIFEST_CHAIN_MAX ||
+	    heal_chain_broken(md, &r->heal, md->nhistory - 1))
 		return NULL;
 	path = dest_archive_path(r->opts->dest, last->archive);
 	there = access(path, F_OK) == 0;
@@ -1107,6 +1115,7 @@ static void close_run(struct run *r)
 	if (r->rootfd >= 0)
 		close(r->rootfd);
 	hash_free(r->hash);
+	heal_release(&r->heal);
 	free(r->chunk);
 	buf_release(&r->small);
 	catalog_release(&r->md);
@@ -1236,6 +1245,46 @@ static void remember_dest(struct run *r)
 		notice(r, "%s", err.msg);
 }
 
+static void on_damaged(void *ctx, const char *msg)
+{
+	warn(ctx, "%s", msg);
+}
+
+/* Before anything is written: the archives the kept backups rely on are
+ * there with their recorded sizes, or what only they held is forgotten, to
+ * be stored again from the source by the walk. */
+static int check_archives(struct run *r)
+{
+	r->stats->damaged_archives =
+		(int64_t)heal_check(r->opts->dest, &r->md, &r->heal,
+				    on_damaged, r);
+	if (!r->stats->damaged_archives)
+		return 0;
+	if (ensure_contents(r) < 0)
+		return -1;
+	heal_forget(&r->md, &r->heal);
+	r->metadata_dirty = true;
+	return 0;
+}
+
+/* After the walk: what was stored again, and which backups stay damaged. */
+static void report_healed(struct run *r)
+{
+	const struct heal *h = &r->heal;
+
+	if (!h->ids.len)
+		return;
+	heal_mark_damaged(&r->md, h, r->md.tree_backup_id, &r->md.files);
+	for (size_t i = 0; i < h->ids.len; i++) {
+		r->stats->files_stored_again += h->stored_again[i];
+		if (h->stored_again[i])
+			warn(r, "stored again: %lld file%s whose only copy "
+			       "was in %s", (long long)h->stored_again[i],
+			       h->stored_again[i] == 1 ? "" : "s",
+			       h->archives.items[i]);
+	}
+}
+
 static int run_locked(struct run *r)
 {
 	int rc;
@@ -1246,8 +1295,9 @@ static int run_locked(struct run *r)
 	    dest_record_check(r->opts->state_dir, r->opts->dest, &r->md,
 			      r->err) < 0)
 		return -1;
-	if (compare_walk(r) < 0)
+	if (check_archives(r) < 0 || compare_walk(r) < 0)
 		return -1;
+	report_healed(r);
 	count_total(r);
 	/* The first run always writes a backup, even of an empty tree, so
 	 * that there is something to restore and compare against. */
@@ -1279,6 +1329,7 @@ int backup_run(const struct backup_options *opts, struct backup_stats *stats,
 	int rc;
 
 	catalog_init(&r.md);
+	heal_init(&r.heal);
 	r.now = opts->clock.now(opts->clock.ctx);
 	stats->started = r.now;
 	if ((opts->create_dest_parents ? fs_mkdir_p(opts->dest, 0700, err)

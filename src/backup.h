@@ -67,6 +67,9 @@ struct backup_stats {
 	int64_t backups_removed;            /* by rotation after the run */
 	int64_t contents_carried;
 	bool skipped;                       /* nothing changed: no archive */
+	int64_t damaged_archives;           /* found missing or damaged
+					       before the run: exit 5 */
+	int64_t files_stored_again;         /* of contents only they held */
 	struct nstime started;
 };
 

@@ -231,6 +231,8 @@ static void print_json(const struct run_cmd *rc, const struct backup_stats *st,
 	jsonout_int(j, "total_files", st->total_files);
 	jsonout_int(j, "bytes_read", (int64_t)st->bytes_read);
 	jsonout_int(j, "backups_removed", st->backups_removed);
+	jsonout_int(j, "damaged_archives", st->damaged_archives);
+	jsonout_int(j, "files_stored_again", st->files_stored_again);
 	jsonout_num(j, "elapsed_seconds", secs);
 	for (size_t i = 0; i < rc->warnings.len; i++)
 		jsonout_str(w, NULL, rc->warnings.items[i]);
@@ -288,6 +290,17 @@ static void log_run(const struct run_cmd *rc, const struct backup_stats *st,
 	free(line);
 }
 
+/* The new backup is whole, but the destination was not: exit 5, so that
+ * cron mails it. */
+static void report_damage(const struct backup_stats *st)
+{
+	log_error("%lld damaged archive%s found in the destination "
+		  "(see 'incbak list'); %s", (long long)st->damaged_archives,
+		  st->damaged_archives == 1 ? "" : "s",
+		  st->backup_id[0] ? "the new backup is whole" :
+				     "no backup was written");
+}
+
 static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 {
 	struct settings *s = &rc->settings;
@@ -330,12 +343,15 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 		backup_stats_release(&st);
 		return cmd_fail(&rc->common, rc_backup, err.msg);
 	}
-	code = cmd_exit_code(st.warnings ? STATUS_PARTIAL : STATUS_OK);
+	code = cmd_exit_code(st.damaged_archives ? STATUS_DAMAGED :
+			     st.warnings ? STATUS_PARTIAL : STATUS_OK);
 	log_run(rc, &st, code, NULL, secs);
 	if (rc->common.json)
 		print_json(rc, &st, secs);
 	else if (!rc->common.quiet)
 		print_summary(rc, &st, secs);
+	if (st.damaged_archives)
+		report_damage(&st);
 	if (code == EXIT_PARTIAL)
 		cmd_report_failures(st.warnings, "file",
 				    "could not be backed up", code);

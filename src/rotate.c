@@ -844,6 +844,8 @@ static int64_t forget_victim(struct metadata *md, struct carry *carries,
 	free(md->history[0].date);
 	free(md->history[0].archive);
 	free(md->history[0].parent);
+	free(md->history[0].damaged);
+	strlist_clear(&md->history[0].lost);
 	memmove(&md->history[0], &md->history[1],
 		(md->nhistory - 1) * sizeof(*md->history));
 	md->nhistory--;
