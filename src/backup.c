@@ -1134,6 +1134,12 @@ static void on_rotated(void *ctx, const char *id, const char *archive,
 	       (long long)carried, carried == 1 ? "" : "s", (long long)copied);
 }
 
+static void on_rotated_damaged(void *ctx, const char *id,
+			       const char *archive, const char *why)
+{
+	warn(ctx, "backup %s (%s) is damaged: %s", id, archive, why);
+}
+
 static void on_verify_problem(void *ctx, const char *archive,
 			      const char *path, const char *what)
 {
@@ -1188,7 +1194,7 @@ static int rotate_after_run(struct run *r)
 		.compression_level = r->opts->compression_level,
 		.threads = r->opts->threads,
 	};
-	struct rotate_report report = { on_rotated, r };
+	struct rotate_report report = { on_rotated, on_rotated_damaged, r };
 	struct rotate_stats rs = {0};
 	int rc;
 
@@ -1258,12 +1264,13 @@ static int check_archives(struct run *r)
 	r->stats->damaged_archives =
 		(int64_t)heal_check(r->opts->dest, &r->md, &r->heal,
 				    on_damaged, r);
-	if (!r->stats->damaged_archives)
+	if (!r->heal.ids.len)
 		return 0;
 	if (ensure_contents(r) < 0)
 		return -1;
 	heal_forget(&r->md, &r->heal);
-	r->metadata_dirty = true;
+	if (r->stats->damaged_archives || r->heal.lost.len)
+		r->metadata_dirty = true;
 	return 0;
 }
 

@@ -91,6 +91,13 @@ static void on_removed(void *ctx, const char *id, const char *archive,
 	}
 }
 
+static void on_damaged(void *ctx, const char *id, const char *archive,
+		       const char *why)
+{
+	(void)ctx;
+	log_warning("backup %s (%s) is damaged: %s", id, archive, why);
+}
+
 static void on_cleaned_up(void *ctx, const char *msg)
 {
 	struct prune_cmd *pc = ctx;
@@ -119,7 +126,7 @@ static int prune(struct prune_cmd *pc, const struct cmd_env *env,
 		.threads = s.cfg.threads,
 		.host = env->host,
 		.now = env->clock.now(env->clock.ctx).sec,
-		.report = { on_removed, pc },
+		.report = { on_removed, on_damaged, pc },
 		.notice = on_cleaned_up,
 		.ctx = pc,
 	};

@@ -62,25 +62,34 @@ void heal_add(struct metadata *md, struct heal *h, size_t backup,
 size_t heal_check(const char *dest, struct metadata *md, struct heal *h,
 		  void (*report)(void *ctx, const char *msg), void *ctx)
 {
+	size_t found = 0;
+
 	for (size_t i = 0; i < md->nhistory; i++) {
 		const struct history_entry *e = &md->history[i];
 		char *path = dest_archive_path(dest, e->archive), *why, *msg;
 		struct stat st;
 		bool exists = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+		bool known;
 
 		free(path);
 		why = heal_archive_problem(exists, exists ? st.st_size : 0,
 					   e->bytes_written);
 		if (!why)
 			continue;
+		known = e->damaged != NULL;
 		heal_add(md, h, i, why);
+		if (known) {
+			free(why);
+			continue;
+		}
+		found++;
 		msg = str_fmt("backup %s is damaged: archive '%s' %s",
 			      e->backup_id, e->archive, why);
 		report(ctx, msg);
 		free(msg);
 		free(why);
 	}
-	return h->ids.len;
+	return found;
 }
 
 static bool held_by_bad(const struct content *c, void *ctx)

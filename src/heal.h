@@ -30,8 +30,9 @@ void heal_release(struct heal *h);
 char *heal_archive_problem(bool exists, int64_t size, int64_t recorded);
 
 /* Stats the archive of every backup md records in dest; each that is
- * missing or of another size is added to h and marked damaged in md
- * (a reason given to report()). Returns how many were found. */
+ * missing or of another size is added to h and marked damaged in md.
+ * Returns how many of them md did not mark damaged yet, each reported to
+ * report(). */
 size_t heal_check(const char *dest, struct metadata *md, struct heal *h,
 		  void (*report)(void *ctx, const char *msg), void *ctx);
 

@@ -18,6 +18,10 @@ struct rotate_report {
 	 * of them in frames copied as they are, not compressed again */
 	void (*removed)(void *ctx, const char *backup_id, const char *archive,
 			int64_t carried, int64_t copied);
+	/* a damaged backup (why) that rotation removes, or one it found
+	 * damaged; may be NULL */
+	void (*damaged)(void *ctx, const char *backup_id, const char *archive,
+			const char *why);
 	void *ctx;
 };
 
