@@ -56,6 +56,9 @@ struct run {
 	struct strlist special_kinds;
 	struct tarball_writer *writer;
 	struct heal heal;            /* the archives found damaged */
+	bool check_index;            /* a file whose content the metadata
+					no longer holds is stored again */
+	int64_t relost;              /* files stored again so */
 	struct nstime now;
 	char id[BACKUP_ID_SIZE];
 	int rootfd;
@@ -554,12 +557,15 @@ static bool needs_reading(const struct run *r, const struct tree_entry *e,
 	 * so that this run stores it again. */
 	return change_needs_reading(e, old, &o) ||
 	       (old && old->type == ENTRY_FILE &&
-		heal_is_lost(&r->heal, old->checksum));
+		(heal_is_lost(&r->heal, old->checksum) ||
+		 (r->check_index &&
+		  !catalog_content_find(&r->md.contents, old->checksum))));
 }
 
 static int handle_file(struct run *r, struct tree_entry *e,
 		       const struct tree_entry *old)
 {
+	bool relost;
 	int rc;
 
 	if (!needs_reading(r, e, old)) {
@@ -568,7 +574,13 @@ static int handle_file(struct run *r, struct tree_entry *e,
 			r->stats->files_modified++;
 		return 0;
 	}
+	relost = r->check_index && old && old->type == ENTRY_FILE &&
+		 !heal_is_lost(&r->heal, old->checksum) &&
+		 !catalog_content_find(&r->md.contents, old->checksum);
 	rc = process_file(r, e, old);
+	if (rc == 0 && relost &&
+	    catalog_content_find(&r->md.contents, old->checksum))
+		r->relost++;
 	if (rc == 1) {
 		/* Unreadable: keep what we knew, so nothing is lost and the
 		 * next run tries again. */
@@ -1135,9 +1147,15 @@ static void on_rotated(void *ctx, const char *id, const char *archive,
 }
 
 static void on_rotated_damaged(void *ctx, const char *id,
-			       const char *archive, const char *why)
+			       const char *archive, const char *why,
+			       bool found)
 {
-	warn(ctx, "backup %s (%s) is damaged: %s", id, archive, why);
+	struct run *r = ctx;
+
+	if (found)
+		r->stats->damaged_archives++;
+	caution(r, "%s backup %s (%s): %s", found ? "damaged" :
+		"removing damaged", id, archive, why);
 }
 
 static void on_verify_problem(void *ctx, const char *archive,
@@ -1253,7 +1271,7 @@ static void remember_dest(struct run *r)
 
 static void on_damaged(void *ctx, const char *msg)
 {
-	warn(ctx, "%s", msg);
+	caution(ctx, "%s", msg);
 }
 
 /* Before anything is written: the archives the kept backups rely on are
@@ -1261,10 +1279,15 @@ static void on_damaged(void *ctx, const char *msg)
  * be stored again from the source by the walk. */
 static int check_archives(struct run *r)
 {
+	const struct history_entry *last = catalog_last_backup(&r->md);
+
 	r->stats->damaged_archives =
 		(int64_t)heal_check(r->opts->dest, &r->md, &r->heal,
 				    on_damaged, r);
-	if (!r->heal.ids.len)
+	/* A damaged last backup may need content a rotation found lost:
+	 * each file's content is looked up. */
+	r->check_index = r->heal.ids.len || (last && last->damaged);
+	if (!r->check_index)
 		return 0;
 	if (ensure_contents(r) < 0)
 		return -1;
@@ -1279,13 +1302,18 @@ static void report_healed(struct run *r)
 {
 	const struct heal *h = &r->heal;
 
+	r->stats->files_stored_again += r->relost;
+	if (r->relost)
+		caution(r, "stored again: %lld file%s whose only copy was in "
+			"a damaged archive", (long long)r->relost,
+			r->relost == 1 ? "" : "s");
 	if (!h->ids.len)
 		return;
 	heal_mark_damaged(&r->md, h, r->md.tree_backup_id, &r->md.files);
 	for (size_t i = 0; i < h->ids.len; i++) {
 		r->stats->files_stored_again += h->stored_again[i];
 		if (h->stored_again[i])
-			warn(r, "stored again: %lld file%s whose only copy "
+			caution(r, "stored again: %lld file%s whose only copy "
 			       "was in %s", (long long)h->stored_again[i],
 			       h->stored_again[i] == 1 ? "" : "s",
 			       h->archives.items[i]);

@@ -92,10 +92,11 @@ static void on_removed(void *ctx, const char *id, const char *archive,
 }
 
 static void on_damaged(void *ctx, const char *id, const char *archive,
-		       const char *why)
+		       const char *why, bool found)
 {
 	(void)ctx;
-	log_warning("backup %s (%s) is damaged: %s", id, archive, why);
+	log_warning("%s backup %s (%s): %s", found ? "damaged" :
+		    "removing damaged", id, archive, why);
 }
 
 static void on_cleaned_up(void *ctx, const char *msg)

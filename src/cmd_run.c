@@ -290,15 +290,18 @@ static void log_run(const struct run_cmd *rc, const struct backup_stats *st,
 	free(line);
 }
 
-/* The new backup is whole, but the destination was not: exit 5, so that
- * cron mails it. */
+/* The destination was found damaged (and what could be was stored again):
+ * exit 5, so that cron mails it. */
 static void report_damage(const struct backup_stats *st)
 {
-	log_error("%lld damaged archive%s found in the destination "
-		  "(see 'incbak list'); %s", (long long)st->damaged_archives,
-		  st->damaged_archives == 1 ? "" : "s",
-		  st->backup_id[0] ? "the new backup is whole" :
-				     "no backup was written");
+	if (st->damaged_archives)
+		log_error("%lld damaged archive%s found in the destination: "
+			  "see 'incbak list'", (long long)st->damaged_archives,
+			  st->damaged_archives == 1 ? "" : "s");
+	if (st->files_stored_again)
+		log_error("%lld file%s stored again from the source",
+			  (long long)st->files_stored_again,
+			  st->files_stored_again == 1 ? "" : "s");
 }
 
 static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
@@ -343,14 +346,15 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 		backup_stats_release(&st);
 		return cmd_fail(&rc->common, rc_backup, err.msg);
 	}
-	code = cmd_exit_code(st.damaged_archives ? STATUS_DAMAGED :
+	code = cmd_exit_code(st.damaged_archives || st.files_stored_again ?
+			     STATUS_DAMAGED :
 			     st.warnings ? STATUS_PARTIAL : STATUS_OK);
 	log_run(rc, &st, code, NULL, secs);
 	if (rc->common.json)
 		print_json(rc, &st, secs);
 	else if (!rc->common.quiet)
 		print_summary(rc, &st, secs);
-	if (st.damaged_archives)
+	if (st.damaged_archives || st.files_stored_again)
 		report_damage(&st);
 	if (code == EXIT_PARTIAL)
 		cmd_report_failures(st.warnings, "file",

@@ -1005,10 +1005,12 @@ static bool names_archive(const struct error *err, const char *archive)
 }
 
 static void report_damaged(const struct rotate_report *report,
-			   const struct history_entry *h, const char *why)
+			   const struct history_entry *h, const char *why,
+			   bool found)
 {
 	if (report && report->damaged)
-		report->damaged(report->ctx, h->backup_id, h->archive, why);
+		report->damaged(report->ctx, h->backup_id, h->archive, why,
+				found);
 }
 
 /* Makes the oldest kept backup's tree whole, or, if a damaged archive
@@ -1026,7 +1028,7 @@ static int make_heir_whole(const char *dest, struct metadata *md,
 	if (!damaged)
 		return -1;
 	if (!md->history[1].damaged)
-		report_damaged(report, &md->history[1], err->msg);
+		report_damaged(report, &md->history[1], err->msg, true);
 	catalog_mark_damaged(&md->history[1], err->msg, NULL);
 	return 0;
 }
@@ -1072,6 +1074,7 @@ static int rotate_one(const char *dest, struct metadata *md,
 	char *victim_archive = xstrdup(md->history[0].archive);
 	char *victim_id = xstrdup(md->history[0].backup_id);
 	char *heir_id = xstrdup(heir->backup_id);
+	bool was_damaged = md->history[0].damaged != NULL;
 	int rc = -1;
 
 	catalog_manifest_init(&rw.heir);
@@ -1093,7 +1096,7 @@ static int rotate_one(const char *dest, struct metadata *md,
 	}
 	if (!opts->dry_run && md->history[0].damaged)
 		report_damaged(report, &md->history[0],
-			       md->history[0].damaged);
+			       md->history[0].damaged, !was_damaged);
 	stats->contents_carried += (int64_t)rw.ncarries;
 	stats->contents_copied += (int64_t)rw.ncopied;
 	stats->contents_dropped += forget_victim(md, rw.carries, rw.ncarries,

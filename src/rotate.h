@@ -18,10 +18,10 @@ struct rotate_report {
 	 * of them in frames copied as they are, not compressed again */
 	void (*removed)(void *ctx, const char *backup_id, const char *archive,
 			int64_t carried, int64_t copied);
-	/* a damaged backup (why) that rotation removes, or one it found
-	 * damaged; may be NULL */
+	/* a backup found damaged (found: by this rotation's reading), or a
+	 * damaged one that rotation removes; may be NULL */
 	void (*damaged)(void *ctx, const char *backup_id, const char *archive,
-			const char *why);
+			const char *why, bool found);
 	void *ctx;
 };
 
