@@ -1169,7 +1169,7 @@ static void on_verify_problem(void *ctx, const char *archive,
 static int verify_new_backup(struct run *r)
 {
 	const char *id = r->stats->backup_id;
-	struct verify_report report = { on_verify_problem, r };
+	struct verify_report report = { on_verify_problem, NULL, r };
 	struct verify_stats vs;
 
 	if (!r->opts->verify_after_backup || !*id)
