@@ -168,3 +168,22 @@ restores_source_exactly() {
 	[ "$(archive_count)" -eq 2 ]
 	restores_source_exactly
 }
+
+@test "restore of a damaged backup restores what it can, names what it cannot, exits 5" {
+	two_backups
+	second=$(nth_archive 2)
+	rm "$(nth_archive 1)"
+	run run_at 3
+	[ "$status" -eq 5 ]
+	# d.txt's only copy is in the second archive: now that goes too
+	rm "$second"
+	run ib restore latest --source "$SRC" --dest "$DST" --to "$TEST_DIR/out"
+	[ "$status" -eq 5 ] || fail "exit $status: $output"
+	[[ "$output" == *"cannot restore 'd.txt': its content is in "*", which is missing"* ]] ||
+		fail "$output"
+	[[ "$output" == *"1 file could not be restored"* ]] || fail "$output"
+	for f in a.txt b.txt c.txt; do
+		cmp "$SRC/$f" "$TEST_DIR/out/$f"
+	done
+	[ ! -e "$TEST_DIR/out/d.txt" ]
+}
