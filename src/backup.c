@@ -1176,7 +1176,7 @@ static int verify_new_backup(struct run *r)
 		return STATUS_OK;
 	if (ensure_contents(r) < 0)
 		return -1;
-	if (verify_backups(r->opts->dest, &r->md, &id, 1, &report, &vs,
+	if (verify_backups(r->opts->dest, &r->md, &id, 1, false, &report, &vs,
 			   r->err) < 0)
 		return -1;
 	if (!vs.problems)

@@ -12,8 +12,10 @@
 static const char verify_usage[] =
 	"usage: incbak verify [OPTIONS] [ID...]\n"
 	"\n"
-	"Read the archives of the named backups (default: every backup) from\n"
-	"start to end, hash every stored file again and compare it with the\n"
+	"Check everything needed to restore the named backups (default: every\n"
+	"backup) whole: read their archives, those holding content they need\n"
+	"and those their manifests continue, from start to end, hash every\n"
+	"stored file again and compare it with the\n"
 	"archive's manifest and backup_metadata.json; then check that every\n"
 	"file of those backups has its content in an intact archive. Members\n"
 	"incbak never writes are problems too: unsafe names, devices, FIFOs,\n"
@@ -25,7 +27,8 @@ static const char verify_usage[] =
 	"Each problem is printed on stdout as 'ARCHIVE: PATH: what is wrong'\n"
 	"(PATH is '-' when it concerns the whole archive), then a summary\n"
 	"'verified N archives, M files: K problems' (M counts the files of the\n"
-	"verified backups); with --quiet only the problems.\n"
+	"verified backups), and, if a backup cannot be restored whole, which\n"
+	"can and which cannot; with --quiet only the problems.\n"
 	"\n"
 	"Exit status: 0 no problems, 1 error, 2 usage error or unknown ID,\n"
 	"4 a run holds the lock, 5 problems found.\n";

@@ -54,9 +54,12 @@ struct rotate_options {
  * Before an archive goes, the contents a kept backup still needs are copied
  * into the newest archive (rewritten under a temporary name, fsynced,
  * renamed), then the metadata is saved, then the old archive deleted: a
- * crash at any point leaves every kept backup restorable. With dry_run
- * nothing is changed and the report says what would go. Returns STATUS_OK,
- * STATUS_DAMAGED or -1 with err set. */
+ * crash at any point leaves every kept backup restorable. A backup whose
+ * archive is missing or does not read is removed all the same: the kept
+ * backups that needed content only it held are marked damaged in md, and
+ * the report's damaged() says so. With dry_run nothing is changed and the
+ * report says what would go. Returns STATUS_OK, STATUS_DAMAGED (the archive
+ * carried into is damaged) or -1 with err set. */
 int rotate_apply(const char *dest, struct metadata *md,
 		 const struct rotate_options *opts,
 		 const struct rotate_report *report, struct rotate_stats *stats,

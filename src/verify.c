@@ -173,7 +173,7 @@ static void select_needs(struct verifier *v, size_t i)
 }
 
 static int select_backups(struct verifier *v, const char *const *ids,
-			  size_t nids)
+			  size_t nids, bool with_needs)
 {
 	const struct metadata *md = v->md;
 
@@ -200,7 +200,7 @@ static int select_backups(struct verifier *v, const char *const *ids,
 	}
 	memcpy(v->requested, v->selected,
 	       md->nhistory * sizeof(*v->requested));
-	for (size_t i = 0; nids && i < md->nhistory; i++)
+	for (size_t i = 0; with_needs && nids && i < md->nhistory; i++)
 		if (v->requested[i])
 			select_needs(v, i);
 	return 0;
@@ -662,7 +662,7 @@ static void verifier_release(struct verifier *v)
 }
 
 int verify_backups(const char *dest, const struct metadata *md,
-		   const char *const *ids, size_t nids,
+		   const char *const *ids, size_t nids, bool with_needs,
 		   const struct verify_report *report,
 		   struct verify_stats *stats, struct error *err)
 {
@@ -671,7 +671,7 @@ int verify_backups(const char *dest, const struct metadata *md,
 	int rc = -1;
 
 	memset(stats, 0, sizeof(*stats));
-	if (select_backups(&v, ids, nids) < 0)
+	if (select_backups(&v, ids, nids, with_needs) < 0)
 		goto out;
 	init_contents(&v);
 	for (size_t i = 0; i < md->nhistory; i++)
@@ -737,7 +737,7 @@ static int verify_locked(const struct verify_options *o, struct metadata *md,
 		strlist_push(&ids, md->history[at].backup_id);
 	}
 	rc = verify_backups(o->dest, md, (const char *const *)ids.items,
-			    ids.len, &o->report, stats, err);
+			    ids.len, true, &o->report, stats, err);
 out:
 	strlist_clear(&ids);
 	return rc;

@@ -36,9 +36,10 @@ struct verify_stats {
 
 /* Verifies the backups with ids ids[0..nids) (exact ids from
  * md->history; nids == 0 means every backup in the history) in the
- * destination dest: everything needed to restore each whole. Each named
- * archive, and each that holds content their trees need or a manifest
- * their trees are built from, is read once from start to end:
+ * destination dest. Each named archive, and with with_needs each that
+ * holds content their trees need or a manifest their trees are built from
+ * (everything needed to restore them whole), is read once from start to
+ * end:
  * every stored member is hashed and compared with the archive's manifest
  * (holds) and with md->contents entries that name it as holder; a damaged,
  * truncated or missing archive is a problem, never an error. Then every
@@ -52,7 +53,7 @@ struct verify_stats {
  * set when verification itself could not go on (an id not in md->history,
  * interrupted, SHA-256 unavailable). */
 int verify_backups(const char *dest, const struct metadata *md,
-		   const char *const *ids, size_t nids,
+		   const char *const *ids, size_t nids, bool with_needs,
 		   const struct verify_report *report,
 		   struct verify_stats *stats, struct error *err);
 
