@@ -1092,7 +1092,6 @@ static int rotate_one(const char *dest, struct metadata *md,
 		if (rc != 0)
 			goto out;
 		rc = -1;
-		heir = &md->history[md->nhistory - 1];
 	}
 	if (!opts->dry_run && md->history[0].damaged)
 		report_damaged(report, &md->history[0],
