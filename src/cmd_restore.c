@@ -140,6 +140,14 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total,
 			(unsigned long long)done, (unsigned long long)total);
 }
 
+static void on_lost(void *ctx, const char *path, const char *why)
+{
+	struct restore_cmd *rc = ctx;
+
+	progress_clear(&rc->progress);
+	log_error("cannot restore '%s': %s", path, why);
+}
+
 static void print_json(struct restore_cmd *rc, const struct restore_stats *st)
 {
 	struct jsonout *j = jsonout_object();
@@ -192,7 +200,7 @@ static int do_restore(struct restore_cmd *rc)
 	rc->opts.host = rc->env->host;
 	rc->opts.now = now.sec;
 	rc->opts.report = (struct restore_report){ on_planned, on_progress,
-						   rc };
+						   on_lost, rc };
 	if (rc->common.json && rc->opts.dry_run)
 		rc->planned = jsonout_array();
 	progress_init(&rc->progress, !rc->common.quiet && !rc->common.json &&
