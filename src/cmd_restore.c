@@ -2,11 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "jsonout.h"
 #include "log.h"
 #include "restore.h"
+#include "scan.h"
 #include "util.h"
 
 static const char restore_usage[] =
@@ -49,6 +51,7 @@ struct restore_cmd {
 	struct settings settings;
 	struct progress progress;
 	struct jsonout *planned;       /* --json --dry-run: the paths */
+	struct jsonout *changes;       /* ... and what happens to each */
 	const struct cmd_env *env;
 };
 
@@ -114,16 +117,30 @@ static int parse_restore_options(struct restore_cmd *rc, int argc,
 	return -1;
 }
 
-static void on_planned(void *ctx, const char *path)
+static const char *const action_names[] = {
+	[RESTORE_PLAN_SAME] = "same",
+	[RESTORE_PLAN_NEW] = "restore",
+	[RESTORE_PLAN_UPDATE] = "update",
+	[RESTORE_PLAN_DELETE] = "delete",
+};
+
+static void on_planned(void *ctx, enum restore_plan_action action,
+		       const char *path)
 {
 	struct restore_cmd *rc = ctx;
 
-	if (rc->planned)
-		jsonout_str(rc->planned, NULL, path);
-	else if (!rc->common.quiet) {
+	if (rc->planned) {
+		struct jsonout *change = jsonout_object();
+
+		if (action != RESTORE_PLAN_DELETE)
+			jsonout_str(rc->planned, NULL, path);
+		jsonout_str(change, "action", action_names[action]);
+		jsonout_str(change, "path", path);
+		jsonout_add(rc->changes, NULL, change);
+	} else if (!rc->common.quiet) {
 		char *clean = log_escape(path);
 
-		printf("would restore %s\n", clean);
+		printf("would %s %s\n", action_names[action], clean);
 		free(clean);
 	}
 }
@@ -152,10 +169,14 @@ static void print_json(struct restore_cmd *rc, const struct restore_stats *st)
 	jsonout_int(j, "symlinks", st->symlinks);
 	jsonout_int(j, "bytes", (int64_t)st->bytes);
 	jsonout_int(j, "deleted", st->deleted);
+	jsonout_bool(j, "excluded_from_runs", st->tagged);
 	if (rc->planned) {
 		jsonout_bool(j, "dry_run", true);
+		jsonout_int(j, "unchanged", st->unchanged);
+		jsonout_bool(j, "needs_force", st->needs_force);
 		jsonout_add(j, "paths", rc->planned);
-		rc->planned = NULL;
+		jsonout_add(j, "changes", rc->changes);
+		rc->planned = rc->changes = NULL;
 	}
 	jsonout_print(j);
 }
@@ -174,6 +195,53 @@ static void print_summary(const struct restore_stats *st)
 		printf("removed %lld entr%s that backup %s did not have\n",
 		       (long long)st->deleted, st->deleted == 1 ? "y" : "ies",
 		       st->backup_id);
+	if (st->tagged)
+		printf("it is inside the source: its %s keeps it out of the "
+		       "next runs\n", SCAN_CACHEDIR_TAG);
+}
+
+/* After the planned changes: why a dry run into a non-empty folder
+ * did not fail. */
+static void print_dry_run_note(const struct restore_stats *st)
+{
+	if (st->needs_force)
+		log_warning("'%s' is not empty: the restore needs --force "
+			    "(the above is what it would do)", st->target);
+}
+
+/* PATHs as the backup names them: an absolute path inside the source, or
+ * a relative one from the current folder when that is inside it. */
+static int map_paths(struct restore_cmd *rc)
+{
+	const char *source = rc->settings.source;
+	char *cwd = getcwd(NULL, 0);
+	int code = -1;
+
+	for (size_t i = 0; cwd && i < rc->paths.len; i++) {
+		char *asked = rc->paths.items[i];
+		char *mapped = restore_plan_map_path(source, cwd, asked);
+		char *real = mapped || asked[0] != '/' ? NULL
+						       : realpath(asked, NULL);
+
+		if (!mapped && real)
+			mapped = restore_plan_map_path(source, cwd, real);
+		free(real);
+		if (!mapped) {
+			char *msg = str_fmt("'%s' is outside the source '%s'",
+					    asked, source);
+
+			code = cmd_fail(&rc->common, STATUS_USAGE, msg);
+			free(msg);
+			break;
+		}
+		free(asked);
+		rc->paths.items[i] = mapped;
+	}
+	if (!cwd)
+		code = cmd_fail(&rc->common, STATUS_ERROR,
+				"cannot find the current folder");
+	free(cwd);
+	return code;
 }
 
 static int do_restore(struct restore_cmd *rc)
@@ -184,13 +252,16 @@ static int do_restore(struct restore_cmd *rc)
 	int result;
 
 	rc->opts.dest = rc->settings.dest;
+	rc->opts.source = rc->settings.source;
 	rc->opts.paths = &rc->paths;
 	rc->opts.host = rc->env->host;
 	rc->opts.now = now.sec;
 	rc->opts.report = (struct restore_report){ on_planned, on_progress,
 						   rc };
-	if (rc->common.json && rc->opts.dry_run)
+	if (rc->common.json && rc->opts.dry_run) {
 		rc->planned = jsonout_array();
+		rc->changes = jsonout_array();
+	}
 	progress_init(&rc->progress, !rc->common.quiet && !rc->common.json &&
 				     !rc->opts.dry_run);
 	result = restore_run(&rc->opts, &st, &err);
@@ -201,6 +272,8 @@ static int do_restore(struct restore_cmd *rc)
 		print_json(rc, &st);
 	else if (!rc->common.quiet && !rc->opts.dry_run)
 		print_summary(&st);
+	else if (!rc->common.quiet)
+		print_dry_run_note(&st);
 	restore_stats_release(&st);
 	return cmd_exit_code(result);
 }
@@ -213,8 +286,11 @@ int cmd_restore(int argc, char **argv, const struct cmd_env *env)
 	if (code < 0)
 		code = cmd_load_settings(&rc.common, &rc.settings);
 	if (code < 0)
+		code = map_paths(&rc);
+	if (code < 0)
 		code = do_restore(&rc);
 	jsonout_free(rc.planned);
+	jsonout_free(rc.changes);
 	settings_release(&rc.settings);
 	strlist_clear(&rc.paths);
 	return code;
