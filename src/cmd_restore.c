@@ -204,6 +204,7 @@ static void print_summary(const struct restore_stats *st)
  * did not fail. */
 static void print_dry_run_note(const struct restore_stats *st)
 {
+	fflush(stdout);
 	if (st->needs_force)
 		log_warning("'%s' is not empty: the restore needs --force "
 			    "(the above is what it would do)", st->target);

@@ -635,34 +635,54 @@ static bool is_dest(const struct restore *r, const struct stat *st)
 static int remove_tree(struct restore *r, int dirfd, const char *name,
 		       const char *path, int64_t *count);
 
+/* The names in folder fd (`path`), sorted: entries go, and a dry run
+ * lists them, in the same order whatever the file system's. */
+static int read_names(struct restore *r, int fd, const char *path,
+		      struct strlist *names)
+{
+	int dup_fd = dup(fd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return error_set(r->err, "cannot read folder '%s' in the "
+				 "target: %s", *path ? path : ".",
+				 strerror(errno));
+	}
+	/* Another descriptor of the folder shares its position. */
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strlist_push(names, de->d_name);
+	closedir(d);
+	strlist_sort(names);
+	return 0;
+}
+
 static int empty_dir_at(struct restore *r, int dirfd, const char *name,
 			const char *path, int64_t *count)
 {
 	int fd = openat(dirfd, name, DIR_FLAGS);
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
+	struct strlist names = {0};
+	int rc;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		rc = error_set(r->err, "cannot open folder '%s' in the target:"
-			       " %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
+	if (fd < 0)
+		return error_set(r->err, "cannot open folder '%s' in the "
+				 "target: %s", path, strerror(errno));
 	/* It goes anyway; a read-only folder of ours must not stop that. */
 	if (!r->o->dry_run)
 		fchmod(fd, S_IRWXU);
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		char *child;
+	rc = read_names(r, fd, path, &names);
+	for (size_t i = 0; rc == 0 && i < names.len; i++) {
+		char *child = path_join(path, names.items[i]);
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		child = path_join(path, de->d_name);
-		rc = remove_tree(r, fd, de->d_name, child, count);
+		rc = remove_tree(r, fd, names.items[i], child, count);
 		free(child);
 	}
-	closedir(d);
+	strlist_clear(&names);
+	close(fd);
 	return rc;
 }
 
@@ -881,26 +901,17 @@ static int prune_entry(struct restore *r, int dirfd, const char *name,
  * does not, recursing into the folders it has. */
 static int prune_dir(struct restore *r, int fd, const char *dir)
 {
-	DIR *d = fdopendir(fd);
-	struct dirent *de;
-	int rc = 0;
+	struct strlist names = {0};
+	int rc = read_names(r, fd, dir, &names);
 
-	if (!d) {
-		close(fd);
-		return error_set(r->err, "cannot read folder '%s' in the "
-				 "target: %s", *dir ? dir : ".",
-				 strerror(errno));
-	}
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		char *path;
+	for (size_t i = 0; rc == 0 && i < names.len; i++) {
+		char *path = path_join(dir, names.items[i]);
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		path = path_join(dir, de->d_name);
-		rc = prune_entry(r, dirfd(d), de->d_name, path);
+		rc = prune_entry(r, fd, names.items[i], path);
 		free(path);
 	}
-	closedir(d);
+	strlist_clear(&names);
+	close(fd);
 	return rc;
 }
 
