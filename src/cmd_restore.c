@@ -18,8 +18,11 @@ static const char restore_usage[] =
 	"shows it, a unique prefix of it, or 'latest'): files with their\n"
 	"bytes, modes and times, symlinks as symlinks, folders, empty ones\n"
 	"too. Every file is checked against its recorded SHA-256. PATHs\n"
-	"(relative to the source) restore only those files or folders,\n"
-	"reading only their records of the manifest and the metadata.\n"
+	"restore only those files or folders, reading only their records of\n"
+	"the manifest and the metadata: absolute paths inside the source, or\n"
+	"relative ones from the current folder when it is inside the source\n"
+	"(else from the source's top). A folder restore creates inside the\n"
+	"source gets a CACHEDIR.TAG, so that runs leave the copy out.\n"
 	"\n"
 	"  --to DIR         restore into DIR (default: ./incbak-restore-ID);\n"
 	"                   it must be empty or new unless --force\n"
@@ -27,13 +30,15 @@ static const char restore_usage[] =
 	"                   to a temporary name and renamed over the old one\n"
 	"  --delete         with --force: also remove what backup ID did not\n"
 	"                   have (within the PATHs given)\n"
-	"  --dry-run        print what would be restored, change nothing\n"
+	"  --dry-run        list what would be deleted, restored or updated\n"
+	"                   (not what is already there), change nothing;\n"
+	"                   into a non-empty DIR also without --force\n"
 	"  --same-owner     as root: keep setuid and setgid bits (owners are\n"
 	"                   always restored when running as root)\n"
 	COMMON_OPTIONS_HELP
 	"\n"
-	"Exit status: 0 success, 1 error, 2 usage error, unknown backup or a\n"
-	"PATH not in the backup, 4 another run holds the lock, 5 damaged or\n"
+	"Exit status: 0 success, 1 error, 2 usage error, unknown backup, a\n"
+	"PATH outside the source or not in the backup, 4 another run holds the lock, 5 damaged or\n"
 	"hostile backup data (checksum mismatch, missing or unsafe member).\n";
 
 enum {
