@@ -194,7 +194,8 @@ manifest_with_file() {
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e --arg id "$id" --arg t "$TEST_DIR/j" \
 		'. == {success: true, backup_id: $id, target: $t, files: 2,
-		       folders: 2, symlinks: 1, bytes: 8, deleted: 0}'
+		       folders: 2, symlinks: 1, bytes: 8, deleted: 0,
+		       excluded_from_runs: false}'
 	run rs latest -q --to "$TEST_DIR/q"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -591,7 +592,7 @@ manifest_with_file() {
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.paths == ["d", "d/f", "g"]'
 	[ "$(archive_count)" -eq 2 ]
-	! tar --zstd -tf "$(latest_archive)" | grep -q incbak-restore
+	[ -z "$(tar --zstd -tf "$(latest_archive)" | grep incbak-restore)" ]
 }
 
 @test "restore ID PATH takes an absolute path in the source, or one relative to a folder in it; a path outside is exit 2" {
