@@ -38,8 +38,9 @@ static const char restore_usage[] =
 	COMMON_OPTIONS_HELP
 	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error, unknown backup, a\n"
-	"PATH outside the source or not in the backup, 4 another run holds the lock, 5 damaged or\n"
-	"hostile backup data (checksum mismatch, missing or unsafe member).\n";
+	"PATH outside the source or not in the backup, 4 another run holds\n"
+	"the lock, 5 damaged or hostile backup data (checksum mismatch,\n"
+	"missing or unsafe member).\n";
 
 enum {
 	OPT_TO = OPT_FIRST_COMMAND_OPTION,
