@@ -2,11 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "jsonout.h"
 #include "log.h"
 #include "restore.h"
+#include "scan.h"
 #include "util.h"
 
 static const char restore_usage[] =
@@ -16,8 +18,11 @@ static const char restore_usage[] =
 	"shows it, a unique prefix of it, or 'latest'): files with their\n"
 	"bytes, modes and times, symlinks as symlinks, folders, empty ones\n"
 	"too. Every file is checked against its recorded SHA-256. PATHs\n"
-	"(relative to the source) restore only those files or folders,\n"
-	"reading only their records of the manifest and the metadata.\n"
+	"restore only those files or folders, reading only their records of\n"
+	"the manifest and the metadata: absolute paths inside the source, or\n"
+	"relative ones from the current folder when it is inside the source\n"
+	"(else from the source's top). A folder restore creates inside the\n"
+	"source gets a CACHEDIR.TAG, so that runs leave the copy out.\n"
 	"\n"
 	"  --to DIR         restore into DIR (default: ./incbak-restore-ID);\n"
 	"                   it must be empty or new unless --force\n"
@@ -25,14 +30,17 @@ static const char restore_usage[] =
 	"                   to a temporary name and renamed over the old one\n"
 	"  --delete         with --force: also remove what backup ID did not\n"
 	"                   have (within the PATHs given)\n"
-	"  --dry-run        print what would be restored, change nothing\n"
+	"  --dry-run        list what would be deleted, restored or updated\n"
+	"                   (not what is already there), change nothing;\n"
+	"                   into a non-empty DIR also without --force\n"
 	"  --same-owner     as root: keep setuid and setgid bits (owners are\n"
 	"                   always restored when running as root)\n"
 	READER_OPTIONS_HELP
 	"\n"
-	"Exit status: 0 success, 1 error, 2 usage error, unknown backup or a\n"
-	"PATH not in the backup, 4 another run holds the lock, 5 damaged or\n"
-	"hostile backup data (checksum mismatch, missing or unsafe member).\n";
+	"Exit status: 0 success, 1 error, 2 usage error, unknown backup, a\n"
+	"PATH outside the source or not in the backup, 4 another run holds\n"
+	"the lock, 5 damaged or hostile backup data (checksum mismatch,\n"
+	"missing or unsafe member).\n";
 
 enum {
 	OPT_TO = OPT_FIRST_COMMAND_OPTION,
@@ -49,6 +57,7 @@ struct restore_cmd {
 	struct settings settings;
 	struct progress progress;
 	struct jsonout *planned;       /* --json --dry-run: the paths */
+	struct jsonout *changes;       /* ... and what happens to each */
 	const struct cmd_env *env;
 };
 
@@ -114,16 +123,30 @@ static int parse_restore_options(struct restore_cmd *rc, int argc,
 	return -1;
 }
 
-static void on_planned(void *ctx, const char *path)
+static const char *const action_names[] = {
+	[RESTORE_PLAN_SAME] = "same",
+	[RESTORE_PLAN_NEW] = "restore",
+	[RESTORE_PLAN_UPDATE] = "update",
+	[RESTORE_PLAN_DELETE] = "delete",
+};
+
+static void on_planned(void *ctx, enum restore_plan_action action,
+		       const char *path)
 {
 	struct restore_cmd *rc = ctx;
 
-	if (rc->planned)
-		jsonout_str(rc->planned, NULL, path);
-	else if (!rc->common.quiet) {
+	if (rc->planned) {
+		struct jsonout *change = jsonout_object();
+
+		if (action != RESTORE_PLAN_DELETE)
+			jsonout_str(rc->planned, NULL, path);
+		jsonout_str(change, "action", action_names[action]);
+		jsonout_str(change, "path", path);
+		jsonout_add(rc->changes, NULL, change);
+	} else if (!rc->common.quiet) {
 		char *clean = log_escape(path);
 
-		printf("would restore %s\n", clean);
+		printf("would %s %s\n", action_names[action], clean);
 		free(clean);
 	}
 }
@@ -160,10 +183,14 @@ static void print_json(struct restore_cmd *rc, const struct restore_stats *st)
 	jsonout_int(j, "symlinks", st->symlinks);
 	jsonout_int(j, "bytes", (int64_t)st->bytes);
 	jsonout_int(j, "deleted", st->deleted);
+	jsonout_bool(j, "excluded_from_runs", st->tagged);
 	if (rc->planned) {
 		jsonout_bool(j, "dry_run", true);
+		jsonout_int(j, "unchanged", st->unchanged);
+		jsonout_bool(j, "needs_force", st->needs_force);
 		jsonout_add(j, "paths", rc->planned);
-		rc->planned = NULL;
+		jsonout_add(j, "changes", rc->changes);
+		rc->planned = rc->changes = NULL;
 	}
 	jsonout_print(j);
 }
@@ -182,6 +209,54 @@ static void print_summary(const struct restore_stats *st)
 		printf("removed %lld entr%s that backup %s did not have\n",
 		       (long long)st->deleted, st->deleted == 1 ? "y" : "ies",
 		       st->backup_id);
+	if (st->tagged)
+		printf("it is inside the source: its %s keeps it out of the "
+		       "next runs\n", SCAN_CACHEDIR_TAG);
+}
+
+/* After the planned changes: why a dry run into a non-empty folder
+ * did not fail. */
+static void print_dry_run_note(const struct restore_stats *st)
+{
+	fflush(stdout);
+	if (st->needs_force)
+		log_warning("'%s' is not empty: the restore needs --force "
+			    "(the above is what it would do)", st->target);
+}
+
+/* PATHs as the backup names them: an absolute path inside the source, or
+ * a relative one from the current folder when that is inside it. */
+static int map_paths(struct restore_cmd *rc)
+{
+	const char *source = rc->settings.source;
+	char *cwd = getcwd(NULL, 0);
+	int code = -1;
+
+	for (size_t i = 0; cwd && i < rc->paths.len; i++) {
+		char *asked = rc->paths.items[i];
+		char *mapped = restore_plan_map_path(source, cwd, asked);
+		char *real = mapped || asked[0] != '/' ? NULL
+						       : realpath(asked, NULL);
+
+		if (!mapped && real)
+			mapped = restore_plan_map_path(source, cwd, real);
+		free(real);
+		if (!mapped) {
+			char *msg = str_fmt("'%s' is outside the source '%s'",
+					    asked, source);
+
+			code = cmd_fail(&rc->common, STATUS_USAGE, msg);
+			free(msg);
+			break;
+		}
+		free(asked);
+		rc->paths.items[i] = mapped;
+	}
+	if (!cwd)
+		code = cmd_fail(&rc->common, STATUS_ERROR,
+				"cannot find the current folder");
+	free(cwd);
+	return code;
 }
 
 static int do_restore(struct restore_cmd *rc)
@@ -195,14 +270,17 @@ static int do_restore(struct restore_cmd *rc)
 	/* A destination named with --dest is read whoever's it is; one
 	 * found through the config must be this tree's, or "latest" would
 	 * be another tree's backup. */
-	rc->opts.source = rc->common.dest ? NULL : rc->settings.source;
+	rc->opts.owner = rc->common.dest ? NULL : rc->settings.source;
+	rc->opts.source = rc->settings.source;
 	rc->opts.paths = &rc->paths;
 	rc->opts.host = rc->env->host;
 	rc->opts.now = now.sec;
 	rc->opts.report = (struct restore_report){ on_planned, on_progress,
 						   on_lost, rc };
-	if (rc->common.json && rc->opts.dry_run)
+	if (rc->common.json && rc->opts.dry_run) {
 		rc->planned = jsonout_array();
+		rc->changes = jsonout_array();
+	}
 	progress_init(&rc->progress, !rc->common.quiet && !rc->common.json &&
 				     !rc->opts.dry_run);
 	result = restore_run(&rc->opts, &st, &err);
@@ -218,6 +296,8 @@ static int do_restore(struct restore_cmd *rc)
 		print_json(rc, &st);
 	else if (!rc->common.quiet && !rc->opts.dry_run)
 		print_summary(&st);
+	else if (!rc->common.quiet)
+		print_dry_run_note(&st);
 	restore_stats_release(&st);
 	return cmd_exit_code(result);
 }
@@ -230,8 +310,11 @@ int cmd_restore(int argc, char **argv, const struct cmd_env *env)
 	if (code < 0)
 		code = cmd_load_settings(&rc.common, &rc.settings);
 	if (code < 0)
+		code = map_paths(&rc);
+	if (code < 0)
 		code = do_restore(&rc);
 	jsonout_free(rc.planned);
+	jsonout_free(rc.changes);
 	settings_release(&rc.settings);
 	strlist_clear(&rc.paths);
 	return code;

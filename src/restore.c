@@ -26,6 +26,7 @@
 #include "restore_plan.h"
 #include "dest.h"
 #include "dest_identity.h"
+#include "scan.h"
 #include "tarball.h"
 #include "tree.h"
 
@@ -60,6 +61,7 @@ struct restore {
 	bool proc_fds;                 /* /proc/self/fd can be used */
 	bool have_dest;                /* never delete the destination */
 	bool created_target;           /* its folder is this restore's */
+	bool in_source;                /* the target is below the source */
 	dev_t dest_dev;
 	ino_t dest_ino;
 	uint64_t done, total;
@@ -212,8 +214,8 @@ static int load_backup(struct restore *r)
 	/* The tree comes from the backup's manifest, not the metadata. */
 	if (catalog_load_finish(loading, &r->md, &found, r->err) < 0)
 		goto out;
-	if (r->o->source &&
-	    dest_identity_check(&r->md, r->o->dest, r->o->source, false, NULL,
+	if (r->o->owner &&
+	    dest_identity_check(&r->md, r->o->dest, r->o->owner, false, NULL,
 				r->err) != STATUS_OK) {
 		rc = mark(r, STATUS_USAGE);
 		goto out;
@@ -439,10 +441,15 @@ static int check_target(struct restore *r, int fd, const char *path)
 		return 0;
 	if (dir_is_empty(r, fd, path, &empty) < 0)
 		return -1;
-	if (!empty)
-		return error_set(r->err, "'%s' is not empty; use --force to "
-				 "restore over what is there", path);
-	return 0;
+	if (empty)
+		return 0;
+	if (r->o->dry_run) {
+		/* Shows what --force would do instead of failing. */
+		r->st->needs_force = true;
+		return 0;
+	}
+	return error_set(r->err, "'%s' is not empty; use --force to "
+			 "restore over what is there", path);
 }
 
 static char *absolute(const char *path)
@@ -465,6 +472,44 @@ static int check_not_in_dest(struct restore *r)
 			       r->st->target);
 	free(dest);
 	return rc;
+}
+
+/* Whether the target is below the source (the source itself is a restore
+ * in place, backed up as usual). */
+static void note_in_source(struct restore *r)
+{
+	const char *src = r->o->source;
+
+	r->in_source = src && path_is_within(r->st->target, src) &&
+		       strcmp(r->st->target, src);
+}
+
+/* A folder this restore made inside the source gets a CACHEDIR.TAG, which
+ * every run skips: the restored copy never ends up in the next backup as
+ * if it were the user's own files. */
+static int tag_target(struct restore *r)
+{
+	static const char text[] = SCAN_CACHEDIR_SIGNATURE "\n"
+		"# This folder holds files restored by incbak. incbak and\n"
+		"# other tools that honour CACHEDIR.TAG do not back it up.\n"
+		"# Remove this file to have it backed up again.\n";
+	int fd;
+
+	if (!r->created_target || !r->in_source)
+		return 0;
+	fd = openat(r->rootfd, SCAN_CACHEDIR_TAG, O_WRONLY | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || fs_write_all(fd, text, sizeof(text) - 1) < 0) {
+		error_set(r->err, "cannot write '%s/%s': %s", r->st->target,
+			  SCAN_CACHEDIR_TAG, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	r->st->tagged = true;
+	return close(fd) < 0 ? error_set(r->err, "cannot write '%s/%s': %s",
+					 r->st->target, SCAN_CACHEDIR_TAG,
+					 strerror(errno)) : 0;
 }
 
 /* Creates the target's own folder private (0700), its missing parents
@@ -493,6 +538,7 @@ static int open_target(struct restore *r)
 	int rc = -1;
 
 	r->st->target = absolute(path);
+	note_in_source(r);
 	if (check_not_in_dest(r) < 0)
 		goto out;
 	if (!r->o->dry_run && create_target(r, path) < 0)
@@ -515,7 +561,10 @@ static int open_target(struct restore *r)
 	/* Now that it exists, the name with symlinks resolved. */
 	free(r->st->target);
 	r->st->target = absolute(path);
+	note_in_source(r);
 	rc = check_not_in_dest(r);
+	if (rc == 0)
+		rc = tag_target(r);
 out:
 	if (rc < 0 && r->rootfd == -2)
 		r->rootfd = -1;
@@ -614,38 +663,60 @@ static bool is_dest(const struct restore *r, const struct stat *st)
 static int remove_tree(struct restore *r, int dirfd, const char *name,
 		       const char *path, int64_t *count);
 
+/* The names in folder fd (`path`), sorted: entries go, and a dry run
+ * lists them, in the same order whatever the file system's. */
+static int read_names(struct restore *r, int fd, const char *path,
+		      struct strlist *names)
+{
+	int dup_fd = dup(fd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return error_set(r->err, "cannot read folder '%s' in the "
+				 "target: %s", *path ? path : ".",
+				 strerror(errno));
+	}
+	/* Another descriptor of the folder shares its position. */
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strlist_push(names, de->d_name);
+	closedir(d);
+	strlist_sort(names);
+	return 0;
+}
+
 static int empty_dir_at(struct restore *r, int dirfd, const char *name,
 			const char *path, int64_t *count)
 {
 	int fd = openat(dirfd, name, DIR_FLAGS);
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
+	struct strlist names = {0};
+	int rc;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		rc = error_set(r->err, "cannot open folder '%s' in the target:"
-			       " %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
+	if (fd < 0)
+		return error_set(r->err, "cannot open folder '%s' in the "
+				 "target: %s", path, strerror(errno));
 	/* It goes anyway; a read-only folder of ours must not stop that. */
-	fchmod(fd, S_IRWXU);
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		char *child;
+	if (!r->o->dry_run)
+		fchmod(fd, S_IRWXU);
+	rc = read_names(r, fd, path, &names);
+	for (size_t i = 0; rc == 0 && i < names.len; i++) {
+		char *child = path_join(path, names.items[i]);
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		child = path_join(path, de->d_name);
-		rc = remove_tree(r, fd, de->d_name, child, count);
+		rc = remove_tree(r, fd, names.items[i], child, count);
 		free(child);
 	}
-	closedir(d);
+	strlist_clear(&names);
+	close(fd);
 	return rc;
 }
 
 /* Removes dirfd/name and everything below it, never following a symlink;
- * adds the number of entries removed to *count. */
+ * adds the number of entries removed to *count. A dry run reports each
+ * instead, in the same order. */
 static int remove_tree(struct restore *r, int dirfd, const char *name,
 		       const char *path, int64_t *count)
 {
@@ -661,9 +732,15 @@ static int remove_tree(struct restore *r, int dirfd, const char *name,
 	if (S_ISDIR(st.st_mode) &&
 	    empty_dir_at(r, dirfd, name, path, count) < 0)
 		return -1;
-	if (unlinkat(dirfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+	if (r->o->dry_run) {
+		if (r->o->report.planned)
+			r->o->report.planned(r->o->report.ctx,
+					     RESTORE_PLAN_DELETE, path);
+	} else if (unlinkat(dirfd, name,
+			    S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0) {
 		return error_set(r->err, "cannot remove '%s' from the target: "
 				 "%s", path, strerror(errno));
+	}
 	(*count)++;
 	return 0;
 }
@@ -902,6 +979,9 @@ static int prune_entry(struct restore *r, int dirfd, const char *name,
 						       path, strerror(errno));
 	if (is_dest(r, &st))
 		return 0;
+	/* The tag that keeps a restored copy out of the next run stays. */
+	if (!e && r->in_source && !strcmp(path, SCAN_CACHEDIR_TAG))
+		return 0;
 	if (!e)
 		return remove_tree(r, dirfd, name, path, &r->st->deleted);
 	/* A type that changed is replaced when the entry is restored. */
@@ -918,31 +998,24 @@ static int prune_entry(struct restore *r, int dirfd, const char *name,
  * does not, recursing into the folders it has. */
 static int prune_dir(struct restore *r, int fd, const char *dir)
 {
-	DIR *d = fdopendir(fd);
-	struct dirent *de;
-	int rc = 0;
+	struct strlist names = {0};
+	int rc = read_names(r, fd, dir, &names);
 
-	if (!d) {
-		close(fd);
-		return error_set(r->err, "cannot read folder '%s' in the "
-				 "target: %s", *dir ? dir : ".",
-				 strerror(errno));
-	}
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		char *path;
+	for (size_t i = 0; rc == 0 && i < names.len; i++) {
+		char *path = path_join(dir, names.items[i]);
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		path = path_join(dir, de->d_name);
-		rc = prune_entry(r, dirfd(d), de->d_name, path);
+		rc = prune_entry(r, fd, names.items[i], path);
 		free(path);
 	}
-	closedir(d);
+	strlist_clear(&names);
+	close(fd);
 	return rc;
 }
 
 /* Within the paths asked for only (all of the target if none). Runs after
- * make_dirs(), so every folder kept is already a real folder. */
+ * make_dirs(), so every folder kept is already a real folder; a dry run
+ * skips a folder that is not there yet or not a folder, as make_dirs()
+ * would have made it a new, empty one. */
 static int delete_extras(struct restore *r)
 {
 	for (size_t i = 0; r->o->delete_extra && i < r->scopes.len; i++) {
@@ -953,6 +1026,8 @@ static int delete_extras(struct restore *r)
 		if (*scope && (!e || e->type != ENTRY_DIR))
 			continue;
 		fd = walk(r, scope);
+		if (fd < 0 && r->o->dry_run)
+			continue;
 		if (fd < 0 || prune_dir(r, fd, scope) < 0)
 			return -1;
 	}
@@ -1529,12 +1604,68 @@ static int make_symlinks(struct restore *r)
 
 /* ---- the whole restore ---- */
 
-static void report_plan(struct restore *r)
+/* What the target holds at e's path, for the dry run's comparison. */
+static void inspect(struct restore *r, const struct tree_entry *e,
+		    struct restore_plan_found *f, char *link, size_t size)
 {
-	for (size_t i = 0; i < r->m.files.len; i++)
-		if (r->chosen[i] && r->o->report.planned)
-			r->o->report.planned(r->o->report.ctx,
-					     r->m.files.entries[i].path);
+	const char *leaf;
+	struct error ignored;
+	struct error *err = r->err;
+	struct stat st;
+	ssize_t n;
+	int dirfd;
+
+	*f = (struct restore_plan_found){ .exists = false };
+	r->err = &ignored;             /* a missing parent: nothing there */
+	dirfd = open_parent(r, e->path, &leaf);
+	r->err = err;
+	if (dirfd < 0 || fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	f->exists = true;
+	f->type = S_ISREG(st.st_mode) ? ENTRY_FILE
+		: S_ISDIR(st.st_mode) ? ENTRY_DIR
+		: S_ISLNK(st.st_mode) ? ENTRY_SYMLINK : 0xff;
+	f->mode = st.st_mode & 07777;
+	f->uid = st.st_uid;
+	f->gid = st.st_gid;
+	f->size = (uint64_t)st.st_size;
+	f->mtime = (struct nstime){ st.st_mtim.tv_sec,
+				    (int32_t)st.st_mtim.tv_nsec };
+	if (!S_ISLNK(st.st_mode))
+		return;
+	n = readlinkat(dirfd, leaf, link, size - 1);
+	if (n >= 0) {
+		link[n] = '\0';
+		f->link_target = link;
+	}
+}
+
+/* A dry run: the deletions --delete would make, then every chosen entry
+ * that is not already there as the backup has it. */
+static int report_plan(struct restore *r)
+{
+	const struct restore_report *rep = &r->o->report;
+	char link[4096];
+
+	if (r->rootfd >= 0 && delete_extras(r) < 0)
+		return -1;
+	for (size_t i = 0; i < r->m.files.len; i++) {
+		const struct tree_entry *e = &r->m.files.entries[i];
+		struct restore_plan_found f = { .exists = false };
+		enum restore_plan_action a;
+
+		if (!r->chosen[i])
+			continue;
+		if (r->rootfd >= 0)
+			inspect(r, e, &f, link, sizeof(link));
+		a = restore_plan_compare(e, restored_mode(r, e), &f,
+					 r->as_root);
+		if (a == RESTORE_PLAN_SAME)
+			r->st->unchanged++;
+		else if (rep->planned)
+			rep->planned(rep->ctx, a, e->path);
+	}
+	return 0;
 }
 
 static int restore_locked(struct restore *r)
@@ -1543,10 +1674,8 @@ static int restore_locked(struct restore *r)
 	if (load_backup(r) < 0 || choose_paths(r) < 0 ||
 	    plan_contents(r) < 0 || open_target(r) < 0)
 		return -1;
-	if (r->o->dry_run) {
-		report_plan(r);
-		return 0;
-	}
+	if (r->o->dry_run)
+		return report_plan(r);
 	r->hash = hash_new();
 	if (!r->hash)
 		return error_set(r->err, "SHA-256 is not available");

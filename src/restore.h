@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "restore_plan.h"
 #include "status.h"
 #include "util.h"
 
@@ -14,7 +15,10 @@ struct error;
 
 /* What the user hears while a restore goes on; the core prints nothing. */
 struct restore_report {
-	void (*planned)(void *ctx, const char *path);  /* dry run: one per path */
+	/* Dry run: one per path the restore would change (never
+	 * RESTORE_PLAN_SAME), deletions first, as the real run does them. */
+	void (*planned)(void *ctx, enum restore_plan_action action,
+			const char *path);
 	void (*progress)(void *ctx, uint64_t done, uint64_t total,
 			 uint64_t bytes);
 	/* a file whose content is lost (a damaged backup): the rest is
@@ -25,17 +29,24 @@ struct restore_report {
 
 struct restore_options {
 	const char *dest;              /* the backup destination */
-	const char *source;            /* it must be this tree's (see
-					  dest_identity_check); NULL: any */
+	const char *owner;             /* the destination must be this
+					  source's (see dest_identity_check);
+					  NULL: any */
 	const char *id;                /* as the user wrote it (see
 					  dest_resolve_id) */
 	const char *target;            /* NULL: ./incbak-restore-ID */
+	const char *source;            /* absolute and resolved, or NULL: a
+					  target folder the restore creates
+					  inside it gets a CACHEDIR.TAG, so
+					  the next run leaves it out */
 	const struct strlist *paths;   /* relative to the source root; empty
 					  means the whole tree */
 	bool force;                    /* write into a non-empty folder */
 	bool delete_extra;             /* with force: remove what the backup
 					  did not have, within the paths */
-	bool dry_run;                  /* plan and report, change nothing */
+	bool dry_run;                  /* plan and report, change nothing;
+					  a non-empty target is compared,
+					  with or without force */
 	bool same_owner;               /* as root: keep setuid/setgid bits */
 	const char *host;              /* for the lock */
 	int64_t now;
@@ -46,7 +57,13 @@ struct restore_stats {
 	char backup_id[BACKUP_ID_SIZE];
 	char *target;                  /* absolute; NULL before it is known */
 	int64_t files, folders, symlinks;
-	int64_t deleted;               /* entries removed by delete_extra */
+	int64_t deleted;               /* entries removed by delete_extra
+					  (dry run: that it would remove) */
+	int64_t unchanged;             /* dry run: entries already there as
+					  the backup has them */
+	bool needs_force;              /* dry run: the target is not empty
+					  and force was not given */
+	bool tagged;                   /* the target got a CACHEDIR.TAG */
 	uint64_t bytes;                /* file bytes restored */
 	/* Extended attributes the target's file system refused (ENOTSUP):
 	 * each name once, with how many files lost it. Only these make a

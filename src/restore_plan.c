@@ -6,8 +6,76 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "fsutil.h"
 #include "tree.h"
 #include "util.h"
+
+/* Appends the components of path to parts, taking "." and ".."
+ * lexically. False if ".." climbs above the first `floor` parts. */
+static bool push_components(struct strlist *parts, const char *path,
+			    size_t floor)
+{
+	const char *p = path;
+
+	while (*p) {
+		size_t len = strcspn(p, "/");
+
+		if (len == 2 && !strncmp(p, "..", 2)) {
+			if (parts->len <= floor)
+				return false;
+			free(parts->items[--parts->len]);
+		} else if (len && !(len == 1 && *p == '.')) {
+			strlist_push_owned(parts, xstrndup(p, len));
+		}
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	return true;
+}
+
+static char *join_from(const struct strlist *parts, size_t from)
+{
+	struct buf b = {0};
+
+	for (size_t i = from; i < parts->len; i++) {
+		if (i > from)
+			buf_puts(&b, "/");
+		buf_puts(&b, parts->items[i]);
+	}
+	return b.data ? b.data : xstrdup("");
+}
+
+char *restore_plan_map_path(const char *source, const char *cwd,
+			    const char *asked)
+{
+	struct strlist parts = {0};
+	size_t root;
+	char *out = NULL;
+
+	push_components(&parts, source, 0);
+	root = parts.len;
+	if (asked[0] != '/' && path_is_within(cwd, source) &&
+	    !push_components(&parts, cwd + strlen(source), root))
+		goto out;
+	if (asked[0] == '/') {
+		struct strlist abs = {0};
+		bool inside = push_components(&abs, asked, 0) &&
+			      abs.len >= root;
+
+		for (size_t i = 0; inside && i < root; i++)
+			inside = !strcmp(abs.items[i], parts.items[i]);
+		if (inside)
+			out = join_from(&abs, root);
+		strlist_clear(&abs);
+		goto out;
+	}
+	if (push_components(&parts, asked, root))
+		out = join_from(&parts, root);
+out:
+	strlist_clear(&parts);
+	return out;
+}
 
 char *restore_plan_normalize(const char *p)
 {
@@ -141,4 +209,35 @@ size_t restore_plan_first_member(const struct restore_need *needs, size_t lo,
 			b = mid;
 	}
 	return a;
+}
+
+static bool same_time(struct nstime a, struct nstime b)
+{
+	return a.sec == b.sec && a.nsec == b.nsec;
+}
+
+enum restore_plan_action restore_plan_compare(const struct tree_entry *e,
+					      uint32_t want_mode,
+					      const struct restore_plan_found *f,
+					      bool owners)
+{
+	if (!f->exists)
+		return RESTORE_PLAN_NEW;
+	if (f->type != e->type || !same_time(f->mtime, e->mtime) ||
+	    (owners && (f->uid != e->uid || f->gid != e->gid)))
+		return RESTORE_PLAN_UPDATE;
+	switch (e->type) {
+	case ENTRY_SYMLINK:
+		/* A symlink's own mode means nothing on Linux. */
+		if (!f->link_target || strcmp(f->link_target, e->link_target))
+			return RESTORE_PLAN_UPDATE;
+		return RESTORE_PLAN_SAME;
+	case ENTRY_FILE:
+		if (f->size != e->size)
+			return RESTORE_PLAN_UPDATE;
+		break;
+	default:
+		break;
+	}
+	return f->mode == want_mode ? RESTORE_PLAN_SAME : RESTORE_PLAN_UPDATE;
 }

@@ -7,6 +7,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
 
 struct content;
 struct metadata;
@@ -23,6 +26,14 @@ struct restore_need {
 	const struct content *c;
 	bool done;                     /* written: restore.c's to set */
 };
+
+/* The path in the backup a PATH given to restore names: an absolute path
+ * inside `source`; a relative one from `cwd` when cwd is inside the
+ * source, else from the source root. Both folders are absolute and
+ * resolved; "." and ".." are taken lexically. Returns the normalised path
+ * ("" for the root; caller frees), or NULL if it is outside the source. */
+char *restore_plan_map_path(const char *source, const char *cwd,
+			    const char *asked);
 
 /* "./docs/" -> "docs"; "." and "" mean the whole tree (""). Caller
  * frees. */
@@ -75,5 +86,32 @@ bool restore_plan_can_seek(const struct restore_need *needs, size_t lo,
 /* The first need of [lo, hi) whose member is `name` or sorts after it. */
 size_t restore_plan_first_member(const struct restore_need *needs, size_t lo,
 				 size_t hi, const char *name);
+
+/* What a restore does at one path of the target, as a dry run lists it. */
+enum restore_plan_action {
+	RESTORE_PLAN_SAME,      /* already as the backup has it: not listed */
+	RESTORE_PLAN_NEW,       /* nothing there yet */
+	RESTORE_PLAN_UPDATE,    /* something else there: replaced */
+	RESTORE_PLAN_DELETE,    /* not in the backup: --delete removes it */
+};
+
+/* What the target holds at an entry's path (lstat, readlink). */
+struct restore_plan_found {
+	bool exists;
+	uint8_t type;                  /* enum entry_type; 0xff: another */
+	uint32_t mode, uid, gid;       /* mode: the permission bits */
+	uint64_t size;
+	struct nstime mtime;
+	const char *link_target;       /* symlinks */
+};
+
+/* What restoring e over f does, judged as rsync's quick check does: the
+ * same type, size and modification time (and mode, symlink target and,
+ * when owners are restored, owner) mean the same entry. want_mode is the
+ * mode the restore gives it. Folders are judged by mode and time only. */
+enum restore_plan_action restore_plan_compare(const struct tree_entry *e,
+					      uint32_t want_mode,
+					      const struct restore_plan_found *f,
+					      bool owners);
 
 #endif

@@ -26,10 +26,8 @@
 #include "threads.h"
 #include "util.h"
 
-#define CACHEDIR_SIGNATURE "Signature: 8a477f597d28d172789f06886806bc55"
 #define IGNORE_FILE ".incbakignore"
 #define IGNORE_FILE_MAX (1 << 20)
-#define CACHEDIR_TAG "CACHEDIR.TAG"
 #define LIST_BUF_SIZE 32768
 
 /* What the walk has to tell, kept until it is over and then told in path
@@ -189,14 +187,14 @@ static int open_control_file(int dirfd, const char *name)
 
 static bool has_cachedir_tag(int dirfd)
 {
-	char head[sizeof(CACHEDIR_SIGNATURE) - 1];
-	int fd = open_control_file(dirfd, CACHEDIR_TAG);
+	char head[sizeof(SCAN_CACHEDIR_SIGNATURE) - 1];
+	int fd = open_control_file(dirfd, SCAN_CACHEDIR_TAG);
 	bool tagged;
 
 	if (fd < 0)
 		return false;
 	tagged = read(fd, head, sizeof(head)) == (ssize_t)sizeof(head) &&
-		 memcmp(head, CACHEDIR_SIGNATURE, sizeof(head)) == 0;
+		 memcmp(head, SCAN_CACHEDIR_SIGNATURE, sizeof(head)) == 0;
 	close(fd);
 	return tagged;
 }
@@ -206,7 +204,8 @@ static bool has_cachedir_tag(int dirfd)
 static bool dir_opts_out(const struct scan_options *opts, int dirfd,
 			 const struct strlist *names)
 {
-	if (strlist_has_sorted(names, CACHEDIR_TAG) && has_cachedir_tag(dirfd))
+	if (strlist_has_sorted(names, SCAN_CACHEDIR_TAG) &&
+	    has_cachedir_tag(dirfd))
 		return true;
 	if (!opts->exclude_if_present)
 		return false;

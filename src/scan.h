@@ -17,6 +17,12 @@ struct stat;
 struct error;
 struct exclude_set;
 
+/* A folder holding a file of this name that starts with this signature is
+ * left out of the walk (https://bford.info/cachedir/). */
+#define SCAN_CACHEDIR_TAG "CACHEDIR.TAG"
+#define SCAN_CACHEDIR_SIGNATURE \
+	"Signature: 8a477f597d28d172789f06886806bc55"
+
 /* Called for things the user should hear about (specials skipped, folders
  * that cannot be read); `path` is relative to the root. */
 struct scan_report {

@@ -194,7 +194,8 @@ manifest_with_file() {
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e --arg id "$id" --arg t "$TEST_DIR/j" \
 		'. == {success: true, backup_id: $id, target: $t, files: 2,
-		       folders: 2, symlinks: 1, bytes: 8, deleted: 0}'
+		       folders: 2, symlinks: 1, bytes: 8, deleted: 0,
+		       excluded_from_runs: false}'
 	run rs latest -q --to "$TEST_DIR/q"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -489,6 +490,147 @@ manifest_with_file() {
 	echo "$output" | head -n 1 | jq -e '.success == false and .exit_code == 2'
 	[[ "$output" == *"incbak: unknown backup '1999'; closest: "* ]]
 	[ ! -e "$TEST_DIR/amb" ]
+}
+
+@test "--dry-run --force --delete lists exactly what the real run does, deletions included, and only what differs" {
+	mkdir -p "$SRC/d" "$SRC/e"
+	printf 'same' > "$SRC/d/same"
+	printf 'new' > "$SRC/d/f"
+	printf 'a' > "$SRC/a"
+	ln -s a "$SRC/link"
+	backdate
+	backup_at 1
+	out="$TEST_DIR/out"
+	rs latest --to "$out"
+	printf 'changed' > "$out/d/f"
+	rm "$out/a"
+	ln -sfn elsewhere "$out/link"
+	mkdir -p "$out/extra-dir/sub"
+	printf 'x' > "$out/extra-dir/sub/x"
+	printf 'mine' > "$out/d/mine"
+	before=$(tree_listing "$out")
+	run rs latest --to "$out" --dry-run --force --delete
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%s\n' 'would delete d/mine' \
+		'would delete extra-dir/sub/x' 'would delete extra-dir/sub' \
+		'would delete extra-dir' 'would restore a' 'would update d' \
+		'would update d/f' 'would update link')" ]
+	run rs latest --to "$out" --dry-run --force --delete --json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.dry_run and .deleted == 4 and .unchanged == 2
+		and .paths == ["a", "d", "d/f", "link"]
+		and ([.changes[] | select(.action == "delete") | .path]
+		     == ["d/mine", "extra-dir/sub/x", "extra-dir/sub", "extra-dir"])
+		and ([.changes[] | .action] | unique == ["delete", "restore", "update"])'
+	[ "$(tree_listing "$out")" = "$before" ]
+	run rs latest --to "$out" --force --delete --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | json_field .deleted)" -eq 4 ]
+	diff "$TEST_DIR/listing.1" <(tree_listing "$out")
+	# now nothing differs: nothing is listed
+	run rs latest --to "$out" --dry-run --force --delete
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# scoped to d/: only what is under it (d itself: its time moved)
+	printf 'mine' > "$out/d/mine"
+	printf 'top' > "$out/top"
+	run rs latest d --to "$out" --dry-run --force --delete
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'would delete d/mine\nwould update d')" ]
+}
+
+@test "--dry-run into a non-empty folder without --force shows the plan instead of failing" {
+	mkdir -p "$SRC/d"
+	printf 'one' > "$SRC/d/f"
+	printf 'a' > "$SRC/a"
+	backdate
+	backup_at 1
+	out="$TEST_DIR/out"
+	mkdir -p "$out/d"
+	printf 'a' > "$out/a"
+	touch -d '2020-01-02 03:04:05' "$out/a"
+	chmod "$(stat -c %a "$SRC/a")" "$out/a"
+	printf 'mine' > "$out/mine"
+	before=$(tree_listing "$out")
+	run rs latest --to "$out" --dry-run
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%s\n' 'would update d' 'would restore d/f' \
+		"incbak: warning: '$out' is not empty: the restore needs --force (the above is what it would do)")" ]
+	run rs latest --to "$out" --dry-run --json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.needs_force and .unchanged == 1 and .deleted == 0
+		and .paths == ["d", "d/f"]'
+	[ "$(tree_listing "$out")" = "$before" ]
+	run rs latest --to "$out"
+	[ "$status" -eq 1 ]
+}
+
+@test "a restore run from the source folder with the default target never ends up in the next backup" {
+	mkdir -p "$SRC/d"
+	printf 'one' > "$SRC/d/f"
+	backdate
+	backup_at 1
+	id=$(backup_ids)
+	cd "$SRC"
+	run rs latest
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"inside the source: its CACHEDIR.TAG keeps it out of the next runs"* ]]
+	copy="$SRC/incbak-restore-$id"
+	head -n 1 "$copy/CACHEDIR.TAG" | grep -qx 'Signature: 8a477f597d28d172789f06886806bc55'
+	diff "$TEST_DIR/listing.1" <(tree_listing "$copy" | grep -v '^CACHEDIR.TAG ')
+	# --force --delete over it keeps the tag; a --to outside the source gets none
+	run rs latest --force --delete --json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.deleted == 0 and .excluded_from_runs == false'
+	[ -f "$copy/CACHEDIR.TAG" ]
+	rs latest --to "$TEST_DIR/outside"
+	[ ! -e "$TEST_DIR/outside/CACHEDIR.TAG" ]
+	printf 'two' > "$SRC/g"
+	INCBAK_TEST_NOW=$((base + 120)) run ib run --source "$SRC" --dest "$DST" --json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.files_added == 1'
+	run rs latest --dry-run --json --to "$TEST_DIR/check"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.paths == ["d", "d/f", "g"]'
+	[ "$(archive_count)" -eq 2 ]
+	tar --zstd -tf "$(latest_archive)" > "$TEST_DIR/members"
+	grep -c incbak-restore "$TEST_DIR/members" | grep -qx 0
+}
+
+@test "restore ID PATH takes an absolute path in the source, or one relative to a folder in it; a path outside is exit 2" {
+	mkdir -p "$SRC/docs/deep"
+	printf 'one' > "$SRC/docs/one"
+	printf 'two' > "$SRC/docs/deep/two"
+	printf 'top' > "$SRC/top"
+	backdate
+	backup_at 1
+	run rs latest "$SRC/docs/deep/two" --to "$TEST_DIR/abs"
+	[ "$status" -eq 0 ]
+	only_has "$TEST_DIR/abs" docs docs/deep docs/deep/two
+	cd "$SRC/docs"
+	run rs latest one deep/../../top --to "$TEST_DIR/rel"
+	[ "$status" -eq 0 ]
+	only_has "$TEST_DIR/rel" docs docs/one top
+	run rs latest . --to "$TEST_DIR/dot" --dry-run
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'would restore docs\nwould restore docs/deep\nwould restore docs/deep/two\nwould restore docs/one')" ]
+	for outside in ../.. /etc/passwd "$TEST_DIR"; do
+		run rs latest "$outside" --to "$TEST_DIR/out"
+		[ "$status" -eq 2 ]
+		[ "$output" = "incbak: '$outside' is outside the source '$SRC'" ]
+		[ ! -e "$TEST_DIR/out" ]
+	done
+	run rs latest /etc --json --to "$TEST_DIR/out"
+	[ "$status" -eq 2 ]
+	echo "$output" | head -n 1 | jq -e '.success == false and .exit_code == 2'
+	# from outside the source, a relative path is from the source root
+	cd "$TEST_DIR"
+	run rs latest docs/one --to "$TEST_DIR/root"
+	[ "$status" -eq 0 ]
+	only_has "$TEST_DIR/root" docs docs/one
+	run rs latest ../x --to "$TEST_DIR/out"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"'../x' is outside the source"* ]]
 }
 
 @test "the metadata, not the archive names, decides which backup an id means" {

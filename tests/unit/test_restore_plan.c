@@ -37,6 +37,111 @@ static void test_normalize(void **state)
 	}
 }
 
+static void test_map_path(void **state)
+{
+	/* source /home/me/src; NULL: outside the source */
+	static const struct { const char *cwd, *asked, *want; } cases[] = {
+		/* absolute: wherever restore runs */
+		{ "/tmp", "/home/me/src/docs/a.txt", "docs/a.txt" },
+		{ "/home/me/src/docs", "/home/me/src/b", "b" },
+		{ "/tmp", "/home/me/src", "" },
+		{ "/tmp", "/home/me/src/", "" },
+		{ "/tmp", "/home/me/src/./docs//x/../a", "docs/a" },
+		{ "/tmp", "/home/me/srcx/a", NULL },
+		{ "/tmp", "/home/me/src/../other", NULL },
+		{ "/tmp", "/etc/passwd", NULL },
+		{ "/tmp", "/", NULL },
+		/* relative, from a folder inside the source */
+		{ "/home/me/src", "docs/a.txt", "docs/a.txt" },
+		{ "/home/me/src/docs", "a.txt", "docs/a.txt" },
+		{ "/home/me/src/docs", ".", "docs" },
+		{ "/home/me/src/docs", "./sub/", "docs/sub" },
+		{ "/home/me/src/docs", "../b", "b" },
+		{ "/home/me/src/docs", "..", "" },
+		{ "/home/me/src/docs", "../..", NULL },
+		{ "/home/me/src", "../x", NULL },
+		/* relative, from outside: from the source root, as before */
+		{ "/tmp", "docs/a.txt", "docs/a.txt" },
+		{ "/tmp", "./docs/", "docs" },
+		{ "/tmp", ".", "" },
+		{ "/home/me", "src/a", "src/a" },
+		{ "/tmp", "../a", NULL },
+		{ "/tmp", ".hidden/..x", ".hidden/..x" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *got = restore_plan_map_path("/home/me/src", cases[i].cwd,
+						  cases[i].asked);
+
+		if (!cases[i].want != !got ||
+		    (got && strcmp(got, cases[i].want)))
+			fail_msg("'%s' from %s: got '%s', want '%s'",
+				 cases[i].asked, cases[i].cwd,
+				 got ? got : "(outside)",
+				 cases[i].want ? cases[i].want : "(outside)");
+		free(got);
+	}
+}
+
+static void test_compare(void **state)
+{
+	enum { F = ENTRY_FILE, D = ENTRY_DIR, L = ENTRY_SYMLINK };
+	enum { NEW = RESTORE_PLAN_NEW, UPD = RESTORE_PLAN_UPDATE,
+	       SAME = RESTORE_PLAN_SAME };
+	/* the backup's entry: a file of 5 bytes, mode 0644, mtime 100.5,
+	 * owner 1:1, or a folder 0755 / a symlink to "t" with that time */
+	static const struct {
+		uint8_t want_type;
+		struct restore_plan_found f;
+		bool owners;
+		int want;
+	} cases[] = {
+		{ F, { .exists = false }, false, NEW },
+		{ F, { true, F, 0644, 1, 1, 5, { 100, 5 }, NULL }, false, SAME },
+		{ F, { true, F, 0644, 1, 1, 6, { 100, 5 }, NULL }, false, UPD },
+		{ F, { true, F, 0644, 1, 1, 5, { 100, 6 }, NULL }, false, UPD },
+		{ F, { true, F, 0600, 1, 1, 5, { 100, 5 }, NULL }, false, UPD },
+		{ F, { true, F, 0644, 2, 1, 5, { 100, 5 }, NULL }, false, SAME },
+		{ F, { true, F, 0644, 2, 1, 5, { 100, 5 }, NULL }, true, UPD },
+		{ F, { true, F, 0644, 1, 3, 5, { 100, 5 }, NULL }, true, UPD },
+		{ F, { true, D, 0644, 1, 1, 5, { 100, 5 }, NULL }, false, UPD },
+		{ F, { true, 0xff, 0644, 1, 1, 5, { 100, 5 }, NULL }, false,
+		  UPD },
+		{ D, { true, D, 0755, 1, 1, 4096, { 100, 5 }, NULL }, false,
+		  SAME },
+		{ D, { true, D, 0700, 1, 1, 4096, { 100, 5 }, NULL }, false,
+		  UPD },
+		{ D, { true, D, 0755, 1, 1, 4096, { 101, 5 }, NULL }, false,
+		  UPD },
+		{ D, { true, F, 0755, 1, 1, 4096, { 100, 5 }, NULL }, false,
+		  UPD },
+		{ L, { true, L, 0777, 1, 1, 1, { 100, 5 }, "t" }, false, SAME },
+		{ L, { true, L, 0777, 1, 1, 1, { 100, 5 }, "u" }, false, UPD },
+		{ L, { true, L, 0777, 1, 1, 1, { 100, 5 }, NULL }, false, UPD },
+		{ L, { true, L, 0777, 1, 1, 1, { 99, 5 }, "t" }, false, UPD },
+		{ L, { true, F, 0644, 1, 1, 1, { 100, 5 }, NULL }, false, UPD },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct tree_entry e = {
+			.path = (char *)"x", .link_target = (char *)"t",
+			.size = 5, .mtime = { 100, 5 }, .uid = 1, .gid = 1,
+			.type = cases[i].want_type,
+		};
+		uint32_t mode = e.type == ENTRY_FILE ? 0644 : 0755;
+
+		e.mode = mode;
+		if (e.type == ENTRY_SYMLINK)
+			e.size = 1;
+		if ((int)restore_plan_compare(&e, mode, &cases[i].f,
+					      cases[i].owners) !=
+		    cases[i].want)
+			fail_msg("case %zu", i);
+	}
+}
+
 static void test_whole_tree(void **state)
 {
 	static const struct { const char *paths[3]; bool want; } cases[] = {
@@ -283,6 +388,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_normalize),
 		cmocka_unit_test(test_whole_tree),
+		cmocka_unit_test(test_map_path),
+		cmocka_unit_test(test_compare),
 		cmocka_unit_test(test_choose),
 		cmocka_unit_test(test_reads),
 		cmocka_unit_test(test_need),
