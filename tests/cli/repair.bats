@@ -195,7 +195,7 @@ normalized_metadata() {
 	[ "$status" -eq 5 ]
 	[[ "$output" == *"$(basename "$newest"): .incbak/manifest.json: cannot know this backup's tree: "* ]]
 	[[ "$output" == *"files: 1 problem"* ]]
-	[[ "$(tail -n 1 <<< "$output")" == "backups not restorable whole: $(backup_ids | head -n 1)" ]]
+	[[ "$(tail -n 1 <<< "$output")" == "backups not restorable whole: "* ]]
 	run ib restore latest --to "$TEST_DIR/out" --source "$SRC" --dest "$DST"
 	[ "$status" -eq 0 ]
 }
