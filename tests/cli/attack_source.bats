@@ -175,8 +175,9 @@ assert_no_destination_in_archive() {
 	printf "[backup]\ndestination = %s\n" "$TEST_DIR/home/dst" > "$SRC/incbak.ini"
 	chmod 0666 "$SRC/incbak.ini"
 	chown -R 65534:65534 "$TEST_DIR/home"
+	bin=$(nobody_bin)
 	run setpriv --reuid=65534 --regid=65534 --clear-groups \
-		env HOME="$TEST_DIR/home" "$INCBAK" run -q --source "$SRC"
+		env HOME="$TEST_DIR/home" "$bin" run -q --source "$SRC"
 	[ "$status" -eq 2 ] || fail "exit $status: $output"
 	[[ "$output" == *"config file '$SRC/incbak.ini' can be written by others (mode 0666)"* ]] ||
 		fail "said: $output"

@@ -134,8 +134,7 @@ make_tree() {
 	chmod 0755 "$TEST_DIR"
 	chown -R 65534:65534 "$DST"
 	mkdir "$TEST_DIR/out" && chown 65534:65534 "$TEST_DIR/out"
-	run setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$HOME" \
-		"$INCBAK" restore latest --source "$SRC" --dest "$DST" --to "$TEST_DIR/out"
+	run as_nobody_ib restore latest --source "$SRC" --dest "$DST" --to "$TEST_DIR/out"
 	[ "$status" -eq 0 ] || fail "$output"
 	[ "$(getfattr --only-values -n user.test "$TEST_DIR/out/tool")" = mine ]
 	if getfattr -n trusted.secret "$TEST_DIR/out/tool" 2>/dev/null; then

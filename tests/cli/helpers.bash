@@ -38,14 +38,20 @@ ib() {
 # folder that user can enter: the checkout may live where it cannot (root's
 # home is 0700). Makes $TEST_DIR reachable too.
 as_nobody_ib() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env HOME="$HOME" "$(nobody_bin)" "$@"
+}
+
+# Prints the path of a copy of $INCBAK that user 65534 can run (the checkout
+# may be in a folder it cannot enter, such as /root), making it first.
+nobody_bin() {
 	local bin="$TEST_DIR/bin/incbak"
 	if [ ! -x "$bin" ]; then
 		mkdir -p "$TEST_DIR/bin"
 		cp "$INCBAK" "$bin"
 		chmod 0755 "$TEST_DIR" "$TEST_DIR/bin" "$bin"
 	fi
-	setpriv --reuid=65534 --regid=65534 --clear-groups \
-		env HOME="$HOME" "$bin" "$@"
+	printf '%s\n' "$bin"
 }
 
 # Moves every mtime in the source into the past, so no file is "racily
