@@ -67,7 +67,7 @@ CORE = util threads fsutil hash tree attrs exclude change config scan catalog \
 	lock log duration retention \
 	backup restore restore_plan jsonout faultpoint rotate rotate_plan prune
 CMDS = main cmd_common cmd_run cmd_list cmd_restore cmd_prune
-CORE += verify repair heal
+CORE += verify repair
 CORE += intent dest_record dest_identity
 CMDS += cmd_verify cmd_repair
 CORE += human history_diff history

@@ -20,7 +20,6 @@
 #include "faultpoint.h"
 #include "fsutil.h"
 #include "hash.h"
-#include "heal.h"
 #include "intent.h"
 #include "lock.h"
 #include "catalog.h"
@@ -56,10 +55,6 @@ struct run {
 	struct strlist specials;     /* found by the scan, with their kinds */
 	struct strlist special_kinds;
 	struct tarball_writer *writer;
-	struct heal heal;            /* the archives found damaged */
-	bool check_index;            /* a file whose content the metadata
-					no longer holds is stored again */
-	int64_t relost;              /* files stored again so */
 	struct nstime now;
 	char id[BACKUP_ID_SIZE];
 	int rootfd;
@@ -258,7 +253,6 @@ static void add_content(struct run *r, const struct tree_entry *e,
 				     &c->frame_skip);
 	c->has_frame = true;
 	r->stats->files_stored++;
-	heal_count_stored(&r->heal, e->checksum);
 }
 
 /* e has its checksum. Decides whether anything changed and whether its
@@ -556,19 +550,12 @@ static bool needs_reading(const struct run *r, const struct tree_entry *e,
 		.ignore_inode = r->opts->ignore_inode,
 	};
 
-	/* Content whose only copy was in a damaged archive is read again,
-	 * so that this run stores it again. */
-	return change_needs_reading(e, old, &o) ||
-	       (old && old->type == ENTRY_FILE &&
-		(heal_is_lost(&r->heal, old->checksum) ||
-		 (r->check_index &&
-		  !catalog_content_find(&r->md.contents, old->checksum))));
+	return change_needs_reading(e, old, &o);
 }
 
 static int handle_file(struct run *r, struct tree_entry *e,
 		       const struct tree_entry *old)
 {
-	bool relost;
 	int rc;
 
 	if (!needs_reading(r, e, old)) {
@@ -577,13 +564,7 @@ static int handle_file(struct run *r, struct tree_entry *e,
 			r->stats->files_modified++;
 		return 0;
 	}
-	relost = r->check_index && old && old->type == ENTRY_FILE &&
-		 !heal_is_lost(&r->heal, old->checksum) &&
-		 !catalog_content_find(&r->md.contents, old->checksum);
 	rc = process_file(r, e, old);
-	if (rc == 0 && relost &&
-	    catalog_content_find(&r->md.contents, old->checksum))
-		r->relost++;
 	if (rc == 1) {
 		/* Unreadable: keep what we knew, so nothing is lost and the
 		 * next run tries again. */
@@ -807,8 +788,7 @@ static const char *manifest_parent(const struct run *r)
 			return NULL;
 		depth++;
 	}
-	if (md->history[i].parent || depth >= MANIFEST_CHAIN_MAX ||
-	    heal_chain_broken(md, &r->heal, md->nhistory - 1))
+	if (md->history[i].parent || depth >= MANIFEST_CHAIN_MAX)
 		return NULL;
 	path = dest_archive_path(r->opts->dest, last->archive);
 	there = access(path, F_OK) == 0;
@@ -1136,7 +1116,6 @@ static void close_run(struct run *r)
 	if (r->rootfd >= 0)
 		close(r->rootfd);
 	hash_free(r->hash);
-	heal_release(&r->heal);
 	free(r->chunk);
 	buf_release(&r->small);
 	catalog_release(&r->md);
@@ -1158,18 +1137,6 @@ static void on_rotated(void *ctx, const char *id, const char *archive,
 	       (long long)carried, carried == 1 ? "" : "s", (long long)copied);
 }
 
-static void on_rotated_damaged(void *ctx, const char *id,
-			       const char *archive, const char *why,
-			       bool found)
-{
-	struct run *r = ctx;
-
-	if (found)
-		r->stats->damaged_archives++;
-	caution(r, "%s backup %s (%s): %s", found ? "damaged" :
-		"removing damaged", id, archive, why);
-}
-
 static void on_verify_problem(void *ctx, const char *archive,
 			      const char *path, const char *what)
 {
@@ -1181,14 +1148,14 @@ static void on_verify_problem(void *ctx, const char *archive,
 static int verify_new_backup(struct run *r)
 {
 	const char *id = r->stats->backup_id;
-	struct verify_report report = { on_verify_problem, NULL, r };
+	struct verify_report report = { on_verify_problem, r };
 	struct verify_stats vs;
 
 	if (!r->opts->verify_after_backup || !*id)
 		return STATUS_OK;
 	if (ensure_contents(r) < 0)
 		return -1;
-	if (verify_backups(r->opts->dest, &r->md, &id, 1, false, &report, &vs,
+	if (verify_backups(r->opts->dest, &r->md, &id, 1, &report, &vs,
 			   r->err) < 0)
 		return -1;
 	if (!vs.problems)
@@ -1224,7 +1191,7 @@ static int rotate_after_run(struct run *r)
 		.compression_level = r->opts->compression_level,
 		.threads = r->opts->threads,
 	};
-	struct rotate_report report = { on_rotated, on_rotated_damaged, r };
+	struct rotate_report report = { on_rotated, r };
 	struct rotate_stats rs = {0};
 	int rc;
 
@@ -1288,57 +1255,6 @@ static void remember_dest(struct run *r)
 		notice(r, "%s", err.msg);
 }
 
-static void on_damaged(void *ctx, const char *msg)
-{
-	caution(ctx, "%s", msg);
-}
-
-/* Before anything is written: the archives the kept backups rely on are
- * there with their recorded sizes, or what only they held is forgotten, to
- * be stored again from the source by the walk. */
-static int check_archives(struct run *r)
-{
-	const struct history_entry *last = catalog_last_backup(&r->md);
-
-	r->stats->damaged_archives =
-		(int64_t)heal_check(r->opts->dest, &r->md, &r->heal,
-				    on_damaged, r);
-	/* A damaged last backup may need content a rotation found lost:
-	 * each file's content is looked up. */
-	r->check_index = r->heal.ids.len || (last && last->damaged);
-	if (!r->check_index)
-		return 0;
-	if (ensure_contents(r) < 0)
-		return -1;
-	heal_forget(&r->md, &r->heal);
-	if (r->stats->damaged_archives || r->heal.lost.len)
-		r->metadata_dirty = true;
-	return 0;
-}
-
-/* After the walk: what was stored again, and which backups stay damaged. */
-static void report_healed(struct run *r)
-{
-	const struct heal *h = &r->heal;
-
-	r->stats->files_stored_again += r->relost;
-	if (r->relost)
-		caution(r, "stored again: %lld file%s whose only copy was in "
-			"a damaged archive", (long long)r->relost,
-			r->relost == 1 ? "" : "s");
-	if (!h->ids.len)
-		return;
-	heal_mark_damaged(&r->md, h, r->md.tree_backup_id, &r->md.files);
-	for (size_t i = 0; i < h->ids.len; i++) {
-		r->stats->files_stored_again += h->stored_again[i];
-		if (h->stored_again[i])
-			caution(r, "stored again: %lld file%s whose only copy "
-			       "was in %s", (long long)h->stored_again[i],
-			       h->stored_again[i] == 1 ? "" : "s",
-			       h->archives.items[i]);
-	}
-}
-
 static int run_locked(struct run *r)
 {
 	int rc = load_and_scan(r);
@@ -1352,9 +1268,8 @@ static int run_locked(struct run *r)
 	/* After that check, which compares the id as the destination
 	 * had it. */
 	r->identity_dirty = dest_identity_claim(&r->md, r->opts->source);
-	if (check_archives(r) < 0 || compare_walk(r) < 0)
+	if (compare_walk(r) < 0)
 		return -1;
-	report_healed(r);
 	count_total(r);
 	/* The first run always writes a backup, even of an empty tree, so
 	 * that there is something to restore and compare against. */
@@ -1386,7 +1301,6 @@ int backup_run(const struct backup_options *opts, struct backup_stats *stats,
 	int rc;
 
 	catalog_init(&r.md);
-	heal_init(&r.heal);
 	r.now = opts->clock.now(opts->clock.ctx);
 	stats->started = r.now;
 	if ((opts->create_dest_parents ? fs_mkdir_p(opts->dest, 0700, err)

@@ -74,9 +74,6 @@ struct backup_stats {
 	struct strlist removed_ids;         /* their ids, oldest first */
 	int64_t contents_carried;
 	bool skipped;                       /* nothing changed: no archive */
-	int64_t damaged_archives;           /* found missing or damaged
-					       before the run: exit 5 */
-	int64_t files_stored_again;         /* of contents only they held */
 	struct nstime started;
 };
 

@@ -16,8 +16,6 @@ static void history_release(struct history_entry *h)
 	free(h->date);
 	free(h->archive);
 	free(h->parent);
-	free(h->damaged);
-	strlist_clear(&h->lost);
 }
 
 void catalog_release(struct metadata *md)
@@ -51,22 +49,6 @@ struct history_entry *catalog_add_history(struct metadata *md)
 const struct history_entry *catalog_last_backup(const struct metadata *md)
 {
 	return md->nhistory ? &md->history[md->nhistory - 1] : NULL;
-}
-
-void catalog_mark_damaged(struct history_entry *h, const char *why,
-			  const struct strlist *lost)
-{
-	if (!h->damaged)
-		h->damaged = xstrdup(why);
-	for (size_t i = 0; lost && i < lost->len; i++) {
-		size_t j;
-
-		for (j = 0; j < h->lost.len; j++)
-			if (!strcmp(h->lost.items[j], lost->items[i]))
-				break;
-		if (j == h->lost.len)
-			strlist_push(&h->lost, lost->items[i]);
-	}
 }
 
 const struct history_entry *catalog_find_backup(const struct metadata *md,

@@ -79,11 +79,6 @@ struct history_entry {
 				    NULL: its manifest lists the whole tree.
 				    A hint for the next run; readers go by
 				    the manifest itself */
-	char *damaged;           /* why this backup can no longer be
-				    restored whole (JSON "damaged"), or
-				    NULL: it can */
-	struct strlist lost;     /* the paths it lost, where known (JSON
-				    "lost") */
 };
 
 /* The file a load read, and where its "contents" value lies in it, so the
@@ -299,10 +294,6 @@ void catalog_contents_release(struct content_index *idx);
 /* History helpers. */
 struct history_entry *catalog_add_history(struct metadata *md);
 const struct history_entry *catalog_last_backup(const struct metadata *md);
-/* Marks h damaged for `why` (kept if it already says why) and adds the
- * paths of `lost` it does not list yet. */
-void catalog_mark_damaged(struct history_entry *h, const char *why,
-			  const struct strlist *lost);
 /* The history entry with this id, or NULL. */
 const struct history_entry *catalog_find_backup(const struct metadata *md,
 						const char *id);

@@ -595,12 +595,12 @@ int catalog_read_contents(struct catalog_json *r, struct content_index *idx,
 
 enum history_field { H_DATE, H_ID, H_ARCHIVE, H_ADDED, H_MODIFIED,
 		     H_DELETED, H_BACKED_UP, H_STORED, H_TOTAL, H_BYTES,
-		     H_PARENT, H_DAMAGED, H_LOST, H_COUNT };
+		     H_PARENT, H_COUNT };
 
 static const char *const history_fields[H_COUNT] = {
 	"date", "backup_id", "archive", "files_added", "files_modified",
 	"files_deleted", "files_backed_up", "files_stored", "total_files",
-	"bytes_written", "parent", "damaged", "lost",
+	"bytes_written", "parent",
 };
 
 static int read_history_field(struct catalog_json *r, int f, void *ctx)
@@ -619,9 +619,6 @@ static int read_history_field(struct catalog_json *r, int f, void *ctx)
 	case H_ID: return read_backup_id(r, &h->backup_id, "'backup_id'");
 	case H_ARCHIVE: return read_name(r, &h->archive, false, "'archive'");
 	case H_PARENT: return read_name(r, &h->parent, false, "'parent'");
-	case H_DAMAGED: return read_name(r, &h->damaged, false, "'damaged'");
-	case H_LOST:
-		return catalog_read_path_list(r, &h->lost, "'lost'");
 	case -1: return catalog_json_skip(r);
 	default:
 		return catalog_json_int(r, 0, INT64_MAX, counts[f],

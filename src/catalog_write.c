@@ -306,17 +306,6 @@ static void format_history(struct buf *out, const struct history_entry *h)
 		buf_puts(out, ",\"parent\":");
 		json_string(out, h->parent, strlen(h->parent));
 	}
-	if (h->damaged) {
-		buf_puts(out, ",\"damaged\":");
-		json_string(out, h->damaged, strlen(h->damaged));
-		buf_puts(out, ",\"lost\":[");
-		for (size_t i = 0; i < h->lost.len; i++) {
-			buf_puts(out, i ? ",{" : "{");
-			json_name(out, "path", h->lost.items[i], false);
-			buf_puts(out, "}");
-		}
-		buf_puts(out, "]");
-	}
 	buf_puts(out, "}");
 }
 

@@ -71,11 +71,6 @@ static void print_table(const struct metadata *md, const char *dest)
 		printf("%-19s  %-23s  %8lld  %10s  %8lld\n", h->backup_id, date,
 		       (long long)h->files_stored, size,
 		       (long long)h->total_files);
-		if (!h->damaged)
-			continue;
-		printf("  damaged: %s\n", h->damaged);
-		for (size_t j = 0; j < h->lost.len; j++)
-			printf("    lost: %s\n", h->lost.items[j]);
 	}
 }
 
@@ -97,15 +92,6 @@ static void print_json(const struct metadata *md, const char *dest)
 		jsonout_int(o, "files_deleted", h->files_deleted);
 		jsonout_int(o, "files_stored", h->files_stored);
 		jsonout_int(o, "total_files", h->total_files);
-		jsonout_bool(o, "damaged", h->damaged != NULL);
-		if (h->damaged) {
-			struct jsonout *lost = jsonout_array();
-
-			jsonout_str(o, "damage", h->damaged);
-			for (size_t j = 0; j < h->lost.len; j++)
-				jsonout_str(lost, NULL, h->lost.items[j]);
-			jsonout_add(o, "lost", lost);
-		}
 		jsonout_add(arr, NULL, o);
 		free(path);
 	}

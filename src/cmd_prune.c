@@ -22,8 +22,7 @@ static const char prune_usage[] =
 	READER_OPTIONS_HELP
 	"\n"
 	"Exit status: 0 success or nothing to do, 1 error, 2 usage error,\n"
-	"4 another run holds the lock, 5 a damaged archive was found (its backup\n"
-	"is removed with a warning when its turn comes).\n";
+	"4 another run holds the lock, 5 an archive to carry from is damaged.\n";
 
 enum {
 	OPT_KEEP = OPT_FIRST_COMMAND_OPTION,
@@ -34,7 +33,6 @@ struct prune_cmd {
 	struct common_opts common;
 	int keep;
 	bool dry_run;
-	int64_t found_damaged;     /* archives found damaged by reading */
 	struct jsonout *removed;   /* --json: the backups removed */
 };
 
@@ -93,17 +91,6 @@ static void on_removed(void *ctx, const char *id, const char *archive,
 	}
 }
 
-static void on_damaged(void *ctx, const char *id, const char *archive,
-		       const char *why, bool found)
-{
-	struct prune_cmd *pc = ctx;
-
-	if (found)
-		pc->found_damaged++;
-	log_warning("%s backup %s (%s): %s", found ? "damaged" :
-		    "removing damaged", id, archive, why);
-}
-
 static void on_cleaned_up(void *ctx, const char *msg)
 {
 	struct prune_cmd *pc = ctx;
@@ -135,17 +122,11 @@ static int prune(struct prune_cmd *pc, const struct cmd_env *env,
 		.threads = s.cfg.threads,
 		.host = env->host,
 		.now = env->clock.now(env->clock.ctx).sec,
-		.report = { on_removed, on_damaged, pc },
+		.report = { on_removed, pc },
 		.notice = on_cleaned_up,
 		.ctx = pc,
 	};
 	rc = prune_run(&o, &st, err);
-	if (rc == STATUS_OK && pc->found_damaged) {
-		error_set(err, "%lld damaged archive%s found: see 'incbak "
-			  "list'", (long long)pc->found_damaged,
-			  pc->found_damaged == 1 ? "" : "s");
-		rc = STATUS_DAMAGED;
-	}
 	if (rc == STATUS_OK && !st.rotate.backups_removed &&
 	    !pc->common.quiet && !pc->removed)
 		printf("nothing to prune: %zu backup%s, keeping up to %d\n",

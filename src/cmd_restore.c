@@ -163,14 +163,6 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total,
 			(unsigned long long)done, (unsigned long long)total);
 }
 
-static void on_lost(void *ctx, const char *path, const char *why)
-{
-	struct restore_cmd *rc = ctx;
-
-	progress_clear(&rc->progress);
-	log_error("cannot restore '%s': %s", path, why);
-}
-
 static void print_json(struct restore_cmd *rc, const struct restore_stats *st)
 {
 	struct jsonout *j = jsonout_object();
@@ -276,7 +268,7 @@ static int do_restore(struct restore_cmd *rc)
 	rc->opts.host = rc->env->host;
 	rc->opts.now = now.sec;
 	rc->opts.report = (struct restore_report){ on_planned, on_progress,
-						   on_lost, rc };
+						   rc };
 	if (rc->common.json && rc->opts.dry_run) {
 		rc->planned = jsonout_array();
 		rc->changes = jsonout_array();

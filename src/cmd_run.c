@@ -249,8 +249,6 @@ static void print_json(const struct run_cmd *rc, const struct backup_stats *st,
 	jsonout_int(j, "bytes_read", (int64_t)st->bytes_read);
 	jsonout_int(j, "backups_removed", st->backups_removed);
 	jsonout_add(j, "removed", removed_ids_json(&st->removed_ids));
-	jsonout_int(j, "damaged_archives", st->damaged_archives);
-	jsonout_int(j, "files_stored_again", st->files_stored_again);
 	jsonout_num(j, "elapsed_seconds", secs);
 	for (size_t i = 0; i < rc->warnings.len; i++)
 		jsonout_str(w, NULL, rc->warnings.items[i]);
@@ -308,20 +306,6 @@ static void log_run(const struct run_cmd *rc, const struct backup_stats *st,
 	free(line);
 }
 
-/* The destination was found damaged (and what could be was stored again):
- * exit 5, so that cron mails it. */
-static void report_damage(const struct backup_stats *st)
-{
-	if (st->damaged_archives)
-		log_error("%lld damaged archive%s found in the destination: "
-			  "see 'incbak list'", (long long)st->damaged_archives,
-			  st->damaged_archives == 1 ? "" : "s");
-	if (st->files_stored_again)
-		log_error("%lld file%s stored again from the source",
-			  (long long)st->files_stored_again,
-			  st->files_stored_again == 1 ? "" : "s");
-}
-
 static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 {
 	struct settings *s = &rc->settings;
@@ -366,16 +350,12 @@ static int do_backup(struct run_cmd *rc, struct exclude_set *excludes)
 		backup_stats_release(&st);
 		return cmd_fail(&rc->common, rc_backup, err.msg);
 	}
-	code = cmd_exit_code(st.damaged_archives || st.files_stored_again ?
-			     STATUS_DAMAGED :
-			     st.warnings ? STATUS_PARTIAL : STATUS_OK);
+	code = cmd_exit_code(st.warnings ? STATUS_PARTIAL : STATUS_OK);
 	log_run(rc, &st, code, NULL, secs);
 	if (rc->common.json)
 		print_json(rc, &st, secs);
 	else if (!rc->common.quiet)
 		print_summary(rc, &st, secs);
-	if (st.damaged_archives || st.files_stored_again)
-		report_damage(&st);
 	if (code == EXIT_PARTIAL)
 		cmd_report_failures(st.warnings, "file",
 				    "could not be backed up", code);

@@ -12,10 +12,8 @@
 static const char verify_usage[] =
 	"usage: incbak verify [OPTIONS] [ID...]\n"
 	"\n"
-	"Check everything needed to restore the named backups (default: every\n"
-	"backup) whole: read their archives, those holding content they need\n"
-	"and those their manifests continue, from start to end, hash every\n"
-	"stored file again and compare it with the\n"
+	"Read the archives of the named backups (default: every backup) from\n"
+	"start to end, hash every stored file again and compare it with the\n"
 	"archive's manifest and backup_metadata.json; then check that every\n"
 	"file of those backups has its content in an intact archive. Members\n"
 	"incbak never writes are problems too: unsafe names, devices, FIFOs,\n"
@@ -27,8 +25,7 @@ static const char verify_usage[] =
 	"Each problem is printed on stdout as 'ARCHIVE: PATH: what is wrong'\n"
 	"(PATH is '-' when it concerns the whole archive), then a summary\n"
 	"'verified N archives, M files: K problems' (M counts the files of the\n"
-	"verified backups), and, if a backup cannot be restored whole, which\n"
-	"can and which cannot; with --quiet only the problems.\n"
+	"verified backups); with --quiet only the problems.\n"
 	"\n"
 	"Exit status: 0 no problems, 1 error, 2 usage error or unknown ID,\n"
 	"4 a run holds the lock, 5 problems found.\n";
@@ -38,8 +35,6 @@ struct verify_cmd {
 	struct strlist queries;     /* IDs as given */
 	struct settings settings;
 	struct jsonout *problems;   /* --json */
-	struct jsonout *backups;    /* --json: each backup, whole or not */
-	struct strlist whole, not_whole;
 	const struct cmd_env *env;
 };
 
@@ -87,29 +82,7 @@ static void on_problem(void *ctx, const char *archive, const char *path,
 	jsonout_add(vc->problems, NULL, o);
 }
 
-static void on_backup(void *ctx, const char *id, bool whole)
-{
-	struct verify_cmd *vc = ctx;
-
-	strlist_push(whole ? &vc->whole : &vc->not_whole, id);
-	if (vc->backups) {
-		struct jsonout *o = jsonout_object();
-
-		jsonout_str(o, "backup_id", id);
-		jsonout_bool(o, "whole", whole);
-		jsonout_add(vc->backups, NULL, o);
-	}
-}
-
-static void print_ids(const char *what, const struct strlist *ids)
-{
-	fputs(what, stdout);
-	for (size_t i = 0; i < ids->len; i++)
-		printf(" %s", ids->items[i]);
-	puts(ids->len ? "" : " none");
-}
-
-static void print_summary(struct verify_cmd *vc,
+static void print_summary(const struct verify_cmd *vc,
 			  const struct verify_stats *st)
 {
 	if (vc->common.json) {
@@ -119,22 +92,14 @@ static void print_summary(struct verify_cmd *vc,
 		jsonout_int(j, "archives", st->archives);
 		jsonout_int(j, "files", st->files);
 		jsonout_add(j, "problems", vc->problems);
-		jsonout_add(j, "backups", vc->backups);
-		vc->backups = NULL;
 		jsonout_print(j);
 		return;
 	}
-	if (vc->common.quiet)
-		return;
-	printf("verified %lld archive%s, %lld file%s: %lld problem%s\n",
-	       (long long)st->archives, st->archives == 1 ? "" : "s",
-	       (long long)st->files, st->files == 1 ? "" : "s",
-	       (long long)st->problems, st->problems == 1 ? "" : "s");
-	/* Which backups a problem costs a whole restore. */
-	if (vc->not_whole.len) {
-		print_ids("backups restorable whole:", &vc->whole);
-		print_ids("backups not restorable whole:", &vc->not_whole);
-	}
+	if (!vc->common.quiet)
+		printf("verified %lld archive%s, %lld file%s: %lld problem%s\n",
+		       (long long)st->archives, st->archives == 1 ? "" : "s",
+		       (long long)st->files, st->files == 1 ? "" : "s",
+		       (long long)st->problems, st->problems == 1 ? "" : "s");
 }
 
 static int verify(struct verify_cmd *vc)
@@ -146,16 +111,14 @@ static int verify(struct verify_cmd *vc)
 		.nqueries = vc->queries.len,
 		.host = env->host,
 		.now = env->clock.now(env->clock.ctx).sec,
-		.report = { on_problem, on_backup, vc },
+		.report = { on_problem, vc },
 	};
 	struct verify_stats st;
 	struct error err = {{0}};
 	int rc;
 
-	if (vc->common.json) {
+	if (vc->common.json)
 		vc->problems = jsonout_array();
-		vc->backups = jsonout_array();
-	}
 	rc = verify_run(&o, &st, &err);
 	if (rc != STATUS_OK)
 		return cmd_fail(&vc->common, rc, err.msg);
@@ -174,9 +137,6 @@ int cmd_verify(int argc, char **argv, const struct cmd_env *env)
 	if (code < 0)
 		code = verify(&vc);
 	jsonout_free(vc.problems);
-	jsonout_free(vc.backups);
-	strlist_clear(&vc.whole);
-	strlist_clear(&vc.not_whole);
 	settings_release(&vc.settings);
 	strlist_clear(&vc.queries);
 	return code;

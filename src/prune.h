@@ -34,10 +34,9 @@ struct prune_stats {
 
 /* Takes the exclusive lock on o->dest, loads the metadata, removes what an
  * interrupted run left (unless dry_run) and rotates down to
- * o->max_backups. A backup whose archive is missing or damaged is removed
- * all the same (see rotate_apply). Returns STATUS_OK, STATUS_BUSY,
- * STATUS_DAMAGED (the archive carried into is damaged: nothing more was
- * removed), or -1 with err set. */
+ * o->max_backups. Returns STATUS_OK, STATUS_BUSY, STATUS_DAMAGED (an
+ * archive to carry from is damaged: nothing was removed), or -1 with err
+ * set. */
 int prune_run(const struct prune_options *o, struct prune_stats *stats,
 	      struct error *err);
 

@@ -50,7 +50,6 @@ struct restore {
 	bool *chosen;                  /* per manifest entry */
 	struct restore_need *needs;
 	size_t nneeds, needs_alloc;
-	size_t nlost;                  /* files whose content is lost */
 	int rootfd;
 	char *cache_path;              /* the folder opened last ... */
 	int cache_fd;                  /* ... and its descriptor */
@@ -283,42 +282,25 @@ static int choose_paths(struct restore *r)
 	return 0;
 }
 
-/* A file of a damaged backup whose content is gone: named, left out, and
- * the rest restored. */
-static void lose(struct restore *r, const struct tree_entry *e,
-		 const char *why)
-{
-	r->nlost++;
-	r->st->files--;
-	r->st->bytes -= e->size;
-	r->total--;
-	if (r->o->report.lost)
-		r->o->report.lost(r->o->report.ctx, e->path, why);
-}
-
 static int plan_file(struct restore *r, size_t i)
 {
 	const struct tree_entry *e = &r->m.files.entries[i];
 	struct restore_need need;
-	char sum[HASH_HEX_SIZE], *why;
+	char sum[HASH_HEX_SIZE];
 
 	switch (restore_plan_need(&r->md, &r->m.files, i, &need)) {
 	case RESTORE_PLAN_OK:
 		break;
 	case RESTORE_PLAN_UNRECORDED:
 		hex_encode(e->checksum, HASH_SIZE, sum);
-		why = str_fmt("its content %s is not recorded in %s", sum,
-			      METADATA_FILE_NAME);
-		lose(r, e, why);
-		free(why);
-		return 0;
+		return fail_as(r, STATUS_DAMAGED, "'%s' in %s: its content "
+			       "%s is not recorded in %s", e->path,
+			       r->archive_path, sum, METADATA_FILE_NAME);
 	case RESTORE_PLAN_NOT_KEPT:
 		hex_encode(e->checksum, HASH_SIZE, sum);
-		why = str_fmt("its content %s is held by backup %s, which is "
-			      "not kept", sum, need.c->holder);
-		lose(r, e, why);
-		free(why);
-		return 0;
+		return fail_as(r, STATUS_DAMAGED, "'%s' in %s: its content "
+			       "%s is held by backup %s, which is not kept",
+			       e->path, r->archive_path, sum, need.c->holder);
 	}
 	grow_array((void **)&r->needs, &r->needs_alloc, r->nneeds + 1,
 		   sizeof(*r->needs));
@@ -1507,16 +1489,6 @@ static int read_archive(struct restore *r, size_t lo, size_t hi)
 	char *path = dest_archive_path(r->o->dest, h->archive);
 	int rc = 0;
 
-	if (access(path, F_OK) < 0 && errno == ENOENT) {
-		char *why = str_fmt("its content is in %s, which is missing",
-				    h->archive);
-
-		for (size_t i = lo; i < hi; i++)
-			lose(r, need_entry(r, i), why);
-		free(why);
-		free(path);
-		return 0;
-	}
 	if (restore_plan_can_seek(r->needs, lo, hi))
 		rc = read_seeking(r, lo, hi, path);
 	if (rc == 0)
@@ -1685,11 +1657,6 @@ static int restore_locked(struct restore *r)
 	    make_symlinks(r) < 0 || finish_dirs(r) < 0 ||
 	    finish_target(r) < 0)
 		return -1;
-	if (r->nlost)
-		return fail_as(r, STATUS_DAMAGED, "backup %s is damaged: %zu "
-			       "file%s could not be restored (named above)",
-			       r->h->backup_id, r->nlost,
-			       r->nlost == 1 ? "" : "s");
 	return 0;
 }
 

@@ -21,9 +21,6 @@ struct restore_report {
 			const char *path);
 	void (*progress)(void *ctx, uint64_t done, uint64_t total,
 			 uint64_t bytes);
-	/* a file whose content is lost (a damaged backup): the rest is
-	 * restored, and restore_run returns STATUS_DAMAGED; may be NULL */
-	void (*lost)(void *ctx, const char *path, const char *why);
 	void *ctx;
 };
 

@@ -844,8 +844,6 @@ static int64_t forget_victim(struct metadata *md, struct carry *carries,
 	free(md->history[0].date);
 	free(md->history[0].archive);
 	free(md->history[0].parent);
-	free(md->history[0].damaged);
-	strlist_clear(&md->history[0].lost);
 	memmove(&md->history[0], &md->history[1],
 		(md->nhistory - 1) * sizeof(*md->history));
 	md->nhistory--;
@@ -968,98 +966,6 @@ static int remove_victim_file(const char *dest, const char *archive,
 	return rc;
 }
 
-static ssize_t history_index(const struct metadata *md, const char *id)
-{
-	for (size_t i = 0; i < md->nhistory; i++)
-		if (!strcmp(md->history[i].backup_id, id))
-			return (ssize_t)i;
-	return -1;
-}
-
-/* The victim's archive cannot give what the kept backups need from it:
- * they are marked damaged (from the victim's to the last that used each
- * content), and the contents are forgotten with the victim. */
-static void lose_carries(struct metadata *md, struct rewrite *rw,
-			 const char *victim_archive)
-{
-	char *why = str_fmt("content held only by '%s' is lost",
-			    victim_archive);
-
-	for (size_t i = 0; i < rw->ncarries; i++) {
-		ssize_t to = history_index(md, rw->carries[i].content->last_used);
-
-		for (ssize_t k = 1; k <= to; k++)
-			catalog_mark_damaged(&md->history[k], why, NULL);
-		free(rw->carries[i].new_member);
-	}
-	free(rw->carries);
-	rw->carries = NULL;
-	rw->ncarries = 0;
-	free(why);
-}
-
-/* Whether a failed read was of the victim's archive. */
-static bool names_archive(const struct error *err, const char *archive)
-{
-	return strstr(err->msg, archive) != NULL;
-}
-
-static void report_damaged(const struct rotate_report *report,
-			   const struct history_entry *h, const char *why,
-			   bool found)
-{
-	if (report && report->damaged)
-		report->damaged(report->ctx, h->backup_id, h->archive, why,
-				found);
-}
-
-/* Makes the oldest kept backup's tree whole, or, if a damaged archive
- * stops that, marks it damaged: a damaged backup never blocks rotation. */
-static int make_heir_whole(const char *dest, struct metadata *md,
-			   const char *victim,
-			   const struct rotate_options *opts,
-			   const struct rotate_report *report,
-			   struct error *err)
-{
-	int damaged;
-
-	if (make_tree_whole(dest, md, victim, opts, &damaged, err) == 0)
-		return 0;
-	if (!damaged)
-		return -1;
-	if (!md->history[1].damaged)
-		report_damaged(report, &md->history[1], err->msg, true);
-	catalog_mark_damaged(&md->history[1], err->msg, NULL);
-	return 0;
-}
-
-/* Carries the victim's needed contents into the heir; if the victim's
- * archive is missing or does not read, they are lost instead (and the
- * backups needing them marked damaged), so that rotation goes on. */
-static int carry_or_lose(struct rewrite *rw, struct metadata *md,
-			 const char *victim_archive)
-{
-	struct history_entry *heir = &md->history[md->nhistory - 1];
-	char *path = dest_archive_path(rw->dest, victim_archive);
-	bool there = access(path, F_OK) == 0;
-
-	free(path);
-	if (there && rewrite_heir(rw, &md->history[0], heir) == 0) {
-		heir->bytes_written = (int64_t)rw->new_size;
-		heir->files_stored = (int64_t)rw->heir.holds.len;
-		free(heir->parent);
-		heir->parent = NULL;
-		return 0;
-	}
-	if (there && (rw->rc != STATUS_DAMAGED ||
-		      !names_archive(rw->err, victim_archive)))
-		return rw->rc ? rw->rc : -1;
-	catalog_mark_damaged(&md->history[0], there ? rw->err->msg :
-			     "its archive is missing", NULL);
-	lose_carries(md, rw, victim_archive);
-	return 0;
-}
-
 /* The victim's needed contents go into the newest archive, not the
  * next-oldest: content that stays in use (most of a tree) then moves once
  * every max_backups runs, when the archive holding it becomes the oldest,
@@ -1074,7 +980,6 @@ static int rotate_one(const char *dest, struct metadata *md,
 	char *victim_archive = xstrdup(md->history[0].archive);
 	char *victim_id = xstrdup(md->history[0].backup_id);
 	char *heir_id = xstrdup(heir->backup_id);
-	bool was_damaged = md->history[0].damaged != NULL;
 	int rc = -1;
 
 	catalog_manifest_init(&rw.heir);
@@ -1084,18 +989,25 @@ static int rotate_one(const char *dest, struct metadata *md,
 	rw.copy_frames = rotate_plan_copy_frames(md, victim_id);
 	/* With two backups the heir is the oldest kept, made whole below. */
 	if (!opts->dry_run &&
-	    rotate_plan_whole_first(md->nhistory, rw.ncarries) &&
-	    make_heir_whole(dest, md, victim_archive, opts, report, err) < 0)
-		goto out;
-	if (!opts->dry_run && rw.ncarries) {
-		rc = carry_or_lose(&rw, md, victim_archive);
-		if (rc != 0)
+	    rotate_plan_whole_first(md->nhistory, rw.ncarries)) {
+		int damaged;
+
+		if (make_tree_whole(dest, md, victim_archive, opts, &damaged,
+				    err) < 0) {
+			rc = damaged ? STATUS_DAMAGED : -1;
 			goto out;
-		rc = -1;
+		}
 	}
-	if (!opts->dry_run && md->history[0].damaged)
-		report_damaged(report, &md->history[0],
-			       md->history[0].damaged, !was_damaged);
+	if (!opts->dry_run && rw.ncarries) {
+		if (rewrite_heir(&rw, &md->history[0], heir) < 0) {
+			rc = rw.rc ? rw.rc : -1;
+			goto out;
+		}
+		heir->bytes_written = (int64_t)rw.new_size;
+		heir->files_stored = (int64_t)rw.heir.holds.len;
+		free(heir->parent);
+		heir->parent = NULL;
+	}
 	stats->contents_carried += (int64_t)rw.ncarries;
 	stats->contents_copied += (int64_t)rw.ncopied;
 	stats->contents_dropped += forget_victim(md, rw.carries, rw.ncarries,

@@ -18,10 +18,6 @@ struct rotate_report {
 	 * of them in frames copied as they are, not compressed again */
 	void (*removed)(void *ctx, const char *backup_id, const char *archive,
 			int64_t carried, int64_t copied);
-	/* a backup found damaged (found: by this rotation's reading), or a
-	 * damaged one that rotation removes; may be NULL */
-	void (*damaged)(void *ctx, const char *backup_id, const char *archive,
-			const char *why, bool found);
 	void *ctx;
 };
 
@@ -54,12 +50,9 @@ struct rotate_options {
  * Before an archive goes, the contents a kept backup still needs are copied
  * into the newest archive (rewritten under a temporary name, fsynced,
  * renamed), then the metadata is saved, then the old archive deleted: a
- * crash at any point leaves every kept backup restorable. A backup whose
- * archive is missing or does not read is removed all the same: the kept
- * backups that needed content only it held are marked damaged in md, and
- * the report's damaged() says so. With dry_run nothing is changed and the
- * report says what would go. Returns STATUS_OK, STATUS_DAMAGED (the archive
- * carried into is damaged) or -1 with err set. */
+ * crash at any point leaves every kept backup restorable. With dry_run
+ * nothing is changed and the report says what would go. Returns STATUS_OK,
+ * STATUS_DAMAGED or -1 with err set. */
 int rotate_apply(const char *dest, struct metadata *md,
 		 const struct rotate_options *opts,
 		 const struct rotate_report *report, struct rotate_stats *stats,

@@ -46,9 +46,6 @@ struct verifier {
 	struct verify_stats *stats;
 	struct error *err;
 	bool *selected;            /* per history entry: read it */
-	bool *requested;           /* per history entry: asked about (the
-				      others are read for what it needs) */
-	int64_t *problems_of;      /* per history entry: problems found */
 	bool *missing;             /* per history entry: no archive file */
 	ptrdiff_t *holder;         /* per content: history index or -1 */
 	enum content_state *state; /* per content */
@@ -90,9 +87,6 @@ static void problem(struct verifier *v, const char *archive, const char *path,
 	what = str_vfmt(fmt, ap);
 	va_end(ap);
 	v->stats->problems++;
-	for (size_t i = 0; i < v->md->nhistory; i++)
-		if (!strcmp(v->md->history[i].archive, archive))
-			v->problems_of[i]++;
 	if (v->report && v->report->problem)
 		v->report->problem(v->report->ctx, archive, path ? path : "-",
 				   what);
@@ -126,61 +120,12 @@ static ptrdiff_t history_index(const struct metadata *md, const char *id)
 	return -1;
 }
 
-static ptrdiff_t archive_index(const struct metadata *md, const char *name)
-{
-	for (size_t i = 0; i < md->nhistory; i++)
-		if (!strcmp(md->history[i].archive, name))
-			return (ptrdiff_t)i;
-	return -1;
-}
-
-/* Backup i restores whole only if the archives its tree is built from
- * (its manifest's chain of parents) and those holding its contents do:
- * they are read too. A tree that cannot be read is a problem reported
- * when backup i's archive is read. */
-static void select_needs(struct verifier *v, size_t i)
-{
-	const struct metadata *md = v->md;
-	char *path = dest_archive_path(v->dest, md->history[i].archive);
-	struct manifest m;
-	struct error err;
-	size_t j = i;
-
-	while (md->history[j].parent) {
-		ptrdiff_t p = archive_index(md, md->history[j].parent);
-
-		if (p < 0 || (size_t)p >= j)
-			break;
-		v->selected[p] = true;
-		j = (size_t)p;
-	}
-	catalog_manifest_init(&m);
-	if (!v->missing[i] && catalog_manifest_read(path, &m, &err) == 0) {
-		for (size_t k = 0; k < m.files.len; k++) {
-			const struct tree_entry *e = &m.files.entries[k];
-			const struct content *c;
-			ptrdiff_t h;
-
-			if (e->type != ENTRY_FILE || !e->size)
-				continue;
-			c = catalog_content_find(&md->contents, e->checksum);
-			h = c ? history_index(md, c->holder) : -1;
-			if (h >= 0)
-				v->selected[h] = true;
-		}
-	}
-	catalog_manifest_release(&m);
-	free(path);
-}
-
 static int select_backups(struct verifier *v, const char *const *ids,
-			  size_t nids, bool with_needs)
+			  size_t nids)
 {
 	const struct metadata *md = v->md;
 
 	v->selected = xcalloc(md->nhistory + 1, sizeof(*v->selected));
-	v->requested = xcalloc(md->nhistory + 1, sizeof(*v->requested));
-	v->problems_of = xcalloc(md->nhistory + 1, sizeof(*v->problems_of));
 	v->missing = xcalloc(md->nhistory + 1, sizeof(*v->missing));
 	for (size_t i = 0; i < md->nhistory; i++) {
 		char *path =
@@ -199,11 +144,6 @@ static int select_backups(struct verifier *v, const char *const *ids,
 					 "history", ids[i]);
 		v->selected[at] = true;
 	}
-	memcpy(v->requested, v->selected,
-	       md->nhistory * sizeof(*v->requested));
-	for (size_t i = 0; with_needs && nids && i < md->nhistory; i++)
-		if (v->requested[i])
-			select_needs(v, i);
 	return 0;
 }
 
@@ -633,8 +573,7 @@ static void check_archive(struct verifier *v, struct archive_check *ac)
 	 * known: what its manifest lists. */
 	if (ac->have_manifest) {
 		complete_tree(v, ac);
-		if (v->requested[ac->index])
-			check_tree(v, ac);
+		check_tree(v, ac);
 	}
 	keep_tree(v, ac);
 }
@@ -676,8 +615,6 @@ static void settle_deferred(struct verifier *v)
 static void verifier_release(struct verifier *v)
 {
 	free(v->selected);
-	free(v->requested);
-	free(v->problems_of);
 	free(v->missing);
 	free(v->holder);
 	free(v->state);
@@ -688,7 +625,7 @@ static void verifier_release(struct verifier *v)
 }
 
 int verify_backups(const char *dest, const struct metadata *md,
-		   const char *const *ids, size_t nids, bool with_needs,
+		   const char *const *ids, size_t nids,
 		   const struct verify_report *report,
 		   struct verify_stats *stats, struct error *err)
 {
@@ -697,24 +634,13 @@ int verify_backups(const char *dest, const struct metadata *md,
 	int rc = -1;
 
 	memset(stats, 0, sizeof(*stats));
-	if (select_backups(&v, ids, nids, with_needs) < 0)
+	if (select_backups(&v, ids, nids) < 0)
 		goto out;
 	init_contents(&v);
 	for (size_t i = 0; i < md->nhistory; i++)
 		if (v.selected[i] && verify_one(&v, i) < 0)
 			goto out;
 	settle_deferred(&v);
-	for (size_t i = 0; i < md->nhistory; i++) {
-		if (!v.requested[i])
-			continue;
-		if (v.problems_of[i])
-			stats->damaged++;
-		else
-			stats->whole++;
-		if (report && report->backup)
-			report->backup(report->ctx, md->history[i].backup_id,
-				       v.problems_of[i] == 0);
-	}
 	rc = 0;
 out:
 	verifier_release(&v);
@@ -763,7 +689,7 @@ static int verify_locked(const struct verify_options *o, struct metadata *md,
 		strlist_push(&ids, md->history[at].backup_id);
 	}
 	rc = verify_backups(o->dest, md, (const char *const *)ids.items,
-			    ids.len, true, &o->report, stats, err);
+			    ids.len, &o->report, stats, err);
 out:
 	strlist_clear(&ids);
 	return rc;

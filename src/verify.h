@@ -4,7 +4,6 @@
 #ifndef INCBAK_VERIFY_H
 #define INCBAK_VERIFY_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,9 +18,6 @@ struct metadata;
 struct verify_report {
 	void (*problem)(void *ctx, const char *archive, const char *path,
 			const char *what);
-	/* once done, for each backup asked about: whether it restores whole;
-	 * may be NULL */
-	void (*backup)(void *ctx, const char *backup_id, bool whole);
 	void *ctx;
 };
 
@@ -30,16 +26,11 @@ struct verify_stats {
 	int64_t members;   /* stored members whose bytes were hashed */
 	int64_t files;     /* file entries of the verified backups' trees */
 	int64_t problems;  /* problems reported */
-	int64_t whole;     /* backups asked about that restore whole */
-	int64_t damaged;   /* and those that do not */
 };
 
 /* Verifies the backups with ids ids[0..nids) (exact ids from
  * md->history; nids == 0 means every backup in the history) in the
- * destination dest. Each named archive, and with with_needs each that
- * holds content their trees need or a manifest their trees are built from
- * (everything needed to restore them whole), is read once from start to
- * end:
+ * destination dest. Each named archive is read once from start to end:
  * every stored member is hashed and compared with the archive's manifest
  * (holds) and with md->contents entries that name it as holder; a damaged,
  * truncated or missing archive is a problem, never an error. Then every
@@ -53,7 +44,7 @@ struct verify_stats {
  * set when verification itself could not go on (an id not in md->history,
  * interrupted, SHA-256 unavailable). */
 int verify_backups(const char *dest, const struct metadata *md,
-		   const char *const *ids, size_t nids, bool with_needs,
+		   const char *const *ids, size_t nids,
 		   const struct verify_report *report,
 		   struct verify_stats *stats, struct error *err);
 
