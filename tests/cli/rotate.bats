@@ -464,7 +464,7 @@ EOF
 	points="rotate:tree-whole rotate:heir-written rotate:metadata-saved rotate:victim-removed commit:before-fsync:1 commit:before-rename:1 commit:after-rename:1 commit:before-rename:2 commit:after-rename:2 commit:before-rename:3"
 	i=1
 	for point in $points; do
-		rm -rf "$DST" "$TEST_DIR"/snap-*
+		rm -rf "$DST" "$TEST_DIR"/snap-* "$HOME/.local/state"
 		for j in 1 2 3; do mutate "$(( i + j ))"; backup_step "$(( i + j ))"; done
 		i=$(( i + 4 ))
 		s=0

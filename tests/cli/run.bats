@@ -67,7 +67,7 @@ make_tree() {
 	touch -d '2021-01-01' "$SRC/a.txt"
 	size=$(stat -c %s "$SRC/a.txt")
 	# LeakSanitizer cannot run under ptrace
-	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat -o "$TEST_DIR/trace" \
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat,openat2 -o "$TEST_DIR/trace" \
 		"$INCBAK" run --json --source "$SRC" --dest "$DST" > "$TEST_DIR/out.json"
 	[ "$(json_field .bytes_read < "$TEST_DIR/out.json")" -eq "$size" ]
 	grep -q '"a.txt"' "$TEST_DIR/trace"
@@ -292,7 +292,7 @@ edit_metadata() {
 	ib run -q --source "$SRC" --dest "$DST"
 	[ "$(archive_members "$(latest_archive)")" = "$(printf 'keep.txt\npkg/')" ]
 	rm -rf "$DST"
-	ib run -q --no-default-excludes --source "$SRC" --dest "$DST"
+	ib run -q --no-default-excludes --new-dest --source "$SRC" --dest "$DST"
 	archive_members "$(latest_archive)" | grep -qx '.git/HEAD'
 	archive_members "$(latest_archive)" | grep -qx 'app.log'
 }
@@ -676,14 +676,14 @@ edit_metadata() {
 	head -c 100000 /dev/urandom > "$SRC/file"
 	printf '[backup]\nverify_after_backup = true\n' > "$TEST_DIR/v.ini"
 	backdate
-	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat -o "$TEST_DIR/trace" \
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat,openat2 -o "$TEST_DIR/trace" \
 		"$INCBAK" run -q --config "$TEST_DIR/v.ini" --source "$SRC" --dest "$DST"
 	archive=$(latest_archive)
 	grep -q "\"$archive\", O_RDONLY" "$TEST_DIR/trace"
 	# without the setting, the archive is never opened for reading
 	rm -rf "$DST"
-	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat -o "$TEST_DIR/trace2" \
-		"$INCBAK" run -q --source "$SRC" --dest "$DST"
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat,openat2 -o "$TEST_DIR/trace2" \
+		"$INCBAK" run -q --new-dest --source "$SRC" --dest "$DST"
 	if grep -q "$(basename "$(latest_archive)")\", O_RDONLY" "$TEST_DIR/trace2"; then
 		fail "archive read back without verify_after_backup"
 	fi
@@ -715,12 +715,12 @@ make_many() {
 	# to see the cache: what the kernel really holds (which other processes
 	# change) plays no part; tests/cache/cache.bats checks the kernel's side
 	INCBAK_FAULT_CACHED="*/many/f??[08]" ASAN_OPTIONS=detect_leaks=0 \
-		strace -f -e trace=openat,fadvise64 -o "$TEST_DIR/trace" \
+		strace -f -e trace=openat,openat2,fadvise64 -o "$TEST_DIR/trace" \
 		"$INCBAK_FAULTS" run -q --source "$SRC" --dest "$DST"
 	# the files each advice went to (each goes to the file its descriptor
 	# was last opened for), as "WILLNEED 001" and "DONTNEED 001" lines
 	awk '
-		/openat\(.*"many\/f[0-9]+"/ {
+		/openat2?\(.*"many\/f[0-9]+"/ {
 			match($0, /"many\/f[0-9]+"/); p = substr($0, RSTART + 7, RLENGTH - 8)
 			n = split($0, a, "= "); fd[a[n] + 0] = p
 		}
@@ -747,11 +747,11 @@ make_many() {
 	mkdir "$TEST_DIR/shm"
 	mount -t tmpfs -o size=16m tmpfs "$TEST_DIR/shm" || skip "cannot mount a tmpfs"
 	SRC="$TEST_DIR/shm" make_many
-	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat,fadvise64 \
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat,openat2,fadvise64 \
 		-o "$TEST_DIR/trace" "$INCBAK" run -q --source "$TEST_DIR/shm" --dest "$DST"
 	! grep POSIX_FADV_WILLNEED "$TEST_DIR/trace" || fail "files were asked for ahead"
 	# the first file read tells the cache cannot be seen: one more open
-	opened=$(grep -c 'openat(.*"many/f[0-9]*"' "$TEST_DIR/trace" || true)
+	opened=$(grep -cE 'openat2?\(.*"many/f[0-9]*"' "$TEST_DIR/trace" || true)
 	[ "$opened" -le 201 ] || fail "200 files opened $opened times"
 	ib restore --source "$TEST_DIR/shm" --dest "$DST" latest --to "$TEST_DIR/out" -q
 	diff -r "$TEST_DIR/shm/many" "$TEST_DIR/out/many"
@@ -761,10 +761,10 @@ make_many() {
 	command -v strace >/dev/null || skip "strace is not installed"
 	make_many
 	cat "$SRC"/many/f* > /dev/null
-	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat,fadvise64 \
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat,openat2,fadvise64 \
 		-o "$TEST_DIR/trace" "$INCBAK" run -q --source "$SRC" --dest "$DST"
 	! grep POSIX_FADV_WILLNEED "$TEST_DIR/trace" || fail "files were asked for ahead"
 	# each file is opened once, to be read
-	opened=$(grep -c 'openat(.*"many/f[0-9]*"' "$TEST_DIR/trace" || true)
+	opened=$(grep -cE 'openat2?\(.*"many/f[0-9]*"' "$TEST_DIR/trace" || true)
 	[ "$opened" -eq 200 ] || fail "200 files opened $opened times"
 }
