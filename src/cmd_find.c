@@ -33,28 +33,8 @@ struct find {
 
 static int parse_find_options(struct find *f, int argc, char **argv)
 {
-	static const struct option options[] = {
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
-
-	while ((opt = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
-		if (common_option(&f->c, opt, optarg))
-			continue;
-		if (opt == 'h') {
-			fputs(find_usage, stdout);
-			return EXIT_OK;
-		}
-		return cmd_usage_error("find", argv, opt);
-	}
-	if (optind >= argc) {
-		log_error("find: which pattern?");
-		fputs("Try 'incbak find --help'.\n", stderr);
-		return EXIT_USAGE;
-	}
-	f->pattern = argv[optind++];
-	return cmd_no_arguments("find", argc, argv);
+	return cmd_history_parse_one(&f->c, "find", find_usage, "pattern",
+				     argc, argv, &f->pattern);
 }
 
 static void print_match(const struct tree_entry *e)

@@ -140,3 +140,31 @@ void cmd_history_when(const char *id, int64_t now, char *out, size_t len)
 	human_age(sec, now, age, sizeof(age));
 	snprintf(out, len, "%s (%s)", date, age);
 }
+
+int cmd_history_parse_one(struct common_opts *c, const char *cmd,
+			  const char *usage, const char *what, int argc,
+			  char **argv, const char **operand)
+{
+	static const struct option options[] = {
+		COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+		if (common_option(c, opt, optarg))
+			continue;
+		if (opt == 'h') {
+			fputs(usage, stdout);
+			return EXIT_OK;
+		}
+		return cmd_usage_error(cmd, argv, opt);
+	}
+	if (optind >= argc) {
+		log_error("%s: which %s?", cmd, what);
+		fprintf(stderr, "Try 'incbak %s --help'.\n", cmd);
+		return EXIT_USAGE;
+	}
+	*operand = argv[optind++];
+	return cmd_no_arguments(cmd, argc, argv);
+}

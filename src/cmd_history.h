@@ -19,6 +19,13 @@ struct tree_entry;
 int cmd_history_open(const struct common_opts *c, struct settings *s,
 		     struct metadata *md);
 
+/* Parses the options log and find take (the common ones) and the one
+ * operand they need, `what` naming it in the error ("pattern"). -1 with
+ * *operand set, else the exit code, after printing help or the error. */
+int cmd_history_parse_one(struct common_opts *c, const char *cmd,
+			  const char *usage, const char *what, int argc,
+			  char **argv, const char **operand);
+
 /* Resolves a backup the user named (id, prefix, "latest"): its index in
  * md->history, or -1 after reporting (the exit code in *code). */
 int cmd_history_resolve(const struct common_opts *c,

@@ -36,28 +36,13 @@ struct log_cmd {
 
 static int parse_log_options(struct log_cmd *l, int argc, char **argv)
 {
-	static const struct option options[] = {
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
+	const char *path = NULL;
+	int code = cmd_history_parse_one(&l->c, "log", log_usage, "path",
+					 argc, argv, &path);
 
-	while ((opt = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
-		if (common_option(&l->c, opt, optarg))
-			continue;
-		if (opt == 'h') {
-			fputs(log_usage, stdout);
-			return EXIT_OK;
-		}
-		return cmd_usage_error("log", argv, opt);
-	}
-	if (optind >= argc) {
-		log_error("log: which path?");
-		fputs("Try 'incbak log --help'.\n", stderr);
-		return EXIT_USAGE;
-	}
-	l->path = restore_plan_normalize(argv[optind++]);
-	return cmd_no_arguments("log", argc, argv);
+	if (path)
+		l->path = restore_plan_normalize(path);
+	return code;
 }
 
 /* Keeps only the entries at or under the path (the reader gives the
